@@ -1,0 +1,226 @@
+//! Settings: built-in defaults, then the TOML file, then `IDBROKER__SECTION__KEY`
+//! environment variables. Unknown keys and malformed values stop start-up with a
+//! message naming them. This is the only module that reads files or the environment
+//! for configuration.
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub directory: DirectorySettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub public_url: String,
+    pub region: String,
+    pub data_dir: PathBuf,
+    pub max_body_bytes: usize,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySettings {
+    pub kind: DirectoryKind,
+    pub url: String,
+    pub bind_dn: String,
+    pub bind_password: String,
+    pub user_base_dn: String,
+    pub user_filter: String,
+    pub group_base_dn: String,
+    pub starttls: bool,
+    pub ca_file: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectoryKind {
+    Openldap,
+    ActiveDirectory,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings {
+                listen: "127.0.0.1:8080".into(),
+                public_url: "http://127.0.0.1:8080".into(),
+                region: "us-east-1".into(),
+                data_dir: PathBuf::from("./data"),
+                max_body_bytes: 1024 * 1024,
+                workers: 0,
+            },
+            database: DatabaseSettings {
+                url: "sqlite://./data/idbroker.db".into(),
+                max_connections: 16,
+            },
+            directory: DirectorySettings {
+                kind: DirectoryKind::Openldap,
+                url: String::new(),
+                bind_dn: String::new(),
+                bind_password: String::new(),
+                user_base_dn: String::new(),
+                user_filter: "(uid={username})".into(),
+                group_base_dn: String::new(),
+                starttls: false,
+                ca_file: String::new(),
+            },
+            log: LogSettings {
+                level: "info".into(),
+                format: "text".into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file `{0}` does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads settings. A path given explicitly must exist; with none, the file
+    /// `config/idbroker.toml` is not read: the defaults are complete on their own.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = path {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        Self::extract(figment.merge(Env::prefixed("IDBROKER__").split("__")))
+    }
+
+    /// Settings from a TOML string (and no environment), for tests.
+    pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
+        Self::extract(
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(text)),
+        )
+    }
+
+    fn extract(figment: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| {
+            // figment's error names the key path; one line per problem.
+            ConfigError::Invalid(
+                e.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "database.url `{url}` must start with sqlite:// or postgres://"
+            )));
+        }
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "server.listen `{}` is not an address:port",
+                self.server.listen
+            )));
+        }
+        if !(self.server.public_url.starts_with("http://")
+            || self.server.public_url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "server.public_url `{}` must be an http:// or https:// URL",
+                self.server.public_url
+            )));
+        }
+        if !["text", "json"].contains(&self.log.format.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "log.format `{}` must be text or json",
+                self.log.format
+            )));
+        }
+        if !self.directory.user_filter.contains("{username}") {
+            return Err(ConfigError::Invalid(
+                "directory.user_filter must contain `{username}`".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_complete() {
+        let s = Settings::from_toml("").unwrap();
+        assert_eq!(s.server.listen, "127.0.0.1:8080");
+        assert_eq!(s.database.url, "sqlite://./data/idbroker.db");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = Settings::from_toml("[server]\nlisten_port = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        let err = Settings::from_toml("[nosuch]\na = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nosuch"), "{err}");
+    }
+
+    #[test]
+    fn malformed_value_is_an_error_naming_the_key() {
+        let err = Settings::from_toml("[directory]\nstarttls = \"maybe\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("starttls"), "{err}");
+        let err = Settings::from_toml("[server]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_config_file_parses_and_matches_the_defaults() {
+        let text = include_str!("../config/idbroker.toml");
+        let s = Settings::from_toml(text).unwrap();
+        let d = Settings::default();
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            serde_json::to_value(&d).unwrap()
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! All cryptography idbroker does itself: sealing secrets at rest, password
+//! hashing, random identifiers and secrets, HMAC and constant-time comparison.
+mod password;
+mod random;
+mod seal;
+
+pub use password::{hash_password, verify_password, PasswordHash};
+pub use random::{access_key_id, random_password, random_token, secret_access_key, unique_id};
+pub use seal::{MasterKey, SealError};
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable_hmac(),
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+#[cold]
+fn unreachable_hmac() -> ! {
+    // INVARIANT: Hmac::new_from_slice only fails for fixed-size-key MACs.
+    std::process::abort()
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    use sha1::Digest as _;
+    sha1::Sha1::digest(data).into()
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}

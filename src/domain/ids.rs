@@ -1,0 +1,196 @@
+use std::fmt;
+
+pub const ACCESS_KEY_PREFIX_LONG_TERM: &str = "AKIA";
+pub const ACCESS_KEY_PREFIX_TEMPORARY: &str = "ASIA";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("account id `{0}` must be 12 digits")]
+    AccountId(String),
+    #[error("{0}")]
+    Name(String),
+    #[error("path `{0}` must begin and end with / and contain only printable ASCII (at most 512 characters)")]
+    Path(String),
+}
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(s.to_owned()))
+        } else {
+            Err(IdError::AccountId(s.to_owned()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kinds of IAM entity, with the unique-id prefix AWS gives each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    User,
+    Group,
+    Role,
+    Policy,
+}
+
+impl EntityKind {
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            EntityKind::User => "AIDA",
+            EntityKind::Group => "AGPA",
+            EntityKind::Role => "AROA",
+            EntityKind::Policy => "ANPA",
+        }
+    }
+    /// The word used in ARNs (`user/`, `group/`, ...) and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::User => "user",
+            EntityKind::Group => "group",
+            EntityKind::Role => "role",
+            EntityKind::Policy => "policy",
+        }
+    }
+}
+
+/// Name rules from botocore's IAM model.
+#[derive(Debug, Clone, Copy)]
+pub struct NameRule {
+    pub what: &'static str,
+    pub max: usize,
+    /// Extra characters allowed besides `[A-Za-z0-9+=,.@_-]`.
+    pub extra: &'static str,
+}
+
+impl NameRule {
+    pub const USER: NameRule = NameRule {
+        what: "userName",
+        max: 64,
+        extra: "",
+    };
+    pub const GROUP: NameRule = NameRule {
+        what: "groupName",
+        max: 128,
+        extra: "",
+    };
+    pub const ROLE: NameRule = NameRule {
+        what: "roleName",
+        max: 64,
+        extra: "",
+    };
+    pub const POLICY: NameRule = NameRule {
+        what: "policyName",
+        max: 128,
+        extra: "",
+    };
+    pub const MFA: NameRule = NameRule {
+        what: "virtualMFADeviceName",
+        max: 226,
+        extra: "",
+    };
+    pub const SAML_PROVIDER: NameRule = NameRule {
+        what: "name",
+        max: 128,
+        extra: "",
+    };
+    pub const ALIAS: NameRule = NameRule {
+        what: "accountAlias",
+        max: 63,
+        extra: "",
+    };
+}
+
+/// Checks a name against `[\w+=,.@-]+` and its length, as IAM does.
+pub fn validate_name(rule: NameRule, value: &str) -> Result<(), IdError> {
+    let ok_char =
+        |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) || rule.extra.contains(c);
+    if value.is_empty() || value.chars().count() > rule.max || !value.chars().all(ok_char) {
+        return Err(IdError::Name(format!(
+            "1 validation error detected: Value '{value}' at '{}' failed to satisfy constraint: \
+             Member must have length between 1 and {} and match pattern [\\w+=,.@-]+",
+            rule.what, rule.max
+        )));
+    }
+    Ok(())
+}
+
+/// An IAM path: `/` or `/segment/.../`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamPath(String);
+
+impl IamPath {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let printable = s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        if s.len() <= 512
+            && s.starts_with('/')
+            && s.ends_with('/')
+            && printable
+            && !s.contains("//")
+        {
+            Ok(IamPath(s.to_owned()))
+        } else {
+            Err(IdError::Path(s.to_owned()))
+        }
+    }
+    pub fn root() -> Self {
+        IamPath("/".into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for IamPath {
+    fn default() -> Self {
+        Self::root()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(AccountId::parse("111122223333").is_ok());
+        for bad in [
+            "11112222333",
+            "1111222233334",
+            "11112222333a",
+            "",
+            "１１１１２２２２３３３３",
+        ] {
+            assert!(AccountId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_follow_the_iam_pattern() {
+        assert!(validate_name(NameRule::USER, "alice.smith+ops@corp,x=y_z-1").is_ok());
+        for bad in ["", "a b", "a/b", "a*b", "é", &"a".repeat(65)] {
+            assert!(validate_name(NameRule::USER, bad).is_err(), "{bad}");
+        }
+        assert!(validate_name(NameRule::GROUP, &"a".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn paths_begin_and_end_with_a_slash() {
+        assert!(IamPath::parse("/").is_ok());
+        assert!(IamPath::parse("/division/team/").is_ok());
+        for bad in ["", "a/", "/a", "/a b/", "//"] {
+            assert!(IamPath::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
