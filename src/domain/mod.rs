@@ -1,8 +1,13 @@
 //! Pure data with its invariants: ids, names and ARNs in AWS's shapes.
 mod arn;
+mod entities;
 mod ids;
 
 pub use arn::Arn;
+pub use entities::{
+    AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal,
+    SamlProvider, Tag,
+};
 pub use ids::{
     validate_name, AccountId, EntityKind, IamPath, IdError, NameRule, ACCESS_KEY_PREFIX_LONG_TERM,
     ACCESS_KEY_PREFIX_TEMPORARY,

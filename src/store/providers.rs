@@ -1,0 +1,89 @@
+//! SAML identity providers registered in an account.
+use super::{get, opt, Result, Store, StoreError};
+use crate::domain::SamlProvider;
+use sqlx::any::AnyRow;
+
+fn provider(row: &AnyRow) -> Result<SamlProvider> {
+    Ok(SamlProvider {
+        arn: get(row, "arn")?,
+        account_id: get(row, "account_id")?,
+        name: get(row, "name")?,
+        uuid: get(row, "uuid")?,
+        metadata: get(row, "metadata")?,
+        valid_until: opt(row, "valid_until")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_saml_provider(&self, p: &SamlProvider) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, valid_until, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&p.arn)
+        .bind(&p.account_id)
+        .bind(&p.name)
+        .bind(&p.uuid)
+        .bind(&p.metadata)
+        .bind(p.valid_until)
+        .bind(p.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::on_insert("SAML provider"))?;
+        Ok(())
+    }
+
+    pub async fn get_saml_provider(&self, arn: &str) -> Result<SamlProvider> {
+        let row = sqlx::query("SELECT * FROM saml_providers WHERE arn = $1")
+            .bind(arn)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("SAML provider"))?;
+        provider(&row)
+    }
+
+    pub async fn list_saml_providers(&self, account_id: &str) -> Result<Vec<SamlProvider>> {
+        let rows = sqlx::query("SELECT * FROM saml_providers WHERE account_id = $1 ORDER BY arn")
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(provider).collect()
+    }
+
+    pub async fn update_saml_provider(
+        &self,
+        arn: &str,
+        metadata: &str,
+        valid_until: Option<i64>,
+    ) -> Result<()> {
+        let r =
+            sqlx::query("UPDATE saml_providers SET metadata = $1, valid_until = $2 WHERE arn = $3")
+                .bind(metadata)
+                .bind(valid_until)
+                .bind(arn)
+                .execute(&self.pool)
+                .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("SAML provider"));
+        }
+        Ok(())
+    }
+
+    pub async fn delete_saml_provider(&self, arn: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("DELETE FROM saml_providers WHERE arn = $1")
+            .bind(arn)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("SAML provider"));
+        }
+        sqlx::query("DELETE FROM tags WHERE resource = $1")
+            .bind(arn)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
