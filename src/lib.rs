@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod domain;
 pub mod iam;
 pub mod query;
+pub mod saml;
 pub mod startup;
 pub mod store;
 pub mod sts;

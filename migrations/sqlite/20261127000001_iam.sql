@@ -119,7 +119,8 @@ CREATE TABLE saml_providers (
     created_at   BIGINT NOT NULL
 );
 
--- Tags of any taggable entity, keyed by its ARN (or MFA serial).
+-- Tags of any taggable entity, keyed by its unique id (users, roles), ARN
+-- (policies, SAML providers) or serial (MFA devices).
 CREATE TABLE tags (
     resource   TEXT NOT NULL,
     tag_key    TEXT NOT NULL,

@@ -3,10 +3,12 @@
 mod password;
 mod random;
 mod seal;
+mod totp;
 
 pub use password::{hash_password, verify_password, PasswordHash};
 pub use random::{access_key_id, random_password, random_token, secret_access_key, unique_id};
 pub use seal::{MasterKey, SealError};
+pub use totp::{Totp, TotpError};
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

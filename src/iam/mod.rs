@@ -1,2 +1,14 @@
-//! IAM: accounts, users, groups, roles, policies, keys, MFA and SAML providers.
+//! IAM: accounts, users, groups, roles, policies, keys, MFA and SAML providers,
+//! and the IAM Query API actions over them.
+mod actions;
+mod authn;
+mod builtin;
+mod error;
+mod password_policy;
 pub mod policy;
+mod service;
+
+pub use actions::handle;
+pub use authn::{AuthError, Caller, CallerKind, Origin};
+pub use error::IamError;
+pub use service::{AccountCreated, IamService};

@@ -1,0 +1,156 @@
+//! Groups and membership.
+use super::nodes::{principal_fields, principal_list};
+use super::users::{delete_principal, rename};
+use super::{paged, Ctx, Output};
+use crate::crypto;
+use crate::domain::{EntityKind, NameRule, Principal};
+use crate::iam::IamError;
+use crate::query::{paginate, Member, Node};
+use crate::store::StoreError;
+
+/// A user may belong to at most this many groups, as in IAM.
+const MAX_GROUPS_PER_USER: usize = 10;
+
+pub async fn create(c: &Ctx<'_>) -> Output {
+    let name = c.name("GroupName", NameRule::GROUP)?;
+    let path = c.path("Path")?;
+    let arn = c.arn("group", &path, name);
+    c.allow("iam:CreateGroup", &arn).await?;
+    let group = Principal {
+        id: crypto::unique_id(EntityKind::Group.id_prefix()),
+        account_id: c.account().to_owned(),
+        kind: EntityKind::Group,
+        name: name.to_owned(),
+        path,
+        arn,
+        created_at: c.svc.now(),
+        description: None,
+        trust_policy: None,
+        max_session_duration: None,
+        permissions_boundary: None,
+        password_last_used: None,
+    };
+    match c.svc.store.insert_principal(&group).await {
+        Err(StoreError::Conflict(_)) => {
+            return Err(IamError::EntityAlreadyExists(format!(
+                "Group with name {name} already exists."
+            )))
+        }
+        r => r?,
+    }
+    Ok(Some(vec![Node::Struct(
+        "Group",
+        principal_fields(&group, None),
+    )]))
+}
+
+pub async fn get(c: &Ctx<'_>) -> Output {
+    let name = c.name("GroupName", NameRule::GROUP)?;
+    c.allow(
+        "iam:GetGroup",
+        &c.entity_arn(EntityKind::Group, name).await?,
+    )
+    .await?;
+    let group = c.principal(EntityKind::Group, name).await?;
+    let users = c.svc.store.users_in_group(&group.id).await?;
+    let (page, mut tail) = paginate(users, c.p)?;
+    let mut out = vec![
+        Node::Struct("Group", principal_fields(&group, None)),
+        principal_list("Users", &page),
+    ];
+    out.append(&mut tail);
+    Ok(Some(out))
+}
+
+pub async fn list(c: &Ctx<'_>) -> Output {
+    let prefix = c.p.get("PathPrefix").unwrap_or("/");
+    c.allow("iam:ListGroups", &c.arn("group", prefix, ""))
+        .await?;
+    let groups = c
+        .svc
+        .store
+        .list_principals(c.account(), EntityKind::Group, prefix)
+        .await?;
+    paged(c.p, "Groups", groups, |g| {
+        Member::Struct(principal_fields(g, None))
+    })
+}
+
+pub async fn update(c: &Ctx<'_>) -> Output {
+    let name = c.name("GroupName", NameRule::GROUP)?;
+    c.allow(
+        "iam:UpdateGroup",
+        &c.entity_arn(EntityKind::Group, name).await?,
+    )
+    .await?;
+    let group = c.principal(EntityKind::Group, name).await?;
+    rename(
+        c,
+        EntityKind::Group,
+        &group,
+        "NewGroupName",
+        "NewPath",
+        NameRule::GROUP,
+    )
+    .await?;
+    Ok(None)
+}
+
+pub async fn delete(c: &Ctx<'_>) -> Output {
+    let name = c.name("GroupName", NameRule::GROUP)?;
+    c.allow(
+        "iam:DeleteGroup",
+        &c.entity_arn(EntityKind::Group, name).await?,
+    )
+    .await?;
+    let group = c.principal(EntityKind::Group, name).await?;
+    delete_principal(c, &group).await?;
+    Ok(None)
+}
+
+async fn group_and_user(c: &Ctx<'_>, action: &str) -> Result<(Principal, Principal), IamError> {
+    let group_name = c.name("GroupName", NameRule::GROUP)?;
+    let user_name = c.name("UserName", NameRule::USER)?;
+    c.allow(action, &c.entity_arn(EntityKind::Group, group_name).await?)
+        .await?;
+    let group = c.principal(EntityKind::Group, group_name).await?;
+    let user = c.principal(EntityKind::User, user_name).await?;
+    Ok((group, user))
+}
+
+pub async fn add_user(c: &Ctx<'_>) -> Output {
+    let (group, user) = group_and_user(c, "iam:AddUserToGroup").await?;
+    let current = c.svc.store.groups_of_user(&user.id).await?;
+    if !current.iter().any(|g| g.id == group.id) && current.len() >= MAX_GROUPS_PER_USER {
+        return Err(IamError::LimitExceeded(format!(
+            "Cannot exceed quota for GroupsPerUser: {MAX_GROUPS_PER_USER}"
+        )));
+    }
+    c.svc.store.add_group_member(&group.id, &user.id).await?;
+    Ok(None)
+}
+
+pub async fn remove_user(c: &Ctx<'_>) -> Output {
+    let (group, user) = group_and_user(c, "iam:RemoveUserFromGroup").await?;
+    if !c.svc.store.remove_group_member(&group.id, &user.id).await? {
+        return Err(IamError::NoSuchEntity(format!(
+            "User {} is not in group {}.",
+            user.name, group.name
+        )));
+    }
+    Ok(None)
+}
+
+pub async fn list_for_user(c: &Ctx<'_>) -> Output {
+    let name = c.name("UserName", NameRule::USER)?;
+    c.allow(
+        "iam:ListGroupsForUser",
+        &c.entity_arn(EntityKind::User, name).await?,
+    )
+    .await?;
+    let user = c.principal(EntityKind::User, name).await?;
+    let groups = c.svc.store.groups_of_user(&user.id).await?;
+    paged(c.p, "Groups", groups, |g| {
+        Member::Struct(principal_fields(g, None))
+    })
+}

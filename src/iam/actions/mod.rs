@@ -1,0 +1,347 @@
+//! The IAM Query API actions. Each handler validates its parameters, loads what
+//! it acts on, asks `authorize` with AWS's action name and resource ARN, then acts.
+mod account;
+mod credentials;
+mod groups;
+mod managed;
+mod mfa;
+mod nodes;
+mod policies;
+mod providers;
+mod roles;
+mod simulate;
+mod tags;
+mod users;
+
+use super::authn::Caller;
+use super::policy::RequestContext;
+use super::{IamError, IamService};
+use crate::domain::{validate_name, Arn, EntityKind, IamPath, NameRule, Principal};
+use crate::query::{Node, ParamError, Params};
+use crate::store::StoreError;
+
+pub(super) type Output = Result<Option<Vec<Node>>, IamError>;
+
+impl From<ParamError> for IamError {
+    fn from(e: ParamError) -> Self {
+        IamError::Validation(e.0)
+    }
+}
+
+/// One request being served.
+pub(super) struct Ctx<'a> {
+    pub svc: &'a IamService,
+    pub caller: &'a Caller,
+    pub p: &'a Params,
+}
+
+impl Ctx<'_> {
+    pub fn account(&self) -> &str {
+        &self.caller.account_id
+    }
+
+    pub fn arn(&self, kind: &str, path: &str, name: &str) -> String {
+        Arn::iam(self.account(), kind, path, name)
+    }
+
+    /// Authorizes `action` (e.g. `iam:CreateUser`) on `resource`.
+    pub async fn allow(&self, action: &str, resource: &str) -> Result<(), IamError> {
+        self.allow_with(action, resource, |_| {}).await
+    }
+
+    pub async fn allow_with(
+        &self,
+        action: &str,
+        resource: &str,
+        extra: impl FnOnce(&mut RequestContext),
+    ) -> Result<(), IamError> {
+        let mut ctx = self.svc.context_for(self.caller, action, resource).await?;
+        extra(&mut ctx);
+        self.svc.authorize(self.caller, &ctx).await
+    }
+
+    pub fn name(&self, param: &str, rule: NameRule) -> Result<&str, IamError> {
+        let v = self.p.required(param)?;
+        validate_name(rule, v)?;
+        Ok(v)
+    }
+
+    pub fn path(&self, param: &str) -> Result<String, IamError> {
+        Ok(match self.p.get(param) {
+            Some(p) => IamPath::parse(p)?.as_str().to_owned(),
+            None => "/".to_owned(),
+        })
+    }
+
+    /// A user, group or role of the caller's account, or AWS's NoSuchEntity.
+    pub async fn principal(&self, kind: EntityKind, name: &str) -> Result<Principal, IamError> {
+        match self
+            .svc
+            .store
+            .get_principal(self.account(), kind, name)
+            .await
+        {
+            Ok(p) => Ok(p),
+            Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
+                "The {} with name {name} cannot be found.",
+                kind.as_str()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The ARN of a named entity for authorization: its real ARN when it exists
+    /// (so the path counts), else the ARN it would have at the root path.
+    pub async fn entity_arn(&self, kind: EntityKind, name: &str) -> Result<String, IamError> {
+        match self
+            .svc
+            .store
+            .get_principal(self.account(), kind, name)
+            .await
+        {
+            Ok(p) => Ok(p.arn),
+            Err(StoreError::NotFound(_)) => Ok(self.arn(kind.as_str(), "/", name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Every IAM action this build serves, spelled as AWS spells it.
+const ACTIONS: &[&str] = &[
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "UpdateUser",
+    "DeleteUser",
+    "CreateGroup",
+    "GetGroup",
+    "ListGroups",
+    "UpdateGroup",
+    "DeleteGroup",
+    "AddUserToGroup",
+    "RemoveUserFromGroup",
+    "ListGroupsForUser",
+    "CreateRole",
+    "GetRole",
+    "ListRoles",
+    "UpdateRole",
+    "UpdateRoleDescription",
+    "DeleteRole",
+    "UpdateAssumeRolePolicy",
+    "PutUserPolicy",
+    "GetUserPolicy",
+    "DeleteUserPolicy",
+    "ListUserPolicies",
+    "PutGroupPolicy",
+    "GetGroupPolicy",
+    "DeleteGroupPolicy",
+    "ListGroupPolicies",
+    "PutRolePolicy",
+    "GetRolePolicy",
+    "DeleteRolePolicy",
+    "ListRolePolicies",
+    "AttachUserPolicy",
+    "DetachUserPolicy",
+    "ListAttachedUserPolicies",
+    "AttachGroupPolicy",
+    "DetachGroupPolicy",
+    "ListAttachedGroupPolicies",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "ListAttachedRolePolicies",
+    "CreatePolicy",
+    "GetPolicy",
+    "ListPolicies",
+    "DeletePolicy",
+    "ListEntitiesForPolicy",
+    "CreatePolicyVersion",
+    "GetPolicyVersion",
+    "ListPolicyVersions",
+    "DeletePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "PutUserPermissionsBoundary",
+    "DeleteUserPermissionsBoundary",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "GetAccessKeyLastUsed",
+    "CreateLoginProfile",
+    "GetLoginProfile",
+    "UpdateLoginProfile",
+    "DeleteLoginProfile",
+    "ChangePassword",
+    "GetAccountPasswordPolicy",
+    "UpdateAccountPasswordPolicy",
+    "DeleteAccountPasswordPolicy",
+    "CreateVirtualMFADevice",
+    "DeleteVirtualMFADevice",
+    "ListVirtualMFADevices",
+    "EnableMFADevice",
+    "DeactivateMFADevice",
+    "ResyncMFADevice",
+    "ListMFADevices",
+    "CreateSAMLProvider",
+    "GetSAMLProvider",
+    "ListSAMLProviders",
+    "UpdateSAMLProvider",
+    "DeleteSAMLProvider",
+    "TagUser",
+    "UntagUser",
+    "ListUserTags",
+    "TagRole",
+    "UntagRole",
+    "ListRoleTags",
+    "TagPolicy",
+    "UntagPolicy",
+    "ListPolicyTags",
+    "TagSAMLProvider",
+    "UntagSAMLProvider",
+    "ListSAMLProviderTags",
+    "TagMFADevice",
+    "UntagMFADevice",
+    "ListMFADeviceTags",
+    "SimulatePrincipalPolicy",
+    "SimulateCustomPolicy",
+    "GetContextKeysForPrincipalPolicy",
+    "GetContextKeysForCustomPolicy",
+    "GetAccountAuthorizationDetails",
+    "CreateAccountAlias",
+    "DeleteAccountAlias",
+    "ListAccountAliases",
+    "GetAccountSummary",
+];
+
+pub(super) fn canonical_action_name(lower: &str) -> Option<&'static str> {
+    ACTIONS
+        .iter()
+        .copied()
+        .find(|a| a.eq_ignore_ascii_case(lower))
+}
+
+/// Serves one IAM action for an authenticated caller. Returns the result
+/// elements, or `None` for actions whose response has no Result.
+pub async fn handle(svc: &IamService, caller: &Caller, action: &str, p: &Params) -> Output {
+    let c = Ctx { svc, caller, p };
+    use EntityKind::{Group, Role, User};
+    match action {
+        "CreateUser" => users::create(&c).await,
+        "GetUser" => users::get(&c).await,
+        "ListUsers" => users::list(&c).await,
+        "UpdateUser" => users::update(&c).await,
+        "DeleteUser" => users::delete(&c).await,
+        "CreateGroup" => groups::create(&c).await,
+        "GetGroup" => groups::get(&c).await,
+        "ListGroups" => groups::list(&c).await,
+        "UpdateGroup" => groups::update(&c).await,
+        "DeleteGroup" => groups::delete(&c).await,
+        "AddUserToGroup" => groups::add_user(&c).await,
+        "RemoveUserFromGroup" => groups::remove_user(&c).await,
+        "ListGroupsForUser" => groups::list_for_user(&c).await,
+        "CreateRole" => roles::create(&c).await,
+        "GetRole" => roles::get(&c).await,
+        "ListRoles" => roles::list(&c).await,
+        "UpdateRole" => roles::update(&c, false).await,
+        "UpdateRoleDescription" => roles::update(&c, true).await,
+        "DeleteRole" => roles::delete(&c).await,
+        "UpdateAssumeRolePolicy" => roles::update_trust(&c).await,
+        "PutUserPolicy" => policies::put_inline(&c, User).await,
+        "PutGroupPolicy" => policies::put_inline(&c, Group).await,
+        "PutRolePolicy" => policies::put_inline(&c, Role).await,
+        "GetUserPolicy" => policies::get_inline(&c, User).await,
+        "GetGroupPolicy" => policies::get_inline(&c, Group).await,
+        "GetRolePolicy" => policies::get_inline(&c, Role).await,
+        "DeleteUserPolicy" => policies::delete_inline(&c, User).await,
+        "DeleteGroupPolicy" => policies::delete_inline(&c, Group).await,
+        "DeleteRolePolicy" => policies::delete_inline(&c, Role).await,
+        "ListUserPolicies" => policies::list_inline(&c, User).await,
+        "ListGroupPolicies" => policies::list_inline(&c, Group).await,
+        "ListRolePolicies" => policies::list_inline(&c, Role).await,
+        "AttachUserPolicy" => policies::attach(&c, User).await,
+        "AttachGroupPolicy" => policies::attach(&c, Group).await,
+        "AttachRolePolicy" => policies::attach(&c, Role).await,
+        "DetachUserPolicy" => policies::detach(&c, User).await,
+        "DetachGroupPolicy" => policies::detach(&c, Group).await,
+        "DetachRolePolicy" => policies::detach(&c, Role).await,
+        "ListAttachedUserPolicies" => policies::list_attached(&c, User).await,
+        "ListAttachedGroupPolicies" => policies::list_attached(&c, Group).await,
+        "ListAttachedRolePolicies" => policies::list_attached(&c, Role).await,
+        "PutUserPermissionsBoundary" => policies::put_boundary(&c, User).await,
+        "PutRolePermissionsBoundary" => policies::put_boundary(&c, Role).await,
+        "DeleteUserPermissionsBoundary" => policies::delete_boundary(&c, User).await,
+        "DeleteRolePermissionsBoundary" => policies::delete_boundary(&c, Role).await,
+        "CreatePolicy" => managed::create(&c).await,
+        "GetPolicy" => managed::get(&c).await,
+        "ListPolicies" => managed::list(&c).await,
+        "DeletePolicy" => managed::delete(&c).await,
+        "ListEntitiesForPolicy" => managed::list_entities(&c).await,
+        "CreatePolicyVersion" => managed::create_version(&c).await,
+        "GetPolicyVersion" => managed::get_version(&c).await,
+        "ListPolicyVersions" => managed::list_versions(&c).await,
+        "DeletePolicyVersion" => managed::delete_version(&c).await,
+        "SetDefaultPolicyVersion" => managed::set_default_version(&c).await,
+        "CreateAccessKey" => credentials::create_access_key(&c).await,
+        "ListAccessKeys" => credentials::list_access_keys(&c).await,
+        "UpdateAccessKey" => credentials::update_access_key(&c).await,
+        "DeleteAccessKey" => credentials::delete_access_key(&c).await,
+        "GetAccessKeyLastUsed" => credentials::access_key_last_used(&c).await,
+        "CreateLoginProfile" => credentials::create_login_profile(&c).await,
+        "GetLoginProfile" => credentials::get_login_profile(&c).await,
+        "UpdateLoginProfile" => credentials::update_login_profile(&c).await,
+        "DeleteLoginProfile" => credentials::delete_login_profile(&c).await,
+        "ChangePassword" => credentials::change_password(&c).await,
+        "GetAccountPasswordPolicy" => credentials::get_password_policy(&c).await,
+        "UpdateAccountPasswordPolicy" => credentials::update_password_policy(&c).await,
+        "DeleteAccountPasswordPolicy" => credentials::delete_password_policy(&c).await,
+        "CreateVirtualMFADevice" => mfa::create(&c).await,
+        "DeleteVirtualMFADevice" => mfa::delete(&c).await,
+        "ListVirtualMFADevices" => mfa::list_virtual(&c).await,
+        "EnableMFADevice" => mfa::enable(&c).await,
+        "DeactivateMFADevice" => mfa::deactivate(&c).await,
+        "ResyncMFADevice" => mfa::resync(&c).await,
+        "ListMFADevices" => mfa::list_for_user(&c).await,
+        "CreateSAMLProvider" => providers::create(&c).await,
+        "GetSAMLProvider" => providers::get(&c).await,
+        "ListSAMLProviders" => providers::list(&c).await,
+        "UpdateSAMLProvider" => providers::update(&c).await,
+        "DeleteSAMLProvider" => providers::delete(&c).await,
+        "TagUser" | "TagRole" | "TagPolicy" | "TagSAMLProvider" | "TagMFADevice" => {
+            tags::tag(&c, action).await
+        }
+        "UntagUser" | "UntagRole" | "UntagPolicy" | "UntagSAMLProvider" | "UntagMFADevice" => {
+            tags::untag(&c, action).await
+        }
+        "ListUserTags"
+        | "ListRoleTags"
+        | "ListPolicyTags"
+        | "ListSAMLProviderTags"
+        | "ListMFADeviceTags" => tags::list(&c, action).await,
+        "SimulatePrincipalPolicy" => simulate::principal(&c).await,
+        "SimulateCustomPolicy" => simulate::custom(&c).await,
+        "GetContextKeysForPrincipalPolicy" => simulate::context_keys_principal(&c).await,
+        "GetContextKeysForCustomPolicy" => simulate::context_keys_custom(&c).await,
+        "GetAccountAuthorizationDetails" => account::authorization_details(&c).await,
+        "CreateAccountAlias" => account::create_alias(&c).await,
+        "DeleteAccountAlias" => account::delete_alias(&c).await,
+        "ListAccountAliases" => account::list_aliases(&c).await,
+        "GetAccountSummary" => account::summary(&c).await,
+        other => Err(IamError::InvalidAction(format!(
+            "Could not find operation {other} for version 2010-05-08"
+        ))),
+    }
+}
+
+/// A paginated list result: the page as `<name><member>..`, then IsTruncated/Marker.
+pub(super) fn paged<T>(
+    p: &Params,
+    name: &'static str,
+    items: Vec<T>,
+    member: impl Fn(&T) -> crate::query::Member,
+) -> Output {
+    let (page, mut tail) = crate::query::paginate(items, p)?;
+    let mut out = vec![Node::List(name, page.iter().map(member).collect())];
+    out.append(&mut tail);
+    Ok(Some(out))
+}

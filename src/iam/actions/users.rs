@@ -1,0 +1,195 @@
+//! CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser.
+use super::nodes::principal_fields;
+use super::tags::{request_tags, tag_context};
+use super::{paged, Ctx, Output};
+use crate::crypto;
+use crate::domain::{Arn, EntityKind, NameRule, Principal};
+use crate::iam::IamError;
+use crate::query::{text, Member, Node};
+use crate::store::{PrincipalUpdate, StoreError};
+
+pub async fn create(c: &Ctx<'_>) -> Output {
+    let name = c.name("UserName", NameRule::USER)?;
+    let path = c.path("Path")?;
+    let arn = c.arn("user", &path, name);
+    let tags = request_tags(c.p)?;
+    let boundary = c.p.get("PermissionsBoundary").map(str::to_owned);
+    c.allow_with("iam:CreateUser", &arn, |ctx| {
+        tag_context(ctx, &tags);
+        if let Some(b) = &boundary {
+            ctx.set("iam:PermissionsBoundary", b.clone());
+        }
+    })
+    .await?;
+    if !tags.is_empty() {
+        c.allow_with("iam:TagUser", &arn, |ctx| tag_context(ctx, &tags))
+            .await?;
+    }
+    if let Some(b) = &boundary {
+        super::policies::check_boundary_arn(c, b).await?;
+    }
+    let user = Principal {
+        id: crypto::unique_id(EntityKind::User.id_prefix()),
+        account_id: c.account().to_owned(),
+        kind: EntityKind::User,
+        name: name.to_owned(),
+        path,
+        arn,
+        created_at: c.svc.now(),
+        description: None,
+        trust_policy: None,
+        max_session_duration: None,
+        permissions_boundary: boundary,
+        password_last_used: None,
+    };
+    match c.svc.store.insert_principal(&user).await {
+        Err(StoreError::Conflict(_)) => {
+            return Err(IamError::EntityAlreadyExists(format!(
+                "User with name {name} already exists."
+            )))
+        }
+        r => r?,
+    }
+    if !tags.is_empty() {
+        c.svc.store.put_tags(&user.id, &tags).await?;
+    }
+    Ok(Some(vec![Node::Struct(
+        "User",
+        principal_fields(&user, Some(&tags)),
+    )]))
+}
+
+pub async fn get(c: &Ctx<'_>) -> Output {
+    let name = match c.p.get("UserName") {
+        Some(n) => n.to_owned(),
+        None => match c.caller.user_name() {
+            Some(n) => n.to_owned(),
+            None => {
+                // The root user asking about itself.
+                c.allow("iam:GetUser", &c.caller.arn).await?;
+                let account = c.svc.store.get_account(c.account()).await?;
+                return Ok(Some(vec![Node::Struct(
+                    "User",
+                    vec![
+                        text("UserId", c.account()),
+                        text("Arn", &c.caller.arn),
+                        text("CreateDate", super::nodes::date(account.created_at)),
+                    ],
+                )]));
+            }
+        },
+    };
+    crate::domain::validate_name(NameRule::USER, &name)?;
+    c.allow("iam:GetUser", &c.entity_arn(EntityKind::User, &name).await?)
+        .await?;
+    let user = c.principal(EntityKind::User, &name).await?;
+    let tags = c.svc.store.list_tags(&user.id).await?;
+    Ok(Some(vec![Node::Struct(
+        "User",
+        principal_fields(&user, Some(&tags)),
+    )]))
+}
+
+pub async fn list(c: &Ctx<'_>) -> Output {
+    let prefix = c.p.get("PathPrefix").unwrap_or("/");
+    c.allow("iam:ListUsers", &c.arn("user", prefix, "")).await?;
+    let users = c
+        .svc
+        .store
+        .list_principals(c.account(), EntityKind::User, prefix)
+        .await?;
+    paged(c.p, "Users", users, |u| {
+        Member::Struct(principal_fields(u, None))
+    })
+}
+
+/// Renames or moves a user, group or role (`new_name_param` is `NewUserName`, ...).
+pub(super) async fn rename(
+    c: &Ctx<'_>,
+    kind: EntityKind,
+    entity: &Principal,
+    new_name_param: &str,
+    new_path_param: &str,
+    rule: NameRule,
+) -> Result<(), IamError> {
+    let new_name = c.p.get(new_name_param);
+    if let Some(n) = new_name {
+        crate::domain::validate_name(rule, n)?;
+    }
+    let new_path = match c.p.get(new_path_param) {
+        Some(_) => Some(c.path(new_path_param)?),
+        None => None,
+    };
+    let name = new_name.unwrap_or(&entity.name);
+    let path = new_path.clone().unwrap_or_else(|| entity.path.clone());
+    let new_arn = Arn::iam(c.account(), kind.as_str(), &path, name);
+    if new_arn != entity.arn {
+        // Renaming needs permission on the new name as well as the old one.
+        c.allow(&format!("iam:Update{}", kind_title(kind)), &new_arn)
+            .await?;
+    }
+    let update = PrincipalUpdate {
+        new_name: new_name.map(str::to_owned),
+        new_path,
+        new_arn: Some(new_arn),
+        ..Default::default()
+    };
+    match c.svc.store.update_principal(&entity.id, &update).await {
+        Err(StoreError::Conflict(_)) => Err(IamError::EntityAlreadyExists(format!(
+            "{} with name {name} already exists.",
+            kind_title(kind)
+        ))),
+        r => Ok(r?),
+    }
+}
+
+pub(super) fn kind_title(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::User => "User",
+        EntityKind::Group => "Group",
+        EntityKind::Role => "Role",
+        EntityKind::Policy => "Policy",
+    }
+}
+
+pub async fn update(c: &Ctx<'_>) -> Output {
+    let name = c.name("UserName", NameRule::USER)?;
+    c.allow(
+        "iam:UpdateUser",
+        &c.entity_arn(EntityKind::User, name).await?,
+    )
+    .await?;
+    let user = c.principal(EntityKind::User, name).await?;
+    rename(
+        c,
+        EntityKind::User,
+        &user,
+        "NewUserName",
+        "NewPath",
+        NameRule::USER,
+    )
+    .await?;
+    Ok(None)
+}
+
+/// Deletes a user, group or role that holds nothing any more.
+pub(super) async fn delete_principal(c: &Ctx<'_>, p: &Principal) -> Result<(), IamError> {
+    match c.svc.store.delete_principal(p).await {
+        Err(StoreError::Conflict(what)) => Err(IamError::DeleteConflict(format!(
+            "Cannot delete entity, must remove {what} first."
+        ))),
+        r => Ok(r?),
+    }
+}
+
+pub async fn delete(c: &Ctx<'_>) -> Output {
+    let name = c.name("UserName", NameRule::USER)?;
+    c.allow(
+        "iam:DeleteUser",
+        &c.entity_arn(EntityKind::User, name).await?,
+    )
+    .await?;
+    let user = c.principal(EntityKind::User, name).await?;
+    delete_principal(c, &user).await?;
+    Ok(None)
+}

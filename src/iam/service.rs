@@ -1,0 +1,301 @@
+//! The IAM service: state shared by every action, account creation, and the
+//! authorization of a caller's request.
+use super::authn::{access_key_context, Caller, CallerKind};
+use super::policy::{self, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
+use super::{builtin, IamError};
+use crate::clock::SharedClock;
+use crate::crypto::{self, MasterKey};
+use crate::domain::{
+    AccessKey, Account, AccountId, EntityKind, Principal, ACCESS_KEY_PREFIX_LONG_TERM,
+};
+use crate::store::{Store, StoreError};
+use chrono::SecondsFormat;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub struct IamService {
+    pub(super) store: Store,
+    pub(super) master: MasterKey,
+    pub(super) clock: SharedClock,
+    pub(super) region: String,
+    policy_cache: Mutex<HashMap<(bool, String), Arc<Policy>>>,
+}
+
+/// What `idbroker init` prints.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountCreated {
+    pub account_id: String,
+    pub user_name: String,
+    pub arn: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub root_email: String,
+    pub root_password: String,
+}
+
+/// Parsed policies bearing on one caller.
+pub(super) struct CallerPolicies {
+    pub identity: Vec<(String, Arc<Policy>)>,
+    pub boundary: Option<(String, Arc<Policy>)>,
+}
+
+const POLICY_CACHE_LIMIT: usize = 4096;
+
+impl IamService {
+    pub fn new(store: Store, master: MasterKey, clock: SharedClock, region: String) -> Self {
+        IamService {
+            store,
+            master,
+            clock,
+            region,
+            policy_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(super) fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    pub(super) fn iso(secs: i64) -> String {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+
+    /// Parses a policy document, reusing an earlier parse of the same text.
+    pub(super) fn parse_policy(
+        &self,
+        text: &str,
+        kind: PolicyKind,
+    ) -> Result<Arc<Policy>, IamError> {
+        let key = (kind == PolicyKind::Resource, text.to_owned());
+        if let Ok(cache) = self.policy_cache.lock() {
+            if let Some(p) = cache.get(&key) {
+                return Ok(p.clone());
+            }
+        }
+        let parsed = Arc::new(Policy::parse(text, kind)?);
+        if let Ok(mut cache) = self.policy_cache.lock() {
+            if cache.len() >= POLICY_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, parsed.clone());
+        }
+        Ok(parsed)
+    }
+
+    /// The document of a managed policy: built-in or the default version.
+    pub(super) async fn managed_policy_document(&self, arn: &str) -> Result<String, IamError> {
+        match builtin::find(arn) {
+            Some(b) => Ok(b.document.to_owned()),
+            None => Ok(self.store.default_policy_document(arn).await?),
+        }
+    }
+
+    async fn push_policies_of(
+        &self,
+        p: &Principal,
+        out: &mut Vec<(String, Arc<Policy>)>,
+    ) -> Result<(), IamError> {
+        for (name, doc) in self.store.inline_policies(&p.id).await? {
+            out.push((
+                format!("{}/{name}", p.arn),
+                self.parse_policy(&doc, PolicyKind::Identity)?,
+            ));
+        }
+        for arn in self.store.attached_policies(&p.id).await? {
+            let doc = self.managed_policy_document(&arn).await?;
+            out.push((arn, self.parse_policy(&doc, PolicyKind::Identity)?));
+        }
+        Ok(())
+    }
+
+    /// Identity policies of a user or role (a user's groups included) and its boundary.
+    pub(super) async fn policies_of(&self, p: &Principal) -> Result<CallerPolicies, IamError> {
+        let mut identity = Vec::new();
+        self.push_policies_of(p, &mut identity).await?;
+        if p.kind == EntityKind::User {
+            for g in self.store.groups_of_user(&p.id).await? {
+                self.push_policies_of(&g, &mut identity).await?;
+            }
+        }
+        let boundary = match &p.permissions_boundary {
+            Some(arn) => {
+                let doc = self.managed_policy_document(arn).await?;
+                Some((arn.clone(), self.parse_policy(&doc, PolicyKind::Identity)?))
+            }
+            None => None,
+        };
+        Ok(CallerPolicies { identity, boundary })
+    }
+
+    /// The request context AWS builds for a caller.
+    pub(super) async fn context_for(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+    ) -> Result<RequestContext, IamError> {
+        let mut ctx = RequestContext::new(action, resource);
+        let now = self.clock.now();
+        ctx.set(
+            "aws:CurrentTime",
+            now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        );
+        ctx.set("aws:EpochTime", now.timestamp().to_string());
+        ctx.set("aws:PrincipalAccount", caller.account_id.clone());
+        ctx.set("aws:PrincipalArn", caller.arn.clone());
+        ctx.set("aws:userid", caller.user_id.clone());
+        ctx.set("aws:SecureTransport", caller.secure_transport.to_string());
+        ctx.set("aws:RequestedRegion", self.region.clone());
+        if let Some(ip) = &caller.source_ip {
+            ctx.set("aws:SourceIp", ip.clone());
+        }
+        if let Some(ua) = &caller.user_agent {
+            ctx.set("aws:UserAgent", ua.clone());
+        }
+        match &caller.kind {
+            CallerKind::Root => ctx.set("aws:PrincipalType", "Account"),
+            CallerKind::User(u) => {
+                ctx.set("aws:PrincipalType", "User");
+                ctx.set("aws:username", u.name.clone());
+                for t in self.store.list_tags(&u.arn).await? {
+                    ctx.set(&format!("aws:PrincipalTag/{}", t.key), t.value);
+                }
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// Decides whether `caller` may perform `action` on `resource`. The root user
+    /// may do anything in its own account; nothing crosses accounts.
+    pub(super) async fn authorize(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+    ) -> Result<(), IamError> {
+        let user = match &caller.kind {
+            CallerKind::Root => return Ok(()),
+            CallerKind::User(u) => u,
+        };
+        let policies = self.policies_of(user).await?;
+        let set = PolicySet {
+            identity: policies
+                .identity
+                .iter()
+                .map(|(id, p)| NamedPolicy { id, policy: p })
+                .collect(),
+            boundary: policies
+                .boundary
+                .as_ref()
+                .map(|(id, p)| NamedPolicy { id, policy: p }),
+            ..Default::default()
+        };
+        let evaluation = policy::evaluate(&set, ctx);
+        if evaluation.allowed() {
+            return Ok(());
+        }
+        let why = match evaluation.decision {
+            policy::Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
+            policy::Decision::ImplicitDeny(policy::DenyReason::Boundary) => {
+                "because no permissions boundary allows the action"
+            }
+            _ => "because no identity-based policy allows the action",
+        };
+        Err(IamError::AccessDenied(format!(
+            "User: {} is not authorized to perform: {} on resource: {} {why}",
+            caller.arn,
+            original_case_action(ctx.action()),
+            ctx.resource
+        )))
+    }
+
+    /// Creates an account with its root user and an administrator user holding
+    /// one access key. Fails if the account exists.
+    pub async fn create_account(
+        &self,
+        account_id: &str,
+        admin_user: &str,
+    ) -> Result<AccountCreated, IamError> {
+        let account_id = AccountId::parse(account_id)?;
+        crate::domain::validate_name(crate::domain::NameRule::USER, admin_user)?;
+        let now = self.now();
+        let root_password = crypto::random_password();
+        let root_email = format!("root@{account_id}.idbroker.local");
+        let account = Account {
+            account_id: account_id.to_string(),
+            alias: None,
+            root_email: root_email.clone(),
+            root_password_hash: crypto::hash_password(&root_password).0,
+            password_policy: None,
+            created_at: now,
+        };
+        let admin = Principal {
+            id: crypto::unique_id(EntityKind::User.id_prefix()),
+            account_id: account_id.to_string(),
+            kind: EntityKind::User,
+            name: admin_user.to_owned(),
+            path: "/".into(),
+            arn: crate::domain::Arn::iam(account_id.as_str(), "user", "/", admin_user),
+            created_at: now,
+            description: None,
+            trust_policy: None,
+            max_session_duration: None,
+            permissions_boundary: None,
+            password_last_used: None,
+        };
+        let access_key_id = crypto::access_key_id(ACCESS_KEY_PREFIX_LONG_TERM);
+        let secret = crypto::secret_access_key();
+        let key = AccessKey {
+            access_key_id: access_key_id.clone(),
+            account_id: account_id.to_string(),
+            user_id: Some(admin.id.clone()),
+            sealed_secret: self
+                .master
+                .seal(secret.as_bytes(), &access_key_context(&access_key_id)),
+            active: true,
+            created_at: now,
+            last_used_at: None,
+            last_used_service: None,
+            last_used_region: None,
+        };
+        match self
+            .store
+            .create_account(&account, &admin, builtin::ADMINISTRATOR_ACCESS, &key)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(IamError::EntityAlreadyExists(format!(
+                    "Account {account_id} already exists."
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(AccountCreated {
+            account_id: account_id.to_string(),
+            user_name: admin.name,
+            arn: admin.arn,
+            access_key_id,
+            secret_access_key: secret,
+            root_email,
+            root_password,
+        })
+    }
+}
+
+/// Actions are matched lower-cased; messages show them as AWS spells them.
+fn original_case_action(lower: &str) -> String {
+    match lower.split_once(':') {
+        Some((svc, act)) => format!(
+            "{svc}:{}",
+            super::actions::canonical_action_name(act).unwrap_or(act)
+        ),
+        None => lower.to_owned(),
+    }
+}

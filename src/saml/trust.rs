@@ -1,0 +1,113 @@
+//! Checks an identity provider's metadata document before it is registered as a
+//! SAML provider: an IDPSSODescriptor with at least one signing certificate
+//! whose key is RSA of at least 2048 bits or EC, and a `validUntil` (if any) in
+//! the future.
+use chrono::{DateTime, Utc};
+use openssl::pkey::Id;
+use openssl::x509::X509;
+use samael::metadata::EntityDescriptor;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    #[error("metadata must be UTF-8 without a byte-order mark")]
+    Encoding,
+    #[error("metadata must not contain a DOCTYPE or entity declarations")]
+    Doctype,
+    #[error("metadata is not a valid EntityDescriptor: {0}")]
+    Malformed(String),
+    #[error("metadata has no entityID")]
+    NoEntityId,
+    #[error("metadata has no IDPSSODescriptor")]
+    NoIdpDescriptor,
+    #[error("metadata has no signing certificate")]
+    NoSigningCertificate,
+    #[error("signing certificate is not valid X.509: {0}")]
+    BadCertificate(String),
+    #[error("signing key must be RSA of at least 2048 bits or EC, found {0}")]
+    WeakKey(String),
+    #[error("metadata expired at {0}")]
+    Expired(DateTime<Utc>),
+}
+
+/// What idbroker keeps from validated metadata.
+#[derive(Debug, Clone)]
+pub struct IdpMetadata {
+    pub entity_id: String,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// DER of each signing certificate.
+    pub signing_certificates: Vec<Vec<u8>>,
+}
+
+const MIN_RSA_BITS: u32 = 2048;
+
+pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadata, MetadataError> {
+    if xml.starts_with('\u{feff}') {
+        return Err(MetadataError::Encoding);
+    }
+    if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
+        return Err(MetadataError::Doctype);
+    }
+    let entity = xml
+        .parse::<EntityDescriptor>()
+        .map_err(|e| MetadataError::Malformed(e.to_string()))?;
+    let entity_id = entity
+        .entity_id
+        .clone()
+        .filter(|e| !e.is_empty())
+        .ok_or(MetadataError::NoEntityId)?;
+    let descriptors = entity.idp_sso_descriptors.as_deref().unwrap_or_default();
+    if descriptors.is_empty() {
+        return Err(MetadataError::NoIdpDescriptor);
+    }
+    let mut certificates = Vec::new();
+    for d in descriptors {
+        for kd in d
+            .key_descriptors
+            .iter()
+            .filter(|k| k.key_use.as_deref().is_none_or(|u| u == "signing"))
+        {
+            for b64 in kd
+                .key_info
+                .x509_data
+                .iter()
+                .flat_map(|x| x.certificates.iter())
+            {
+                certificates.push(check_certificate(b64)?);
+            }
+        }
+    }
+    if certificates.is_empty() {
+        return Err(MetadataError::NoSigningCertificate);
+    }
+    let valid_until = entity
+        .valid_until
+        .or_else(|| descriptors.iter().filter_map(|d| d.valid_until).min());
+    if let Some(t) = valid_until {
+        if t <= now {
+            return Err(MetadataError::Expired(t));
+        }
+    }
+    Ok(IdpMetadata {
+        entity_id,
+        valid_until,
+        signing_certificates: certificates,
+    })
+}
+
+fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {
+    use base64::Engine;
+    let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
+    let cert = X509::from_der(&der).map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
+    let key = cert
+        .public_key()
+        .map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
+    match key.id() {
+        Id::RSA if key.bits() >= MIN_RSA_BITS => Ok(der),
+        Id::RSA => Err(MetadataError::WeakKey(format!("RSA {} bits", key.bits()))),
+        Id::EC => Ok(der),
+        other => Err(MetadataError::WeakKey(format!("{other:?}"))),
+    }
+}
