@@ -82,6 +82,17 @@ impl AuditEvent {
     }
 }
 
+/// Where audit events go. Recording never fails the request that caused it:
+/// a sink that cannot store an event logs the failure loudly instead.
+pub trait AuditSink: Send + Sync + 'static {
+    fn record(&self, event: AuditEvent);
+}
+
+/// Writes the event as one JSON line to the log, target `audit`.
+pub fn log_event(event: &AuditEvent) {
+    tracing::info!(target: "audit", "{}", event.to_json());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,9 +178,54 @@ impl Settings {
     }
 }
 
+/// Reads a secret key file under the data folder, creating it (mode 0600, hex)
+/// with `generate()` on first start.
+pub fn load_or_create_key_file(
+    path: &Path,
+    generate: impl FnOnce() -> Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        let text = std::fs::read_to_string(path)?;
+        return hex::decode(text.trim()).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: not hex: {e}", path.display()),
+            )
+        });
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = generate();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(hex::encode(&key).as_bytes())?;
+    f.sync_all()?;
+    Ok(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files_are_created_private_and_read_back() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/master.key");
+        let k1 = load_or_create_key_file(&path, || vec![7u8; 32]).unwrap();
+        let k2 = load_or_create_key_file(&path, || vec![9u8; 32]).unwrap();
+        assert_eq!(k1, k2);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
 
     #[test]
     fn defaults_are_valid_and_complete() {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod iam;
+pub mod metrics;
 pub mod query;
 pub mod saml;
 pub mod startup;

@@ -1,1 +1,106 @@
-fn main() {}
+//! `idbroker serve` and `idbroker init`.
+use clap::{Parser, Subcommand};
+use idbroker::clock::SystemClock;
+use idbroker::config::Settings;
+use idbroker::iam::IamError;
+use idbroker::startup::{self, Application};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "idbroker",
+    version,
+    about = "Identity broker with an AWS-compatible IAM and STS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Create an account with its root user and an administrator user with one
+    /// access key; prints the credentials as one JSON object.
+    Init {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        admin_user: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match &cli.command {
+        Command::Serve { config } | Command::Init { config, .. } => config.clone(),
+    };
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("idbroker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    idbroker::telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("idbroker: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { .. } => serve(settings).await,
+            Command::Init {
+                account_id,
+                admin_user,
+                ..
+            } => init(settings, &account_id, &admin_user).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("idbroker: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let app = Application::build(&settings, Arc::new(SystemClock)).await?;
+    tracing::info!(listen = %settings.server.listen, port = app.port(), "idbroker serving");
+    app.run().await?;
+    tracing::info!("idbroker stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn init(settings: Settings, account_id: &str, admin_user: &str) -> anyhow::Result<ExitCode> {
+    let (store, iam) = startup::services(&settings, Arc::new(SystemClock)).await?;
+    let outcome = iam.create_account(account_id, admin_user).await;
+    store.close().await;
+    match outcome {
+        Ok(created) => {
+            println!("{}", serde_json::to_string(&created)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ (IamError::EntityAlreadyExists(_) | IamError::Validation(_))) => {
+            eprintln!("idbroker init: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -8,7 +8,7 @@ mod password_policy;
 pub mod policy;
 mod service;
 
-pub use actions::handle;
+pub use actions::{handle, known_action};
 pub use authn::{AuthError, Caller, CallerKind, Origin};
 pub use error::IamError;
 pub use service::{AccountCreated, IamService};

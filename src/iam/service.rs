@@ -57,6 +57,10 @@ impl IamService {
         &self.store
     }
 
+    pub fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     pub(super) fn now(&self) -> i64 {
         self.clock.now().timestamp()
     }

@@ -1,23 +1,32 @@
-//! Stored audit events.
+//! Stored audit events, written by a background task in batches so that
+//! recording an event never waits on the database.
 use super::{Result, Store};
-use crate::audit::AuditEvent;
+use crate::audit::{log_event, AuditEvent, AuditSink};
+use tokio::sync::mpsc;
+
+const BATCH: usize = 256;
+const QUEUE: usize = 65_536;
 
 impl Store {
-    pub async fn insert_audit_event(&self, e: &AuditEvent) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(e.event_time.timestamp())
-        .bind(&e.event_name)
-        .bind(&e.event_source)
-        .bind(&e.account_id)
-        .bind(&e.principal_arn)
-        .bind(&e.error_code)
-        .bind(&e.request_id)
-        .bind(e.to_json())
-        .execute(&self.pool)
-        .await?;
+    pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for e in events {
+            sqlx::query(
+                "INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(e.event_time.timestamp())
+            .bind(&e.event_name)
+            .bind(&e.event_source)
+            .bind(&e.account_id)
+            .bind(&e.principal_arn)
+            .bind(&e.error_code)
+            .bind(&e.request_id)
+            .bind(e.to_json())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -29,5 +38,37 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+}
+
+/// An audit sink that logs each event and stores it through a background writer.
+pub struct StoreAuditSink {
+    tx: mpsc::Sender<AuditEvent>,
+}
+
+impl StoreAuditSink {
+    /// Starts the writer. It ends, after storing what is queued, when the last
+    /// sink is dropped; the returned handle lets shutdown wait for that.
+    pub fn start(store: Store) -> (StoreAuditSink, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE);
+        let writer = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                if let Err(e) = store.insert_audit_events(&batch).await {
+                    tracing::error!(error = ?e, lost = batch.len(), "audit events could not be stored");
+                }
+                batch.clear();
+            }
+        });
+        (StoreAuditSink { tx }, writer)
+    }
+}
+
+impl AuditSink for StoreAuditSink {
+    fn record(&self, event: AuditEvent) {
+        log_event(&event);
+        if let Err(e) = self.tx.try_send(event) {
+            tracing::error!(error = %e, "audit queue full; event kept in the log only");
+        }
     }
 }

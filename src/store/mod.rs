@@ -14,6 +14,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
+pub use audit::StoreAuditSink;
 pub use principals::PrincipalUpdate;
 
 #[derive(Debug, thiserror::Error)]

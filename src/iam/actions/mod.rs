@@ -221,6 +221,11 @@ pub(super) fn canonical_action_name(lower: &str) -> Option<&'static str> {
         .find(|a| a.eq_ignore_ascii_case(lower))
 }
 
+/// The action as spelled in the request, when this build serves it (exact case, as AWS).
+pub fn known_action(action: &str) -> Option<&'static str> {
+    ACTIONS.iter().copied().find(|a| *a == action)
+}
+
 /// Serves one IAM action for an authenticated caller. Returns the result
 /// elements, or `None` for actions whose response has no Result.
 pub async fn handle(svc: &IamService, caller: &Caller, action: &str, p: &Params) -> Output {

@@ -26,15 +26,16 @@ fn input_policies(c: &Ctx<'_>, param: &str) -> Result<Vec<(String, Arc<Policy>)>
 async fn source_principal(c: &Ctx<'_>) -> Result<Principal, IamError> {
     let arn = c.p.required_string("PolicySourceArn", 20, 2048)?;
     let parsed = Arn::parse(arn).filter(|a| a.service == "iam" && a.account == c.account());
-    let (kind, name) =
-        match parsed.as_ref().and_then(|a| a.resource_type_and_name()) {
-            Some(("user", n)) => (EntityKind::User, n.to_owned()),
-            Some(("group", n)) => (EntityKind::Group, n.to_owned()),
-            Some(("role", n)) => (EntityKind::Role, n.to_owned()),
-            _ => return Err(IamError::InvalidInput(format!(
+    let (kind, name) = match parsed.as_ref().and_then(|a| a.resource_type_and_name()) {
+        Some(("user", n)) => (EntityKind::User, n.to_owned()),
+        Some(("group", n)) => (EntityKind::Group, n.to_owned()),
+        Some(("role", n)) => (EntityKind::Role, n.to_owned()),
+        _ => {
+            return Err(IamError::InvalidInput(format!(
                 "Invalid PolicySourceArn `{arn}`: must name a user, group or role of this account."
-            ))),
-        };
+            )))
+        }
+    };
     c.principal(kind, &name).await
 }
 
