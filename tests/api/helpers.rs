@@ -1,0 +1,285 @@
+use chrono::{TimeZone, Utc};
+use idbroker::clock::FixedClock;
+use idbroker::config::Settings;
+use idbroker::crypto::sha256_hex;
+use idbroker::startup::{self, Application};
+use idbroker::sts::sigv4::{self, Authorization, RequestParts};
+use std::sync::Arc;
+
+pub const ACCOUNT: &str = "111122223333";
+
+#[derive(Clone, Debug)]
+pub struct Keys {
+    pub id: String,
+    pub secret: String,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub host: String,
+    pub clock: FixedClock,
+    pub admin: Keys,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    /// The text of the first `<tag>` element.
+    pub fn text(&self, tag: &str) -> Option<String> {
+        let open = format!("<{tag}>");
+        let start = self.body.find(&open)? + open.len();
+        let end = self.body[start..].find(&format!("</{tag}>"))? + start;
+        Some(self.body[start..end].to_owned())
+    }
+
+    pub fn all(&self, tag: &str) -> Vec<String> {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        self.body
+            .split(&open)
+            .skip(1)
+            .filter_map(|s| s.find(&close).map(|e| s[..e].to_owned()))
+            .collect()
+    }
+
+    pub fn code(&self) -> Option<String> {
+        self.text("Code")
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.status, 200, "{}", self.body);
+        self
+    }
+
+    #[track_caller]
+    pub fn err(&self, status: u16, code: &str) -> &Self {
+        assert_eq!(
+            (self.status, self.code().as_deref()),
+            (status, Some(code)),
+            "{}",
+            self.body
+        );
+        self
+    }
+}
+
+async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            use sqlx::Executor;
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL must reach PostgreSQL");
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            let (base, _) = admin_url.rsplit_once('/').unwrap();
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}/idbroker.db", dir.display()),
+    }
+}
+
+pub fn epoch() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+/// Starts the application with a fixed clock and one account whose
+/// administrator's keys are returned.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(dir.path()).await;
+    let toml = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = 2\nmax_body_bytes = 65536\n[database]\nurl = \"{db}\"\nmax_connections = 4\n[log]\nlevel = \"warn\"\n",
+        dir.path().display()
+    );
+    let settings = Settings::from_toml(&toml).unwrap();
+    let clock = FixedClock::at(epoch());
+    let (store, iam) = startup::services(&settings, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let created = iam.create_account(ACCOUNT, "admin").await.unwrap();
+    store.close().await;
+    let app = Application::build(&settings, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let port = app.port();
+    tokio::spawn(app.run());
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        host: format!("127.0.0.1:{port}"),
+        clock,
+        admin: Keys {
+            id: created.access_key_id,
+            secret: created.secret_access_key,
+        },
+        client: reqwest::Client::new(),
+        settings,
+        _dir: dir,
+    }
+}
+
+/// Builds a form body from pairs.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+impl TestApp {
+    /// Signs and sends an IAM call (`Version` added) as `keys`.
+    pub async fn iam(&self, keys: &Keys, pairs: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("Version", "2010-05-08")];
+        all.extend_from_slice(pairs);
+        self.signed("iam", keys, &form(&all), 0).await
+    }
+
+    pub async fn sts(&self, keys: &Keys, pairs: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("Version", "2011-06-15")];
+        all.extend_from_slice(pairs);
+        self.signed("sts", keys, &form(&all), 0).await
+    }
+
+    pub async fn admin(&self, pairs: &[(&str, &str)]) -> Reply {
+        self.iam(&self.admin.clone(), pairs).await
+    }
+
+    /// The Authorization header and date for `body`, signed `skew_seconds` off our clock.
+    pub fn sign(
+        &self,
+        service: &str,
+        keys: &Keys,
+        body: &str,
+        skew_seconds: i64,
+    ) -> (String, String) {
+        let when = self.clock_now() + chrono::Duration::seconds(skew_seconds);
+        let amz_date = when.format("%Y%m%dT%H%M%SZ").to_string();
+        let headers = vec![
+            (
+                "content-type".to_string(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+            ),
+            ("host".to_string(), self.host.clone()),
+            ("x-amz-date".to_string(), amz_date.clone()),
+        ];
+        let auth = Authorization {
+            access_key_id: keys.id.clone(),
+            date: amz_date[..8].to_string(),
+            region: "us-east-1".into(),
+            service: service.into(),
+            signed_headers: vec!["content-type".into(), "host".into(), "x-amz-date".into()],
+            signature: String::new(),
+        };
+        let parts = RequestParts {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let signature = sigv4::sign(
+            &parts,
+            &auth,
+            &amz_date,
+            &keys.secret,
+            &sha256_hex(body.as_bytes()),
+        );
+        let header = format!(
+            "AWS4-HMAC-SHA256 Credential={}/{}/us-east-1/{service}/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature={signature}",
+            keys.id, auth.date
+        );
+        (header, amz_date)
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use idbroker::clock::Clock;
+        self.clock.now()
+    }
+
+    pub async fn signed(&self, service: &str, keys: &Keys, body: &str, skew_seconds: i64) -> Reply {
+        let (authorization, amz_date) = self.sign(service, keys, body, skew_seconds);
+        self.raw(
+            body,
+            &[("authorization", &authorization), ("x-amz-date", &amz_date)],
+        )
+        .await
+    }
+
+    /// Sends `body` with exactly these extra headers.
+    pub async fn raw(&self, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self
+            .client
+            .post(&self.base)
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .body(body.to_owned());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        Reply {
+            status,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        Reply {
+            status,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    /// Creates a user with an access key; returns its keys.
+    pub async fn user_with_key(&self, name: &str) -> Keys {
+        self.admin(&[("Action", "CreateUser"), ("UserName", name)])
+            .await
+            .ok();
+        let r = self
+            .admin(&[("Action", "CreateAccessKey"), ("UserName", name)])
+            .await;
+        r.ok();
+        Keys {
+            id: r.text("AccessKeyId").unwrap(),
+            secret: r.text("SecretAccessKey").unwrap(),
+        }
+    }
+
+    /// Gives a user an inline policy.
+    pub async fn grant(&self, user: &str, policy_name: &str, document: &str) {
+        self.admin(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", user),
+            ("PolicyName", policy_name),
+            ("PolicyDocument", document),
+        ])
+        .await
+        .ok();
+    }
+}
+
+/// Decodes a URL-encoded policy document from a response.
+pub fn decode_document(encoded: &str) -> serde_json::Value {
+    let text = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}

@@ -1,0 +1,13 @@
+//! One integration-test binary: the real application on port 0, a fresh
+//! database per test (SQLite by default, PostgreSQL when TEST_DATABASE_URL is
+//! set), requests signed with SigV4 as a client would.
+mod helpers;
+
+mod authentication;
+mod authorization;
+mod credentials;
+mod entities;
+mod mfa;
+mod policies;
+mod providers;
+mod service;

@@ -1,0 +1,169 @@
+//! SAML providers: metadata is checked before it is trusted.
+use crate::helpers::*;
+use openssl::asn1::Asn1Time;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::x509::{X509Builder, X509NameBuilder};
+
+/// A self-signed certificate for a fresh RSA key of `bits`, base64 DER.
+fn certificate(bits: u32) -> String {
+    let key = PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "test idp").unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(365).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        b.build().to_der().unwrap(),
+    )
+}
+
+fn metadata(cert: &str, extra_attr: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<!-- {padding} -->
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.com/saml"{extra_attr}>
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#,
+        padding = "AWS wants at least 1000 characters of metadata. ".repeat(21)
+    )
+}
+
+const ARN: &str = "arn:aws:iam::111122223333:saml-provider/Corp";
+
+#[tokio::test]
+async fn provider_life_cycle() {
+    let app = spawn_app().await;
+    let good = metadata(&certificate(2048), "");
+    let r = app
+        .admin(&[
+            ("Action", "CreateSAMLProvider"),
+            ("Name", "Corp"),
+            ("SAMLMetadataDocument", &good),
+        ])
+        .await;
+    r.ok();
+    assert_eq!(r.text("SAMLProviderArn").as_deref(), Some(ARN));
+    app.admin(&[
+        ("Action", "CreateSAMLProvider"),
+        ("Name", "Corp"),
+        ("SAMLMetadataDocument", &good),
+    ])
+    .await
+    .err(409, "EntityAlreadyExists");
+    let r = app
+        .admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)])
+        .await;
+    r.ok();
+    assert!(r
+        .text("SAMLMetadataDocument")
+        .unwrap()
+        .contains("idp.example.com"));
+    let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
+    assert_eq!(r.all("Arn"), vec![ARN]);
+    let newer = metadata(&certificate(2048), r#" validUntil="2030-01-01T00:00:00Z""#);
+    app.admin(&[
+        ("Action", "UpdateSAMLProvider"),
+        ("SAMLProviderArn", ARN),
+        ("SAMLMetadataDocument", &newer),
+    ])
+    .await
+    .ok();
+    let r = app
+        .admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)])
+        .await;
+    assert_eq!(
+        r.text("ValidUntil").as_deref(),
+        Some("2030-01-01T00:00:00Z")
+    );
+    app.admin(&[
+        ("Action", "TagSAMLProvider"),
+        ("SAMLProviderArn", ARN),
+        ("Tags.member.1.Key", "env"),
+        ("Tags.member.1.Value", "prod"),
+    ])
+    .await
+    .ok();
+    let r = app
+        .admin(&[("Action", "ListSAMLProviderTags"), ("SAMLProviderArn", ARN)])
+        .await;
+    assert_eq!(r.all("Key"), vec!["env"]);
+    app.admin(&[("Action", "DeleteSAMLProvider"), ("SAMLProviderArn", ARN)])
+        .await
+        .ok();
+    app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)])
+        .await
+        .err(404, "NoSuchEntity");
+}
+
+#[tokio::test]
+async fn untrustworthy_metadata_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+    let cert = certificate(2048);
+    let full = metadata(&cert, "");
+    let no_idp = format!(
+        "{}{}",
+        &full[..full.find("<md:IDPSSODescriptor").unwrap()],
+        &full[full.find("</md:IDPSSODescriptor>").unwrap() + "</md:IDPSSODescriptor>".len()..]
+    );
+    let no_cert = metadata("", "").replace(
+        r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate></ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+        "",
+    );
+    let encryption_only = metadata(&cert, "").replace(r#"use="signing""#, r#"use="encryption""#);
+    let doctype = format!("<!DOCTYPE x [<!ENTITY e \"boom\">]>{}", metadata(&cert, ""));
+    let expired = metadata(&cert, r#" validUntil="2020-01-01T00:00:00Z""#);
+    let cases = [
+        (metadata(&certificate(1024), ""), "RSA 1024"),
+        (no_idp, "IDPSSODescriptor"),
+        (no_cert, "signing certificate"),
+        (encryption_only, "signing certificate"),
+        (doctype, "DOCTYPE"),
+        (expired, "expired"),
+        (
+            metadata("bm90IGEgY2VydA==", "").to_string(),
+            "not valid X.509",
+        ),
+        (
+            format!("{}<not-xml", "x".repeat(1000)),
+            "not a valid EntityDescriptor",
+        ),
+    ];
+    for (doc, reason) in cases {
+        let r = app
+            .admin(&[
+                ("Action", "CreateSAMLProvider"),
+                ("Name", "Bad"),
+                ("SAMLMetadataDocument", &doc),
+            ])
+            .await;
+        r.err(400, "InvalidInput");
+        assert!(
+            r.text("Message").unwrap().contains(reason),
+            "{reason}: {}",
+            r.body
+        );
+    }
+    app.admin(&[
+        ("Action", "CreateSAMLProvider"),
+        ("Name", "Bad"),
+        ("SAMLMetadataDocument", "<short/>"),
+    ])
+    .await
+    .err(400, "ValidationError");
+    let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
+    assert!(r.all("Arn").is_empty());
+}

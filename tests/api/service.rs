@@ -1,0 +1,109 @@
+//! Health, metrics, limits and the audit trail of the running service.
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status, 200);
+    assert_eq!(app.get("/readyz").await.status, 200);
+    app.admin(&[("Action", "ListUsers")]).await.ok();
+    app.admin(&[("Action", "GetUser"), ("UserName", "nobody")])
+        .await
+        .err(404, "NoSuchEntity");
+    let m = app.get("/metrics").await;
+    assert!(
+        m.body.contains(
+            r#"idbroker_requests_total{action="ListUsers",outcome="success",service="iam"} 1"#
+        ),
+        "{}",
+        m.body
+    );
+    assert!(m.body.contains(
+        r#"idbroker_requests_total{action="GetUser",outcome="NoSuchEntity",service="iam"} 1"#
+    ));
+    assert!(m.body.contains("idbroker_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_before_parsing() {
+    let app = spawn_app().await;
+    let huge = form(&[
+        ("Version", "2010-05-08"),
+        ("Action", "CreateUser"),
+        ("UserName", &"a".repeat(70_000)),
+    ]);
+    app.signed("iam", &app.admin, &huge, 0)
+        .await
+        .err(413, "RequestEntityTooLarge");
+    // Unknown API versions and actions get AWS's code, not a crash.
+    app.raw(&form(&[("Version", "1999-01-01"), ("Action", "X")]), &[])
+        .await
+        .err(400, "InvalidAction");
+}
+
+#[tokio::test]
+async fn every_call_is_audited_without_secrets() {
+    let app = spawn_app().await;
+    let bob = app.user_with_key("bob").await;
+    app.admin(&[
+        ("Action", "CreateLoginProfile"),
+        ("UserName", "bob"),
+        ("Password", "a-Very-secret-pw-1"),
+    ])
+    .await
+    .ok();
+    app.iam(&bob, &[("Action", "DeleteUser"), ("UserName", "admin")])
+        .await
+        .err(403, "AccessDenied");
+    let wrong = Keys {
+        id: bob.id.clone(),
+        secret: "y".repeat(40),
+    };
+    app.iam(&wrong, &[("Action", "ListUsers")])
+        .await
+        .err(403, "SignatureDoesNotMatch");
+    // Give the background writer a moment to store the batch.
+    let store = idbroker::store::Store::connect(&app.settings.database.url, 1)
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        events = store.recent_audit_events(20).await.unwrap();
+        if events.len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    store.close().await;
+    let all = events.join("\n");
+    assert!(!all.contains("a-Very-secret-pw-1"), "{all}");
+    assert!(!all.contains(&bob.secret));
+    let parsed: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    let denied = parsed
+        .iter()
+        .find(|e| e["eventName"] == "DeleteUser")
+        .unwrap();
+    assert_eq!(denied["errorCode"], "AccessDenied");
+    assert_eq!(
+        denied["userIdentity"]["arn"],
+        "arn:aws:iam::111122223333:user/bob"
+    );
+    assert_eq!(denied["eventSource"], "iam.amazonaws.com");
+    assert!(denied["requestID"].as_str().unwrap().len() > 30);
+    let bad_sig = parsed
+        .iter()
+        .find(|e| e["errorCode"] == "SignatureDoesNotMatch")
+        .unwrap();
+    assert_eq!(bad_sig["userIdentity"]["type"], "Unknown");
+    let created = parsed
+        .iter()
+        .find(|e| e["eventName"] == "CreateLoginProfile")
+        .unwrap();
+    assert_eq!(
+        created["requestParameters"]["Password"],
+        "HIDDEN_DUE_TO_SECURITY_REASONS"
+    );
+}
