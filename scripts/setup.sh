@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing idbroker need on Debian, when missing:
+# the C libraries the build links (libxmlsec1, OpenSSL, libclang for bindgen),
+# PostgreSQL for the test suite, and Python's venv for the client suite.
+# Safe to run again: it installs nothing that is already there.
+set -euo pipefail
+
+packages=(pkg-config libssl-dev libxmlsec1-dev libclang-dev clang build-essential)
+if [[ ${1:-} == --test ]]; then
+  packages+=(postgresql postgresql-client python3-venv)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo is missing; install a Rust toolchain (1.82 or newer) with rustup first" >&2
+  exit 1
+fi

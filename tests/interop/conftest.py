@@ -1,0 +1,117 @@
+"""Starts the real idbroker binary for the interoperability suite.
+
+IDBROKER_BIN names the binary (default target/debug/idbroker). The database is
+SQLite in a temporary folder, or, when IDBROKER_TEST_POSTGRES holds an admin
+URL, a fresh PostgreSQL database created for the session.
+"""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "111122223333"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url(tmp):
+    admin = os.environ.get("IDBROKER_TEST_POSTGRES")
+    if not admin:
+        return f"sqlite://{tmp}/idbroker.db"
+    name = "interop_" + uuid.uuid4().hex
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+class Service:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="idbroker-interop-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(
+            os.environ,
+            IDBROKER__SERVER__LISTEN=f"127.0.0.1:{self.port}",
+            IDBROKER__SERVER__PUBLIC_URL=self.url,
+            IDBROKER__SERVER__DATA_DIR=f"{self.tmp}/data",
+            IDBROKER__DATABASE__URL=database_url(self.tmp),
+            IDBROKER__LOG__LEVEL="warn",
+        )
+        self.binary = os.environ.get("IDBROKER_BIN", str(ROOT / "target/debug/idbroker"))
+        self.log = open(f"{self.tmp}/serve.log", "w")
+        self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("idbroker did not become ready: " + open(f"{self.tmp}/serve.log").read())
+
+    def init(self, account_id, admin_user="admin"):
+        out = subprocess.run(
+            [self.binary, "init", "--account-id", account_id, "--admin-user", admin_user],
+            env=self.env, capture_output=True, text=True,
+        )
+        return out
+
+    def stop(self):
+        self.proc.terminate()
+        code = self.proc.wait(timeout=20)
+        self.log.close()
+        return code
+
+
+@pytest.fixture(scope="session")
+def service():
+    s = Service()
+    yield s
+    assert s.stop() == 0, "idbroker did not shut down cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="session")
+def admin_creds(service):
+    out = service.init(ACCOUNT)
+    assert out.returncode == 0, out.stderr
+    creds = json.loads(out.stdout)
+    return creds
+
+
+def client(service, kind, key_id, secret):
+    return boto3.client(
+        kind,
+        endpoint_url=service.url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )
+
+
+@pytest.fixture(scope="session")
+def iam(service, admin_creds):
+    return client(service, "iam", admin_creds["AccessKeyId"], admin_creds["SecretAccessKey"])
+
+
+@pytest.fixture(scope="session")
+def sts(service, admin_creds):
+    return client(service, "sts", admin_creds["AccessKeyId"], admin_creds["SecretAccessKey"])
+
+
+@pytest.fixture
+def unique():
+    return uuid.uuid4().hex[:10]

@@ -1,0 +1,63 @@
+"""The AWS CLI drives idbroker with only --endpoint-url changed."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ACCOUNT
+
+
+def aws_binary():
+    found = shutil.which("aws") or str(Path(sys.executable).parent / "aws")
+    return found
+
+
+@pytest.fixture
+def aws(service, admin_creds, tmp_path):
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID=admin_creds["AccessKeyId"],
+        AWS_SECRET_ACCESS_KEY=admin_creds["SecretAccessKey"],
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+    )
+
+    def run(*args, check=True):
+        out = subprocess.run([aws_binary(), "--endpoint-url", service.url, "--output", "json", *args], env=env, capture_output=True, text=True)
+        if check:
+            assert out.returncode == 0, out.stderr
+        return out
+
+    return run
+
+
+def test_cli_creates_and_lists(aws, unique, tmp_path):
+    user = json.loads(aws("iam", "create-user", "--user-name", f"cli{unique}").stdout)["User"]
+    assert user["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/cli{unique}"
+    names = [u["UserName"] for u in json.loads(aws("iam", "list-users").stdout)["Users"]]
+    assert f"cli{unique}" in names
+    doc = tmp_path / "policy.json"
+    doc.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:List*", "Resource": "*"}]}))
+    policy = json.loads(aws("iam", "create-policy", "--policy-name", f"cli{unique}", "--policy-document", f"file://{doc}").stdout)["Policy"]
+    aws("iam", "attach-user-policy", "--user-name", f"cli{unique}", "--policy-arn", policy["Arn"])
+    key = json.loads(aws("iam", "create-access-key", "--user-name", f"cli{unique}").stdout)["AccessKey"]
+    assert len(key["SecretAccessKey"]) == 40
+    png = tmp_path / "qr.png"
+    aws("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", f"cli{unique}", "--outfile", str(png), "--bootstrap-method", "QRCodePNG")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    me = json.loads(aws("sts", "get-caller-identity").stdout)
+    assert me["Arn"].endswith(":user/admin")
+
+
+def test_cli_reports_aws_errors(aws, unique):
+    out = aws("iam", "get-user", "--user-name", f"missing{unique}", check=False)
+    assert out.returncode != 0
+    assert "NoSuchEntity" in out.stderr
+    out = aws("iam", "create-user", "--user-name", "bad name", check=False)
+    assert "ValidationError" in out.stderr
+    out = aws("iam", "create-role", "--role-name", f"r{unique}", "--assume-role-policy-document", "{not json", check=False)
+    assert "MalformedPolicyDocument" in out.stderr
