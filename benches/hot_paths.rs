@@ -2,55 +2,23 @@
 //! (3 policies, 10 statements, conditions), and SigV4 verification of an IAM call.
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use idbroker::crypto::sha256_hex;
-use idbroker::iam::policy::{evaluate, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
+use idbroker::iam::policy::{evaluate, NamedPolicy, PolicySet};
 use idbroker::sts::sigv4::{self, Authorization, RequestParts};
 
-const SELF_SERVICE: &str = r#"{"Version":"2012-10-17","Statement":[
-  {"Sid":"OwnKeys","Effect":"Allow","Action":["iam:*AccessKey*","iam:GetUser","iam:ChangePassword"],
-   "Resource":"arn:aws:iam::111122223333:user/${aws:username}"},
-  {"Sid":"OwnMfa","Effect":"Allow","Action":["iam:*MFADevice"],
-   "Resource":["arn:aws:iam::111122223333:mfa/${aws:username}","arn:aws:iam::111122223333:user/${aws:username}"]},
-  {"Sid":"NoDeleteWithoutMfa","Effect":"Deny","Action":"iam:Delete*","Resource":"*",
-   "Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
-
-const TEAM: &str = r#"{"Version":"2012-10-17","Statement":[
-  {"Sid":"ReadAll","Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*",
-   "Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","192.0.2.0/24"]}}},
-  {"Sid":"TeamUsers","Effect":"Allow","Action":["iam:CreateUser","iam:TagUser","iam:UpdateUser"],
-   "Resource":"arn:aws:iam::111122223333:user/teams/*",
-   "Condition":{"StringEquals":{"aws:RequestTag/team":"${aws:PrincipalTag/team}"}}},
-  {"Sid":"OfficeHours","Effect":"Deny","Action":"iam:*","Resource":"*",
-   "Condition":{"DateGreaterThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}},
-  {"Sid":"Roles","Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::111122223333:role/app-*",
-   "Condition":{"StringLike":{"iam:PassedToService":"ec2.amazonaws.com"}}}]}"#;
-
-const GUARD: &str = r#"{"Version":"2012-10-17","Statement":[
-  {"Sid":"NoAdmins","Effect":"Deny","Action":["iam:AttachUserPolicy","iam:PutUserPolicy"],"Resource":"*",
-   "Condition":{"ArnEquals":{"iam:PolicyARN":"arn:aws:iam::aws:policy/AdministratorAccess"}}},
-  {"Sid":"TaggedOnly","Effect":"Deny","Action":"iam:CreateUser","Resource":"*",
-   "Condition":{"Null":{"aws:RequestTag/team":"true"}}},
-  {"Sid":"KnownTags","Effect":"Deny","Action":"iam:TagUser","Resource":"*",
-   "Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["team","cost-center"]}}}]}"#;
-
-fn context() -> RequestContext {
-    let mut c = RequestContext::new("iam:GetUser", "arn:aws:iam::111122223333:user/teams/alice");
-    c.set("aws:username", "alice");
-    c.set("aws:userid", "AIDAEXAMPLEEXAMPLE123");
-    c.set("aws:PrincipalTag/team", "ops");
-    c.set("aws:SourceIp", "10.1.2.3");
-    c.set("aws:CurrentTime", "2026-11-27T12:00:00Z");
-    c.set("aws:SecureTransport", "true");
-    c.set("aws:PrincipalArn", "arn:aws:iam::111122223333:user/teams/alice");
-    c
-}
+#[path = "policy_fixture.rs"]
+mod policy_fixture;
+use policy_fixture::{context, policies};
 
 fn policy_evaluation(c: &mut Criterion) {
-    let policies: Vec<Policy> =
-        [SELF_SERVICE, TEAM, GUARD].iter().map(|p| Policy::parse(p, PolicyKind::Identity).unwrap()).collect();
+    let policies = policies();
     let statements: usize = policies.iter().map(|p| p.statements.len()).sum();
     assert_eq!(statements, 10);
     let set = PolicySet {
-        identity: policies.iter().enumerate().map(|(i, p)| NamedPolicy { id: ["a", "b", "c"][i], policy: p }).collect(),
+        identity: policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| NamedPolicy { id: ["a", "b", "c"][i], policy: p })
+            .collect(),
         ..Default::default()
     };
     let ctx = context();
@@ -59,8 +27,12 @@ fn policy_evaluation(c: &mut Criterion) {
     denied.set("aws:SourceIp", "203.0.113.9");
     let mut g = c.benchmark_group("policy");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("evaluate_allow_3_policies_10_statements", |b| b.iter(|| evaluate(black_box(&set), black_box(&ctx))));
-    g.bench_function("evaluate_deny_3_policies_10_statements", |b| b.iter(|| evaluate(black_box(&set), black_box(&denied))));
+    g.bench_function("evaluate_allow_3_policies_10_statements", |b| {
+        b.iter(|| evaluate(black_box(&set), black_box(&ctx)))
+    });
+    g.bench_function("evaluate_deny_3_policies_10_statements", |b| {
+        b.iter(|| evaluate(black_box(&set), black_box(&denied)))
+    });
     g.finish();
 }
 
@@ -71,7 +43,10 @@ fn sigv4_verification(c: &mut Criterion) {
     let headers = vec![
         ("host".to_string(), "127.0.0.1:8080".to_string()),
         ("content-type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string()),
-        ("user-agent".to_string(), "Boto3/1.44.8 md/Botocore#1.44.8 ua/2.1 os/linux lang/python#3.11.7".to_string()),
+        (
+            "user-agent".to_string(),
+            "Boto3/1.44.8 md/Botocore#1.44.8 ua/2.1 os/linux lang/python#3.11.7".to_string(),
+        ),
         ("x-amz-date".to_string(), amz_date.to_string()),
         ("content-length".to_string(), body.len().to_string()),
     ];

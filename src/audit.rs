@@ -46,9 +46,7 @@ pub fn redacted_parameters(params: &[(String, String)]) -> Value {
         if k == "Action" || k == "Version" {
             continue;
         }
-        let secret = SECRET_PARAMETERS
-            .iter()
-            .any(|s| k == s || k.starts_with(&format!("{s}.")));
+        let secret = SECRET_PARAMETERS.iter().any(|s| k == s || k.starts_with(&format!("{s}.")));
         let value = if secret {
             Value::String("HIDDEN_DUE_TO_SECURITY_REASONS".into())
         } else if v.chars().count() > 256 {

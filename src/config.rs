@@ -73,10 +73,7 @@ impl Default for Settings {
                 max_body_bytes: 1024 * 1024,
                 workers: 0,
             },
-            database: DatabaseSettings {
-                url: "sqlite://./data/idbroker.db".into(),
-                max_connections: 16,
-            },
+            database: DatabaseSettings { url: "sqlite://./data/idbroker.db".into(), max_connections: 16 },
             directory: DirectorySettings {
                 kind: DirectoryKind::Openldap,
                 url: String::new(),
@@ -88,10 +85,7 @@ impl Default for Settings {
                 starttls: false,
                 ca_file: String::new(),
             },
-            log: LogSettings {
-                level: "info".into(),
-                format: "text".into(),
-            },
+            log: LogSettings { level: "info".into(), format: "text".into() },
         }
     }
 }
@@ -120,20 +114,13 @@ impl Settings {
 
     /// Settings from a TOML string (and no environment), for tests.
     pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
-        Self::extract(
-            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(text)),
-        )
+        Self::extract(Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(text)))
     }
 
     fn extract(figment: Figment) -> Result<Settings, ConfigError> {
         let settings: Settings = figment.extract().map_err(|e| {
             // figment's error names the key path; one line per problem.
-            ConfigError::Invalid(
-                e.into_iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
+            ConfigError::Invalid(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
         })?;
         settings.validate()?;
         Ok(settings)
@@ -141,9 +128,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             return Err(ConfigError::Invalid(format!(
                 "database.url `{url}` must start with sqlite:// or postgres://"
@@ -155,8 +140,7 @@ impl Settings {
                 self.server.listen
             )));
         }
-        if !(self.server.public_url.starts_with("http://")
-            || self.server.public_url.starts_with("https://"))
+        if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://"))
         {
             return Err(ConfigError::Invalid(format!(
                 "server.public_url `{}` must be an http:// or https:// URL",
@@ -170,40 +154,38 @@ impl Settings {
             )));
         }
         if !self.directory.user_filter.contains("{username}") {
-            return Err(ConfigError::Invalid(
-                "directory.user_filter must contain `{username}`".into(),
-            ));
+            return Err(ConfigError::Invalid("directory.user_filter must contain `{username}`".into()));
         }
         Ok(())
     }
 }
 
+/// Creates the data folder, private to this user (0700), when missing.
+pub fn ensure_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
 /// Reads a secret key file under the data folder, creating it (mode 0600, hex)
 /// with `generate()` on first start.
-pub fn load_or_create_key_file(
-    path: &Path,
-    generate: impl FnOnce() -> Vec<u8>,
-) -> std::io::Result<Vec<u8>> {
+pub fn load_or_create_key_file(path: &Path, generate: impl FnOnce() -> Vec<u8>) -> std::io::Result<Vec<u8>> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if path.exists() {
         let text = std::fs::read_to_string(path)?;
         return hex::decode(text.trim()).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{}: not hex: {e}", path.display()),
-            )
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: not hex: {e}", path.display()))
         });
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let key = generate();
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(hex::encode(&key).as_bytes())?;
     f.sync_all()?;
     Ok(key)
@@ -221,10 +203,7 @@ mod tests {
         let k1 = load_or_create_key_file(&path, || vec![7u8; 32]).unwrap();
         let k2 = load_or_create_key_file(&path, || vec![9u8; 32]).unwrap();
         assert_eq!(k1, k2);
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]
@@ -236,25 +215,17 @@ mod tests {
 
     #[test]
     fn unknown_key_is_an_error_naming_it() {
-        let err = Settings::from_toml("[server]\nlisten_port = 1\n")
-            .unwrap_err()
-            .to_string();
+        let err = Settings::from_toml("[server]\nlisten_port = 1\n").unwrap_err().to_string();
         assert!(err.contains("listen_port"), "{err}");
-        let err = Settings::from_toml("[nosuch]\na = 1\n")
-            .unwrap_err()
-            .to_string();
+        let err = Settings::from_toml("[nosuch]\na = 1\n").unwrap_err().to_string();
         assert!(err.contains("nosuch"), "{err}");
     }
 
     #[test]
     fn malformed_value_is_an_error_naming_the_key() {
-        let err = Settings::from_toml("[directory]\nstarttls = \"maybe\"\n")
-            .unwrap_err()
-            .to_string();
+        let err = Settings::from_toml("[directory]\nstarttls = \"maybe\"\n").unwrap_err().to_string();
         assert!(err.contains("starttls"), "{err}");
-        let err = Settings::from_toml("[server]\nlisten = \"nowhere\"\n")
-            .unwrap_err()
-            .to_string();
+        let err = Settings::from_toml("[server]\nlisten = \"nowhere\"\n").unwrap_err().to_string();
         assert!(err.contains("server.listen"), "{err}");
     }
 
@@ -263,9 +234,6 @@ mod tests {
         let text = include_str!("../config/idbroker.toml");
         let s = Settings::from_toml(text).unwrap();
         let d = Settings::default();
-        assert_eq!(
-            serde_json::to_value(&s).unwrap(),
-            serde_json::to_value(&d).unwrap()
-        );
+        assert_eq!(serde_json::to_value(&s).unwrap(), serde_json::to_value(&d).unwrap());
     }
 }

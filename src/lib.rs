@@ -3,10 +3,7 @@
 //! Dependencies point inward (see `shared/docs/design.md`): `web` is the only
 //! module that knows actix-web, `store` the only one that knows sqlx, and the
 //! domain logic (`iam`, `iam::policy`, `sts::sigv4`) is plain Rust.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod audit;
 pub mod clock;

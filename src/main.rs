@@ -9,11 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(
-    name = "idbroker",
-    version,
-    about = "Identity broker with an AWS-compatible IAM and STS"
-)]
+#[command(name = "idbroker", version, about = "Identity broker with an AWS-compatible IAM and STS")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,10 +47,7 @@ fn main() -> ExitCode {
         }
     };
     idbroker::telemetry::init(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("idbroker: cannot start the runtime: {e}");
@@ -64,11 +57,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { .. } => serve(settings).await,
-            Command::Init {
-                account_id,
-                admin_user,
-                ..
-            } => init(settings, &account_id, &admin_user).await,
+            Command::Init { account_id, admin_user, .. } => init(settings, &account_id, &admin_user).await,
         }
     });
     match result {

@@ -15,52 +15,32 @@ impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new(
-                "idbroker_requests_total",
-                "API requests by service, action and outcome",
-            ),
+            Opts::new("idbroker_requests_total", "API requests by service, action and outcome"),
             &["service", "action", "outcome"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("idbroker_request_duration_seconds", "API request latency").buckets(
-                vec![
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                ],
-            ),
+            HistogramOpts::new("idbroker_request_duration_seconds", "API request latency")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
             &["service", "action"],
         )?;
-        let database_up = IntGauge::new(
-            "idbroker_database_up",
-            "1 when the last readiness check reached the database",
-        )?;
+        let database_up =
+            IntGauge::new("idbroker_database_up", "1 when the last readiness check reached the database")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(database_up.clone()))?;
-        Ok(Metrics {
-            registry,
-            requests,
-            latency,
-            database_up,
-        })
+        Ok(Metrics { registry, requests, latency, database_up })
     }
 
     /// Records one request. `action` must come from the known set (or be
     /// "unknown"), so clients cannot grow the label space.
     pub fn observe(&self, service: &str, action: &str, outcome: &str, seconds: f64) {
-        self.requests
-            .with_label_values(&[service, action, outcome])
-            .inc();
-        self.latency
-            .with_label_values(&[service, action])
-            .observe(seconds);
+        self.requests.with_label_values(&[service, action, outcome]).inc();
+        self.latency.with_label_values(&[service, action]).observe(seconds);
     }
 
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        if TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buf)
-            .is_err()
-        {
+        if TextEncoder::new().encode(&self.registry.gather(), &mut buf).is_err() {
             return String::new();
         }
         String::from_utf8(buf).unwrap_or_default()

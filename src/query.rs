@@ -26,9 +26,7 @@ fn lower_first(name: &str) -> String {
 impl Params {
     pub fn parse(body: &[u8]) -> Params {
         Self::from_pairs(
-            form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
+            form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
         )
     }
 
@@ -78,8 +76,7 @@ impl Params {
 
     pub fn required_string(&self, name: &str, min: usize, max: usize) -> Result<&str, ParamError> {
         self.required(name)?;
-        self.string(name, min, max)?
-            .ok_or_else(|| ParamError(String::new()))
+        self.string(name, min, max)?.ok_or_else(|| ParamError(String::new()))
     }
 
     pub fn int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ParamError> {
@@ -101,17 +98,13 @@ impl Params {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(ParamError(format!(
-                "Value '{v}' for parameter {name} is not a boolean"
-            ))),
+            Some(v) => Err(ParamError(format!("Value '{v}' for parameter {name} is not a boolean"))),
         }
     }
 
     /// `Name.member.1`, `Name.member.2`, ... in order, stopping at the first gap.
     pub fn list(&self, name: &str) -> Vec<&str> {
-        (1..)
-            .map_while(|i| self.get(&format!("{name}.member.{i}")))
-            .collect()
+        (1..).map_while(|i| self.get(&format!("{name}.member.{i}"))).collect()
     }
 
     /// `Tags.member.N.Key` / `.Value` pairs.
@@ -119,11 +112,7 @@ impl Params {
         (1..)
             .map_while(|i| {
                 let k = self.get(&format!("{name}.member.{i}.{key}"))?;
-                Some((
-                    k,
-                    self.get(&format!("{name}.member.{i}.{value}"))
-                        .unwrap_or(""),
-                ))
+                Some((k, self.get(&format!("{name}.member.{i}.{value}")).unwrap_or("")))
             })
             .collect()
     }
@@ -211,12 +200,7 @@ fn render_nodes(nodes: &[Node], out: &mut String) {
 
 /// `<{Action}Response xmlns=..><{Action}Result>..</..><ResponseMetadata>..`.
 /// An action without a result (a delete) has no Result element.
-pub fn render_response(
-    action: &str,
-    namespace: &str,
-    result: Option<&[Node]>,
-    request_id: &str,
-) -> String {
+pub fn render_response(action: &str, namespace: &str, result: Option<&[Node]>, request_id: &str) -> String {
     let mut out = String::with_capacity(512);
     let _ = write!(out, "<{action}Response xmlns=\"{namespace}\">");
     if let Some(nodes) = result {
@@ -230,13 +214,7 @@ pub fn render_response(
     out
 }
 
-pub fn render_error(
-    namespace: &str,
-    sender: bool,
-    code: &str,
-    message: &str,
-    request_id: &str,
-) -> String {
+pub fn render_error(namespace: &str, sender: bool, code: &str, message: &str, request_id: &str) -> String {
     let mut out = String::with_capacity(256);
     let _ = write!(
         out,
@@ -266,10 +244,7 @@ pub fn paginate<T>(items: Vec<T>, params: &Params) -> Result<(Vec<T>, Vec<Node>)
     let total = items.len();
     let page: Vec<T> = items.into_iter().skip(start).take(max).collect();
     let next = start + page.len();
-    let mut tail = vec![text(
-        "IsTruncated",
-        if next < total { "true" } else { "false" },
-    )];
+    let mut tail = vec![text("IsTruncated", if next < total { "true" } else { "false" })];
     if next < total {
         tail.push(text("Marker", format!("m{next}")));
     }
@@ -283,10 +258,7 @@ mod tests {
     #[test]
     fn parses_lists_and_tags() {
         let p = Params::parse(b"Action=X&Tags.member.1.Key=a&Tags.member.1.Value=1&Tags.member.2.Key=b&ClientIDList.member.1=x&ClientIDList.member.2=y&ClientIDList.member.4=z");
-        assert_eq!(
-            p.key_values("Tags", "Key", "Value"),
-            vec![("a", "1"), ("b", "")]
-        );
+        assert_eq!(p.key_values("Tags", "Key", "Value"), vec![("a", "1"), ("b", "")]);
         assert_eq!(p.list("ClientIDList"), vec!["x", "y"]);
         assert!(p.required("UserName").unwrap_err().0.contains("'userName'"));
     }

@@ -14,26 +14,15 @@ use std::sync::Arc;
 pub const MASTER_KEY_FILE: &str = "master.key";
 
 /// The store and the IAM service over it, as `serve` and `init` both need.
-pub async fn services(
-    settings: &Settings,
-    clock: SharedClock,
-) -> anyhow::Result<(Store, IamService)> {
+pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result<(Store, IamService)> {
+    config::ensure_private_dir(&settings.server.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", settings.server.data_dir.display()))?;
     let store = Store::connect(&settings.database.url, settings.database.max_connections)
         .await
-        .with_context(|| {
-            format!(
-                "cannot open database {}",
-                redact_url(&settings.database.url)
-            )
-        })?;
+        .with_context(|| format!("cannot open database {}", redact_url(&settings.database.url)))?;
     let key_path = settings.server.data_dir.join(MASTER_KEY_FILE);
     let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())
-        .with_context(|| {
-        format!(
-            "cannot read or create the master key {}",
-            key_path.display()
-        )
-    })?;
+        .with_context(|| format!("cannot read or create the master key {}", key_path.display()))?;
     let master = MasterKey::from_bytes(&key).context("master key")?;
     let iam = IamService::new(store.clone(), master, clock, settings.server.region.clone());
     Ok((store, iam))
@@ -72,13 +61,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::bind(state.clone(), listener, settings.server.workers)?;
-        Ok(Application {
-            port,
-            server,
-            store,
-            audit_writer,
-            state,
-        })
+        Ok(Application { port, server, store, audit_writer, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -93,10 +76,7 @@ impl Application {
     pub async fn run(self) -> anyhow::Result<()> {
         self.server.run().await?;
         drop(self.state);
-        if tokio::time::timeout(std::time::Duration::from_secs(10), self.audit_writer)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), self.audit_writer).await.is_err() {
             tracing::error!("audit writer did not finish within 10 s");
         }
         self.store.close().await;

@@ -3,11 +3,8 @@ use crate::config::LogSettings;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(settings: &LogSettings) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second init (tests start several apps in one process) is harmless.
     let _ = if settings.format == "json" {
         builder.json().flatten_event(true).try_init()

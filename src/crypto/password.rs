@@ -15,9 +15,7 @@ fn hasher() -> Argon2<'static> {
 
 pub fn hash_password(password: &str) -> PasswordHash {
     let salt = SaltString::generate(&mut OsRng);
-    let hash = hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string());
+    let hash = hasher().hash_password(password.as_bytes(), &salt).map(|h| h.to_string());
     // Hashing only fails for out-of-range parameters, which are fixed above.
     PasswordHash(hash.unwrap_or_default())
 }
@@ -35,9 +33,7 @@ pub fn verify_password(password: &str, stored: Option<&PasswordHash>) -> bool {
     let Ok(parsed) = argon2::PasswordHash::new(phc) else {
         return false;
     };
-    let ok = hasher()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
     ok && real
 }
 

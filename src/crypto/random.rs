@@ -6,9 +6,7 @@ const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 fn pick(alphabet: &[u8], n: usize) -> String {
     let mut rng = OsRng;
-    (0..n)
-        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
-        .collect()
+    (0..n).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
 }
 
 /// A unique id in AWS's shape: 4-letter prefix + 17 characters (21 in all).
@@ -36,10 +34,7 @@ pub fn random_token(bytes: usize) -> String {
 /// A generated password that satisfies any password policy idbroker accepts:
 /// upper, lower, digit and symbol, 24 characters.
 pub fn random_password() -> String {
-    let body = pick(
-        b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
-        20,
-    );
+    let body = pick(b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 20);
     format!("{body}A7b!")
 }
 

@@ -33,9 +33,7 @@ impl MasterKey {
         if bytes.len() != 32 {
             return Err(SealError::KeyLength(bytes.len()));
         }
-        Aes256Gcm::new_from_slice(bytes)
-            .map(MasterKey)
-            .map_err(|_| SealError::KeyLength(bytes.len()))
+        Aes256Gcm::new_from_slice(bytes).map(MasterKey).map_err(|_| SealError::KeyLength(bytes.len()))
     }
 
     pub fn generate_bytes() -> [u8; 32] {
@@ -47,15 +45,9 @@ impl MasterKey {
     pub fn seal(&self, plaintext: &[u8], aad: &str) -> String {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: plaintext,
-            aad: aad.as_bytes(),
-        };
+        let payload = Payload { msg: plaintext, aad: aad.as_bytes() };
         // Encryption with a valid key and a 12-byte nonce does not fail.
-        let ct = self
-            .0
-            .encrypt(Nonce::from_slice(&nonce), payload)
-            .unwrap_or_default();
+        let ct = self.0.encrypt(Nonce::from_slice(&nonce), payload).unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         format!("{VERSION}{}", B64.encode(out))
@@ -69,13 +61,7 @@ impl MasterKey {
         }
         let (nonce, ct) = raw.split_at(12);
         self.0
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
             .map_err(|_| SealError::Open)
     }
 }
@@ -90,15 +76,9 @@ mod tests {
         let sealed = key.seal(b"secret", "access-key:AKIA1");
         assert!(!sealed.contains("secret"));
         assert_eq!(key.open(&sealed, "access-key:AKIA1").unwrap(), b"secret");
-        assert!(matches!(
-            key.open(&sealed, "access-key:AKIA2"),
-            Err(SealError::Open)
-        ));
+        assert!(matches!(key.open(&sealed, "access-key:AKIA2"), Err(SealError::Open)));
         let other = MasterKey::from_bytes(&MasterKey::generate_bytes()).unwrap();
-        assert!(matches!(
-            other.open(&sealed, "access-key:AKIA1"),
-            Err(SealError::Open)
-        ));
+        assert!(matches!(other.open(&sealed, "access-key:AKIA1"), Err(SealError::Open)));
         assert!(matches!(key.open("v1:!!", "x"), Err(SealError::Malformed)));
         assert!(MasterKey::from_bytes(&[0u8; 16]).is_err());
     }

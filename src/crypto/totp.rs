@@ -22,17 +22,9 @@ impl Totp {
 
     pub fn new(seed: Vec<u8>, issuer: &str, account_name: &str) -> Result<Totp, TotpError> {
         let clean = |s: &str| s.replace(':', "/");
-        TOTP::new(
-            Algorithm::SHA1,
-            6,
-            1,
-            STEP_SECONDS as u64,
-            seed,
-            Some(clean(issuer)),
-            clean(account_name),
-        )
-        .map(Totp)
-        .map_err(|e| TotpError(e.to_string()))
+        TOTP::new(Algorithm::SHA1, 6, 1, STEP_SECONDS as u64, seed, Some(clean(issuer)), clean(account_name))
+            .map(Totp)
+            .map_err(|e| TotpError(e.to_string()))
     }
 
     pub fn step_of(unix_seconds: i64) -> i64 {
@@ -80,14 +72,8 @@ mod tests {
         let t = Totp::new(Totp::generate_seed(), "idbroker", "alice@111122223333").unwrap();
         let now = 1_000_000;
         assert_eq!(t.matching_step(&t.code_at_step(now), now, 1), Some(now));
-        assert_eq!(
-            t.matching_step(&t.code_at_step(now - 1), now, 1),
-            Some(now - 1)
-        );
-        assert_eq!(
-            t.matching_step(&t.code_at_step(now + 1), now, 1),
-            Some(now + 1)
-        );
+        assert_eq!(t.matching_step(&t.code_at_step(now - 1), now, 1), Some(now - 1));
+        assert_eq!(t.matching_step(&t.code_at_step(now + 1), now, 1), Some(now + 1));
         assert_eq!(t.matching_step(&t.code_at_step(now - 5), now, 1), None);
         assert_eq!(t.matching_step("12345", now, 1), None);
         assert!(t.qr_png().unwrap().starts_with(b"\x89PNG"));

@@ -14,14 +14,8 @@ pub struct Arn {
 impl Arn {
     pub fn parse(s: &str) -> Option<Arn> {
         let mut parts = s.splitn(6, ':');
-        let (arn, partition, service, region, account, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
+        let (arn, partition, service, region, account, resource) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if arn != "arn" || partition.is_empty() || service.is_empty() || resource.is_empty() {
             return None;
         }

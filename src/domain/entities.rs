@@ -29,6 +29,33 @@ pub struct Principal {
     pub password_last_used: Option<i64>,
 }
 
+impl Principal {
+    /// A new user, group or role of `account_id` at `path`, with its ARN.
+    pub fn new(
+        id: String,
+        account_id: &str,
+        kind: EntityKind,
+        name: &str,
+        path: &str,
+        now: i64,
+    ) -> Principal {
+        Principal {
+            id,
+            account_id: account_id.to_owned(),
+            kind,
+            name: name.to_owned(),
+            path: path.to_owned(),
+            arn: super::Arn::iam(account_id, kind.as_str(), path, name),
+            created_at: now,
+            description: None,
+            trust_policy: None,
+            max_session_duration: None,
+            permissions_boundary: None,
+            password_last_used: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ManagedPolicy {
     pub arn: String,

@@ -9,7 +9,9 @@ pub enum IdError {
     AccountId(String),
     #[error("{0}")]
     Name(String),
-    #[error("path `{0}` must begin and end with / and contain only printable ASCII (at most 512 characters)")]
+    #[error(
+        "path `{0}` must begin and end with / and contain only printable ASCII (at most 512 characters)"
+    )]
     Path(String),
 }
 
@@ -65,57 +67,25 @@ impl EntityKind {
     }
 }
 
-/// Name rules from botocore's IAM model.
+/// Name rules from botocore's IAM model: `[\w+=,.@-]+` up to `max` characters.
 #[derive(Debug, Clone, Copy)]
 pub struct NameRule {
     pub what: &'static str,
     pub max: usize,
-    /// Extra characters allowed besides `[A-Za-z0-9+=,.@_-]`.
-    pub extra: &'static str,
 }
 
 impl NameRule {
-    pub const USER: NameRule = NameRule {
-        what: "userName",
-        max: 64,
-        extra: "",
-    };
-    pub const GROUP: NameRule = NameRule {
-        what: "groupName",
-        max: 128,
-        extra: "",
-    };
-    pub const ROLE: NameRule = NameRule {
-        what: "roleName",
-        max: 64,
-        extra: "",
-    };
-    pub const POLICY: NameRule = NameRule {
-        what: "policyName",
-        max: 128,
-        extra: "",
-    };
-    pub const MFA: NameRule = NameRule {
-        what: "virtualMFADeviceName",
-        max: 226,
-        extra: "",
-    };
-    pub const SAML_PROVIDER: NameRule = NameRule {
-        what: "name",
-        max: 128,
-        extra: "",
-    };
-    pub const ALIAS: NameRule = NameRule {
-        what: "accountAlias",
-        max: 63,
-        extra: "",
-    };
+    pub const USER: NameRule = NameRule { what: "userName", max: 64 };
+    pub const GROUP: NameRule = NameRule { what: "groupName", max: 128 };
+    pub const ROLE: NameRule = NameRule { what: "roleName", max: 64 };
+    pub const POLICY: NameRule = NameRule { what: "policyName", max: 128 };
+    pub const MFA: NameRule = NameRule { what: "virtualMFADeviceName", max: 226 };
+    pub const SAML_PROVIDER: NameRule = NameRule { what: "name", max: 128 };
 }
 
 /// Checks a name against `[\w+=,.@-]+` and its length, as IAM does.
 pub fn validate_name(rule: NameRule, value: &str) -> Result<(), IdError> {
-    let ok_char =
-        |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) || rule.extra.contains(c);
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
     if value.is_empty() || value.chars().count() > rule.max || !value.chars().all(ok_char) {
         return Err(IdError::Name(format!(
             "1 validation error detected: Value '{value}' at '{}' failed to satisfy constraint: \
@@ -133,12 +103,7 @@ pub struct IamPath(String);
 impl IamPath {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let printable = s.bytes().all(|b| (0x21..=0x7e).contains(&b));
-        if s.len() <= 512
-            && s.starts_with('/')
-            && s.ends_with('/')
-            && printable
-            && !s.contains("//")
-        {
+        if s.len() <= 512 && s.starts_with('/') && s.ends_with('/') && printable && !s.contains("//") {
             Ok(IamPath(s.to_owned()))
         } else {
             Err(IdError::Path(s.to_owned()))
@@ -165,13 +130,8 @@ mod tests {
     #[test]
     fn account_ids_are_twelve_digits() {
         assert!(AccountId::parse("111122223333").is_ok());
-        for bad in [
-            "11112222333",
-            "1111222233334",
-            "11112222333a",
-            "",
-            "１１１１２２２２３３３３",
-        ] {
+        for bad in ["11112222333", "1111222233334", "11112222333a", "", "１１１１２２２２３３３３"]
+        {
             assert!(AccountId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -5,8 +5,7 @@ mod ids;
 
 pub use arn::Arn;
 pub use entities::{
-    AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal,
-    SamlProvider, Tag,
+    AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal, SamlProvider, Tag,
 };
 pub use ids::{
     validate_name, AccountId, EntityKind, IamPath, IdError, NameRule, ACCESS_KEY_PREFIX_LONG_TERM,

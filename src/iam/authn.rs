@@ -125,25 +125,21 @@ impl IamService {
             .map_err(|_| AuthError::InvalidClientTokenId)?;
         let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidClientTokenId)?;
         sigv4::verify_signature(req, &auth, &amz_date, &secret)?;
-        if let Err(e) = self
-            .store
-            .touch_access_key(&key.access_key_id, self.now(), service, &self.region)
-            .await
-        {
-            tracing::warn!(error = %e, "could not record access key use");
+        // Record use at most once a minute per key, so reads do not become writes.
+        let now = self.now();
+        let stale = key.last_used_at.is_none_or(|t| t <= now - 60);
+        if stale || key.last_used_service.as_deref() != Some(service) {
+            let touched = self.store.touch_access_key(&key.access_key_id, now, service, &self.region);
+            if let Err(e) = touched.await {
+                tracing::warn!(error = %e, "could not record access key use");
+            }
         }
         let (kind, arn, user_id) = match &key.user_id {
-            None => (
-                CallerKind::Root,
-                format!("arn:aws:iam::{}:root", key.account_id),
-                key.account_id.clone(),
-            ),
+            None => {
+                (CallerKind::Root, format!("arn:aws:iam::{}:root", key.account_id), key.account_id.clone())
+            }
             Some(id) => {
-                let user = self
-                    .store
-                    .get_principal_by_id(id)
-                    .await
-                    .map_err(AuthError::Backend)?;
+                let user = self.store.get_principal_by_id(id).await.map_err(AuthError::Backend)?;
                 let (arn, uid) = (user.arn.clone(), user.id.clone());
                 (CallerKind::User(user), arn, uid)
             }

@@ -36,19 +36,14 @@ pub struct BuiltinPolicy {
 
 pub fn find(arn: &str) -> Option<BuiltinPolicy> {
     let name = arn.strip_prefix("arn:aws:iam::aws:policy/")?;
-    BUILTIN
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(name, description, document)| BuiltinPolicy {
-            arn: arn.to_owned(),
-            name,
-            description,
-            document,
-        })
+    BUILTIN.iter().find(|(n, _, _)| *n == name).map(|(name, description, document)| BuiltinPolicy {
+        arn: arn.to_owned(),
+        name,
+        description,
+        document,
+    })
 }
 
 pub fn all() -> impl Iterator<Item = BuiltinPolicy> {
-    BUILTIN
-        .iter()
-        .filter_map(|(n, _, _)| find(&format!("arn:aws:iam::aws:policy/{n}")))
+    BUILTIN.iter().filter_map(|(n, _, _)| find(&format!("arn:aws:iam::aws:policy/{n}")))
 }

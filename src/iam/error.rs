@@ -57,9 +57,7 @@ impl IamError {
 impl From<StoreError> for IamError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => {
-                IamError::NoSuchEntity(format!("The {what} cannot be found."))
-            }
+            StoreError::NotFound(what) => IamError::NoSuchEntity(format!("The {what} cannot be found.")),
             other => IamError::Store(other),
         }
     }

@@ -25,18 +25,18 @@ impl PasswordPolicy {
         let upper = password.chars().any(|c| c.is_ascii_uppercase());
         let lower = password.chars().any(|c| c.is_ascii_lowercase());
         let digit = password.chars().any(|c| c.is_ascii_digit());
-        let symbol = password
-            .chars()
-            .any(|c| SYMBOLS.contains(c) || !c.is_ascii_alphanumeric());
+        let symbol = password.chars().any(|c| SYMBOLS.contains(c) || !c.is_ascii_alphanumeric());
         if len > 128 {
             return Err("Password must be at most 128 characters.".into());
         }
         let Some(p) = policy else {
             let classes = [upper, lower, digit, symbol].iter().filter(|b| **b).count();
             if len < 8 || classes < 3 {
-                return Err("Password does not conform to the account password policy: at least 8 characters \
+                return Err(
+                    "Password does not conform to the account password policy: at least 8 characters \
                             and three of uppercase, lowercase, numbers and symbols."
-                    .into());
+                        .into(),
+                );
             }
             return Ok(());
         };
@@ -95,10 +95,7 @@ mod tests {
         let p = policy();
         assert!(PasswordPolicy::check(Some(&p), "long-enough-1").is_ok());
         let err = PasswordPolicy::check(Some(&p), "short1").unwrap_err();
-        assert!(
-            err.contains("12 characters") && err.contains("symbol"),
-            "{err}"
-        );
+        assert!(err.contains("12 characters") && err.contains("symbol"), "{err}");
         assert!(PasswordPolicy::check(Some(&p), &"a1!".repeat(50)).is_err());
     }
 }

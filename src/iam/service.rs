@@ -5,9 +5,7 @@ use super::policy::{self, NamedPolicy, Policy, PolicyKind, PolicySet, RequestCon
 use super::{builtin, IamError};
 use crate::clock::SharedClock;
 use crate::crypto::{self, MasterKey};
-use crate::domain::{
-    AccessKey, Account, AccountId, EntityKind, Principal, ACCESS_KEY_PREFIX_LONG_TERM,
-};
+use crate::domain::{AccessKey, Account, AccountId, EntityKind, Principal, ACCESS_KEY_PREFIX_LONG_TERM};
 use crate::store::{Store, StoreError};
 use chrono::SecondsFormat;
 use std::collections::HashMap;
@@ -44,13 +42,7 @@ const POLICY_CACHE_LIMIT: usize = 4096;
 
 impl IamService {
     pub fn new(store: Store, master: MasterKey, clock: SharedClock, region: String) -> Self {
-        IamService {
-            store,
-            master,
-            clock,
-            region,
-            policy_cache: Mutex::new(HashMap::new()),
-        }
+        IamService { store, master, clock, region, policy_cache: Mutex::new(HashMap::new()) }
     }
 
     pub fn store(&self) -> &Store {
@@ -72,11 +64,7 @@ impl IamService {
     }
 
     /// Parses a policy document, reusing an earlier parse of the same text.
-    pub(super) fn parse_policy(
-        &self,
-        text: &str,
-        kind: PolicyKind,
-    ) -> Result<Arc<Policy>, IamError> {
+    pub(super) fn parse_policy(&self, text: &str, kind: PolicyKind) -> Result<Arc<Policy>, IamError> {
         let key = (kind == PolicyKind::Resource, text.to_owned());
         if let Ok(cache) = self.policy_cache.lock() {
             if let Some(p) = cache.get(&key) {
@@ -107,10 +95,7 @@ impl IamService {
         out: &mut Vec<(String, Arc<Policy>)>,
     ) -> Result<(), IamError> {
         for (name, doc) in self.store.inline_policies(&p.id).await? {
-            out.push((
-                format!("{}/{name}", p.arn),
-                self.parse_policy(&doc, PolicyKind::Identity)?,
-            ));
+            out.push((format!("{}/{name}", p.arn), self.parse_policy(&doc, PolicyKind::Identity)?));
         }
         for arn in self.store.attached_policies(&p.id).await? {
             let doc = self.managed_policy_document(&arn).await?;
@@ -147,10 +132,7 @@ impl IamService {
     ) -> Result<RequestContext, IamError> {
         let mut ctx = RequestContext::new(action, resource);
         let now = self.clock.now();
-        ctx.set(
-            "aws:CurrentTime",
-            now.to_rfc3339_opts(SecondsFormat::Secs, true),
-        );
+        ctx.set("aws:CurrentTime", now.to_rfc3339_opts(SecondsFormat::Secs, true));
         ctx.set("aws:EpochTime", now.timestamp().to_string());
         ctx.set("aws:PrincipalAccount", caller.account_id.clone());
         ctx.set("aws:PrincipalArn", caller.arn.clone());
@@ -178,26 +160,15 @@ impl IamService {
 
     /// Decides whether `caller` may perform `action` on `resource`. The root user
     /// may do anything in its own account; nothing crosses accounts.
-    pub(super) async fn authorize(
-        &self,
-        caller: &Caller,
-        ctx: &RequestContext,
-    ) -> Result<(), IamError> {
+    pub(super) async fn authorize(&self, caller: &Caller, ctx: &RequestContext) -> Result<(), IamError> {
         let user = match &caller.kind {
             CallerKind::Root => return Ok(()),
             CallerKind::User(u) => u,
         };
         let policies = self.policies_of(user).await?;
         let set = PolicySet {
-            identity: policies
-                .identity
-                .iter()
-                .map(|(id, p)| NamedPolicy { id, policy: p })
-                .collect(),
-            boundary: policies
-                .boundary
-                .as_ref()
-                .map(|(id, p)| NamedPolicy { id, policy: p }),
+            identity: policies.identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
+            boundary: policies.boundary.as_ref().map(|(id, p)| NamedPolicy { id, policy: p }),
             ..Default::default()
         };
         let evaluation = policy::evaluate(&set, ctx);
@@ -239,45 +210,25 @@ impl IamService {
             password_policy: None,
             created_at: now,
         };
-        let admin = Principal {
-            id: crypto::unique_id(EntityKind::User.id_prefix()),
-            account_id: account_id.to_string(),
-            kind: EntityKind::User,
-            name: admin_user.to_owned(),
-            path: "/".into(),
-            arn: crate::domain::Arn::iam(account_id.as_str(), "user", "/", admin_user),
-            created_at: now,
-            description: None,
-            trust_policy: None,
-            max_session_duration: None,
-            permissions_boundary: None,
-            password_last_used: None,
-        };
+        let id = crypto::unique_id(EntityKind::User.id_prefix());
+        let admin = Principal::new(id, account_id.as_str(), EntityKind::User, admin_user, "/", now);
         let access_key_id = crypto::access_key_id(ACCESS_KEY_PREFIX_LONG_TERM);
         let secret = crypto::secret_access_key();
         let key = AccessKey {
             access_key_id: access_key_id.clone(),
             account_id: account_id.to_string(),
             user_id: Some(admin.id.clone()),
-            sealed_secret: self
-                .master
-                .seal(secret.as_bytes(), &access_key_context(&access_key_id)),
+            sealed_secret: self.master.seal(secret.as_bytes(), &access_key_context(&access_key_id)),
             active: true,
             created_at: now,
             last_used_at: None,
             last_used_service: None,
             last_used_region: None,
         };
-        match self
-            .store
-            .create_account(&account, &admin, builtin::ADMINISTRATOR_ACCESS, &key)
-            .await
-        {
+        match self.store.create_account(&account, &admin, builtin::ADMINISTRATOR_ACCESS, &key).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                return Err(IamError::EntityAlreadyExists(format!(
-                    "Account {account_id} already exists."
-                )))
+                return Err(IamError::EntityAlreadyExists(format!("Account {account_id} already exists.")))
             }
             Err(e) => return Err(e.into()),
         }
@@ -296,10 +247,7 @@ impl IamService {
 /// Actions are matched lower-cased; messages show them as AWS spells them.
 fn original_case_action(lower: &str) -> String {
     match lower.split_once(':') {
-        Some((svc, act)) => format!(
-            "{svc}:{}",
-            super::actions::canonical_action_name(act).unwrap_or(act)
-        ),
+        Some((svc, act)) => format!("{svc}:{}", super::actions::canonical_action_name(act).unwrap_or(act)),
         None => lower.to_owned(),
     }
 }

@@ -47,31 +47,16 @@ pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadat
     if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
         return Err(MetadataError::Doctype);
     }
-    let entity = xml
-        .parse::<EntityDescriptor>()
-        .map_err(|e| MetadataError::Malformed(e.to_string()))?;
-    let entity_id = entity
-        .entity_id
-        .clone()
-        .filter(|e| !e.is_empty())
-        .ok_or(MetadataError::NoEntityId)?;
+    let entity = xml.parse::<EntityDescriptor>().map_err(|e| MetadataError::Malformed(e.to_string()))?;
+    let entity_id = entity.entity_id.clone().filter(|e| !e.is_empty()).ok_or(MetadataError::NoEntityId)?;
     let descriptors = entity.idp_sso_descriptors.as_deref().unwrap_or_default();
     if descriptors.is_empty() {
         return Err(MetadataError::NoIdpDescriptor);
     }
     let mut certificates = Vec::new();
     for d in descriptors {
-        for kd in d
-            .key_descriptors
-            .iter()
-            .filter(|k| k.key_use.as_deref().is_none_or(|u| u == "signing"))
-        {
-            for b64 in kd
-                .key_info
-                .x509_data
-                .iter()
-                .flat_map(|x| x.certificates.iter())
-            {
+        for kd in d.key_descriptors.iter().filter(|k| k.key_use.as_deref().is_none_or(|u| u == "signing")) {
+            for b64 in kd.key_info.x509_data.iter().flat_map(|x| x.certificates.iter()) {
                 certificates.push(check_certificate(b64)?);
             }
         }
@@ -79,19 +64,13 @@ pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadat
     if certificates.is_empty() {
         return Err(MetadataError::NoSigningCertificate);
     }
-    let valid_until = entity
-        .valid_until
-        .or_else(|| descriptors.iter().filter_map(|d| d.valid_until).min());
+    let valid_until = entity.valid_until.or_else(|| descriptors.iter().filter_map(|d| d.valid_until).min());
     if let Some(t) = valid_until {
         if t <= now {
             return Err(MetadataError::Expired(t));
         }
     }
-    Ok(IdpMetadata {
-        entity_id,
-        valid_until,
-        signing_certificates: certificates,
-    })
+    Ok(IdpMetadata { entity_id, valid_until, signing_certificates: certificates })
 }
 
 fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {
@@ -101,9 +80,7 @@ fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {
         .decode(compact)
         .map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
     let cert = X509::from_der(&der).map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
-    let key = cert
-        .public_key()
-        .map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
+    let key = cert.public_key().map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
     match key.id() {
         Id::RSA if key.bits() >= MIN_RSA_BITS => Ok(der),
         Id::RSA => Err(MetadataError::WeakKey(format!("RSA {} bits", key.bits()))),

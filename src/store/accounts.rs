@@ -23,7 +23,7 @@ impl Store {
         admin_policy_arn: &str,
         admin_key: &crate::domain::AccessKey,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO accounts (account_id, alias, root_email, root_password_hash, password_policy, created_at)
              VALUES ($1, NULL, $2, $3, NULL, $4)",
@@ -82,11 +82,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_password_policy(
-        &self,
-        account_id: &str,
-        policy_json: Option<&str>,
-    ) -> Result<()> {
+    pub async fn set_password_policy(&self, account_id: &str, policy_json: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE accounts SET password_policy = $1 WHERE account_id = $2")
             .bind(policy_json)
             .bind(account_id)
@@ -98,41 +94,20 @@ impl Store {
     /// Counts of what an account holds, for GetAccountSummary.
     pub async fn account_counts(&self, account_id: &str) -> Result<Vec<(String, i64)>> {
         let queries: [(&str, &str); 7] = [
-            (
-                "Users",
-                "SELECT COUNT(*) FROM principals WHERE account_id = $1 AND kind = 'user'",
-            ),
-            (
-                "Groups",
-                "SELECT COUNT(*) FROM principals WHERE account_id = $1 AND kind = 'group'",
-            ),
-            (
-                "Roles",
-                "SELECT COUNT(*) FROM principals WHERE account_id = $1 AND kind = 'role'",
-            ),
-            (
-                "Policies",
-                "SELECT COUNT(*) FROM managed_policies WHERE account_id = $1",
-            ),
-            (
-                "MFADevices",
-                "SELECT COUNT(*) FROM mfa_devices WHERE account_id = $1",
-            ),
+            ("Users", "SELECT COUNT(*) FROM principals WHERE account_id = $1 AND kind = 'user'"),
+            ("Groups", "SELECT COUNT(*) FROM principals WHERE account_id = $1 AND kind = 'group'"),
+            ("Roles", "SELECT COUNT(*) FROM principals WHERE account_id = $1 AND kind = 'role'"),
+            ("Policies", "SELECT COUNT(*) FROM managed_policies WHERE account_id = $1"),
+            ("MFADevices", "SELECT COUNT(*) FROM mfa_devices WHERE account_id = $1"),
             (
                 "MFADevicesInUse",
                 "SELECT COUNT(*) FROM mfa_devices WHERE account_id = $1 AND enabled_at IS NOT NULL",
             ),
-            (
-                "Providers",
-                "SELECT COUNT(*) FROM saml_providers WHERE account_id = $1",
-            ),
+            ("Providers", "SELECT COUNT(*) FROM saml_providers WHERE account_id = $1"),
         ];
         let mut out = Vec::new();
         for (name, sql) in queries {
-            let n: i64 = sqlx::query_scalar(sql)
-                .bind(account_id)
-                .fetch_one(&self.pool)
-                .await?;
+            let n: i64 = sqlx::query_scalar(sql).bind(account_id).fetch_one(&self.pool).await?;
             out.push((name.to_owned(), n));
         }
         Ok(out)

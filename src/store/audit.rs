@@ -9,7 +9,7 @@ const QUEUE: usize = 65_536;
 
 impl Store {
     pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for e in events {
             sqlx::query(
                 "INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body)
@@ -32,12 +32,10 @@ impl Store {
 
     /// The most recent events, newest first, as stored JSON.
     pub async fn recent_audit_events(&self, limit: i64) -> Result<Vec<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT body FROM audit_events ORDER BY id DESC LIMIT $1")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT body FROM audit_events ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }
 

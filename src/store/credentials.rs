@@ -56,7 +56,7 @@ impl Store {
     /// Adds an access key unless the owner already has the maximum (`Conflict`).
     /// Counting and inserting are one transaction.
     pub async fn create_access_key(&self, k: &AccessKey) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let count: i64 = match &k.user_id {
             Some(user) => {
                 sqlx::query_scalar("SELECT COUNT(*) FROM access_keys WHERE user_id = $1").bind(user)
@@ -86,15 +86,15 @@ impl Store {
     }
 
     /// Keys of a user, or of the root user when `user_id` is `None`.
-    pub async fn list_access_keys(
-        &self,
-        account_id: &str,
-        user_id: Option<&str>,
-    ) -> Result<Vec<AccessKey>> {
+    pub async fn list_access_keys(&self, account_id: &str, user_id: Option<&str>) -> Result<Vec<AccessKey>> {
         let rows = match user_id {
-            Some(u) => sqlx::query("SELECT * FROM access_keys WHERE user_id = $1 ORDER BY created_at").bind(u),
-            None => sqlx::query("SELECT * FROM access_keys WHERE account_id = $1 AND user_id IS NULL ORDER BY created_at")
-                .bind(account_id),
+            Some(u) => {
+                sqlx::query("SELECT * FROM access_keys WHERE user_id = $1 ORDER BY created_at").bind(u)
+            }
+            None => sqlx::query(
+                "SELECT * FROM access_keys WHERE account_id = $1 AND user_id IS NULL ORDER BY created_at",
+            )
+            .bind(account_id),
         }
         .fetch_all(&self.pool)
         .await?;
@@ -118,8 +118,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records a use of a key. Written at most once a minute per key, so a busy
-    /// key does not turn every read into a write.
+    /// Records a use of a key.
     pub async fn touch_access_key(
         &self,
         access_key_id: &str,
@@ -129,13 +128,12 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE access_keys SET last_used_at = $1, last_used_service = $2, last_used_region = $3
-             WHERE access_key_id = $4 AND (last_used_at IS NULL OR last_used_at < $5)",
+             WHERE access_key_id = $4",
         )
         .bind(now)
         .bind(service)
         .bind(region)
         .bind(access_key_id)
-        .bind(now - 60)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -275,7 +273,7 @@ impl Store {
     }
 
     pub async fn delete_mfa_device(&self, serial: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query("DELETE FROM mfa_devices WHERE serial = $1 AND enabled_at IS NULL")
             .bind(serial)
             .execute(&mut *tx)
@@ -283,10 +281,7 @@ impl Store {
         if r.rows_affected() == 0 {
             return Err(StoreError::Conflict("MFA device in use"));
         }
-        sqlx::query("DELETE FROM tags WHERE resource = $1")
-            .bind(serial)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM tags WHERE resource = $1").bind(serial).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

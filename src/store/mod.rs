@@ -68,11 +68,7 @@ impl Store {
     /// acknowledged write survives a crash.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let url = match backend {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
@@ -92,19 +88,25 @@ impl Store {
             .connect(&url)
             .await?;
         if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(e.into()))?;
+        migrator.run(&pool).await.map_err(|e| StoreError::Backend(e.into()))?;
         Ok(Store { pool, backend })
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes
+    /// fails with SQLITE_BUSY, without waiting, when another connection wrote
+    /// meanwhile.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -129,8 +131,7 @@ fn sqlite_url(url: &str) -> Result<String> {
     if path != ":memory:" && !path.is_empty() {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
             }
         }
     }

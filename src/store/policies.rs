@@ -27,7 +27,8 @@ fn version(row: &AnyRow) -> Result<PolicyVersion> {
     })
 }
 
-const SELECT_MANAGED: &str = "SELECT m.*, (SELECT COUNT(*) FROM policy_attachments a WHERE a.policy_arn = m.arn) AS attachment_count
+const SELECT_MANAGED: &str =
+    "SELECT m.*, (SELECT COUNT(*) FROM policy_attachments a WHERE a.policy_arn = m.arn) AS attachment_count
      FROM managed_policies m";
 
 /// The most versions a managed policy may have, as in IAM.
@@ -35,7 +36,7 @@ pub const MAX_POLICY_VERSIONS: i64 = 5;
 
 impl Store {
     pub async fn create_managed_policy(&self, p: &ManagedPolicy, document: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO managed_policies (arn, id, account_id, name, name_key, path, description, default_version,
                                            next_version, created_at, updated_at)
@@ -89,7 +90,7 @@ impl Store {
 
     /// Deletes a policy with no attachments, and its versions.
     pub async fn delete_managed_policy(&self, arn: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let attached: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM policy_attachments WHERE policy_arn = $1")
                 .bind(arn)
@@ -98,26 +99,17 @@ impl Store {
         if attached > 0 {
             return Err(StoreError::Conflict("attachments"));
         }
-        let versions: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_arn = $1")
-                .bind(arn)
-                .fetch_one(&mut *tx)
-                .await?;
+        let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_arn = $1")
+            .bind(arn)
+            .fetch_one(&mut *tx)
+            .await?;
         if versions > 1 {
             return Err(StoreError::Conflict("non-default versions"));
         }
-        sqlx::query("DELETE FROM policy_versions WHERE policy_arn = $1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM tags WHERE resource = $1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
-        let r = sqlx::query("DELETE FROM managed_policies WHERE arn = $1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM policy_versions WHERE policy_arn = $1").bind(arn).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM tags WHERE resource = $1").bind(arn).execute(&mut *tx).await?;
+        let r =
+            sqlx::query("DELETE FROM managed_policies WHERE arn = $1").bind(arn).execute(&mut *tx).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("policy"));
         }
@@ -134,18 +126,16 @@ impl Store {
         set_default: bool,
         now: i64,
     ) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
-        let next: i64 =
-            sqlx::query_scalar("SELECT next_version FROM managed_policies WHERE arn = $1")
-                .bind(arn)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound("policy"))?;
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_arn = $1")
-                .bind(arn)
-                .fetch_one(&mut *tx)
-                .await?;
+        let mut tx = self.begin_write().await?;
+        let next: i64 = sqlx::query_scalar("SELECT next_version FROM managed_policies WHERE arn = $1")
+            .bind(arn)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("policy"))?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_arn = $1")
+            .bind(arn)
+            .fetch_one(&mut *tx)
+            .await?;
         if count >= MAX_POLICY_VERSIONS {
             return Err(StoreError::Conflict("policy versions"));
         }
@@ -172,26 +162,27 @@ impl Store {
     }
 
     pub async fn get_policy_version(&self, arn: &str, version_id: &str) -> Result<PolicyVersion> {
-        let row =
-            sqlx::query("SELECT * FROM policy_versions WHERE policy_arn = $1 AND version_id = $2")
-                .bind(arn)
-                .bind(version_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound("policy version"))?;
+        let row = sqlx::query("SELECT * FROM policy_versions WHERE policy_arn = $1 AND version_id = $2")
+            .bind(arn)
+            .bind(version_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("policy version"))?;
         version(&row)
     }
 
     pub async fn list_policy_versions(&self, arn: &str) -> Result<Vec<PolicyVersion>> {
-        let rows = sqlx::query("SELECT * FROM policy_versions WHERE policy_arn = $1 ORDER BY created_at DESC, version_id DESC")
-            .bind(arn)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM policy_versions WHERE policy_arn = $1 ORDER BY created_at DESC, version_id DESC",
+        )
+        .bind(arn)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(version).collect()
     }
 
     pub async fn delete_policy_version(&self, arn: &str, version_id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let default: Option<String> =
             sqlx::query_scalar("SELECT default_version FROM managed_policies WHERE arn = $1")
                 .bind(arn)
@@ -202,12 +193,11 @@ impl Store {
             Some(d) if d == version_id => return Err(StoreError::Conflict("default version")),
             Some(_) => {}
         }
-        let r =
-            sqlx::query("DELETE FROM policy_versions WHERE policy_arn = $1 AND version_id = $2")
-                .bind(arn)
-                .bind(version_id)
-                .execute(&mut *tx)
-                .await?;
+        let r = sqlx::query("DELETE FROM policy_versions WHERE policy_arn = $1 AND version_id = $2")
+            .bind(arn)
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("policy version"));
         }
@@ -215,13 +205,8 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_default_policy_version(
-        &self,
-        arn: &str,
-        version_id: &str,
-        now: i64,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+    pub async fn set_default_policy_version(&self, arn: &str, version_id: &str, now: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let exists: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = $1 AND version_id = $2",
         )
@@ -232,14 +217,12 @@ impl Store {
         if exists == 0 {
             return Err(StoreError::NotFound("policy version"));
         }
-        sqlx::query(
-            "UPDATE managed_policies SET default_version = $1, updated_at = $2 WHERE arn = $3",
-        )
-        .bind(version_id)
-        .bind(now)
-        .bind(arn)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE managed_policies SET default_version = $1, updated_at = $2 WHERE arn = $3")
+            .bind(version_id)
+            .bind(now)
+            .bind(arn)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -266,13 +249,11 @@ impl Store {
     }
 
     pub async fn detach_policy(&self, principal_id: &str, policy_arn: &str) -> Result<bool> {
-        let r = sqlx::query(
-            "DELETE FROM policy_attachments WHERE principal_id = $1 AND policy_arn = $2",
-        )
-        .bind(principal_id)
-        .bind(policy_arn)
-        .execute(&self.pool)
-        .await?;
+        let r = sqlx::query("DELETE FROM policy_attachments WHERE principal_id = $1 AND policy_arn = $2")
+            .bind(principal_id)
+            .bind(policy_arn)
+            .execute(&self.pool)
+            .await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -286,11 +267,7 @@ impl Store {
     }
 
     /// Principal ids a policy is attached to (within `account_id`).
-    pub async fn policy_attachments(
-        &self,
-        account_id: &str,
-        policy_arn: &str,
-    ) -> Result<Vec<String>> {
+    pub async fn policy_attachments(&self, account_id: &str, policy_arn: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT a.principal_id FROM policy_attachments a JOIN principals p ON p.id = a.principal_id
              WHERE a.policy_arn = $1 AND p.account_id = $2 ORDER BY p.name_key",

@@ -70,27 +70,21 @@ pub struct PrincipalUpdate {
 
 impl Store {
     pub async fn insert_principal(&self, p: &Principal) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_principal(&mut tx, p).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn get_principal(
-        &self,
-        account_id: &str,
-        kind: EntityKind,
-        name: &str,
-    ) -> Result<Principal> {
-        let row = sqlx::query(
-            "SELECT * FROM principals WHERE account_id = $1 AND kind = $2 AND name_key = $3",
-        )
-        .bind(account_id)
-        .bind(kind.as_str())
-        .bind(name.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound(kind.as_str()))?;
+    pub async fn get_principal(&self, account_id: &str, kind: EntityKind, name: &str) -> Result<Principal> {
+        let row =
+            sqlx::query("SELECT * FROM principals WHERE account_id = $1 AND kind = $2 AND name_key = $3")
+                .bind(account_id)
+                .bind(kind.as_str())
+                .bind(name.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound(kind.as_str()))?;
         principal(&row)
     }
 
@@ -156,62 +150,33 @@ impl Store {
     /// conflict, named, as IAM's DeleteConflict does; the check and the delete are
     /// one transaction.
     pub async fn delete_principal(&self, p: &Principal) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let checks: [(&'static str, &str); 6] = [
-            (
-                "attached policies",
-                "SELECT COUNT(*) FROM policy_attachments WHERE principal_id = $1",
-            ),
-            (
-                "inline policies",
-                "SELECT COUNT(*) FROM inline_policies WHERE principal_id = $1",
-            ),
-            (
-                "group memberships",
-                "SELECT COUNT(*) FROM group_members WHERE user_id = $1 OR group_id = $1",
-            ),
-            (
-                "access keys",
-                "SELECT COUNT(*) FROM access_keys WHERE user_id = $1",
-            ),
-            (
-                "a login profile",
-                "SELECT COUNT(*) FROM login_profiles WHERE user_id = $1",
-            ),
-            (
-                "MFA devices",
-                "SELECT COUNT(*) FROM mfa_devices WHERE user_id = $1",
-            ),
+            ("attached policies", "SELECT COUNT(*) FROM policy_attachments WHERE principal_id = $1"),
+            ("inline policies", "SELECT COUNT(*) FROM inline_policies WHERE principal_id = $1"),
+            ("group memberships", "SELECT COUNT(*) FROM group_members WHERE user_id = $1 OR group_id = $1"),
+            ("access keys", "SELECT COUNT(*) FROM access_keys WHERE user_id = $1"),
+            ("a login profile", "SELECT COUNT(*) FROM login_profiles WHERE user_id = $1"),
+            ("MFA devices", "SELECT COUNT(*) FROM mfa_devices WHERE user_id = $1"),
         ];
         for (what, sql) in checks {
-            let n: i64 = sqlx::query_scalar(sql)
-                .bind(&p.id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let n: i64 = sqlx::query_scalar(sql).bind(&p.id).fetch_one(&mut *tx).await?;
             if n > 0 {
                 return Err(StoreError::Conflict(what));
             }
         }
-        sqlx::query("DELETE FROM tags WHERE resource = $1")
-            .bind(&p.arn)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM principals WHERE id = $1")
-            .bind(&p.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM tags WHERE resource = $1").bind(&p.arn).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM principals WHERE id = $1").bind(&p.id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(group_id)
-        .bind(user_id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(group_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -245,12 +210,7 @@ impl Store {
     }
 
     /// Creates or replaces an inline policy.
-    pub async fn put_inline_policy(
-        &self,
-        principal_id: &str,
-        name: &str,
-        document: &str,
-    ) -> Result<()> {
+    pub async fn put_inline_policy(&self, principal_id: &str, name: &str, document: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO inline_policies (principal_id, name, name_key, document) VALUES ($1, $2, $3, $4)
              ON CONFLICT (principal_id, name_key) DO UPDATE SET document = excluded.document, name = excluded.name",
@@ -264,11 +224,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_inline_policy(
-        &self,
-        principal_id: &str,
-        name: &str,
-    ) -> Result<(String, String)> {
+    pub async fn get_inline_policy(&self, principal_id: &str, name: &str) -> Result<(String, String)> {
         let row = sqlx::query(
             "SELECT name, document FROM inline_policies WHERE principal_id = $1 AND name_key = $2",
         )
@@ -281,12 +237,11 @@ impl Store {
     }
 
     pub async fn delete_inline_policy(&self, principal_id: &str, name: &str) -> Result<bool> {
-        let r =
-            sqlx::query("DELETE FROM inline_policies WHERE principal_id = $1 AND name_key = $2")
-                .bind(principal_id)
-                .bind(name.to_lowercase())
-                .execute(&self.pool)
-                .await?;
+        let r = sqlx::query("DELETE FROM inline_policies WHERE principal_id = $1 AND name_key = $2")
+            .bind(principal_id)
+            .bind(name.to_lowercase())
+            .execute(&self.pool)
+            .await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -298,8 +253,6 @@ impl Store {
         .bind(principal_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok((get(r, "name")?, get(r, "document")?)))
-            .collect()
+        rows.iter().map(|r| Ok((get(r, "name")?, get(r, "document")?))).collect()
     }
 }

@@ -57,13 +57,12 @@ impl Store {
         metadata: &str,
         valid_until: Option<i64>,
     ) -> Result<()> {
-        let r =
-            sqlx::query("UPDATE saml_providers SET metadata = $1, valid_until = $2 WHERE arn = $3")
-                .bind(metadata)
-                .bind(valid_until)
-                .bind(arn)
-                .execute(&self.pool)
-                .await?;
+        let r = sqlx::query("UPDATE saml_providers SET metadata = $1, valid_until = $2 WHERE arn = $3")
+            .bind(metadata)
+            .bind(valid_until)
+            .bind(arn)
+            .execute(&self.pool)
+            .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("SAML provider"));
         }
@@ -71,18 +70,12 @@ impl Store {
     }
 
     pub async fn delete_saml_provider(&self, arn: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("DELETE FROM saml_providers WHERE arn = $1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query("DELETE FROM saml_providers WHERE arn = $1").bind(arn).execute(&mut *tx).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("SAML provider"));
         }
-        sqlx::query("DELETE FROM tags WHERE resource = $1")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM tags WHERE resource = $1").bind(arn).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

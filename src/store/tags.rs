@@ -13,20 +13,13 @@ impl Store {
         .bind(resource)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Tag {
-                    key: get(r, "tag_key")?,
-                    value: get(r, "tag_value")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok(Tag { key: get(r, "tag_key")?, value: get(r, "tag_value")? })).collect()
     }
 
     /// Adds or replaces tags (keys compare without case); refused with `Conflict`
     /// when the entity would carry more than `MAX_TAGS`.
     pub async fn put_tags(&self, resource: &str, tags: &[Tag]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut position: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM tags WHERE resource = $1")
                 .bind(resource)
@@ -58,7 +51,7 @@ impl Store {
     }
 
     pub async fn remove_tags(&self, resource: &str, keys: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for k in keys {
             sqlx::query("DELETE FROM tags WHERE resource = $1 AND key_lower = $2")
                 .bind(resource)

@@ -30,8 +30,8 @@ pub fn handle(caller: &Caller, action: &str) -> Result<Option<Vec<Node>>, StsErr
             text("Account", &caller.account_id),
             text("Arn", &caller.arn),
         ])),
-        other => Err(StsError::InvalidAction(format!(
-            "Could not find operation {other} for version 2011-06-15"
-        ))),
+        other => {
+            Err(StsError::InvalidAction(format!("Could not find operation {other} for version 2011-06-15")))
+        }
     }
 }

@@ -46,17 +46,11 @@ pub struct RequestParts<'a> {
 
 impl<'a> RequestParts<'a> {
     fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn header(&self, name: &str) -> Option<&'a str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -79,38 +73,29 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, SigV4Error> {
             return Err(incomplete("Authorization header has an unknown component"));
         }
     }
-    let credential = credential
-        .ok_or_else(|| incomplete("Authorization header requires 'Credential' parameter"))?;
-    let signed = signed
-        .ok_or_else(|| incomplete("Authorization header requires 'SignedHeaders' parameter"))?;
-    let signature = signature
-        .ok_or_else(|| incomplete("Authorization header requires 'Signature' parameter"))?;
+    let credential =
+        credential.ok_or_else(|| incomplete("Authorization header requires 'Credential' parameter"))?;
+    let signed =
+        signed.ok_or_else(|| incomplete("Authorization header requires 'SignedHeaders' parameter"))?;
+    let signature =
+        signature.ok_or_else(|| incomplete("Authorization header requires 'Signature' parameter"))?;
     let scope: Vec<&str> = credential.split('/').collect();
     let [key, date, region, service, terminator] = scope.as_slice() else {
-        return Err(incomplete(
-            "Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request",
-        ));
+        return Err(incomplete("Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request"));
     };
     if *terminator != "aws4_request"
         || key.is_empty()
         || date.len() != 8
         || !date.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(incomplete(
-            "Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request",
-        ));
+        return Err(incomplete("Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request"));
     }
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(incomplete("Signature must be 64 hexadecimal characters"));
     }
     let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
-    if signed_headers
-        .iter()
-        .any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
-    {
-        return Err(incomplete(
-            "SignedHeaders must be lower-case names separated by ;",
-        ));
+    if signed_headers.iter().any(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase())) {
+        return Err(incomplete("SignedHeaders must be lower-case names separated by ;"));
     }
     Ok(Authorization {
         access_key_id: (*key).to_owned(),
@@ -126,9 +111,7 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, SigV4Error> {
 fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b'/' if keep_slash => out.push('/'),
             _ => {
                 out.push('%');
@@ -157,38 +140,23 @@ pub fn canonical_query(query: &str) -> String {
         })
         .collect();
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 /// Query pairs decoded with `%XX` only: `+` stays a plus, as SigV4 treats it.
 fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     query.split('&').filter(|p| !p.is_empty()).map(|p| {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        let dec = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
+        let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
         (dec(k), dec(v))
     })
 }
 
 fn canonical_header_value(values: &mut dyn Iterator<Item = &str>) -> String {
-    values
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join(",")
+    values.map(|v| v.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(",")
 }
 
-pub fn canonical_request(
-    req: &RequestParts<'_>,
-    signed_headers: &[String],
-    payload_hash: &str,
-) -> String {
+pub fn canonical_request(req: &RequestParts<'_>, signed_headers: &[String], payload_hash: &str) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(req.method);
     out.push('\n');
@@ -217,10 +185,7 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 }
 
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    )
+    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
 }
 
 /// Computes the signature of a request, as a client would.
@@ -231,22 +196,14 @@ pub fn sign(
     secret: &str,
     payload_hash: &str,
 ) -> String {
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
-        auth.date, auth.region, auth.service
-    );
+    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
     let creq = canonical_request(req, &auth.signed_headers, payload_hash);
     let sts = string_to_sign(amz_date, &scope, &creq);
-    hex::encode(hmac_sha256(
-        &signing_key(secret, &auth.date, &auth.region, &auth.service),
-        sts.as_bytes(),
-    ))
+    hex::encode(hmac_sha256(&signing_key(secret, &auth.date, &auth.region, &auth.service), sts.as_bytes()))
 }
 
 fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ")
-        .ok()
-        .map(|t| t.and_utc())
+    NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok().map(|t| t.and_utc())
 }
 
 /// Checks everything that does not need the secret: the signed headers, the
@@ -260,10 +217,7 @@ pub fn check_request(
 ) -> Result<String, SigV4Error> {
     let incomplete = |m: String| SigV4Error::Incomplete(m);
     for required in ["host", "x-amz-date"] {
-        let signed = auth.signed_headers.iter().any(|h| h == required);
-        let date_header_signed =
-            required == "x-amz-date" && auth.signed_headers.iter().any(|h| h == "date");
-        if !signed && !date_header_signed {
+        if !auth.signed_headers.iter().any(|h| h == required) {
             return Err(incomplete(format!(
                 "'{required}' must be a 'SignedHeader' in the AWS Authorization."
             )));
@@ -271,19 +225,13 @@ pub fn check_request(
     }
     for h in &auth.signed_headers {
         if req.header(h).is_none() {
-            return Err(incomplete(format!(
-                "Signed header '{h}' is missing from the request."
-            )));
+            return Err(incomplete(format!("Signed header '{h}' is missing from the request.")));
         }
     }
-    let amz_date = req
-        .header("x-amz-date")
-        .ok_or_else(|| incomplete("Request must carry X-Amz-Date.".into()))?;
-    let when = parse_amz_date(amz_date).ok_or_else(|| {
-        incomplete(format!(
-            "Date `{amz_date}` must be in ISO 8601 basic format."
-        ))
-    })?;
+    let amz_date =
+        req.header("x-amz-date").ok_or_else(|| incomplete("Request must carry X-Amz-Date.".into()))?;
+    let when = parse_amz_date(amz_date)
+        .ok_or_else(|| incomplete(format!("Date `{amz_date}` must be in ISO 8601 basic format.")))?;
     if (now - when).num_seconds().abs() > MAX_SKEW_SECONDS {
         return Err(SigV4Error::Expired(format!(
             "Request timestamp {amz_date} is more than 15 minutes from the server time {}",
@@ -291,9 +239,7 @@ pub fn check_request(
         )));
     }
     if !amz_date.starts_with(&auth.date) {
-        return Err(SigV4Error::Mismatch(
-            "Credential date does not match X-Amz-Date.".into(),
-        ));
+        return Err(SigV4Error::Mismatch("Credential date does not match X-Amz-Date.".into()));
     }
     if auth.region != region {
         return Err(SigV4Error::Mismatch(format!(
@@ -321,8 +267,7 @@ pub fn verify_signature(
     if let Some(claimed) = req.header("x-amz-content-sha256") {
         if !claimed.eq_ignore_ascii_case(&body_hash) {
             return Err(SigV4Error::Mismatch(
-                "The provided 'x-amz-content-sha256' header does not match what was computed."
-                    .into(),
+                "The provided 'x-amz-content-sha256' header does not match what was computed.".into(),
             ));
         }
     }

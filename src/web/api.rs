@@ -46,17 +46,11 @@ impl Service {
 
 /// Reads the body, refusing it (413) as soon as it passes the limit.
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiFailure> {
-    let too_large = || {
-        ApiFailure::client(
-            "RequestEntityTooLarge",
-            413,
-            format!("Request body exceeds {limit} bytes."),
-        )
-    };
+    let too_large =
+        || ApiFailure::client("RequestEntityTooLarge", 413, format!("Request body exceeds {limit} bytes."));
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiFailure::client("MalformedQueryString", 400, e.to_string()))?;
+        let chunk = chunk.map_err(|e| ApiFailure::client("MalformedQueryString", 400, e.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -79,11 +73,7 @@ fn service_of(params: &Params, authorization: Option<&str>) -> Option<Service> {
     }
 }
 
-pub async fn query(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let declared = req
@@ -110,17 +100,10 @@ pub async fn query(
         .collect();
     pairs.extend(form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())));
     let params = Params::from_pairs(pairs);
-    let authorization = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
+    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
 
     let Some(service) = service_of(&params, authorization) else {
-        let f = ApiFailure::client(
-            "InvalidAction",
-            400,
-            "The request names no known API version.",
-        );
+        let f = ApiFailure::client("InvalidAction", 400, "The request names no known API version.");
         return f.respond(IAM_NS, &request_id);
     };
     let action = params.get("Action").unwrap_or_default().to_owned();
@@ -129,12 +112,7 @@ pub async fn query(
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let parts = RequestParts {
         method: req.method().as_str(),
@@ -145,61 +123,27 @@ pub async fn query(
     };
     let origin = Origin {
         source_ip: req.peer_addr().map(|a| a.ip().to_string()),
-        user_agent: req
-            .headers()
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
         secure_transport: req.connection_info().scheme() == "https",
     };
-    let (caller, outcome) = match state
-        .iam
-        .authenticate(
-            &parts,
-            authorization,
-            service.signing_name(),
-            origin.clone(),
-        )
-        .await
-    {
-        Err(e) => (None, Err(ApiFailure::from(e))),
-        Ok(c) => {
-            let outcome = run(&state, service, &c, &action, action_label, &params).await;
-            (Some(c), outcome)
-        }
-    };
+    let (caller, outcome) =
+        match state.iam.authenticate(&parts, authorization, service.signing_name(), origin.clone()).await {
+            Err(e) => (None, Err(ApiFailure::from(e))),
+            Ok(c) => {
+                let outcome = run(&state, service, &c, &action, action_label, &params).await;
+                (Some(c), outcome)
+            }
+        };
 
-    audit(
-        &state,
-        service,
-        &action,
-        &params,
-        caller.as_ref(),
-        &origin,
-        outcome.as_ref().err(),
-        &request_id,
-    );
-    let label = if outcome.is_ok() {
-        "success"
-    } else {
-        outcome.as_ref().err().map(|f| f.code).unwrap_or("error")
-    };
-    state.metrics.observe(
-        service.signing_name(),
-        action_label,
-        label,
-        started.elapsed().as_secs_f64(),
-    );
+    audit(&state, service, &action, &params, caller.as_ref(), &origin, outcome.as_ref().err(), &request_id);
+    let label =
+        if outcome.is_ok() { "success" } else { outcome.as_ref().err().map(|f| f.code).unwrap_or("error") };
+    state.metrics.observe(service.signing_name(), action_label, label, started.elapsed().as_secs_f64());
     match outcome {
         Ok(result) => HttpResponse::Ok()
             .content_type("text/xml")
             .insert_header(("x-amzn-RequestId", request_id.clone()))
-            .body(render_response(
-                &action,
-                service.namespace(),
-                result.as_deref(),
-                &request_id,
-            )),
+            .body(render_response(&action, service.namespace(), result.as_deref(), &request_id)),
         Err(f) => f.respond(service.namespace(), &request_id),
     }
 }
@@ -243,11 +187,7 @@ fn audit(
     };
     state.audit.record(AuditEvent {
         event_time: state.iam.now_utc(),
-        event_name: if action.is_empty() {
-            "Unknown".into()
-        } else {
-            action.chars().take(64).collect()
-        },
+        event_name: if action.is_empty() { "Unknown".into() } else { action.chars().take(64).collect() },
         event_source: service.event_source().into(),
         account_id: caller.map(|c| c.account_id.clone()),
         principal_arn: caller.map(|c| c.arn.clone()),

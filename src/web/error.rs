@@ -22,22 +22,12 @@ pub struct ApiFailure {
 
 impl ApiFailure {
     pub fn client(code: &'static str, status: u16, message: impl Into<String>) -> Self {
-        ApiFailure {
-            code,
-            status,
-            message: message.into(),
-            internal: None,
-        }
+        ApiFailure { code, status, message: message.into(), internal: None }
     }
 
     fn from_code(code: (&'static str, u16), err: &(dyn std::error::Error + 'static)) -> Self {
         if code.1 >= 500 {
-            ApiFailure {
-                code: code.0,
-                status: code.1,
-                message: String::new(),
-                internal: Some(chain(err)),
-            }
+            ApiFailure { code: code.0, status: code.1, message: String::new(), internal: Some(chain(err)) }
         } else {
             ApiFailure::client(code.0, code.1, err.to_string())
         }
@@ -47,25 +37,15 @@ impl ApiFailure {
         let message = match &self.internal {
             Some(cause) => {
                 tracing::error!(request_id, code = self.code, cause = %cause, "internal failure");
-                format!(
-                    "We encountered an internal error. Please try again. (request {request_id})"
-                )
+                format!("We encountered an internal error. Please try again. (request {request_id})")
             }
             None => self.message.clone(),
         };
-        let body = render_error(
-            namespace,
-            self.status < 500,
-            self.code,
-            &message,
-            request_id,
-        );
-        HttpResponse::build(
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        )
-        .content_type("text/xml")
-        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
-        .body(body)
+        let body = render_error(namespace, self.status < 500, self.code, &message, request_id);
+        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .content_type("text/xml")
+            .insert_header(("x-amzn-RequestId", request_id.to_owned()))
+            .body(body)
     }
 }
 
@@ -105,9 +85,7 @@ mod tests {
 
     #[test]
     fn client_errors_keep_their_message_and_internal_ones_do_not() {
-        let f = ApiFailure::from(IamError::NoSuchEntity(
-            "The user with name bob cannot be found.".into(),
-        ));
+        let f = ApiFailure::from(IamError::NoSuchEntity("The user with name bob cannot be found.".into()));
         assert_eq!((f.code, f.status), ("NoSuchEntity", 404));
         assert!(f.internal.is_none());
         let f = ApiFailure::from(IamError::Store(StoreError::Corrupt("principal kind")));

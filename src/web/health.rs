@@ -10,22 +10,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ping().await {
         Ok(()) => {
             state.metrics.database_up.set(1);
-            HttpResponse::Ok()
-                .content_type("text/plain")
-                .body("ready\n")
+            HttpResponse::Ok().content_type("text/plain").body("ready\n")
         }
         Err(e) => {
             state.metrics.database_up.set(0);
             tracing::warn!(error = ?e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain")
-                .body("database unreachable\n")
+            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unreachable\n")
         }
     }
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }

@@ -37,11 +37,7 @@ impl StopHandle {
 }
 
 impl HttpServer {
-    pub fn bind(
-        state: Arc<AppState>,
-        listener: TcpListener,
-        workers: usize,
-    ) -> std::io::Result<HttpServer> {
+    pub fn bind(state: Arc<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<HttpServer> {
         let data = web::Data::from(state);
         let mut server = actix_web::HttpServer::new(move || {
             App::new()

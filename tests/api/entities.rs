@@ -6,31 +6,16 @@ const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
 #[tokio::test]
 async fn user_life_cycle() {
     let app = spawn_app().await;
-    let r = app
-        .admin(&[
-            ("Action", "CreateUser"),
-            ("UserName", "alice"),
-            ("Path", "/eng/"),
-        ])
-        .await;
+    let r = app.admin(&[("Action", "CreateUser"), ("UserName", "alice"), ("Path", "/eng/")]).await;
     r.ok();
-    assert_eq!(
-        r.text("Arn").unwrap(),
-        "arn:aws:iam::111122223333:user/eng/alice"
-    );
+    assert_eq!(r.text("Arn").unwrap(), "arn:aws:iam::111122223333:user/eng/alice");
     assert_eq!(r.text("UserId").unwrap().len(), 21);
     // Names are unique without regard to case.
-    app.admin(&[("Action", "CreateUser"), ("UserName", "ALICE")])
-        .await
-        .err(409, "EntityAlreadyExists");
-    let r = app
-        .admin(&[("Action", "GetUser"), ("UserName", "Alice")])
-        .await;
+    app.admin(&[("Action", "CreateUser"), ("UserName", "ALICE")]).await.err(409, "EntityAlreadyExists");
+    let r = app.admin(&[("Action", "GetUser"), ("UserName", "Alice")]).await;
     r.ok();
     assert_eq!(r.text("UserName").as_deref(), Some("alice"));
-    let r = app
-        .admin(&[("Action", "ListUsers"), ("PathPrefix", "/eng/")])
-        .await;
+    let r = app.admin(&[("Action", "ListUsers"), ("PathPrefix", "/eng/")]).await;
     assert_eq!(r.all("UserName"), vec!["alice"]);
     app.admin(&[
         ("Action", "UpdateUser"),
@@ -40,48 +25,25 @@ async fn user_life_cycle() {
     ])
     .await
     .ok();
-    app.admin(&[("Action", "GetUser"), ("UserName", "alice")])
-        .await
-        .err(404, "NoSuchEntity");
-    let r = app
-        .admin(&[("Action", "GetUser"), ("UserName", "alicia")])
-        .await;
-    assert_eq!(
-        r.text("Arn").unwrap(),
-        "arn:aws:iam::111122223333:user/ops/alicia"
-    );
-    app.admin(&[("Action", "DeleteUser"), ("UserName", "alicia")])
-        .await
-        .ok();
-    app.admin(&[("Action", "DeleteUser"), ("UserName", "alicia")])
-        .await
-        .err(404, "NoSuchEntity");
+    app.admin(&[("Action", "GetUser"), ("UserName", "alice")]).await.err(404, "NoSuchEntity");
+    let r = app.admin(&[("Action", "GetUser"), ("UserName", "alicia")]).await;
+    assert_eq!(r.text("Arn").unwrap(), "arn:aws:iam::111122223333:user/ops/alicia");
+    app.admin(&[("Action", "DeleteUser"), ("UserName", "alicia")]).await.ok();
+    app.admin(&[("Action", "DeleteUser"), ("UserName", "alicia")]).await.err(404, "NoSuchEntity");
 }
 
 #[tokio::test]
 async fn bad_names_and_paths_are_validation_errors() {
     let app = spawn_app().await;
     for bad in ["", "has space", "a/b", &"x".repeat(65)] {
-        app.admin(&[("Action", "CreateUser"), ("UserName", bad)])
-            .await
-            .err(400, "ValidationError");
+        app.admin(&[("Action", "CreateUser"), ("UserName", bad)]).await.err(400, "ValidationError");
     }
-    app.admin(&[("Action", "CreateUser")])
+    app.admin(&[("Action", "CreateUser")]).await.err(400, "ValidationError");
+    app.admin(&[("Action", "CreateUser"), ("UserName", "ok"), ("Path", "no-slash")])
         .await
         .err(400, "ValidationError");
-    app.admin(&[
-        ("Action", "CreateUser"),
-        ("UserName", "ok"),
-        ("Path", "no-slash"),
-    ])
-    .await
-    .err(400, "ValidationError");
-    app.admin(&[("Action", "ListUsers"), ("MaxItems", "0")])
-        .await
-        .err(400, "ValidationError");
-    app.admin(&[("Action", "NoSuchAction")])
-        .await
-        .err(400, "InvalidAction");
+    app.admin(&[("Action", "ListUsers"), ("MaxItems", "0")]).await.err(400, "ValidationError");
+    app.admin(&[("Action", "NoSuchAction")]).await.err(400, "InvalidAction");
     let r = app.admin(&[("Action", "ListUsers")]).await;
     assert_eq!(r.all("UserName"), vec!["admin"]);
 }
@@ -90,60 +52,26 @@ async fn bad_names_and_paths_are_validation_errors() {
 async fn a_user_that_holds_things_cannot_be_deleted() {
     let app = spawn_app().await;
     app.user_with_key("bob").await;
-    let r = app
-        .admin(&[("Action", "DeleteUser"), ("UserName", "bob")])
-        .await;
+    let r = app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")]).await;
     r.err(409, "DeleteConflict");
     assert!(r.text("Message").unwrap().contains("access keys"));
-    let keys = app
-        .admin(&[("Action", "ListAccessKeys"), ("UserName", "bob")])
-        .await;
+    let keys = app.admin(&[("Action", "ListAccessKeys"), ("UserName", "bob")]).await;
     let id = keys.text("AccessKeyId").unwrap();
-    app.admin(&[
-        ("Action", "DeleteAccessKey"),
-        ("UserName", "bob"),
-        ("AccessKeyId", &id),
-    ])
-    .await
-    .ok();
-    app.admin(&[("Action", "CreateGroup"), ("GroupName", "g")])
-        .await
-        .ok();
-    app.admin(&[
-        ("Action", "AddUserToGroup"),
-        ("GroupName", "g"),
-        ("UserName", "bob"),
-    ])
-    .await
-    .ok();
-    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")])
-        .await
-        .err(409, "DeleteConflict");
-    app.admin(&[("Action", "DeleteGroup"), ("GroupName", "g")])
-        .await
-        .err(409, "DeleteConflict");
-    app.admin(&[
-        ("Action", "RemoveUserFromGroup"),
-        ("GroupName", "g"),
-        ("UserName", "bob"),
-    ])
-    .await
-    .ok();
-    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")])
-        .await
-        .ok();
-    app.admin(&[("Action", "DeleteGroup"), ("GroupName", "g")])
-        .await
-        .ok();
+    app.admin(&[("Action", "DeleteAccessKey"), ("UserName", "bob"), ("AccessKeyId", &id)]).await.ok();
+    app.admin(&[("Action", "CreateGroup"), ("GroupName", "g")]).await.ok();
+    app.admin(&[("Action", "AddUserToGroup"), ("GroupName", "g"), ("UserName", "bob")]).await.ok();
+    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")]).await.err(409, "DeleteConflict");
+    app.admin(&[("Action", "DeleteGroup"), ("GroupName", "g")]).await.err(409, "DeleteConflict");
+    app.admin(&[("Action", "RemoveUserFromGroup"), ("GroupName", "g"), ("UserName", "bob")]).await.ok();
+    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")]).await.ok();
+    app.admin(&[("Action", "DeleteGroup"), ("GroupName", "g")]).await.ok();
 }
 
 #[tokio::test]
 async fn pagination_walks_every_user_once() {
     let app = spawn_app().await;
     for i in 0..7 {
-        app.admin(&[("Action", "CreateUser"), ("UserName", &format!("u{i}"))])
-            .await
-            .ok();
+        app.admin(&[("Action", "CreateUser"), ("UserName", &format!("u{i}"))]).await.ok();
     }
     let mut seen = Vec::new();
     let mut marker: Option<String> = None;
@@ -168,60 +96,26 @@ async fn pagination_walks_every_user_once() {
 #[tokio::test]
 async fn groups_and_membership() {
     let app = spawn_app().await;
-    app.admin(&[("Action", "CreateGroup"), ("GroupName", "devs")])
+    app.admin(&[("Action", "CreateGroup"), ("GroupName", "devs")]).await.ok();
+    app.admin(&[("Action", "CreateGroup"), ("GroupName", "devs")]).await.err(409, "EntityAlreadyExists");
+    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")]).await.ok();
+    app.admin(&[("Action", "AddUserToGroup"), ("GroupName", "devs"), ("UserName", "bob")]).await.ok();
+    app.admin(&[("Action", "AddUserToGroup"), ("GroupName", "nope"), ("UserName", "bob")])
         .await
-        .ok();
-    app.admin(&[("Action", "CreateGroup"), ("GroupName", "devs")])
-        .await
-        .err(409, "EntityAlreadyExists");
-    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")])
-        .await
-        .ok();
-    app.admin(&[
-        ("Action", "AddUserToGroup"),
-        ("GroupName", "devs"),
-        ("UserName", "bob"),
-    ])
-    .await
-    .ok();
-    app.admin(&[
-        ("Action", "AddUserToGroup"),
-        ("GroupName", "nope"),
-        ("UserName", "bob"),
-    ])
-    .await
-    .err(404, "NoSuchEntity");
-    let r = app
-        .admin(&[("Action", "GetGroup"), ("GroupName", "devs")])
-        .await;
+        .err(404, "NoSuchEntity");
+    let r = app.admin(&[("Action", "GetGroup"), ("GroupName", "devs")]).await;
     assert_eq!(r.all("UserName"), vec!["bob"]);
-    let r = app
-        .admin(&[("Action", "ListGroupsForUser"), ("UserName", "bob")])
-        .await;
+    let r = app.admin(&[("Action", "ListGroupsForUser"), ("UserName", "bob")]).await;
     assert_eq!(r.all("GroupName"), vec!["devs"]);
     for i in 0..9 {
         let g = format!("g{i}");
-        app.admin(&[("Action", "CreateGroup"), ("GroupName", &g)])
-            .await
-            .ok();
-        app.admin(&[
-            ("Action", "AddUserToGroup"),
-            ("GroupName", &g),
-            ("UserName", "bob"),
-        ])
-        .await
-        .ok();
+        app.admin(&[("Action", "CreateGroup"), ("GroupName", &g)]).await.ok();
+        app.admin(&[("Action", "AddUserToGroup"), ("GroupName", &g), ("UserName", "bob")]).await.ok();
     }
-    app.admin(&[("Action", "CreateGroup"), ("GroupName", "eleventh")])
+    app.admin(&[("Action", "CreateGroup"), ("GroupName", "eleventh")]).await.ok();
+    app.admin(&[("Action", "AddUserToGroup"), ("GroupName", "eleventh"), ("UserName", "bob")])
         .await
-        .ok();
-    app.admin(&[
-        ("Action", "AddUserToGroup"),
-        ("GroupName", "eleventh"),
-        ("UserName", "bob"),
-    ])
-    .await
-    .err(409, "LimitExceeded");
+        .err(409, "LimitExceeded");
 }
 
 #[tokio::test]
@@ -240,59 +134,29 @@ async fn role_life_cycle() {
     assert_eq!(r.text("MaxSessionDuration").as_deref(), Some("3600"));
     let doc = decode_document(&r.text("AssumeRolePolicyDocument").unwrap());
     assert_eq!(doc["Statement"][0]["Action"], "sts:AssumeRole");
-    app.admin(&[
-        ("Action", "CreateRole"),
-        ("RoleName", "Bad"),
-        ("AssumeRolePolicyDocument", "{}"),
-    ])
-    .await
-    .err(400, "MalformedPolicyDocument");
+    app.admin(&[("Action", "CreateRole"), ("RoleName", "Bad"), ("AssumeRolePolicyDocument", "{}")])
+        .await
+        .err(400, "MalformedPolicyDocument");
     let no_principal =
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#;
-    app.admin(&[
-        ("Action", "CreateRole"),
-        ("RoleName", "Bad"),
-        ("AssumeRolePolicyDocument", no_principal),
-    ])
-    .await
-    .err(400, "MalformedPolicyDocument");
-    for bad in ["3599", "43201", "x"] {
-        app.admin(&[
-            ("Action", "UpdateRole"),
-            ("RoleName", "Dev"),
-            ("MaxSessionDuration", bad),
-        ])
+    app.admin(&[("Action", "CreateRole"), ("RoleName", "Bad"), ("AssumeRolePolicyDocument", no_principal)])
         .await
-        .err(400, "ValidationError");
+        .err(400, "MalformedPolicyDocument");
+    for bad in ["3599", "43201", "x"] {
+        app.admin(&[("Action", "UpdateRole"), ("RoleName", "Dev"), ("MaxSessionDuration", bad)])
+            .await
+            .err(400, "ValidationError");
     }
-    app.admin(&[
-        ("Action", "UpdateRole"),
-        ("RoleName", "Dev"),
-        ("MaxSessionDuration", "43200"),
-    ])
-    .await
-    .ok();
-    let r = app
-        .admin(&[("Action", "GetRole"), ("RoleName", "Dev")])
-        .await;
+    app.admin(&[("Action", "UpdateRole"), ("RoleName", "Dev"), ("MaxSessionDuration", "43200")]).await.ok();
+    let r = app.admin(&[("Action", "GetRole"), ("RoleName", "Dev")]).await;
     assert_eq!(r.text("MaxSessionDuration").as_deref(), Some("43200"));
     assert_eq!(r.text("Description").as_deref(), Some("developers"));
     let new_trust = TRUST.replace("root", "user/admin");
-    app.admin(&[
-        ("Action", "UpdateAssumeRolePolicy"),
-        ("RoleName", "Dev"),
-        ("PolicyDocument", &new_trust),
-    ])
-    .await
-    .ok();
-    let r = app
-        .admin(&[("Action", "GetRole"), ("RoleName", "Dev")])
-        .await;
-    assert!(
-        decode_document(&r.text("AssumeRolePolicyDocument").unwrap())
-            .to_string()
-            .contains("user/admin")
-    );
+    app.admin(&[("Action", "UpdateAssumeRolePolicy"), ("RoleName", "Dev"), ("PolicyDocument", &new_trust)])
+        .await
+        .ok();
+    let r = app.admin(&[("Action", "GetRole"), ("RoleName", "Dev")]).await;
+    assert!(decode_document(&r.text("AssumeRolePolicyDocument").unwrap()).to_string().contains("user/admin"));
     app.admin(&[
         ("Action", "AttachRolePolicy"),
         ("RoleName", "Dev"),
@@ -300,9 +164,7 @@ async fn role_life_cycle() {
     ])
     .await
     .ok();
-    app.admin(&[("Action", "DeleteRole"), ("RoleName", "Dev")])
-        .await
-        .err(409, "DeleteConflict");
+    app.admin(&[("Action", "DeleteRole"), ("RoleName", "Dev")]).await.err(409, "DeleteConflict");
     app.admin(&[
         ("Action", "DetachRolePolicy"),
         ("RoleName", "Dev"),
@@ -310,9 +172,7 @@ async fn role_life_cycle() {
     ])
     .await
     .ok();
-    app.admin(&[("Action", "DeleteRole"), ("RoleName", "Dev")])
-        .await
-        .ok();
+    app.admin(&[("Action", "DeleteRole"), ("RoleName", "Dev")]).await.ok();
     let r = app.admin(&[("Action", "ListRoles")]).await;
     assert!(r.all("RoleName").is_empty());
 }
@@ -320,9 +180,7 @@ async fn role_life_cycle() {
 #[tokio::test]
 async fn tags_follow_iam_rules() {
     let app = spawn_app().await;
-    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")])
-        .await
-        .ok();
+    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")]).await.ok();
     app.admin(&[
         ("Action", "TagUser"),
         ("UserName", "bob"),
@@ -339,9 +197,7 @@ async fn tags_follow_iam_rules() {
     ])
     .await
     .ok();
-    let r = app
-        .admin(&[("Action", "ListUserTags"), ("UserName", "bob")])
-        .await;
+    let r = app.admin(&[("Action", "ListUserTags"), ("UserName", "bob")]).await;
     assert_eq!(r.all("Key"), vec!["TEAM"]);
     assert_eq!(r.all("Value"), vec!["dev"]);
     app.admin(&[
@@ -352,28 +208,15 @@ async fn tags_follow_iam_rules() {
     ])
     .await
     .err(400, "InvalidInput");
-    let mut pairs: Vec<(String, String)> = vec![
-        ("Action".into(), "TagUser".into()),
-        ("UserName".into(), "bob".into()),
-    ];
+    let mut pairs: Vec<(String, String)> =
+        vec![("Action".into(), "TagUser".into()), ("UserName".into(), "bob".into())];
     for i in 1..=50 {
         pairs.push((format!("Tags.member.{i}.Key"), format!("k{i}")));
         pairs.push((format!("Tags.member.{i}.Value"), "v".into()));
     }
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     app.admin(&refs).await.err(409, "LimitExceeded");
-    app.admin(&[
-        ("Action", "UntagUser"),
-        ("UserName", "bob"),
-        ("TagKeys.member.1", "team"),
-    ])
-    .await
-    .ok();
-    let r = app
-        .admin(&[("Action", "ListUserTags"), ("UserName", "bob")])
-        .await;
+    app.admin(&[("Action", "UntagUser"), ("UserName", "bob"), ("TagKeys.member.1", "team")]).await.ok();
+    let r = app.admin(&[("Action", "ListUserTags"), ("UserName", "bob")]).await;
     assert!(r.all("Key").is_empty());
 }

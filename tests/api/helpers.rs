@@ -41,11 +41,7 @@ impl Reply {
     pub fn all(&self, tag: &str) -> Vec<String> {
         let open = format!("<{tag}>");
         let close = format!("</{tag}>");
-        self.body
-            .split(&open)
-            .skip(1)
-            .filter_map(|s| s.find(&close).map(|e| s[..e].to_owned()))
-            .collect()
+        self.body.split(&open).skip(1).filter_map(|s| s.find(&close).map(|e| s[..e].to_owned())).collect()
     }
 
     pub fn code(&self) -> Option<String> {
@@ -60,12 +56,7 @@ impl Reply {
 
     #[track_caller]
     pub fn err(&self, status: u16, code: &str) -> &Self {
-        assert_eq!(
-            (self.status, self.code().as_deref()),
-            (status, Some(code)),
-            "{}",
-            self.body
-        );
+        assert_eq!((self.status, self.code().as_deref()), (status, Some(code)), "{}", self.body);
         self
     }
 }
@@ -78,9 +69,7 @@ async fn database_url(dir: &std::path::Path) -> String {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
                 .await
                 .expect("TEST_DATABASE_URL must reach PostgreSQL");
-            conn.execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .unwrap();
+            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
             let (base, _) = admin_url.rsplit_once('/').unwrap();
             format!("{base}/{name}")
         }
@@ -102,25 +91,19 @@ pub async fn spawn_app() -> TestApp {
         dir.path().display()
     );
     let settings = Settings::from_toml(&toml).unwrap();
+    idbroker::telemetry::init(&settings.log);
     let clock = FixedClock::at(epoch());
-    let (store, iam) = startup::services(&settings, Arc::new(clock.clone()))
-        .await
-        .unwrap();
+    let (store, iam) = startup::services(&settings, Arc::new(clock.clone())).await.unwrap();
     let created = iam.create_account(ACCOUNT, "admin").await.unwrap();
     store.close().await;
-    let app = Application::build(&settings, Arc::new(clock.clone()))
-        .await
-        .unwrap();
+    let app = Application::build(&settings, Arc::new(clock.clone())).await.unwrap();
     let port = app.port();
     tokio::spawn(app.run());
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         host: format!("127.0.0.1:{port}"),
         clock,
-        admin: Keys {
-            id: created.access_key_id,
-            secret: created.secret_access_key,
-        },
+        admin: Keys { id: created.access_key_id, secret: created.secret_access_key },
         client: reqwest::Client::new(),
         settings,
         _dir: dir,
@@ -129,9 +112,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Builds a form body from pairs.
 pub fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 impl TestApp {
@@ -153,20 +134,11 @@ impl TestApp {
     }
 
     /// The Authorization header and date for `body`, signed `skew_seconds` off our clock.
-    pub fn sign(
-        &self,
-        service: &str,
-        keys: &Keys,
-        body: &str,
-        skew_seconds: i64,
-    ) -> (String, String) {
+    pub fn sign(&self, service: &str, keys: &Keys, body: &str, skew_seconds: i64) -> (String, String) {
         let when = self.clock_now() + chrono::Duration::seconds(skew_seconds);
         let amz_date = when.format("%Y%m%dT%H%M%SZ").to_string();
         let headers = vec![
-            (
-                "content-type".to_string(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_string(),
-            ),
+            ("content-type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string()),
             ("host".to_string(), self.host.clone()),
             ("x-amz-date".to_string(), amz_date.clone()),
         ];
@@ -178,20 +150,9 @@ impl TestApp {
             signed_headers: vec!["content-type".into(), "host".into(), "x-amz-date".into()],
             signature: String::new(),
         };
-        let parts = RequestParts {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: body.as_bytes(),
-        };
-        let signature = sigv4::sign(
-            &parts,
-            &auth,
-            &amz_date,
-            &keys.secret,
-            &sha256_hex(body.as_bytes()),
-        );
+        let parts =
+            RequestParts { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
+        let signature = sigv4::sign(&parts, &auth, &amz_date, &keys.secret, &sha256_hex(body.as_bytes()));
         let header = format!(
             "AWS4-HMAC-SHA256 Credential={}/{}/us-east-1/{service}/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature={signature}",
             keys.id, auth.date
@@ -206,11 +167,7 @@ impl TestApp {
 
     pub async fn signed(&self, service: &str, keys: &Keys, body: &str, skew_seconds: i64) -> Reply {
         let (authorization, amz_date) = self.sign(service, keys, body, skew_seconds);
-        self.raw(
-            body,
-            &[("authorization", &authorization), ("x-amz-date", &amz_date)],
-        )
-        .await
+        self.raw(body, &[("authorization", &authorization), ("x-amz-date", &amz_date)]).await
     }
 
     /// Sends `body` with exactly these extra headers.
@@ -218,49 +175,28 @@ impl TestApp {
         let mut req = self
             .client
             .post(&self.base)
-            .header(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
             .body(body.to_owned());
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
-        Reply {
-            status,
-            body: resp.text().await.unwrap(),
-        }
+        Reply { status, body: resp.text().await.unwrap() }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
         let status = resp.status().as_u16();
-        Reply {
-            status,
-            body: resp.text().await.unwrap(),
-        }
+        Reply { status, body: resp.text().await.unwrap() }
     }
 
     /// Creates a user with an access key; returns its keys.
     pub async fn user_with_key(&self, name: &str) -> Keys {
-        self.admin(&[("Action", "CreateUser"), ("UserName", name)])
-            .await
-            .ok();
-        let r = self
-            .admin(&[("Action", "CreateAccessKey"), ("UserName", name)])
-            .await;
+        self.admin(&[("Action", "CreateUser"), ("UserName", name)]).await.ok();
+        let r = self.admin(&[("Action", "CreateAccessKey"), ("UserName", name)]).await;
         r.ok();
-        Keys {
-            id: r.text("AccessKeyId").unwrap(),
-            secret: r.text("SecretAccessKey").unwrap(),
-        }
+        Keys { id: r.text("AccessKeyId").unwrap(), secret: r.text("SecretAccessKey").unwrap() }
     }
 
     /// Gives a user an inline policy.
@@ -278,8 +214,6 @@ impl TestApp {
 
 /// Decodes a URL-encoded policy document from a response.
 pub fn decode_document(encoded: &str) -> serde_json::Value {
-    let text = percent_encoding::percent_decode_str(encoded)
-        .decode_utf8()
-        .unwrap();
+    let text = percent_encoding::percent_decode_str(encoded).decode_utf8().unwrap();
     serde_json::from_str(&text).unwrap()
 }

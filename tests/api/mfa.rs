@@ -6,19 +6,13 @@ use idbroker::crypto::Totp;
 const SERIAL: &str = "arn:aws:iam::111122223333:mfa/bob-phone";
 
 async fn create_device(app: &TestApp) -> Totp {
-    let r = app
-        .admin(&[
-            ("Action", "CreateVirtualMFADevice"),
-            ("VirtualMFADeviceName", "bob-phone"),
-        ])
-        .await;
+    let r = app.admin(&[("Action", "CreateVirtualMFADevice"), ("VirtualMFADeviceName", "bob-phone")]).await;
     r.ok();
     assert_eq!(r.text("SerialNumber").as_deref(), Some(SERIAL));
     let b64 = base64::engine::general_purpose::STANDARD;
     let png = b64.decode(r.text("QRCodePNG").unwrap()).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
-    let base32 =
-        String::from_utf8(b64.decode(r.text("Base32StringSeed").unwrap()).unwrap()).unwrap();
+    let base32 = String::from_utf8(b64.decode(r.text("Base32StringSeed").unwrap()).unwrap()).unwrap();
     let seed = totp_rs::Secret::Encoded(base32).to_bytes().unwrap();
     Totp::new(seed, "test", "bob").unwrap()
 }
@@ -30,9 +24,7 @@ fn step(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn enabling_takes_two_consecutive_current_codes() {
     let app = spawn_app().await;
-    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")])
-        .await
-        .ok();
+    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")]).await.ok();
     let totp = create_device(&app).await;
     let now = step(&app);
     let enable = |c1: String, c2: String| {
@@ -52,35 +44,18 @@ async fn enabling_takes_two_consecutive_current_codes() {
     enable(totp.code_at_step(now - 1), totp.code_at_step(now + 1))
         .await
         .err(403, "InvalidAuthenticationCode");
-    enable(totp.code_at_step(now), totp.code_at_step(now - 1))
-        .await
-        .err(403, "InvalidAuthenticationCode");
+    enable(totp.code_at_step(now), totp.code_at_step(now - 1)).await.err(403, "InvalidAuthenticationCode");
     enable(totp.code_at_step(now - 10), totp.code_at_step(now - 9))
         .await
         .err(403, "InvalidAuthenticationCode");
-    enable("abcdef".into(), "123".into())
-        .await
-        .err(403, "InvalidAuthenticationCode");
-    let r = app
-        .admin(&[("Action", "ListMFADevices"), ("UserName", "bob")])
-        .await;
+    enable("abcdef".into(), "123".into()).await.err(403, "InvalidAuthenticationCode");
+    let r = app.admin(&[("Action", "ListMFADevices"), ("UserName", "bob")]).await;
     assert!(r.all("SerialNumber").is_empty());
-    enable(totp.code_at_step(now - 1), totp.code_at_step(now))
-        .await
-        .ok();
-    enable(totp.code_at_step(now), totp.code_at_step(now + 1))
-        .await
-        .err(409, "EntityAlreadyExists");
-    let r = app
-        .admin(&[("Action", "ListMFADevices"), ("UserName", "bob")])
-        .await;
+    enable(totp.code_at_step(now - 1), totp.code_at_step(now)).await.ok();
+    enable(totp.code_at_step(now), totp.code_at_step(now + 1)).await.err(409, "EntityAlreadyExists");
+    let r = app.admin(&[("Action", "ListMFADevices"), ("UserName", "bob")]).await;
     assert_eq!(r.all("SerialNumber"), vec![SERIAL]);
-    let r = app
-        .admin(&[
-            ("Action", "ListVirtualMFADevices"),
-            ("AssignmentStatus", "Assigned"),
-        ])
-        .await;
+    let r = app.admin(&[("Action", "ListVirtualMFADevices"), ("AssignmentStatus", "Assigned")]).await;
     assert_eq!(r.all("SerialNumber"), vec![SERIAL]);
     assert_eq!(r.text("UserName").as_deref(), Some("bob"));
 }
@@ -88,16 +63,11 @@ async fn enabling_takes_two_consecutive_current_codes() {
 #[tokio::test]
 async fn an_enabled_device_is_deactivated_before_deletion() {
     let app = spawn_app().await;
-    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")])
-        .await
-        .ok();
+    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")]).await.ok();
     let totp = create_device(&app).await;
-    app.admin(&[
-        ("Action", "CreateVirtualMFADevice"),
-        ("VirtualMFADeviceName", "bob-phone"),
-    ])
-    .await
-    .err(409, "EntityAlreadyExists");
+    app.admin(&[("Action", "CreateVirtualMFADevice"), ("VirtualMFADeviceName", "bob-phone")])
+        .await
+        .err(409, "EntityAlreadyExists");
     let now = step(&app);
     let (c1, c2) = (totp.code_at_step(now), totp.code_at_step(now + 1));
     app.admin(&[
@@ -109,15 +79,10 @@ async fn an_enabled_device_is_deactivated_before_deletion() {
     ])
     .await
     .ok();
-    app.admin(&[
-        ("Action", "DeleteVirtualMFADevice"),
-        ("SerialNumber", SERIAL),
-    ])
-    .await
-    .err(409, "DeleteConflict");
-    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")])
+    app.admin(&[("Action", "DeleteVirtualMFADevice"), ("SerialNumber", SERIAL)])
         .await
         .err(409, "DeleteConflict");
+    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")]).await.err(409, "DeleteConflict");
     // Resync after drift: the phone is five minutes ahead.
     let ahead = now + 10;
     let (r1, r2) = (totp.code_at_step(ahead), totp.code_at_step(ahead + 1));
@@ -130,26 +95,10 @@ async fn an_enabled_device_is_deactivated_before_deletion() {
     ])
     .await
     .ok();
-    app.admin(&[
-        ("Action", "DeactivateMFADevice"),
-        ("UserName", "bob"),
-        ("SerialNumber", SERIAL),
-    ])
-    .await
-    .ok();
-    app.admin(&[
-        ("Action", "DeleteVirtualMFADevice"),
-        ("SerialNumber", SERIAL),
-    ])
-    .await
-    .ok();
-    app.admin(&[
-        ("Action", "DeleteVirtualMFADevice"),
-        ("SerialNumber", SERIAL),
-    ])
-    .await
-    .err(404, "NoSuchEntity");
-    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")])
+    app.admin(&[("Action", "DeactivateMFADevice"), ("UserName", "bob"), ("SerialNumber", SERIAL)]).await.ok();
+    app.admin(&[("Action", "DeleteVirtualMFADevice"), ("SerialNumber", SERIAL)]).await.ok();
+    app.admin(&[("Action", "DeleteVirtualMFADevice"), ("SerialNumber", SERIAL)])
         .await
-        .ok();
+        .err(404, "NoSuchEntity");
+    app.admin(&[("Action", "DeleteUser"), ("UserName", "bob")]).await.ok();
 }

@@ -17,15 +17,10 @@ fn certificate(bits: u32) -> String {
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(&name).unwrap();
     b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(365).unwrap())
-        .unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(365).unwrap()).unwrap();
     b.sign(&key, MessageDigest::sha256()).unwrap();
-    base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        b.build().to_der().unwrap(),
-    )
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b.build().to_der().unwrap())
 }
 
 fn metadata(cert: &str, extra_attr: &str) -> String {
@@ -49,29 +44,16 @@ async fn provider_life_cycle() {
     let app = spawn_app().await;
     let good = metadata(&certificate(2048), "");
     let r = app
-        .admin(&[
-            ("Action", "CreateSAMLProvider"),
-            ("Name", "Corp"),
-            ("SAMLMetadataDocument", &good),
-        ])
+        .admin(&[("Action", "CreateSAMLProvider"), ("Name", "Corp"), ("SAMLMetadataDocument", &good)])
         .await;
     r.ok();
     assert_eq!(r.text("SAMLProviderArn").as_deref(), Some(ARN));
-    app.admin(&[
-        ("Action", "CreateSAMLProvider"),
-        ("Name", "Corp"),
-        ("SAMLMetadataDocument", &good),
-    ])
-    .await
-    .err(409, "EntityAlreadyExists");
-    let r = app
-        .admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)])
-        .await;
+    app.admin(&[("Action", "CreateSAMLProvider"), ("Name", "Corp"), ("SAMLMetadataDocument", &good)])
+        .await
+        .err(409, "EntityAlreadyExists");
+    let r = app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)]).await;
     r.ok();
-    assert!(r
-        .text("SAMLMetadataDocument")
-        .unwrap()
-        .contains("idp.example.com"));
+    assert!(r.text("SAMLMetadataDocument").unwrap().contains("idp.example.com"));
     let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
     assert_eq!(r.all("Arn"), vec![ARN]);
     let newer = metadata(&certificate(2048), r#" validUntil="2030-01-01T00:00:00Z""#);
@@ -82,13 +64,8 @@ async fn provider_life_cycle() {
     ])
     .await
     .ok();
-    let r = app
-        .admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)])
-        .await;
-    assert_eq!(
-        r.text("ValidUntil").as_deref(),
-        Some("2030-01-01T00:00:00Z")
-    );
+    let r = app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)]).await;
+    assert_eq!(r.text("ValidUntil").as_deref(), Some("2030-01-01T00:00:00Z"));
     app.admin(&[
         ("Action", "TagSAMLProvider"),
         ("SAMLProviderArn", ARN),
@@ -97,16 +74,10 @@ async fn provider_life_cycle() {
     ])
     .await
     .ok();
-    let r = app
-        .admin(&[("Action", "ListSAMLProviderTags"), ("SAMLProviderArn", ARN)])
-        .await;
+    let r = app.admin(&[("Action", "ListSAMLProviderTags"), ("SAMLProviderArn", ARN)]).await;
     assert_eq!(r.all("Key"), vec!["env"]);
-    app.admin(&[("Action", "DeleteSAMLProvider"), ("SAMLProviderArn", ARN)])
-        .await
-        .ok();
-    app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)])
-        .await
-        .err(404, "NoSuchEntity");
+    app.admin(&[("Action", "DeleteSAMLProvider"), ("SAMLProviderArn", ARN)]).await.ok();
+    app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)]).await.err(404, "NoSuchEntity");
 }
 
 #[tokio::test]
@@ -133,37 +104,19 @@ async fn untrustworthy_metadata_is_refused_with_the_reason() {
         (encryption_only, "signing certificate"),
         (doctype, "DOCTYPE"),
         (expired, "expired"),
-        (
-            metadata("bm90IGEgY2VydA==", "").to_string(),
-            "not valid X.509",
-        ),
-        (
-            format!("{}<not-xml", "x".repeat(1000)),
-            "not a valid EntityDescriptor",
-        ),
+        (metadata("bm90IGEgY2VydA==", "").to_string(), "not valid X.509"),
+        (format!("{}<not-xml", "x".repeat(1000)), "not a valid EntityDescriptor"),
     ];
     for (doc, reason) in cases {
         let r = app
-            .admin(&[
-                ("Action", "CreateSAMLProvider"),
-                ("Name", "Bad"),
-                ("SAMLMetadataDocument", &doc),
-            ])
+            .admin(&[("Action", "CreateSAMLProvider"), ("Name", "Bad"), ("SAMLMetadataDocument", &doc)])
             .await;
         r.err(400, "InvalidInput");
-        assert!(
-            r.text("Message").unwrap().contains(reason),
-            "{reason}: {}",
-            r.body
-        );
+        assert!(r.text("Message").unwrap().contains(reason), "{reason}: {}", r.body);
     }
-    app.admin(&[
-        ("Action", "CreateSAMLProvider"),
-        ("Name", "Bad"),
-        ("SAMLMetadataDocument", "<short/>"),
-    ])
-    .await
-    .err(400, "ValidationError");
+    app.admin(&[("Action", "CreateSAMLProvider"), ("Name", "Bad"), ("SAMLMetadataDocument", "<short/>")])
+        .await
+        .err(400, "ValidationError");
     let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
     assert!(r.all("Arn").is_empty());
 }

@@ -7,65 +7,41 @@ async fn health_readiness_and_metrics() {
     assert_eq!(app.get("/healthz").await.status, 200);
     assert_eq!(app.get("/readyz").await.status, 200);
     app.admin(&[("Action", "ListUsers")]).await.ok();
-    app.admin(&[("Action", "GetUser"), ("UserName", "nobody")])
-        .await
-        .err(404, "NoSuchEntity");
+    app.admin(&[("Action", "GetUser"), ("UserName", "nobody")]).await.err(404, "NoSuchEntity");
     let m = app.get("/metrics").await;
     assert!(
-        m.body.contains(
-            r#"idbroker_requests_total{action="ListUsers",outcome="success",service="iam"} 1"#
-        ),
+        m.body.contains(r#"idbroker_requests_total{action="ListUsers",outcome="success",service="iam"} 1"#),
         "{}",
         m.body
     );
-    assert!(m.body.contains(
-        r#"idbroker_requests_total{action="GetUser",outcome="NoSuchEntity",service="iam"} 1"#
-    ));
+    assert!(m
+        .body
+        .contains(r#"idbroker_requests_total{action="GetUser",outcome="NoSuchEntity",service="iam"} 1"#));
     assert!(m.body.contains("idbroker_request_duration_seconds_bucket"));
 }
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_before_parsing() {
     let app = spawn_app().await;
-    let huge = form(&[
-        ("Version", "2010-05-08"),
-        ("Action", "CreateUser"),
-        ("UserName", &"a".repeat(70_000)),
-    ]);
-    app.signed("iam", &app.admin, &huge, 0)
-        .await
-        .err(413, "RequestEntityTooLarge");
+    let huge =
+        form(&[("Version", "2010-05-08"), ("Action", "CreateUser"), ("UserName", &"a".repeat(70_000))]);
+    app.signed("iam", &app.admin, &huge, 0).await.err(413, "RequestEntityTooLarge");
     // Unknown API versions and actions get AWS's code, not a crash.
-    app.raw(&form(&[("Version", "1999-01-01"), ("Action", "X")]), &[])
-        .await
-        .err(400, "InvalidAction");
+    app.raw(&form(&[("Version", "1999-01-01"), ("Action", "X")]), &[]).await.err(400, "InvalidAction");
 }
 
 #[tokio::test]
 async fn every_call_is_audited_without_secrets() {
     let app = spawn_app().await;
     let bob = app.user_with_key("bob").await;
-    app.admin(&[
-        ("Action", "CreateLoginProfile"),
-        ("UserName", "bob"),
-        ("Password", "a-Very-secret-pw-1"),
-    ])
-    .await
-    .ok();
-    app.iam(&bob, &[("Action", "DeleteUser"), ("UserName", "admin")])
+    app.admin(&[("Action", "CreateLoginProfile"), ("UserName", "bob"), ("Password", "a-Very-secret-pw-1")])
         .await
-        .err(403, "AccessDenied");
-    let wrong = Keys {
-        id: bob.id.clone(),
-        secret: "y".repeat(40),
-    };
-    app.iam(&wrong, &[("Action", "ListUsers")])
-        .await
-        .err(403, "SignatureDoesNotMatch");
+        .ok();
+    app.iam(&bob, &[("Action", "DeleteUser"), ("UserName", "admin")]).await.err(403, "AccessDenied");
+    let wrong = Keys { id: bob.id.clone(), secret: "y".repeat(40) };
+    app.iam(&wrong, &[("Action", "ListUsers")]).await.err(403, "SignatureDoesNotMatch");
     // Give the background writer a moment to store the batch.
-    let store = idbroker::store::Store::connect(&app.settings.database.url, 1)
-        .await
-        .unwrap();
+    let store = idbroker::store::Store::connect(&app.settings.database.url, 1).await.unwrap();
     let mut events = Vec::new();
     for _ in 0..50 {
         events = store.recent_audit_events(20).await.unwrap();
@@ -78,32 +54,46 @@ async fn every_call_is_audited_without_secrets() {
     let all = events.join("\n");
     assert!(!all.contains("a-Very-secret-pw-1"), "{all}");
     assert!(!all.contains(&bob.secret));
-    let parsed: Vec<serde_json::Value> = events
-        .iter()
-        .map(|e| serde_json::from_str(e).unwrap())
-        .collect();
-    let denied = parsed
-        .iter()
-        .find(|e| e["eventName"] == "DeleteUser")
-        .unwrap();
+    let parsed: Vec<serde_json::Value> = events.iter().map(|e| serde_json::from_str(e).unwrap()).collect();
+    let denied = parsed.iter().find(|e| e["eventName"] == "DeleteUser").unwrap();
     assert_eq!(denied["errorCode"], "AccessDenied");
-    assert_eq!(
-        denied["userIdentity"]["arn"],
-        "arn:aws:iam::111122223333:user/bob"
-    );
+    assert_eq!(denied["userIdentity"]["arn"], "arn:aws:iam::111122223333:user/bob");
     assert_eq!(denied["eventSource"], "iam.amazonaws.com");
     assert!(denied["requestID"].as_str().unwrap().len() > 30);
-    let bad_sig = parsed
-        .iter()
-        .find(|e| e["errorCode"] == "SignatureDoesNotMatch")
-        .unwrap();
+    let bad_sig = parsed.iter().find(|e| e["errorCode"] == "SignatureDoesNotMatch").unwrap();
     assert_eq!(bad_sig["userIdentity"]["type"], "Unknown");
-    let created = parsed
-        .iter()
-        .find(|e| e["eventName"] == "CreateLoginProfile")
-        .unwrap();
-    assert_eq!(
-        created["requestParameters"]["Password"],
-        "HIDDEN_DUE_TO_SECURITY_REASONS"
-    );
+    let created = parsed.iter().find(|e| e["eventName"] == "CreateLoginProfile").unwrap();
+    assert_eq!(created["requestParameters"]["Password"], "HIDDEN_DUE_TO_SECURITY_REASONS");
+}
+
+#[tokio::test]
+async fn concurrent_writes_never_fail() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("c{i}");
+            let mut statuses = Vec::new();
+            statuses.push(app.admin(&[("Action", "CreateUser"), ("UserName", &name)]).await.status);
+            // Tagging and key creation read, then write, in one transaction.
+            for t in 0..3 {
+                let key = format!("k{t}");
+                let tag = [
+                    ("Action", "TagUser"),
+                    ("UserName", &name),
+                    ("Tags.member.1.Key", &key),
+                    ("Tags.member.1.Value", "v"),
+                ];
+                statuses.push(app.admin(&tag).await.status);
+            }
+            statuses.push(app.admin(&[("Action", "CreateAccessKey"), ("UserName", &name)]).await.status);
+            statuses
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().iter().all(|s| *s == 200));
+    }
+    let r = app.admin(&[("Action", "ListUsers"), ("MaxItems", "100")]).await;
+    assert_eq!(r.all("UserName").len(), 25);
 }

@@ -10,8 +10,7 @@ use crate::store::StoreError;
 fn valid_alias(a: &str) -> bool {
     let b = a.as_bytes();
     (3..=63).contains(&b.len())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
         && !a.contains("--")
@@ -26,15 +25,10 @@ pub async fn create_alias(c: &Ctx<'_>) -> Output {
         )));
     }
     c.allow("iam:CreateAccountAlias", "*").await?;
-    match c
-        .svc
-        .store
-        .set_account_alias(c.account(), Some(alias))
-        .await
-    {
-        Err(StoreError::Conflict(_)) => Err(IamError::EntityAlreadyExists(format!(
-            "The account alias {alias} already exists."
-        ))),
+    match c.svc.store.set_account_alias(c.account(), Some(alias)).await {
+        Err(StoreError::Conflict(_)) => {
+            Err(IamError::EntityAlreadyExists(format!("The account alias {alias} already exists.")))
+        }
         r => Ok(r.map(|_| None)?),
     }
 }
@@ -44,9 +38,7 @@ pub async fn delete_alias(c: &Ctx<'_>) -> Output {
     c.allow("iam:DeleteAccountAlias", "*").await?;
     let account = c.svc.store.get_account(c.account()).await?;
     if account.alias.as_deref() != Some(alias) {
-        return Err(IamError::NoSuchEntity(format!(
-            "The account alias {alias} cannot be found."
-        )));
+        return Err(IamError::NoSuchEntity(format!("The account alias {alias} cannot be found.")));
     }
     c.svc.store.set_account_alias(c.account(), None).await?;
     Ok(None)
@@ -56,10 +48,7 @@ pub async fn list_aliases(c: &Ctx<'_>) -> Output {
     c.allow("iam:ListAccountAliases", "*").await?;
     let account = c.svc.store.get_account(c.account()).await?;
     Ok(Some(vec![
-        Node::List(
-            "AccountAliases",
-            account.alias.into_iter().map(Member::Text).collect(),
-        ),
+        Node::List("AccountAliases", account.alias.into_iter().map(Member::Text).collect()),
         text("IsTruncated", "false"),
     ]))
 }
@@ -68,13 +57,7 @@ pub async fn summary(c: &Ctx<'_>) -> Output {
     c.allow("iam:GetAccountSummary", "*").await?;
     let mut entries = c.svc.store.account_counts(c.account()).await?;
     let root_keys = c.svc.store.list_access_keys(c.account(), None).await?.len();
-    let root_mfa = c
-        .svc
-        .store
-        .list_mfa_devices(c.account())
-        .await?
-        .iter()
-        .any(|d| d.root_user);
+    let root_mfa = c.svc.store.list_mfa_devices(c.account()).await?.iter().any(|d| d.root_user);
     entries.push(("AccountAccessKeysPresent".into(), (root_keys > 0) as i64));
     entries.push(("AccountMFAEnabled".into(), root_mfa as i64));
     for (quota, n) in [
@@ -95,10 +78,7 @@ pub async fn summary(c: &Ctx<'_>) -> Output {
     ] {
         entries.push((quota.into(), n));
     }
-    let map = entries
-        .into_iter()
-        .map(|(k, v)| (k, v.to_string()))
-        .collect();
+    let map = entries.into_iter().map(|(k, v)| (k, v.to_string())).collect();
     Ok(Some(vec![Node::Map("SummaryMap", map)]))
 }
 
@@ -110,10 +90,7 @@ async fn inline_list(c: &Ctx<'_>, p: &Principal, name: &'static str) -> Result<N
         .await?
         .into_iter()
         .map(|(n, d)| {
-            Member::Struct(vec![
-                text("PolicyName", n),
-                text("PolicyDocument", encoded_document(&d)),
-            ])
+            Member::Struct(vec![text("PolicyName", n), text("PolicyDocument", encoded_document(&d))])
         })
         .collect();
     Ok(Node::List(name, members))
@@ -126,10 +103,7 @@ async fn attached_list(c: &Ctx<'_>, p: &Principal) -> Result<Node, IamError> {
             Some(b) => b.name.to_owned(),
             None => c.svc.store.get_managed_policy(&arn).await?.name,
         };
-        members.push(Member::Struct(vec![
-            text("PolicyName", name),
-            text("PolicyArn", arn),
-        ]));
+        members.push(Member::Struct(vec![text("PolicyName", name), text("PolicyArn", arn)]));
     }
     Ok(Node::List("AttachedManagedPolicies", members))
 }
@@ -142,18 +116,11 @@ pub async fn authorization_details(c: &Ctx<'_>) -> Output {
     let mut out = Vec::new();
     if wants("User") {
         let mut users = Vec::new();
-        for u in store
-            .list_principals(c.account(), EntityKind::User, "/")
-            .await?
-        {
+        for u in store.list_principals(c.account(), EntityKind::User, "/").await? {
             let mut f = principal_fields(&u, None);
             f.push(inline_list(c, &u, "UserPolicyList").await?);
-            let groups = store
-                .groups_of_user(&u.id)
-                .await?
-                .into_iter()
-                .map(|g| Member::Text(g.name))
-                .collect();
+            let groups =
+                store.groups_of_user(&u.id).await?.into_iter().map(|g| Member::Text(g.name)).collect();
             f.push(Node::List("GroupList", groups));
             f.push(attached_list(c, &u).await?);
             let tags = store.list_tags(&u.id).await?;
@@ -166,10 +133,7 @@ pub async fn authorization_details(c: &Ctx<'_>) -> Output {
     }
     if wants("Group") {
         let mut groups = Vec::new();
-        for g in store
-            .list_principals(c.account(), EntityKind::Group, "/")
-            .await?
-        {
+        for g in store.list_principals(c.account(), EntityKind::Group, "/").await? {
             let mut f = principal_fields(&g, None);
             f.push(inline_list(c, &g, "GroupPolicyList").await?);
             f.push(attached_list(c, &g).await?);
@@ -179,10 +143,7 @@ pub async fn authorization_details(c: &Ctx<'_>) -> Output {
     }
     if wants("Role") {
         let mut roles = Vec::new();
-        for r in store
-            .list_principals(c.account(), EntityKind::Role, "/")
-            .await?
-        {
+        for r in store.list_principals(c.account(), EntityKind::Role, "/").await? {
             let tags = store.list_tags(&r.id).await?;
             let mut f = principal_fields(&r, Some(&tags));
             f.push(Node::List("InstanceProfileList", vec![]));
@@ -203,10 +164,7 @@ pub async fn authorization_details(c: &Ctx<'_>) -> Output {
                     Member::Struct(vec![
                         text("Document", encoded_document(&v.document)),
                         text("VersionId", &v.version_id),
-                        text(
-                            "IsDefaultVersion",
-                            (v.version_id == p.default_version).to_string(),
-                        ),
+                        text("IsDefaultVersion", (v.version_id == p.default_version).to_string()),
                         text("CreateDate", date(v.created_at)),
                     ])
                 })

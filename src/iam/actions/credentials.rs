@@ -2,9 +2,7 @@
 use super::nodes::date;
 use super::{paged, Ctx, Output};
 use crate::crypto;
-use crate::domain::{
-    AccessKey, EntityKind, LoginProfile, NameRule, Principal, ACCESS_KEY_PREFIX_LONG_TERM,
-};
+use crate::domain::{AccessKey, EntityKind, LoginProfile, NameRule, Principal, ACCESS_KEY_PREFIX_LONG_TERM};
 use crate::iam::authn::access_key_context;
 use crate::iam::password_policy::PasswordPolicy;
 use crate::iam::{CallerKind, IamError};
@@ -17,8 +15,7 @@ async fn user_or_self(c: &Ctx<'_>, action: &str) -> Result<Option<Principal>, Ia
     match c.p.get("UserName") {
         Some(name) => {
             crate::domain::validate_name(NameRule::USER, name)?;
-            c.allow(action, &c.entity_arn(EntityKind::User, name).await?)
-                .await?;
+            c.allow(action, &c.entity_arn(EntityKind::User, name).await?).await?;
             Ok(Some(c.principal(EntityKind::User, name).await?))
         }
         None => {
@@ -37,10 +34,7 @@ fn key_fields(key: &AccessKey, user: Option<&Principal>) -> Vec<Node> {
         v.push(text("UserName", &u.name));
     }
     v.push(text("AccessKeyId", &key.access_key_id));
-    v.push(text(
-        "Status",
-        if key.active { "Active" } else { "Inactive" },
-    ));
+    v.push(text("Status", if key.active { "Active" } else { "Inactive" }));
     v.push(text("CreateDate", date(key.created_at)));
     v
 }
@@ -53,10 +47,7 @@ pub async fn create_access_key(c: &Ctx<'_>) -> Output {
         access_key_id: access_key_id.clone(),
         account_id: c.account().to_owned(),
         user_id: user.as_ref().map(|u| u.id.clone()),
-        sealed_secret: c
-            .svc
-            .master
-            .seal(secret.as_bytes(), &access_key_context(&access_key_id)),
+        sealed_secret: c.svc.master.seal(secret.as_bytes(), &access_key_context(&access_key_id)),
         active: true,
         created_at: c.svc.now(),
         last_used_at: None,
@@ -65,9 +56,7 @@ pub async fn create_access_key(c: &Ctx<'_>) -> Output {
     };
     match c.svc.store.create_access_key(&key).await {
         Err(StoreError::Conflict(_)) => {
-            return Err(IamError::LimitExceeded(
-                "Cannot exceed quota for AccessKeysPerUser: 2".into(),
-            ))
+            return Err(IamError::LimitExceeded("Cannot exceed quota for AccessKeysPerUser: 2".into()))
         }
         r => r?,
     }
@@ -78,14 +67,8 @@ pub async fn create_access_key(c: &Ctx<'_>) -> Output {
 
 pub async fn list_access_keys(c: &Ctx<'_>) -> Output {
     let user = user_or_self(c, "iam:ListAccessKeys").await?;
-    let keys = c
-        .svc
-        .store
-        .list_access_keys(c.account(), user.as_ref().map(|u| u.id.as_str()))
-        .await?;
-    let mut out = paged(c.p, "AccessKeyMetadata", keys, |k| {
-        Member::Struct(key_fields(k, user.as_ref()))
-    })?;
+    let keys = c.svc.store.list_access_keys(c.account(), user.as_ref().map(|u| u.id.as_str())).await?;
+    let mut out = paged(c.p, "AccessKeyMetadata", keys, |k| Member::Struct(key_fields(k, user.as_ref())))?;
     if let (Some(out), Some(u)) = (out.as_mut(), user.as_ref()) {
         out.push(text("UserName", &u.name));
     }
@@ -96,8 +79,7 @@ pub async fn list_access_keys(c: &Ctx<'_>) -> Output {
 async fn owned_key(c: &Ctx<'_>, action: &str) -> Result<AccessKey, IamError> {
     let user = user_or_self(c, action).await?;
     let id = c.p.required_string("AccessKeyId", 16, 128)?;
-    let not_found =
-        || IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found."));
+    let not_found = || IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found."));
     let key = match c.svc.store.get_access_key(id).await {
         Err(StoreError::NotFound(_)) => return Err(not_found()),
         r => r?,
@@ -121,10 +103,7 @@ pub async fn update_access_key(c: &Ctx<'_>) -> Output {
             )))
         }
     };
-    c.svc
-        .store
-        .set_access_key_active(&key.access_key_id, active)
-        .await?;
+    c.svc.store.set_access_key_active(&key.access_key_id, active).await?;
     Ok(None)
 }
 
@@ -150,21 +129,12 @@ pub async fn access_key_last_used(c: &Ctx<'_>) -> Output {
         Some(uid) => Some(c.svc.store.get_principal_by_id(uid).await?),
         None => None,
     };
-    let resource = owner
-        .as_ref()
-        .map(|u| u.arn.clone())
-        .unwrap_or_else(|| c.caller.arn.clone());
+    let resource = owner.as_ref().map(|u| u.arn.clone()).unwrap_or_else(|| c.caller.arn.clone());
     c.allow("iam:GetAccessKeyLastUsed", &resource).await?;
     let mut last = Vec::new();
     last.extend(key.last_used_at.map(|t| text("LastUsedDate", date(t))));
-    last.push(text(
-        "ServiceName",
-        key.last_used_service.unwrap_or_else(|| "N/A".into()),
-    ));
-    last.push(text(
-        "Region",
-        key.last_used_region.unwrap_or_else(|| "N/A".into()),
-    ));
+    last.push(text("ServiceName", key.last_used_service.unwrap_or_else(|| "N/A".into())));
+    last.push(text("Region", key.last_used_region.unwrap_or_else(|| "N/A".into())));
     let mut out = Vec::new();
     if let Some(u) = owner {
         out.push(text("UserName", u.name));
@@ -201,9 +171,7 @@ fn login_profile_node(user: &Principal, p: &LoginProfile) -> Node {
 
 async fn target_user(c: &Ctx<'_>, action: &str) -> Result<Principal, IamError> {
     user_or_self(c, action).await?.ok_or_else(|| {
-        IamError::InvalidInput(
-            "The root user's password is not managed with login profiles.".into(),
-        )
+        IamError::InvalidInput("The root user's password is not managed with login profiles.".into())
     })
 }
 
@@ -231,10 +199,9 @@ pub async fn create_login_profile(c: &Ctx<'_>) -> Output {
 
 async fn existing_profile(c: &Ctx<'_>, user: &Principal) -> Result<LoginProfile, IamError> {
     match c.svc.store.get_login_profile(&user.id).await {
-        Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
-            "Login Profile for User {} cannot be found.",
-            user.name
-        ))),
+        Err(StoreError::NotFound(_)) => {
+            Err(IamError::NoSuchEntity(format!("Login Profile for User {} cannot be found.", user.name)))
+        }
         r => Ok(r?),
     }
 }
@@ -256,20 +223,14 @@ pub async fn update_login_profile(c: &Ctx<'_>) -> Output {
         None => None,
     };
     let reset = c.p.bool("PasswordResetRequired")?;
-    c.svc
-        .store
-        .update_login_profile(&user.id, hash.as_deref(), reset)
-        .await?;
+    c.svc.store.update_login_profile(&user.id, hash.as_deref(), reset).await?;
     Ok(None)
 }
 
 pub async fn delete_login_profile(c: &Ctx<'_>) -> Output {
     let user = target_user(c, "iam:DeleteLoginProfile").await?;
     if !c.svc.store.delete_login_profile(&user.id).await? {
-        return Err(IamError::NoSuchEntity(format!(
-            "Login Profile for User {} cannot be found.",
-            user.name
-        )));
+        return Err(IamError::NoSuchEntity(format!("Login Profile for User {} cannot be found.", user.name)));
     }
     Ok(None)
 }
@@ -281,9 +242,7 @@ pub async fn change_password(c: &Ctx<'_>) -> Output {
             "Only IAM users can change their password with ChangePassword.".into(),
         ));
     };
-    let allowed_by_policy = password_policy(c)
-        .await?
-        .is_some_and(|p| p.allow_users_to_change_password);
+    let allowed_by_policy = password_policy(c).await?.is_some_and(|p| p.allow_users_to_change_password);
     if !allowed_by_policy {
         c.allow("iam:ChangePassword", &user.arn).await?;
     }
@@ -292,16 +251,11 @@ pub async fn change_password(c: &Ctx<'_>) -> Output {
     let profile = existing_profile(c, user).await?;
     let stored = crypto::PasswordHash(profile.password_hash);
     if !crypto::verify_password(old, Some(&stored)) {
-        return Err(IamError::AccessDenied(
-            "The old password is incorrect.".into(),
-        ));
+        return Err(IamError::AccessDenied("The old password is incorrect.".into()));
     }
     check_password(c, new).await?;
     let hash = crypto::hash_password(new).0;
-    c.svc
-        .store
-        .update_login_profile(&user.id, Some(&hash), Some(false))
-        .await?;
+    c.svc.store.update_login_profile(&user.id, Some(&hash), Some(false)).await?;
     Ok(None)
 }
 
@@ -314,34 +268,16 @@ pub async fn get_password_policy(c: &Ctx<'_>) -> Output {
         )));
     };
     let mut fields = vec![
-        text(
-            "MinimumPasswordLength",
-            p.minimum_password_length.to_string(),
-        ),
+        text("MinimumPasswordLength", p.minimum_password_length.to_string()),
         text("RequireSymbols", p.require_symbols.to_string()),
         text("RequireNumbers", p.require_numbers.to_string()),
-        text(
-            "RequireUppercaseCharacters",
-            p.require_uppercase_characters.to_string(),
-        ),
-        text(
-            "RequireLowercaseCharacters",
-            p.require_lowercase_characters.to_string(),
-        ),
-        text(
-            "AllowUsersToChangePassword",
-            p.allow_users_to_change_password.to_string(),
-        ),
+        text("RequireUppercaseCharacters", p.require_uppercase_characters.to_string()),
+        text("RequireLowercaseCharacters", p.require_lowercase_characters.to_string()),
+        text("AllowUsersToChangePassword", p.allow_users_to_change_password.to_string()),
         text("ExpirePasswords", p.max_password_age.is_some().to_string()),
     ];
-    fields.extend(
-        p.max_password_age
-            .map(|a| text("MaxPasswordAge", a.to_string())),
-    );
-    fields.extend(
-        p.password_reuse_prevention
-            .map(|n| text("PasswordReusePrevention", n.to_string())),
-    );
+    fields.extend(p.max_password_age.map(|a| text("MaxPasswordAge", a.to_string())));
+    fields.extend(p.password_reuse_prevention.map(|n| text("PasswordReusePrevention", n.to_string())));
     fields.push(text("HardExpiry", p.hard_expiry.to_string()));
     Ok(Some(vec![Node::Struct("PasswordPolicy", fields)]))
 }
@@ -360,10 +296,7 @@ pub async fn update_password_policy(c: &Ctx<'_>) -> Output {
         hard_expiry: c.p.bool("HardExpiry")?.unwrap_or(false),
     };
     let json = serde_json::to_string(&p).map_err(|e| IamError::Internal(e.to_string()))?;
-    c.svc
-        .store
-        .set_password_policy(c.account(), Some(&json))
-        .await?;
+    c.svc.store.set_password_policy(c.account(), Some(&json)).await?;
     Ok(None)
 }
 

@@ -16,93 +16,46 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     let path = c.path("Path")?;
     let arn = c.arn("group", &path, name);
     c.allow("iam:CreateGroup", &arn).await?;
-    let group = Principal {
-        id: crypto::unique_id(EntityKind::Group.id_prefix()),
-        account_id: c.account().to_owned(),
-        kind: EntityKind::Group,
-        name: name.to_owned(),
-        path,
-        arn,
-        created_at: c.svc.now(),
-        description: None,
-        trust_policy: None,
-        max_session_duration: None,
-        permissions_boundary: None,
-        password_last_used: None,
-    };
+    let id = crypto::unique_id(EntityKind::Group.id_prefix());
+    let group = Principal::new(id, c.account(), EntityKind::Group, name, &path, c.svc.now());
     match c.svc.store.insert_principal(&group).await {
         Err(StoreError::Conflict(_)) => {
-            return Err(IamError::EntityAlreadyExists(format!(
-                "Group with name {name} already exists."
-            )))
+            return Err(IamError::EntityAlreadyExists(format!("Group with name {name} already exists.")))
         }
         r => r?,
     }
-    Ok(Some(vec![Node::Struct(
-        "Group",
-        principal_fields(&group, None),
-    )]))
+    Ok(Some(vec![Node::Struct("Group", principal_fields(&group, None))]))
 }
 
 pub async fn get(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
-    c.allow(
-        "iam:GetGroup",
-        &c.entity_arn(EntityKind::Group, name).await?,
-    )
-    .await?;
+    c.allow("iam:GetGroup", &c.entity_arn(EntityKind::Group, name).await?).await?;
     let group = c.principal(EntityKind::Group, name).await?;
     let users = c.svc.store.users_in_group(&group.id).await?;
     let (page, mut tail) = paginate(users, c.p)?;
-    let mut out = vec![
-        Node::Struct("Group", principal_fields(&group, None)),
-        principal_list("Users", &page),
-    ];
+    let mut out = vec![Node::Struct("Group", principal_fields(&group, None)), principal_list("Users", &page)];
     out.append(&mut tail);
     Ok(Some(out))
 }
 
 pub async fn list(c: &Ctx<'_>) -> Output {
     let prefix = c.p.get("PathPrefix").unwrap_or("/");
-    c.allow("iam:ListGroups", &c.arn("group", prefix, ""))
-        .await?;
-    let groups = c
-        .svc
-        .store
-        .list_principals(c.account(), EntityKind::Group, prefix)
-        .await?;
-    paged(c.p, "Groups", groups, |g| {
-        Member::Struct(principal_fields(g, None))
-    })
+    c.allow("iam:ListGroups", &c.arn("group", prefix, "")).await?;
+    let groups = c.svc.store.list_principals(c.account(), EntityKind::Group, prefix).await?;
+    paged(c.p, "Groups", groups, |g| Member::Struct(principal_fields(g, None)))
 }
 
 pub async fn update(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
-    c.allow(
-        "iam:UpdateGroup",
-        &c.entity_arn(EntityKind::Group, name).await?,
-    )
-    .await?;
+    c.allow("iam:UpdateGroup", &c.entity_arn(EntityKind::Group, name).await?).await?;
     let group = c.principal(EntityKind::Group, name).await?;
-    rename(
-        c,
-        EntityKind::Group,
-        &group,
-        "NewGroupName",
-        "NewPath",
-        NameRule::GROUP,
-    )
-    .await?;
+    rename(c, EntityKind::Group, &group, "NewGroupName", "NewPath", NameRule::GROUP).await?;
     Ok(None)
 }
 
 pub async fn delete(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
-    c.allow(
-        "iam:DeleteGroup",
-        &c.entity_arn(EntityKind::Group, name).await?,
-    )
-    .await?;
+    c.allow("iam:DeleteGroup", &c.entity_arn(EntityKind::Group, name).await?).await?;
     let group = c.principal(EntityKind::Group, name).await?;
     delete_principal(c, &group).await?;
     Ok(None)
@@ -111,8 +64,7 @@ pub async fn delete(c: &Ctx<'_>) -> Output {
 async fn group_and_user(c: &Ctx<'_>, action: &str) -> Result<(Principal, Principal), IamError> {
     let group_name = c.name("GroupName", NameRule::GROUP)?;
     let user_name = c.name("UserName", NameRule::USER)?;
-    c.allow(action, &c.entity_arn(EntityKind::Group, group_name).await?)
-        .await?;
+    c.allow(action, &c.entity_arn(EntityKind::Group, group_name).await?).await?;
     let group = c.principal(EntityKind::Group, group_name).await?;
     let user = c.principal(EntityKind::User, user_name).await?;
     Ok((group, user))
@@ -133,24 +85,15 @@ pub async fn add_user(c: &Ctx<'_>) -> Output {
 pub async fn remove_user(c: &Ctx<'_>) -> Output {
     let (group, user) = group_and_user(c, "iam:RemoveUserFromGroup").await?;
     if !c.svc.store.remove_group_member(&group.id, &user.id).await? {
-        return Err(IamError::NoSuchEntity(format!(
-            "User {} is not in group {}.",
-            user.name, group.name
-        )));
+        return Err(IamError::NoSuchEntity(format!("User {} is not in group {}.", user.name, group.name)));
     }
     Ok(None)
 }
 
 pub async fn list_for_user(c: &Ctx<'_>) -> Output {
     let name = c.name("UserName", NameRule::USER)?;
-    c.allow(
-        "iam:ListGroupsForUser",
-        &c.entity_arn(EntityKind::User, name).await?,
-    )
-    .await?;
+    c.allow("iam:ListGroupsForUser", &c.entity_arn(EntityKind::User, name).await?).await?;
     let user = c.principal(EntityKind::User, name).await?;
     let groups = c.svc.store.groups_of_user(&user.id).await?;
-    paged(c.p, "Groups", groups, |g| {
-        Member::Struct(principal_fields(g, None))
-    })
+    paged(c.p, "Groups", groups, |g| Member::Struct(principal_fields(g, None)))
 }

@@ -25,22 +25,11 @@ fn document(c: &Ctx<'_>) -> Result<String, IamError> {
 }
 
 /// A built-in policy shown in the shape of a managed one.
-async fn builtin_as_managed(
-    c: &Ctx<'_>,
-    b: &builtin::BuiltinPolicy,
-) -> Result<ManagedPolicy, IamError> {
-    let attachments = c
-        .svc
-        .store
-        .policy_attachments(c.account(), &b.arn)
-        .await?
-        .len() as i64;
+async fn builtin_as_managed(c: &Ctx<'_>, b: &builtin::BuiltinPolicy) -> Result<ManagedPolicy, IamError> {
+    let attachments = c.svc.store.policy_attachments(c.account(), &b.arn).await?.len() as i64;
     Ok(ManagedPolicy {
         arn: b.arn.clone(),
-        id: format!(
-            "ANPA{}",
-            &crypto::sha256_hex(b.arn.as_bytes())[..17].to_ascii_uppercase()
-        ),
+        id: format!("ANPA{}", &crypto::sha256_hex(b.arn.as_bytes())[..17].to_ascii_uppercase()),
         account_id: "aws".into(),
         name: b.name.to_owned(),
         path: "/".into(),
@@ -90,11 +79,9 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     let arn = c.arn("policy", &path, name);
     let doc = document(c)?;
     let tags = request_tags(c.p)?;
-    c.allow_with("iam:CreatePolicy", &arn, |ctx| tag_context(ctx, &tags))
-        .await?;
+    c.allow_with("iam:CreatePolicy", &arn, |ctx| tag_context(ctx, &tags)).await?;
     if !tags.is_empty() {
-        c.allow_with("iam:TagPolicy", &arn, |ctx| tag_context(ctx, &tags))
-            .await?;
+        c.allow_with("iam:TagPolicy", &arn, |ctx| tag_context(ctx, &tags)).await?;
     }
     let now = c.svc.now();
     let policy = ManagedPolicy {
@@ -120,19 +107,13 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     if !tags.is_empty() {
         c.svc.store.put_tags(&arn, &tags).await?;
     }
-    Ok(Some(vec![Node::Struct(
-        "Policy",
-        managed_policy_fields(&policy, Some(&tags)),
-    )]))
+    Ok(Some(vec![Node::Struct("Policy", managed_policy_fields(&policy, Some(&tags)))]))
 }
 
 pub async fn get(c: &Ctx<'_>) -> Output {
     let p = policy_for(c, "iam:GetPolicy").await?;
     let tags = c.svc.store.list_tags(&p.arn).await?;
-    Ok(Some(vec![Node::Struct(
-        "Policy",
-        managed_policy_fields(&p, Some(&tags)),
-    )]))
+    Ok(Some(vec![Node::Struct("Policy", managed_policy_fields(&p, Some(&tags)))]))
 }
 
 pub async fn list(c: &Ctx<'_>) -> Output {
@@ -153,25 +134,18 @@ pub async fn list(c: &Ctx<'_>) -> Output {
         }
     }
     if scope != "AWS" {
-        policies.extend(
-            c.svc
-                .store
-                .list_managed_policies(c.account(), prefix)
-                .await?,
-        );
+        policies.extend(c.svc.store.list_managed_policies(c.account(), prefix).await?);
     }
     policies.retain(|p| !only_attached || p.attachment_count > 0);
-    paged(c.p, "Policies", policies, |p| {
-        Member::Struct(managed_policy_fields(p, None))
-    })
+    paged(c.p, "Policies", policies, |p| Member::Struct(managed_policy_fields(p, None)))
 }
 
 pub async fn delete(c: &Ctx<'_>) -> Output {
     let p = own_policy_for(c, "iam:DeletePolicy").await?;
     match c.svc.store.delete_managed_policy(&p.arn).await {
-        Err(StoreError::Conflict(what)) => Err(IamError::DeleteConflict(format!(
-            "Cannot delete a policy with {what}. Remove them first."
-        ))),
+        Err(StoreError::Conflict(what)) => {
+            Err(IamError::DeleteConflict(format!("Cannot delete a policy with {what}. Remove them first.")))
+        }
         r => Ok(r.map(|_| None)?),
     }
 }
@@ -186,10 +160,7 @@ pub async fn list_entities(c: &Ctx<'_>) -> Output {
             EntityKind::Group => (&mut groups, "GroupName", "GroupId"),
             _ => (&mut roles, "RoleName", "RoleId"),
         };
-        list.push(Member::Struct(vec![
-            text(name_el, e.name),
-            text(id_el, e.id),
-        ]));
+        list.push(Member::Struct(vec![text(name_el, e.name), text(id_el, e.id)]));
     }
     Ok(Some(vec![
         Node::List("PolicyGroups", groups),
@@ -223,17 +194,12 @@ pub async fn create_version(c: &Ctx<'_>) -> Output {
         }
         r => r?,
     };
-    Ok(Some(vec![Node::Struct(
-        "PolicyVersion",
-        version_node(&version_id, None, set_default, now),
-    )]))
+    Ok(Some(vec![Node::Struct("PolicyVersion", version_node(&version_id, None, set_default, now))]))
 }
 
 fn version_param<'a>(c: &'a Ctx<'_>) -> Result<&'a str, IamError> {
     let v = c.p.required("VersionId")?;
-    let valid = v
-        .strip_prefix('v')
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let valid = v.strip_prefix('v').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
     if !valid {
         return Err(IamError::Validation(format!(
             "1 validation error detected: Value '{v}' at 'versionId' failed to satisfy constraint: \
@@ -253,10 +219,7 @@ pub async fn get_version(c: &Ctx<'_>) -> Output {
                 p.arn
             )));
         }
-        return Ok(Some(vec![Node::Struct(
-            "PolicyVersion",
-            version_node("v1", Some(b.document), true, 0),
-        )]));
+        return Ok(Some(vec![Node::Struct("PolicyVersion", version_node("v1", Some(b.document), true, 0))]));
     }
     let v = match c.svc.store.get_policy_version(&p.arn, version_id).await {
         Err(StoreError::NotFound(_)) => {
@@ -267,12 +230,8 @@ pub async fn get_version(c: &Ctx<'_>) -> Output {
         }
         r => r?,
     };
-    let fields = version_node(
-        &v.version_id,
-        Some(&v.document),
-        v.version_id == p.default_version,
-        v.created_at,
-    );
+    let fields =
+        version_node(&v.version_id, Some(&v.document), v.version_id == p.default_version, v.created_at);
     Ok(Some(vec![Node::Struct("PolicyVersion", fields)]))
 }
 
@@ -298,13 +257,12 @@ pub async fn delete_version(c: &Ctx<'_>) -> Output {
     let p = own_policy_for(c, "iam:DeletePolicyVersion").await?;
     let version_id = version_param(c)?;
     match c.svc.store.delete_policy_version(&p.arn, version_id).await {
-        Err(StoreError::Conflict(_)) => Err(IamError::DeleteConflict(
-            "Cannot delete the default version of a policy.".into(),
-        )),
-        Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
-            "Policy {} version {version_id} does not exist.",
-            p.arn
-        ))),
+        Err(StoreError::Conflict(_)) => {
+            Err(IamError::DeleteConflict("Cannot delete the default version of a policy.".into()))
+        }
+        Err(StoreError::NotFound(_)) => {
+            Err(IamError::NoSuchEntity(format!("Policy {} version {version_id} does not exist.", p.arn)))
+        }
         r => Ok(r.map(|_| None)?),
     }
 }
@@ -312,16 +270,10 @@ pub async fn delete_version(c: &Ctx<'_>) -> Output {
 pub async fn set_default_version(c: &Ctx<'_>) -> Output {
     let p = own_policy_for(c, "iam:SetDefaultPolicyVersion").await?;
     let version_id = version_param(c)?;
-    match c
-        .svc
-        .store
-        .set_default_policy_version(&p.arn, version_id, c.svc.now())
-        .await
-    {
-        Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
-            "Policy {} version {version_id} does not exist.",
-            p.arn
-        ))),
+    match c.svc.store.set_default_policy_version(&p.arn, version_id, c.svc.now()).await {
+        Err(StoreError::NotFound(_)) => {
+            Err(IamError::NoSuchEntity(format!("Policy {} version {version_id} does not exist.", p.arn)))
+        }
         r => Ok(r.map(|_| None)?),
     }
 }

@@ -30,16 +30,11 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     let path = c.path("Path")?;
     let serial = c.arn("mfa", &path, name);
     let tags = super::tags::request_tags(c.p)?;
-    c.allow_with("iam:CreateVirtualMFADevice", &serial, |ctx| {
-        super::tags::tag_context(ctx, &tags)
-    })
-    .await?;
+    c.allow_with("iam:CreateVirtualMFADevice", &serial, |ctx| super::tags::tag_context(ctx, &tags)).await?;
     let seed = Totp::generate_seed();
     let totp = Totp::new(seed.clone(), "idbroker", &format!("{name}@{}", c.account()))
         .map_err(|e| IamError::Internal(e.to_string()))?;
-    let png = totp
-        .qr_png()
-        .map_err(|e| IamError::Internal(e.to_string()))?;
+    let png = totp.qr_png().map_err(|e| IamError::Internal(e.to_string()))?;
     let device = MfaDevice {
         serial: serial.clone(),
         account_id: c.account().to_owned(),
@@ -79,9 +74,9 @@ async fn device(c: &Ctx<'_>) -> Result<MfaDevice, IamError> {
     let serial = c.p.required_string("SerialNumber", 9, 256)?;
     match c.svc.store.get_mfa_device(serial).await {
         Ok(d) if d.account_id == c.account() => Ok(d),
-        Ok(_) | Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
-            "MFA Device with serial number {serial} does not exist."
-        ))),
+        Ok(_) | Err(StoreError::NotFound(_)) => {
+            Err(IamError::NoSuchEntity(format!("MFA Device with serial number {serial} does not exist.")))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -110,12 +105,9 @@ fn consecutive_codes(c: &Ctx<'_>, totp: &Totp, window: i64) -> Result<i64, IamEr
     let code1 = c.p.required("AuthenticationCode1")?;
     let code2 = c.p.required("AuthenticationCode2")?;
     let now_step = Totp::step_of(c.svc.now());
-    let invalid = || {
-        IamError::InvalidAuthenticationCode("Authentication code for device is not valid.".into())
-    };
-    let second = totp
-        .matching_step(code2, now_step, window)
-        .ok_or_else(invalid)?;
+    let invalid =
+        || IamError::InvalidAuthenticationCode("Authentication code for device is not valid.".into());
+    let second = totp.matching_step(code2, now_step, window).ok_or_else(invalid)?;
     if totp.matching_step(code1, second - 1, 0).is_none() {
         return Err(invalid());
     }
@@ -126,25 +118,18 @@ pub async fn enable(c: &Ctx<'_>) -> Output {
     let owner = device_owner(c, "iam:EnableMFADevice").await?;
     let d = device(c).await?;
     if d.enabled_at.is_some() {
-        return Err(IamError::EntityAlreadyExists(
-            "MFA Device is already in use.".into(),
-        ));
+        return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".into()));
     }
     let step = consecutive_codes(c, &totp_for(c, &d)?, 1)?;
     match c
         .svc
         .store
-        .enable_mfa_device(
-            &d.serial,
-            owner.as_ref().map(|u| u.id.as_str()),
-            c.svc.now(),
-            step,
-        )
+        .enable_mfa_device(&d.serial, owner.as_ref().map(|u| u.id.as_str()), c.svc.now(), step)
         .await
     {
-        Err(StoreError::Conflict(_)) => Err(IamError::EntityAlreadyExists(
-            "MFA Device is already in use.".into(),
-        )),
+        Err(StoreError::Conflict(_)) => {
+            Err(IamError::EntityAlreadyExists("MFA Device is already in use.".into()))
+        }
         r => Ok(r.map(|_| None)?),
     }
 }
@@ -188,9 +173,9 @@ pub async fn delete(c: &Ctx<'_>) -> Output {
     c.allow("iam:DeleteVirtualMFADevice", &serial).await?;
     let d = device(c).await?;
     match c.svc.store.delete_mfa_device(&d.serial).await {
-        Err(StoreError::Conflict(_)) => Err(IamError::DeleteConflict(
-            "MFA device is enabled; deactivate it before deleting it.".into(),
-        )),
+        Err(StoreError::Conflict(_)) => {
+            Err(IamError::DeleteConflict("MFA device is enabled; deactivate it before deleting it.".into()))
+        }
         r => Ok(r.map(|_| None)?),
     }
 }
@@ -200,10 +185,7 @@ async fn device_fields(c: &Ctx<'_>, d: &MfaDevice, with_user: bool) -> Result<Ve
     if with_user {
         if let Some(uid) = &d.user_id {
             let u = c.svc.store.get_principal_by_id(uid).await?;
-            v.push(Node::Struct(
-                "User",
-                super::nodes::principal_fields(&u, None),
-            ));
+            v.push(Node::Struct("User", super::nodes::principal_fields(&u, None)));
         } else if d.root_user {
             v.push(Node::Struct(
                 "User",
@@ -215,10 +197,7 @@ async fn device_fields(c: &Ctx<'_>, d: &MfaDevice, with_user: bool) -> Result<Ve
             ));
         }
     }
-    v.extend(
-        d.enabled_at
-            .map(|t| text("EnableDate", super::nodes::date(t))),
-    );
+    v.extend(d.enabled_at.map(|t| text("EnableDate", super::nodes::date(t))));
     Ok(v)
 }
 
@@ -237,19 +216,10 @@ pub async fn list_virtual(c: &Ctx<'_>) -> Output {
         }
     };
     let mut members = Vec::new();
-    for d in c
-        .svc
-        .store
-        .list_mfa_devices(c.account())
-        .await?
-        .iter()
-        .filter(|d| want(d))
-    {
+    for d in c.svc.store.list_mfa_devices(c.account()).await?.iter().filter(|d| want(d)) {
         members.push(device_fields(c, d, true).await?);
     }
-    paged(c.p, "VirtualMFADevices", members, |f| {
-        Member::Struct(f.clone())
-    })
+    paged(c.p, "VirtualMFADevices", members, |f| Member::Struct(f.clone()))
 }
 
 pub async fn list_for_user(c: &Ctx<'_>) -> Output {
@@ -271,18 +241,12 @@ pub async fn list_for_user(c: &Ctx<'_>) -> Output {
         .into_iter()
         .filter(|d| d.enabled_at.is_some() && assigned_to(d, owner.as_ref()))
         .collect();
-    let user_name = owner
-        .as_ref()
-        .map(|u| u.name.clone())
-        .unwrap_or_else(|| c.account().to_owned());
+    let user_name = owner.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| c.account().to_owned());
     paged(c.p, "MFADevices", devices, |d| {
         Member::Struct(vec![
             text("UserName", &user_name),
             text("SerialNumber", &d.serial),
-            text(
-                "EnableDate",
-                super::nodes::date(d.enabled_at.unwrap_or_default()),
-            ),
+            text("EnableDate", super::nodes::date(d.enabled_at.unwrap_or_default())),
         ])
     })
 }

@@ -75,12 +75,7 @@ impl Ctx<'_> {
 
     /// A user, group or role of the caller's account, or AWS's NoSuchEntity.
     pub async fn principal(&self, kind: EntityKind, name: &str) -> Result<Principal, IamError> {
-        match self
-            .svc
-            .store
-            .get_principal(self.account(), kind, name)
-            .await
-        {
+        match self.svc.store.get_principal(self.account(), kind, name).await {
             Ok(p) => Ok(p),
             Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
                 "The {} with name {name} cannot be found.",
@@ -93,12 +88,7 @@ impl Ctx<'_> {
     /// The ARN of a named entity for authorization: its real ARN when it exists
     /// (so the path counts), else the ARN it would have at the root path.
     pub async fn entity_arn(&self, kind: EntityKind, name: &str) -> Result<String, IamError> {
-        match self
-            .svc
-            .store
-            .get_principal(self.account(), kind, name)
-            .await
-        {
+        match self.svc.store.get_principal(self.account(), kind, name).await {
             Ok(p) => Ok(p.arn),
             Err(StoreError::NotFound(_)) => Ok(self.arn(kind.as_str(), "/", name)),
             Err(e) => Err(e.into()),
@@ -215,10 +205,7 @@ const ACTIONS: &[&str] = &[
 ];
 
 pub(super) fn canonical_action_name(lower: &str) -> Option<&'static str> {
-    ACTIONS
-        .iter()
-        .copied()
-        .find(|a| a.eq_ignore_ascii_case(lower))
+    ACTIONS.iter().copied().find(|a| a.eq_ignore_ascii_case(lower))
 }
 
 /// The action as spelled in the request, when this build serves it (exact case, as AWS).
@@ -318,11 +305,9 @@ pub async fn handle(svc: &IamService, caller: &Caller, action: &str, p: &Params)
         "UntagUser" | "UntagRole" | "UntagPolicy" | "UntagSAMLProvider" | "UntagMFADevice" => {
             tags::untag(&c, action).await
         }
-        "ListUserTags"
-        | "ListRoleTags"
-        | "ListPolicyTags"
-        | "ListSAMLProviderTags"
-        | "ListMFADeviceTags" => tags::list(&c, action).await,
+        "ListUserTags" | "ListRoleTags" | "ListPolicyTags" | "ListSAMLProviderTags" | "ListMFADeviceTags" => {
+            tags::list(&c, action).await
+        }
         "SimulatePrincipalPolicy" => simulate::principal(&c).await,
         "SimulateCustomPolicy" => simulate::custom(&c).await,
         "GetContextKeysForPrincipalPolicy" => simulate::context_keys_principal(&c).await,
@@ -332,9 +317,9 @@ pub async fn handle(svc: &IamService, caller: &Caller, action: &str, p: &Params)
         "DeleteAccountAlias" => account::delete_alias(&c).await,
         "ListAccountAliases" => account::list_aliases(&c).await,
         "GetAccountSummary" => account::summary(&c).await,
-        other => Err(IamError::InvalidAction(format!(
-            "Could not find operation {other} for version 2010-05-08"
-        ))),
+        other => {
+            Err(IamError::InvalidAction(format!("Could not find operation {other} for version 2010-05-08")))
+        }
     }
 }
 

@@ -28,9 +28,7 @@ fn boundary(p: &Principal) -> Option<Node> {
 pub fn tag_list(tags: &[Tag]) -> Node {
     Node::List(
         "Tags",
-        tags.iter()
-            .map(|t| Member::Struct(vec![text("Key", &t.key), text("Value", &t.value)]))
-            .collect(),
+        tags.iter().map(|t| Member::Struct(vec![text("Key", &t.key), text("Value", &t.value)])).collect(),
     )
 }
 
@@ -53,16 +51,10 @@ pub fn principal_fields(p: &Principal, tags: Option<&[Tag]>) -> Vec<Node> {
             v.push(text("AssumeRolePolicyDocument", encoded_document(doc)));
         }
         v.extend(text_opt("Description", p.description.as_deref()));
-        v.extend(
-            p.max_session_duration
-                .map(|d| text("MaxSessionDuration", d.to_string())),
-        );
+        v.extend(p.max_session_duration.map(|d| text("MaxSessionDuration", d.to_string())));
     }
     if p.kind == EntityKind::User {
-        v.extend(
-            p.password_last_used
-                .map(|t| text("PasswordLastUsed", date(t))),
-        );
+        v.extend(p.password_last_used.map(|t| text("PasswordLastUsed", date(t))));
     }
     v.extend(boundary(p));
     if let Some(tags) = tags.filter(|t| !t.is_empty()) {
@@ -72,13 +64,7 @@ pub fn principal_fields(p: &Principal, tags: Option<&[Tag]>) -> Vec<Node> {
 }
 
 pub fn principal_list(name: &'static str, items: &[Principal]) -> Node {
-    Node::List(
-        name,
-        items
-            .iter()
-            .map(|p| Member::Struct(principal_fields(p, None)))
-            .collect(),
-    )
+    Node::List(name, items.iter().map(|p| Member::Struct(principal_fields(p, None))).collect())
 }
 
 pub fn managed_policy_fields(p: &ManagedPolicy, tags: Option<&[Tag]>) -> Vec<Node> {

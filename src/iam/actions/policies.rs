@@ -123,8 +123,7 @@ async fn attachable(c: &Ctx<'_>, arn: &str) -> Result<String, IamError> {
     if let Some(b) = builtin::find(arn) {
         return Ok(b.name.to_owned());
     }
-    let not_found =
-        || IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."));
+    let not_found = || IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."));
     match c.svc.store.get_managed_policy(arn).await {
         Ok(p) if p.account_id == c.account() => Ok(p.name),
         Ok(_) | Err(StoreError::NotFound(_)) => Err(not_found()),
@@ -133,11 +132,10 @@ async fn attachable(c: &Ctx<'_>, arn: &str) -> Result<String, IamError> {
 }
 
 pub(super) async fn check_boundary_arn(c: &Ctx<'_>, arn: &str) -> Result<(), IamError> {
-    attachable(c, arn).await.map(|_| ()).map_err(|_| {
-        IamError::InvalidInput(format!(
-            "Scope ARN: {arn} does not exist or is not attachable."
-        ))
-    })
+    attachable(c, arn)
+        .await
+        .map(|_| ())
+        .map_err(|_| IamError::InvalidInput(format!("Scope ARN: {arn} does not exist or is not attachable.")))
 }
 
 fn policy_arn_param<'a>(c: &'a Ctx<'_>) -> Result<&'a str, IamError> {
@@ -149,10 +147,8 @@ pub async fn attach(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let param = format!("{}Name", kind_title(kind));
     let name = c.name(&param, name_rule(kind))?;
     let entity_arn = c.entity_arn(kind, name).await?;
-    c.allow_with(&action("Attach", kind, "Policy"), &entity_arn, |ctx| {
-        ctx.set("iam:PolicyARN", arn.clone())
-    })
-    .await?;
+    c.allow_with(&action("Attach", kind, "Policy"), &entity_arn, |ctx| ctx.set("iam:PolicyARN", arn.clone()))
+        .await?;
     let entity = c.principal(kind, name).await?;
     attachable(c, &arn).await?;
     let attached = c.svc.store.attached_policies(&entity.id).await?;
@@ -170,15 +166,11 @@ pub async fn detach(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let param = format!("{}Name", kind_title(kind));
     let name = c.name(&param, name_rule(kind))?;
     let entity_arn = c.entity_arn(kind, name).await?;
-    c.allow_with(&action("Detach", kind, "Policy"), &entity_arn, |ctx| {
-        ctx.set("iam:PolicyARN", arn.clone())
-    })
-    .await?;
+    c.allow_with(&action("Detach", kind, "Policy"), &entity_arn, |ctx| ctx.set("iam:PolicyARN", arn.clone()))
+        .await?;
     let entity = c.principal(kind, name).await?;
     if !c.svc.store.detach_policy(&entity.id, &arn).await? {
-        return Err(IamError::NoSuchEntity(format!(
-            "Policy {arn} was not found."
-        )));
+        return Err(IamError::NoSuchEntity(format!("Policy {arn} was not found.")));
     }
     Ok(None)
 }
@@ -205,34 +197,24 @@ pub async fn list_attached(c: &Ctx<'_>, kind: EntityKind) -> Output {
 }
 
 pub async fn put_boundary(c: &Ctx<'_>, kind: EntityKind) -> Output {
-    let arn =
-        c.p.required_string("PermissionsBoundary", 20, 2048)?
-            .to_owned();
+    let arn = c.p.required_string("PermissionsBoundary", 20, 2048)?.to_owned();
     let param = format!("{}Name", kind_title(kind));
     let name = c.name(&param, name_rule(kind))?;
     let entity_arn = c.entity_arn(kind, name).await?;
-    c.allow_with(
-        &action("Put", kind, "PermissionsBoundary"),
-        &entity_arn,
-        |ctx| ctx.set("iam:PermissionsBoundary", arn.clone()),
-    )
+    c.allow_with(&action("Put", kind, "PermissionsBoundary"), &entity_arn, |ctx| {
+        ctx.set("iam:PermissionsBoundary", arn.clone())
+    })
     .await?;
     let entity = c.principal(kind, name).await?;
     check_boundary_arn(c, &arn).await?;
-    let update = PrincipalUpdate {
-        permissions_boundary: Some(Some(arn)),
-        ..Default::default()
-    };
+    let update = PrincipalUpdate { permissions_boundary: Some(Some(arn)), ..Default::default() };
     c.svc.store.update_principal(&entity.id, &update).await?;
     Ok(None)
 }
 
 pub async fn delete_boundary(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let entity = target(c, kind, &action("Delete", kind, "PermissionsBoundary")).await?;
-    let update = PrincipalUpdate {
-        permissions_boundary: Some(None),
-        ..Default::default()
-    };
+    let update = PrincipalUpdate { permissions_boundary: Some(None), ..Default::default() };
     c.svc.store.update_principal(&entity.id, &update).await?;
     Ok(None)
 }

@@ -9,8 +9,7 @@ use crate::saml::validate_idp_metadata;
 use crate::store::StoreError;
 
 fn metadata<'a>(c: &'a Ctx<'_>) -> Result<(&'a str, Option<i64>), IamError> {
-    let doc =
-        c.p.required_string("SAMLMetadataDocument", 1000, 10_000_000)?;
+    let doc = c.p.required_string("SAMLMetadataDocument", 1000, 10_000_000)?;
     let checked = validate_idp_metadata(doc, c.svc.clock.now())
         .map_err(|e| IamError::InvalidInput(format!("Could not parse metadata: {e}")))?;
     Ok((doc, checked.valid_until.map(|t| t.timestamp())))
@@ -20,9 +19,9 @@ fn metadata<'a>(c: &'a Ctx<'_>) -> Result<(&'a str, Option<i64>), IamError> {
 pub(super) async fn provider(c: &Ctx<'_>, arn: &str) -> Result<SamlProvider, IamError> {
     match c.svc.store.get_saml_provider(arn).await {
         Ok(p) if p.account_id == c.account() => Ok(p),
-        Ok(_) | Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
-            "Manifest not found for arn {arn}"
-        ))),
+        Ok(_) | Err(StoreError::NotFound(_)) => {
+            Err(IamError::NoSuchEntity(format!("Manifest not found for arn {arn}")))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -37,13 +36,9 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     let name = c.name("Name", NameRule::SAML_PROVIDER)?;
     let arn = c.arn("saml-provider", "/", name);
     let tags = request_tags(c.p)?;
-    c.allow_with("iam:CreateSAMLProvider", &arn, |ctx| {
-        tag_context(ctx, &tags)
-    })
-    .await?;
+    c.allow_with("iam:CreateSAMLProvider", &arn, |ctx| tag_context(ctx, &tags)).await?;
     if !tags.is_empty() {
-        c.allow_with("iam:TagSAMLProvider", &arn, |ctx| tag_context(ctx, &tags))
-            .await?;
+        c.allow_with("iam:TagSAMLProvider", &arn, |ctx| tag_context(ctx, &tags)).await?;
     }
     let (doc, valid_until) = metadata(c)?;
     let p = SamlProvider {
@@ -57,9 +52,7 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     };
     match c.svc.store.insert_saml_provider(&p).await {
         Err(StoreError::Conflict(_)) => {
-            return Err(IamError::EntityAlreadyExists(format!(
-                "SAMLProvider {name} already exists."
-            )))
+            return Err(IamError::EntityAlreadyExists(format!("SAMLProvider {name} already exists.")))
         }
         r => r?,
     }
@@ -108,10 +101,7 @@ pub async fn list(c: &Ctx<'_>) -> Output {
 pub async fn update(c: &Ctx<'_>) -> Output {
     let p = provider_for(c, "iam:UpdateSAMLProvider").await?;
     let (doc, valid_until) = metadata(c)?;
-    c.svc
-        .store
-        .update_saml_provider(&p.arn, doc, valid_until)
-        .await?;
+    c.svc.store.update_saml_provider(&p.arn, doc, valid_until).await?;
     Ok(Some(vec![text("SAMLProviderArn", p.arn)]))
 }
 

@@ -29,12 +29,8 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     let arn = c.arn("role", &path, name);
     let trust = trust_document(c, "AssumeRolePolicyDocument")?;
     let max =
-        c.p.int(
-            "MaxSessionDuration",
-            MAX_SESSION_RANGE.0,
-            MAX_SESSION_RANGE.1,
-        )?
-        .unwrap_or(DEFAULT_MAX_SESSION);
+        c.p.int("MaxSessionDuration", MAX_SESSION_RANGE.0, MAX_SESSION_RANGE.1)?
+            .unwrap_or(DEFAULT_MAX_SESSION);
     let tags = request_tags(c.p)?;
     let boundary = c.p.get("PermissionsBoundary").map(str::to_owned);
     c.allow_with("iam:CreateRole", &arn, |ctx| {
@@ -45,47 +41,32 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     })
     .await?;
     if !tags.is_empty() {
-        c.allow_with("iam:TagRole", &arn, |ctx| tag_context(ctx, &tags))
-            .await?;
+        c.allow_with("iam:TagRole", &arn, |ctx| tag_context(ctx, &tags)).await?;
     }
     if let Some(b) = &boundary {
         super::policies::check_boundary_arn(c, b).await?;
     }
-    let role = Principal {
-        id: crypto::unique_id(EntityKind::Role.id_prefix()),
-        account_id: c.account().to_owned(),
-        kind: EntityKind::Role,
-        name: name.to_owned(),
-        path,
-        arn,
-        created_at: c.svc.now(),
-        description: description(c)?,
-        trust_policy: Some(trust),
-        max_session_duration: Some(max),
-        permissions_boundary: boundary,
-        password_last_used: None,
-    };
+    let id = crypto::unique_id(EntityKind::Role.id_prefix());
+    let mut role = Principal::new(id, c.account(), EntityKind::Role, name, &path, c.svc.now());
+    role.description = description(c)?;
+    role.trust_policy = Some(trust);
+    role.max_session_duration = Some(max);
+    role.permissions_boundary = boundary;
     match c.svc.store.insert_principal(&role).await {
         Err(StoreError::Conflict(_)) => {
-            return Err(IamError::EntityAlreadyExists(format!(
-                "Role with name {name} already exists."
-            )))
+            return Err(IamError::EntityAlreadyExists(format!("Role with name {name} already exists.")))
         }
         r => r?,
     }
     if !tags.is_empty() {
         c.svc.store.put_tags(&role.id, &tags).await?;
     }
-    Ok(Some(vec![Node::Struct(
-        "Role",
-        principal_fields(&role, Some(&tags)),
-    )]))
+    Ok(Some(vec![Node::Struct("Role", principal_fields(&role, Some(&tags)))]))
 }
 
 async fn role_for(c: &Ctx<'_>, action: &str) -> Result<Principal, IamError> {
     let name = c.name("RoleName", NameRule::ROLE)?;
-    c.allow(action, &c.entity_arn(EntityKind::Role, name).await?)
-        .await?;
+    c.allow(action, &c.entity_arn(EntityKind::Role, name).await?).await?;
     c.principal(EntityKind::Role, name).await
 }
 
@@ -104,34 +85,20 @@ pub async fn get(c: &Ctx<'_>) -> Output {
 pub async fn list(c: &Ctx<'_>) -> Output {
     let prefix = c.p.get("PathPrefix").unwrap_or("/");
     c.allow("iam:ListRoles", &c.arn("role", prefix, "")).await?;
-    let roles = c
-        .svc
-        .store
-        .list_principals(c.account(), EntityKind::Role, prefix)
-        .await?;
-    paged(c.p, "Roles", roles, |r| {
-        Member::Struct(principal_fields(r, None))
-    })
+    let roles = c.svc.store.list_principals(c.account(), EntityKind::Role, prefix).await?;
+    paged(c.p, "Roles", roles, |r| Member::Struct(principal_fields(r, None)))
 }
 
 /// UpdateRole (description, maximum session) and UpdateRoleDescription.
 pub async fn update(c: &Ctx<'_>, description_only: bool) -> Output {
-    let action = if description_only {
-        "iam:UpdateRoleDescription"
-    } else {
-        "iam:UpdateRole"
-    };
+    let action = if description_only { "iam:UpdateRoleDescription" } else { "iam:UpdateRole" };
     let role = role_for(c, action).await?;
     let update = PrincipalUpdate {
         description: description(c)?,
         max_session_duration: if description_only {
             None
         } else {
-            c.p.int(
-                "MaxSessionDuration",
-                MAX_SESSION_RANGE.0,
-                MAX_SESSION_RANGE.1,
-            )?
+            c.p.int("MaxSessionDuration", MAX_SESSION_RANGE.0, MAX_SESSION_RANGE.1)?
         },
         ..Default::default()
     };
@@ -146,10 +113,7 @@ pub async fn update(c: &Ctx<'_>, description_only: bool) -> Output {
 pub async fn update_trust(c: &Ctx<'_>) -> Output {
     let role = role_for(c, "iam:UpdateAssumeRolePolicy").await?;
     let trust = trust_document(c, "PolicyDocument")?;
-    let update = PrincipalUpdate {
-        trust_policy: Some(trust),
-        ..Default::default()
-    };
+    let update = PrincipalUpdate { trust_policy: Some(trust), ..Default::default() };
     c.svc.store.update_principal(&role.id, &update).await?;
     Ok(None)
 }

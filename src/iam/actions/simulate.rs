@@ -2,9 +2,7 @@
 //! context-key listings, answered by the same evaluation that guards every call.
 use super::{paged, Ctx, Output};
 use crate::domain::{Arn, EntityKind, Principal};
-use crate::iam::policy::{
-    self, Decision, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext,
-};
+use crate::iam::policy::{self, Decision, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
 use crate::iam::IamError;
 use crate::query::{text, Member, Node};
 use std::sync::Arc;
@@ -14,12 +12,7 @@ fn input_policies(c: &Ctx<'_>, param: &str) -> Result<Vec<(String, Arc<Policy>)>
     c.p.list(param)
         .into_iter()
         .enumerate()
-        .map(|(i, doc)| {
-            Ok((
-                format!("{param}.{}", i + 1),
-                c.svc.parse_policy(doc, PolicyKind::Identity)?,
-            ))
-        })
+        .map(|(i, doc)| Ok((format!("{param}.{}", i + 1), c.svc.parse_policy(doc, PolicyKind::Identity)?)))
         .collect()
 }
 
@@ -41,13 +34,10 @@ async fn source_principal(c: &Ctx<'_>) -> Result<Principal, IamError> {
 
 fn context_entries(c: &Ctx<'_>, ctx: &mut RequestContext) {
     for i in 1.. {
-        let Some(name) =
-            c.p.get(&format!("ContextEntries.member.{i}.ContextKeyName"))
-        else {
+        let Some(name) = c.p.get(&format!("ContextEntries.member.{i}.ContextKeyName")) else {
             break;
         };
-        let values =
-            c.p.list(&format!("ContextEntries.member.{i}.ContextKeyValues"));
+        let values = c.p.list(&format!("ContextEntries.member.{i}.ContextKeyValues"));
         ctx.set_all(name, values.into_iter().map(str::to_owned).collect());
     }
 }
@@ -76,11 +66,7 @@ fn simulate(
     if resources.is_empty() {
         resources.push("*");
     }
-    let keys: Vec<String> = identity
-        .iter()
-        .chain(boundary)
-        .flat_map(|(_, p)| p.context_keys())
-        .collect();
+    let keys: Vec<String> = identity.iter().chain(boundary).flat_map(|(_, p)| p.context_keys()).collect();
     let mut results = Vec::new();
     for action in &actions {
         for resource in &resources {
@@ -91,21 +77,12 @@ fn simulate(
             }
             context_entries(c, &mut ctx);
             let set = PolicySet {
-                identity: identity
-                    .iter()
-                    .map(|(id, p)| NamedPolicy { id, policy: p })
-                    .collect(),
-                boundary: boundary
-                    .first()
-                    .map(|(id, p)| NamedPolicy { id, policy: p }),
+                identity: identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
+                boundary: boundary.first().map(|(id, p)| NamedPolicy { id, policy: p }),
                 ..Default::default()
             };
             let e = policy::evaluate(&set, &ctx);
-            let mut missing: Vec<String> = keys
-                .iter()
-                .filter(|k| ctx.values(k).is_none())
-                .cloned()
-                .collect();
+            let mut missing: Vec<String> = keys.iter().filter(|k| ctx.values(k).is_none()).cloned().collect();
             missing.sort();
             missing.dedup();
             let matched = e
@@ -113,7 +90,7 @@ fn simulate(
                 .iter()
                 .map(|m| {
                     Member::Struct(vec![
-                        text("SourcePolicyId", &m.policy_id),
+                        text("SourcePolicyId", m.policy_id),
                         text("SourcePolicyType", "IAM Policy"),
                     ])
                 })
@@ -123,16 +100,11 @@ fn simulate(
                 text("EvalResourceName", *resource),
                 text("EvalDecision", decision_name(&e.decision)),
                 Node::List("MatchedStatements", matched),
-                Node::List(
-                    "MissingContextValues",
-                    missing.into_iter().map(Member::Text).collect(),
-                ),
+                Node::List("MissingContextValues", missing.into_iter().map(Member::Text).collect()),
             ]);
         }
     }
-    paged(c.p, "EvaluationResults", results, |r| {
-        Member::Struct(r.clone())
-    })
+    paged(c.p, "EvaluationResults", results, |r| Member::Struct(r.clone()))
 }
 
 pub async fn principal(c: &Ctx<'_>) -> Output {
@@ -160,22 +132,15 @@ pub async fn custom(c: &Ctx<'_>) -> Output {
 }
 
 fn key_list(policies: &[(String, Arc<Policy>)]) -> Output {
-    let mut keys: Vec<String> = policies
-        .iter()
-        .flat_map(|(_, p)| p.context_keys())
-        .collect();
+    let mut keys: Vec<String> = policies.iter().flat_map(|(_, p)| p.context_keys()).collect();
     keys.sort();
     keys.dedup();
-    Ok(Some(vec![Node::List(
-        "ContextKeyNames",
-        keys.into_iter().map(Member::Text).collect(),
-    )]))
+    Ok(Some(vec![Node::List("ContextKeyNames", keys.into_iter().map(Member::Text).collect())]))
 }
 
 pub async fn context_keys_principal(c: &Ctx<'_>) -> Output {
     let source = source_principal(c).await?;
-    c.allow("iam:GetContextKeysForPrincipalPolicy", &source.arn)
-        .await?;
+    c.allow("iam:GetContextKeysForPrincipalPolicy", &source.arn).await?;
     let loaded = c.svc.policies_of(&source).await?;
     let mut all = loaded.identity;
     all.extend(loaded.boundary);

@@ -9,17 +9,14 @@ use crate::store::StoreError;
 const MAX_TAGS: usize = 50;
 
 fn valid_tag_text(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    s.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
 }
 
 /// The `Tags.member.N.Key/Value` of a request, checked as IAM checks them.
 pub fn request_tags(p: &Params) -> Result<Vec<Tag>, IamError> {
     let pairs = p.key_values("Tags", "Key", "Value");
     if pairs.len() > MAX_TAGS {
-        return Err(IamError::LimitExceeded(format!(
-            "Cannot exceed quota for TagsPerEntity: {MAX_TAGS}"
-        )));
+        return Err(IamError::LimitExceeded(format!("Cannot exceed quota for TagsPerEntity: {MAX_TAGS}")));
     }
     let mut tags: Vec<Tag> = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
@@ -35,19 +32,14 @@ pub fn request_tags(p: &Params) -> Result<Vec<Tag>, IamError> {
             )));
         }
         if k.to_ascii_lowercase().starts_with("aws:") {
-            return Err(IamError::InvalidInput(format!(
-                "Tag key `{k}` uses the reserved prefix aws:."
-            )));
+            return Err(IamError::InvalidInput(format!("Tag key `{k}` uses the reserved prefix aws:.")));
         }
         if tags.iter().any(|t| t.key.eq_ignore_ascii_case(k)) {
             return Err(IamError::InvalidInput(format!(
                 "Duplicate tag key `{k}`: tag keys are case-insensitive."
             )));
         }
-        tags.push(Tag {
-            key: k.to_owned(),
-            value: v.to_owned(),
-        });
+        tags.push(Tag { key: k.to_owned(), value: v.to_owned() });
     }
     Ok(tags)
 }
@@ -65,10 +57,7 @@ pub fn tag_context(ctx: &mut RequestContext, tags: &[Tag]) {
 
 /// The tag store key and the ARN of the resource an action names.
 async fn resource(c: &Ctx<'_>, action: &str) -> Result<(String, String), IamError> {
-    let noun = action
-        .trim_start_matches("Tag")
-        .trim_start_matches("Untag")
-        .trim_start_matches("List");
+    let noun = action.trim_start_matches("Tag").trim_start_matches("Untag").trim_start_matches("List");
     let noun = noun.trim_end_matches("Tags");
     let principal = |kind| async move {
         let (param, rule) = if kind == EntityKind::User {
@@ -87,9 +76,9 @@ async fn resource(c: &Ctx<'_>, action: &str) -> Result<(String, String), IamErro
             let arn = c.p.required_string("PolicyArn", 20, 2048)?;
             match c.svc.store.get_managed_policy(arn).await {
                 Ok(p) if p.account_id == c.account() => Ok((p.arn.clone(), p.arn)),
-                Ok(_) | Err(StoreError::NotFound(_)) => Err(IamError::NoSuchEntity(format!(
-                    "Policy {arn} was not found."
-                ))),
+                Ok(_) | Err(StoreError::NotFound(_)) => {
+                    Err(IamError::NoSuchEntity(format!("Policy {arn} was not found.")))
+                }
                 Err(e) => Err(e.into()),
             }
         }
@@ -119,14 +108,11 @@ pub async fn tag(c: &Ctx<'_>, action: &str) -> Output {
             "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null".into(),
         ));
     }
-    c.allow_with(&format!("iam:{action}"), &arn, |ctx| {
-        tag_context(ctx, &tags)
-    })
-    .await?;
+    c.allow_with(&format!("iam:{action}"), &arn, |ctx| tag_context(ctx, &tags)).await?;
     match c.svc.store.put_tags(&key, &tags).await {
-        Err(StoreError::Conflict(_)) => Err(IamError::LimitExceeded(format!(
-            "Cannot exceed quota for TagsPerEntity: {MAX_TAGS}"
-        ))),
+        Err(StoreError::Conflict(_)) => {
+            Err(IamError::LimitExceeded(format!("Cannot exceed quota for TagsPerEntity: {MAX_TAGS}")))
+        }
         r => Ok(r.map(|_| None)?),
     }
 }
@@ -139,10 +125,7 @@ pub async fn untag(c: &Ctx<'_>, action: &str) -> Output {
             "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null".into(),
         ));
     }
-    c.allow_with(&format!("iam:{action}"), &arn, |ctx| {
-        ctx.set_all("aws:TagKeys", keys.clone())
-    })
-    .await?;
+    c.allow_with(&format!("iam:{action}"), &arn, |ctx| ctx.set_all("aws:TagKeys", keys.clone())).await?;
     c.svc.store.remove_tags(&key, &keys).await?;
     Ok(None)
 }
@@ -151,7 +134,5 @@ pub async fn list(c: &Ctx<'_>, action: &str) -> Output {
     let (key, arn) = resource(c, action).await?;
     c.allow(&format!("iam:{action}"), &arn).await?;
     let tags = c.svc.store.list_tags(&key).await?;
-    paged(c.p, "Tags", tags, |t| {
-        Member::Struct(vec![text("Key", &t.key), text("Value", &t.value)])
-    })
+    paged(c.p, "Tags", tags, |t| Member::Struct(vec![text("Key", &t.key), text("Value", &t.value)]))
 }

@@ -22,41 +22,24 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     })
     .await?;
     if !tags.is_empty() {
-        c.allow_with("iam:TagUser", &arn, |ctx| tag_context(ctx, &tags))
-            .await?;
+        c.allow_with("iam:TagUser", &arn, |ctx| tag_context(ctx, &tags)).await?;
     }
     if let Some(b) = &boundary {
         super::policies::check_boundary_arn(c, b).await?;
     }
-    let user = Principal {
-        id: crypto::unique_id(EntityKind::User.id_prefix()),
-        account_id: c.account().to_owned(),
-        kind: EntityKind::User,
-        name: name.to_owned(),
-        path,
-        arn,
-        created_at: c.svc.now(),
-        description: None,
-        trust_policy: None,
-        max_session_duration: None,
-        permissions_boundary: boundary,
-        password_last_used: None,
-    };
+    let id = crypto::unique_id(EntityKind::User.id_prefix());
+    let mut user = Principal::new(id, c.account(), EntityKind::User, name, &path, c.svc.now());
+    user.permissions_boundary = boundary;
     match c.svc.store.insert_principal(&user).await {
         Err(StoreError::Conflict(_)) => {
-            return Err(IamError::EntityAlreadyExists(format!(
-                "User with name {name} already exists."
-            )))
+            return Err(IamError::EntityAlreadyExists(format!("User with name {name} already exists.")))
         }
         r => r?,
     }
     if !tags.is_empty() {
         c.svc.store.put_tags(&user.id, &tags).await?;
     }
-    Ok(Some(vec![Node::Struct(
-        "User",
-        principal_fields(&user, Some(&tags)),
-    )]))
+    Ok(Some(vec![Node::Struct("User", principal_fields(&user, Some(&tags)))]))
 }
 
 pub async fn get(c: &Ctx<'_>) -> Output {
@@ -80,27 +63,17 @@ pub async fn get(c: &Ctx<'_>) -> Output {
         },
     };
     crate::domain::validate_name(NameRule::USER, &name)?;
-    c.allow("iam:GetUser", &c.entity_arn(EntityKind::User, &name).await?)
-        .await?;
+    c.allow("iam:GetUser", &c.entity_arn(EntityKind::User, &name).await?).await?;
     let user = c.principal(EntityKind::User, &name).await?;
     let tags = c.svc.store.list_tags(&user.id).await?;
-    Ok(Some(vec![Node::Struct(
-        "User",
-        principal_fields(&user, Some(&tags)),
-    )]))
+    Ok(Some(vec![Node::Struct("User", principal_fields(&user, Some(&tags)))]))
 }
 
 pub async fn list(c: &Ctx<'_>) -> Output {
     let prefix = c.p.get("PathPrefix").unwrap_or("/");
     c.allow("iam:ListUsers", &c.arn("user", prefix, "")).await?;
-    let users = c
-        .svc
-        .store
-        .list_principals(c.account(), EntityKind::User, prefix)
-        .await?;
-    paged(c.p, "Users", users, |u| {
-        Member::Struct(principal_fields(u, None))
-    })
+    let users = c.svc.store.list_principals(c.account(), EntityKind::User, prefix).await?;
+    paged(c.p, "Users", users, |u| Member::Struct(principal_fields(u, None)))
 }
 
 /// Renames or moves a user, group or role (`new_name_param` is `NewUserName`, ...).
@@ -125,8 +98,7 @@ pub(super) async fn rename(
     let new_arn = Arn::iam(c.account(), kind.as_str(), &path, name);
     if new_arn != entity.arn {
         // Renaming needs permission on the new name as well as the old one.
-        c.allow(&format!("iam:Update{}", kind_title(kind)), &new_arn)
-            .await?;
+        c.allow(&format!("iam:Update{}", kind_title(kind)), &new_arn).await?;
     }
     let update = PrincipalUpdate {
         new_name: new_name.map(str::to_owned),
@@ -154,41 +126,25 @@ pub(super) fn kind_title(kind: EntityKind) -> &'static str {
 
 pub async fn update(c: &Ctx<'_>) -> Output {
     let name = c.name("UserName", NameRule::USER)?;
-    c.allow(
-        "iam:UpdateUser",
-        &c.entity_arn(EntityKind::User, name).await?,
-    )
-    .await?;
+    c.allow("iam:UpdateUser", &c.entity_arn(EntityKind::User, name).await?).await?;
     let user = c.principal(EntityKind::User, name).await?;
-    rename(
-        c,
-        EntityKind::User,
-        &user,
-        "NewUserName",
-        "NewPath",
-        NameRule::USER,
-    )
-    .await?;
+    rename(c, EntityKind::User, &user, "NewUserName", "NewPath", NameRule::USER).await?;
     Ok(None)
 }
 
 /// Deletes a user, group or role that holds nothing any more.
 pub(super) async fn delete_principal(c: &Ctx<'_>, p: &Principal) -> Result<(), IamError> {
     match c.svc.store.delete_principal(p).await {
-        Err(StoreError::Conflict(what)) => Err(IamError::DeleteConflict(format!(
-            "Cannot delete entity, must remove {what} first."
-        ))),
+        Err(StoreError::Conflict(what)) => {
+            Err(IamError::DeleteConflict(format!("Cannot delete entity, must remove {what} first.")))
+        }
         r => Ok(r?),
     }
 }
 
 pub async fn delete(c: &Ctx<'_>) -> Output {
     let name = c.name("UserName", NameRule::USER)?;
-    c.allow(
-        "iam:DeleteUser",
-        &c.entity_arn(EntityKind::User, name).await?,
-    )
-    .await?;
+    c.allow("iam:DeleteUser", &c.entity_arn(EntityKind::User, name).await?).await?;
     let user = c.principal(EntityKind::User, name).await?;
     delete_principal(c, &user).await?;
     Ok(None)

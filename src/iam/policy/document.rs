@@ -1,6 +1,7 @@
 //! Parsing a policy document with the checks IAM applies before it stores one.
 use super::condition::{parse_conditions, ConditionBlock};
 use super::eval::PrincipalType;
+use super::glob::PatternShape;
 use super::PolicyError;
 use serde_json::{Map, Value};
 
@@ -23,6 +24,7 @@ pub(super) struct Pattern {
     /// Pattern text with any backslash doubled (see `glob`); actions lower-cased.
     pub text: String,
     pub has_variables: bool,
+    pub shape: PatternShape,
 }
 
 #[derive(Debug, Clone)]
@@ -55,34 +57,22 @@ impl Policy {
         }
         let value: Value = serde_json::from_str(text)
             .map_err(|e| PolicyError::new(format!("Syntax errors in policy: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| PolicyError::new("Syntax errors in policy"))?;
+        let obj = value.as_object().ok_or_else(|| PolicyError::new("Syntax errors in policy"))?;
         for key in obj.keys() {
             if !["Version", "Id", "Statement"].contains(&key.as_str()) {
-                return Err(PolicyError::new(format!(
-                    "Syntax errors in policy: unknown field `{key}`"
-                )));
+                return Err(PolicyError::new(format!("Syntax errors in policy: unknown field `{key}`")));
             }
         }
         let variables_enabled = match obj.get("Version") {
             Some(Value::String(v)) if v == "2012-10-17" => true,
             Some(Value::String(v)) if v == "2008-10-17" => false,
             None => false,
-            Some(_) => {
-                return Err(PolicyError::new(
-                    "The policy must contain a valid version string",
-                ))
-            }
+            Some(_) => return Err(PolicyError::new("The policy must contain a valid version string")),
         };
         let statements = match obj.get("Statement") {
             Some(Value::Array(items)) if !items.is_empty() => items.iter().collect::<Vec<_>>(),
             Some(v @ Value::Object(_)) => vec![v],
-            _ => {
-                return Err(PolicyError::new(
-                    "Policy document must contain at least one Statement",
-                ))
-            }
+            _ => return Err(PolicyError::new("Policy document must contain at least one Statement")),
         };
         let statements = statements
             .into_iter()
@@ -93,11 +83,8 @@ impl Policy {
 
     /// The condition keys this policy tests, lower-cased and without duplicates.
     pub fn context_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .statements
-            .iter()
-            .flat_map(|s| s.conditions.iter().map(|c| c.key.clone()))
-            .collect();
+        let mut keys: Vec<String> =
+            self.statements.iter().flat_map(|s| s.conditions.iter().map(|c| c.key.clone())).collect();
         keys.sort();
         keys.dedup();
         keys
@@ -115,9 +102,7 @@ fn strings(v: &Value, what: &str) -> Result<Vec<String>, PolicyError> {
                     .ok_or_else(|| PolicyError::new(format!("{what} must be strings")))
             })
             .collect(),
-        _ => Err(PolicyError::new(format!(
-            "{what} must be a string or a non-empty list of strings"
-        ))),
+        _ => Err(PolicyError::new(format!("{what} must be a string or a non-empty list of strings"))),
     }
 }
 
@@ -127,9 +112,7 @@ fn one_of<'a>(
     no: &str,
 ) -> Result<Option<(&'a Value, bool)>, PolicyError> {
     match (obj.get(yes), obj.get(no)) {
-        (Some(_), Some(_)) => Err(PolicyError::new(format!(
-            "Statement cannot have both {yes} and {no}"
-        ))),
+        (Some(_), Some(_)) => Err(PolicyError::new(format!("Statement cannot have both {yes} and {no}"))),
         (Some(v), None) => Ok(Some((v, false))),
         (None, Some(v)) => Ok(Some((v, true))),
         (None, None) => Ok(None),
@@ -141,22 +124,18 @@ fn patterns(values: Vec<String>, lower: bool, variables_enabled: bool) -> Vec<Pa
         .into_iter()
         .map(|v| {
             let v = if lower { v.to_ascii_lowercase() } else { v };
+            let text = v.replace('\\', "\\\\");
             Pattern {
                 has_variables: variables_enabled && v.contains("${"),
-                text: v.replace('\\', "\\\\"),
+                shape: PatternShape::of(&text),
+                text,
             }
         })
         .collect()
 }
 
-fn parse_statement(
-    v: &Value,
-    kind: PolicyKind,
-    variables_enabled: bool,
-) -> Result<Statement, PolicyError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| PolicyError::new("Statement must be an object"))?;
+fn parse_statement(v: &Value, kind: PolicyKind, variables_enabled: bool) -> Result<Statement, PolicyError> {
+    let obj = v.as_object().ok_or_else(|| PolicyError::new("Statement must be an object"))?;
     for key in obj.keys() {
         let known = [
             "Sid",
@@ -170,19 +149,13 @@ fn parse_statement(
             "Condition",
         ];
         if !known.contains(&key.as_str()) {
-            return Err(PolicyError::new(format!(
-                "Syntax errors in policy: unknown field `{key}`"
-            )));
+            return Err(PolicyError::new(format!("Syntax errors in policy: unknown field `{key}`")));
         }
     }
     let sid = match obj.get("Sid") {
         None => None,
         Some(Value::String(s)) if s.chars().all(|c| c.is_ascii_alphanumeric()) => Some(s.clone()),
-        Some(_) => {
-            return Err(PolicyError::new(
-                "Statement IDs (SID) must be alpha-numeric",
-            ))
-        }
+        Some(_) => return Err(PolicyError::new("Statement IDs (SID) must be alpha-numeric")),
     };
     let effect = match obj.get("Effect").and_then(Value::as_str) {
         Some("Allow") => Effect::Allow,
@@ -193,19 +166,14 @@ fn parse_statement(
         .ok_or_else(|| PolicyError::new("Policy statement must contain actions."))?;
     let actions = strings(action_values, "Action")?;
     for a in &actions {
-        if a != "*"
-            && !a
-                .split_once(':')
-                .is_some_and(|(svc, act)| !svc.is_empty() && !act.is_empty())
-        {
-            return Err(PolicyError::new(format!("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc. (`{a}`)")));
+        if a != "*" && !a.split_once(':').is_some_and(|(svc, act)| !svc.is_empty() && !act.is_empty()) {
+            return Err(PolicyError::new(format!(
+                "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc. (`{a}`)"
+            )));
         }
     }
     let resources = match one_of(obj, "Resource", "NotResource")? {
-        Some((v, not)) => Some((
-            patterns(strings(v, "Resource")?, false, variables_enabled),
-            not,
-        )),
+        Some((v, not)) => Some((patterns(strings(v, "Resource")?, false, variables_enabled), not)),
         None if kind == PolicyKind::Identity => {
             return Err(PolicyError::new("Policy statement must contain resources."))
         }
@@ -213,13 +181,9 @@ fn parse_statement(
     };
     let principal = match (one_of(obj, "Principal", "NotPrincipal")?, kind) {
         (Some(_), PolicyKind::Identity) => {
-            return Err(PolicyError::new(
-                "Policy document should not specify a principal.",
-            ))
+            return Err(PolicyError::new("Policy document should not specify a principal."))
         }
-        (None, PolicyKind::Resource) => {
-            return Err(PolicyError::new("Missing required field Principal"))
-        }
+        (None, PolicyKind::Resource) => return Err(PolicyError::new("Missing required field Principal")),
         (None, PolicyKind::Identity) => None,
         (Some((v, not)), PolicyKind::Resource) => Some((parse_principal(v)?, not)),
     };

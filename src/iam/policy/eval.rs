@@ -2,7 +2,7 @@
 //! from an identity policy or the resource policy is needed, and every limiter
 //! present (permissions boundary, session policy) must allow too.
 use super::document::{Effect, Pattern, Policy, PrincipalSpec, Statement};
-use super::glob::{arn_like, glob_match};
+use super::glob::{arn_glob, arn_like, glob_match, PatternShape};
 use super::variables;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,18 +58,12 @@ impl RequestContext {
     }
 
     pub fn values(&self, lower_key: &str) -> Option<&[String]> {
-        self.keys
-            .iter()
-            .find(|(k, _)| k == lower_key)
-            .map(|(_, v)| v.as_slice())
+        self.keys.iter().find(|(k, _)| k == lower_key).map(|(_, v)| v.as_slice())
     }
 
     /// The value of a single-valued key, looked up case-insensitively.
     pub fn single_value(&self, key: &str) -> Option<&str> {
-        let v = self
-            .keys
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))?;
+        let v = self.keys.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))?;
         match v.1.as_slice() {
             [one] => Some(one.as_str()),
             _ => None,
@@ -93,11 +87,12 @@ pub struct PolicySet<'a> {
     pub session: Option<NamedPolicy<'a>>,
 }
 
+/// A statement that applied, borrowed from the policies evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatchedStatement {
-    pub policy_id: String,
+pub struct MatchedStatement<'a> {
+    pub policy_id: &'a str,
     pub statement: usize,
-    pub sid: Option<String>,
+    pub sid: Option<&'a str>,
     pub effect_allow: bool,
 }
 
@@ -121,12 +116,12 @@ pub enum Decision {
 /// The decision and the statements that decided it: the Deny statements for an
 /// explicit deny, the Allow statements for an allow, none for an implicit deny.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evaluation {
+pub struct Evaluation<'a> {
     pub decision: Decision,
-    pub deciding: Vec<MatchedStatement>,
+    pub deciding: Vec<MatchedStatement<'a>>,
 }
 
-impl Evaluation {
+impl Evaluation<'_> {
     pub fn allowed(&self) -> bool {
         self.decision == Decision::Allow
     }
@@ -147,8 +142,7 @@ fn principal_matches(spec: &PrincipalSpec, who: Option<&RequestPrincipal>) -> Op
             for (t, v) in list {
                 let account_root = *t == PrincipalType::Aws
                     && (v == &who.account
-                        || v.strip_prefix("arn:aws:iam::")
-                            .and_then(|r| r.strip_suffix(":root"))
+                        || v.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root"))
                             == Some(&who.account));
                 let wildcard = *t == PrincipalType::Aws
                     && v == "*"
@@ -168,17 +162,22 @@ impl Statement {
     /// its Principal named the caller's own ARN (always false without a Principal).
     fn applies(&self, ctx: &RequestContext) -> Option<bool> {
         let (actions, not_action) = &self.actions;
-        if any_pattern(actions, |p| glob_match(&p.text, &ctx.action, false)) == *not_action {
+        let action_hit = any_pattern(actions, |p| match p.shape {
+            PatternShape::Anything => true,
+            PatternShape::Literal => p.text == ctx.action,
+            PatternShape::Glob { .. } => glob_match(&p.text, &ctx.action, false),
+        });
+        if action_hit == *not_action {
             return None;
         }
         if let Some((resources, not_resource)) = &self.resources {
-            let hit = any_pattern(resources, |p| {
-                if p.has_variables {
-                    variables::substitute(&p.text, ctx, true)
-                        .is_some_and(|t| arn_like(&t, &ctx.resource))
-                } else {
-                    arn_like(&p.text, &ctx.resource)
+            let hit = any_pattern(resources, |p| match p.shape {
+                _ if p.has_variables => {
+                    variables::substitute(&p.text, ctx, true).is_some_and(|t| arn_like(&t, &ctx.resource))
                 }
+                PatternShape::Anything => true,
+                PatternShape::Literal => p.text == ctx.resource,
+                PatternShape::Glob { arn_parts } => arn_glob(&p.text, &ctx.resource, arn_parts),
             });
             if hit == *not_resource {
                 return None;
@@ -186,14 +185,13 @@ impl Statement {
         }
         let direct = match &self.principal {
             None => false,
-            Some((spec, not_principal)) => match (
-                principal_matches(spec, ctx.principal.as_ref()),
-                not_principal,
-            ) {
-                (Some(direct), false) => direct,
-                (None, true) if ctx.principal.is_some() => false,
-                _ => return None,
-            },
+            Some((spec, not_principal)) => {
+                match (principal_matches(spec, ctx.principal.as_ref()), not_principal) {
+                    (Some(direct), false) => direct,
+                    (None, true) if ctx.principal.is_some() => false,
+                    _ => return None,
+                }
+            }
         };
         if self.conditions.iter().all(|c| c.evaluate(ctx)) {
             Some(direct)
@@ -204,20 +202,20 @@ impl Statement {
 }
 
 #[derive(Default)]
-struct Tally {
-    allow: Vec<MatchedStatement>,
-    deny: Vec<MatchedStatement>,
+struct Tally<'a> {
+    allow: Vec<MatchedStatement<'a>>,
+    deny: Vec<MatchedStatement<'a>>,
     direct_allow: bool,
 }
 
-impl Tally {
-    fn scan(&mut self, named: &NamedPolicy<'_>, ctx: &RequestContext) {
+impl<'a> Tally<'a> {
+    fn scan(&mut self, named: &NamedPolicy<'a>, ctx: &RequestContext) {
         for (i, s) in named.policy.statements.iter().enumerate() {
             if let Some(direct) = s.applies(ctx) {
                 let m = MatchedStatement {
-                    policy_id: named.id.to_owned(),
+                    policy_id: named.id,
                     statement: i,
-                    sid: s.sid.clone(),
+                    sid: s.sid.as_deref(),
                     effect_allow: s.effect == Effect::Allow,
                 };
                 match s.effect {
@@ -232,12 +230,12 @@ impl Tally {
     }
 }
 
-pub fn evaluate(set: &PolicySet<'_>, ctx: &RequestContext) -> Evaluation {
+pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Evaluation<'a> {
     let mut identity = Tally::default();
     for p in &set.identity {
         identity.scan(p, ctx);
     }
-    let scan_one = |p: &Option<NamedPolicy<'_>>| {
+    let scan_one = |p: &Option<NamedPolicy<'a>>| {
         p.as_ref().map(|p| {
             let mut t = Tally::default();
             t.scan(p, ctx);
@@ -248,28 +246,19 @@ pub fn evaluate(set: &PolicySet<'_>, ctx: &RequestContext) -> Evaluation {
     let boundary = scan_one(&set.boundary);
     let session = scan_one(&set.session);
 
-    let mut denies: Vec<MatchedStatement> = identity.deny.clone();
+    let mut denies = identity.deny;
     for t in [&resource, &boundary, &session].into_iter().flatten() {
         denies.extend(t.deny.iter().cloned());
     }
     if !denies.is_empty() {
-        return Evaluation {
-            decision: Decision::ExplicitDeny,
-            deciding: denies,
-        };
+        return Evaluation { decision: Decision::ExplicitDeny, deciding: denies };
     }
     let boundary_ok = boundary.as_ref().is_none_or(|t| !t.allow.is_empty());
     let session_ok = session.as_ref().is_none_or(|t| !t.allow.is_empty());
     let limits_ok = boundary_ok && session_ok;
-    let resource_allow = resource
-        .map(|t| (t.direct_allow, t.allow))
-        .unwrap_or_default();
+    let resource_allow = resource.map(|t| (t.direct_allow, t.allow)).unwrap_or_default();
 
-    let decision = match (
-        identity.allow.is_empty(),
-        resource_allow.1.is_empty(),
-        limits_ok,
-    ) {
+    let decision = match (identity.allow.is_empty(), resource_allow.1.is_empty(), limits_ok) {
         // A resource policy that names the caller itself is not limited by the
         // caller's boundary or session policy (AWS's evaluation logic).
         (_, false, _) if resource_allow.0 => Decision::Allow,

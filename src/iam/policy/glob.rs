@@ -75,20 +75,49 @@ pub fn glob_match(pattern: &str, text: &str, fold_case: bool) -> bool {
 /// cannot swallow the service. A pattern of fewer parts (such as `*`) is matched
 /// against the whole ARN.
 pub fn arn_like(pattern: &str, arn: &str) -> bool {
-    if pattern == "*" {
-        return true;
+    match PatternShape::of(pattern) {
+        PatternShape::Anything => true,
+        PatternShape::Literal => pattern == arn,
+        PatternShape::Glob { arn_parts } => arn_glob(pattern, arn, arn_parts),
     }
-    if pattern.matches(':').count() < 5 {
+}
+
+/// What a pattern needs for matching, worked out once when a policy is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PatternShape {
+    /// `*`: matches everything.
+    Anything,
+    /// No wildcard: matching is equality.
+    Literal,
+    /// Wildcards; `arn_parts` when it has the six parts of an ARN.
+    Glob { arn_parts: bool },
+}
+
+impl PatternShape {
+    pub(super) fn of(pattern: &str) -> PatternShape {
+        if pattern == "*" {
+            PatternShape::Anything
+        } else if !pattern.bytes().any(|b| matches!(b, b'*' | b'?' | b'\\')) {
+            PatternShape::Literal
+        } else {
+            PatternShape::Glob { arn_parts: pattern.bytes().filter(|&b| b == b':').count() >= 5 }
+        }
+    }
+}
+
+/// ARN matching for a pattern with wildcards.
+pub(super) fn arn_glob(pattern: &str, arn: &str, arn_parts: bool) -> bool {
+    if !arn_parts {
         return glob_match(pattern, arn, false);
     }
-    let mut arn_parts = arn.splitn(6, ':');
+    let mut arn_rest = arn.splitn(6, ':');
     for p in pattern.splitn(6, ':') {
-        match arn_parts.next() {
+        match arn_rest.next() {
             Some(a) if glob_match(p, a, false) => {}
             _ => return false,
         }
     }
-    arn_parts.next().is_none()
+    arn_rest.next().is_none()
 }
 
 /// Makes `value` literal inside a glob pattern.
@@ -134,32 +163,14 @@ mod tests {
 
     #[test]
     fn arns_match_part_by_part() {
-        assert!(arn_like(
-            "arn:aws:iam::111122223333:user/*",
-            "arn:aws:iam::111122223333:user/a/b"
-        ));
-        assert!(arn_like(
-            "arn:aws:iam::*:role/Dev",
-            "arn:aws:iam::111122223333:role/Dev"
-        ));
-        assert!(!arn_like(
-            "arn:aws:iam::*:role/Dev",
-            "arn:aws:iam::111122223333:role/Ops"
-        ));
+        assert!(arn_like("arn:aws:iam::111122223333:user/*", "arn:aws:iam::111122223333:user/a/b"));
+        assert!(arn_like("arn:aws:iam::*:role/Dev", "arn:aws:iam::111122223333:role/Dev"));
+        assert!(!arn_like("arn:aws:iam::*:role/Dev", "arn:aws:iam::111122223333:role/Ops"));
         assert!(!arn_like("arn:aws:iam::*:*", "arn:aws:s3:::bucket"));
-        assert!(!arn_like(
-            "arn:aws:iam::1*:user/a",
-            "arn:aws:iam::111122223333:role/x:user/a"
-        ));
+        assert!(!arn_like("arn:aws:iam::1*:user/a", "arn:aws:iam::111122223333:role/x:user/a"));
         assert!(arn_like("*", "arn:aws:iam::111122223333:role/Dev"));
-        assert!(arn_like(
-            "arn:aws:s3:::bucket/a:*",
-            "arn:aws:s3:::bucket/a:b:c"
-        ));
-        assert!(!arn_like(
-            "arn:aws:iam::111122223333:user/*",
-            "arn:aws:iam::999988887777:user/a"
-        ));
+        assert!(arn_like("arn:aws:s3:::bucket/a:*", "arn:aws:s3:::bucket/a:b:c"));
+        assert!(!arn_like("arn:aws:iam::111122223333:user/*", "arn:aws:iam::999988887777:user/a"));
     }
 
     proptest! {

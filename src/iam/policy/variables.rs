@@ -10,7 +10,7 @@ use super::glob;
 pub(super) fn substitute(text: &str, ctx: &RequestContext, for_glob: bool) -> Option<String> {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
-    while let Some(start) = rest.find("${") {
+    while let Some(start) = find_open(rest) {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
@@ -37,14 +37,16 @@ pub(super) fn substitute(text: &str, ctx: &RequestContext, for_glob: bool) -> Op
     Some(out)
 }
 
+/// Where the next `${` starts (a byte scan: cheaper than a substring search).
+fn find_open(s: &str) -> Option<usize> {
+    s.as_bytes().windows(2).position(|w| w == b"${")
+}
+
 fn split_default(inner: &str) -> (&str, Option<String>) {
     match inner.split_once(',') {
         Some((key, default)) => {
             let d = default.trim();
-            let d = d
-                .strip_prefix('\'')
-                .and_then(|d| d.strip_suffix('\''))
-                .unwrap_or(d);
+            let d = d.strip_prefix('\'').and_then(|d| d.strip_suffix('\'')).unwrap_or(d);
             (key.trim(), Some(d.to_owned()))
         }
         None => (inner.trim(), None),
@@ -65,26 +67,11 @@ mod tests {
     #[test]
     fn substitutes_values_defaults_and_escapes() {
         let c = ctx();
-        assert_eq!(
-            substitute("user/${aws:username}", &c, false).as_deref(),
-            Some("user/alice")
-        );
-        assert_eq!(
-            substitute("x/${AWS:UserName}/y", &c, false).as_deref(),
-            Some("x/alice/y")
-        );
-        assert_eq!(
-            substitute("${aws:PrincipalTag/team}", &c, true).as_deref(),
-            Some("a\\*b")
-        );
-        assert_eq!(
-            substitute("${*}${?}${$}", &c, false).as_deref(),
-            Some("*?$")
-        );
-        assert_eq!(
-            substitute("${saml:sub, 'nobody'}", &c, false).as_deref(),
-            Some("nobody")
-        );
+        assert_eq!(substitute("user/${aws:username}", &c, false).as_deref(), Some("user/alice"));
+        assert_eq!(substitute("x/${AWS:UserName}/y", &c, false).as_deref(), Some("x/alice/y"));
+        assert_eq!(substitute("${aws:PrincipalTag/team}", &c, true).as_deref(), Some("a\\*b"));
+        assert_eq!(substitute("${*}${?}${$}", &c, false).as_deref(), Some("*?$"));
+        assert_eq!(substitute("${saml:sub, 'nobody'}", &c, false).as_deref(), Some("nobody"));
         assert_eq!(substitute("${saml:sub}", &c, false), None);
         assert_eq!(substitute("no vars", &c, false).as_deref(), Some("no vars"));
     }

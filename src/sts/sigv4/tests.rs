@@ -7,10 +7,7 @@ const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const DATE: &str = "20150830T123600Z";
 
 fn headers(extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut h: Vec<(String, String)> = extra
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut h: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     h.push(("host".into(), "example.amazonaws.com".into()));
     h.push(("x-amz-date".into(), DATE.into()));
     h
@@ -37,13 +34,7 @@ fn verify_vector(
     sig: &str,
 ) {
     let h = headers(extra);
-    let req = RequestParts {
-        method,
-        path,
-        query,
-        headers: &h,
-        body,
-    };
+    let req = RequestParts { method, path, query, headers: &h, body };
     let a = auth(signed, sig);
     let date = check_request(&req, &a, now(), "us-east-1", "service").unwrap();
     verify_signature(&req, &a, &date, SECRET).unwrap();
@@ -91,50 +82,29 @@ fn post_x_www_form_urlencoded() {
 #[test]
 fn canonical_request_of_the_form_example() {
     let h = headers(&[("content-type", "application/x-www-form-urlencoded")]);
-    let req = RequestParts {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &h,
-        body: b"Param1=value1",
-    };
-    let signed: Vec<String> = ["content-type", "host", "x-amz-date"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let req = RequestParts { method: "POST", path: "/", query: "", headers: &h, body: b"Param1=value1" };
+    let signed: Vec<String> = ["content-type", "host", "x-amz-date"].iter().map(|s| s.to_string()).collect();
     let c = canonical_request(&req, &signed, &sha256_hex(b"Param1=value1"));
     assert_eq!(
         c,
         "POST\n/\n\ncontent-type:application/x-www-form-urlencoded\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"
     );
     assert_eq!(
-        sha256_hex(string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &c).as_bytes())
-            .len(),
+        sha256_hex(string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &c).as_bytes()).len(),
         64
     );
-    assert!(
-        string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &c)
-            .ends_with("42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281")
-    );
+    assert!(string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &c)
+        .ends_with("42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281"));
 }
 
 #[test]
 fn header_values_are_trimmed_and_repeats_joined() {
     let h = vec![
         ("host".to_string(), "example.amazonaws.com".to_string()),
-        (
-            "my-header1".to_string(),
-            "  value2   with  spaces ".to_string(),
-        ),
+        ("my-header1".to_string(), "  value2   with  spaces ".to_string()),
         ("my-header1".to_string(), "value1".to_string()),
     ];
-    let req = RequestParts {
-        method: "GET",
-        path: "/",
-        query: "",
-        headers: &h,
-        body: b"",
-    };
+    let req = RequestParts { method: "GET", path: "/", query: "", headers: &h, body: b"" };
     let c = canonical_request(&req, &["host".into(), "my-header1".into()], "x");
     assert!(c.contains("my-header1:value2 with spaces,value1\n"), "{c}");
     assert_eq!(canonical_uri("/ሴ"), "/%E1%88%B4");
@@ -147,17 +117,8 @@ fn post_request_check(
     let mut body = b"Param1=value1".to_vec();
     let mut signed = "content-type;host;x-amz-date".to_string();
     mutate(&mut h, &mut body, &mut signed);
-    let req = RequestParts {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &h,
-        body: &body,
-    };
-    let a = auth(
-        &signed,
-        "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a",
-    );
+    let req = RequestParts { method: "POST", path: "/", query: "", headers: &h, body: &body };
+    let a = auth(&signed, "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a");
     let date = check_request(&req, &a, now(), "us-east-1", "service")?;
     verify_signature(&req, &a, &date, SECRET)
 }
@@ -166,15 +127,9 @@ fn post_request_check(
 fn any_change_to_a_signed_part_is_refused() {
     assert!(post_request_check(|_, _, _| {}).is_ok());
     let mismatch = |r: Result<(), SigV4Error>| matches!(r, Err(SigV4Error::Mismatch(_)));
-    assert!(mismatch(post_request_check(
-        |_, b, _| b.extend_from_slice(b"&x=1")
-    )));
-    assert!(mismatch(post_request_check(
-        |h, _, _| h[0].1 = "text/plain".into()
-    )));
-    assert!(mismatch(post_request_check(
-        |h, _, _| h[1].1 = "evil.example.com".into()
-    )));
+    assert!(mismatch(post_request_check(|_, b, _| b.extend_from_slice(b"&x=1"))));
+    assert!(mismatch(post_request_check(|h, _, _| h[0].1 = "text/plain".into())));
+    assert!(mismatch(post_request_check(|h, _, _| h[1].1 = "evil.example.com".into())));
     assert!(mismatch(post_request_check(
         |h, _, _| h.push(("x-amz-content-sha256".into(), sha256_hex(b"other")))
     )));
@@ -195,24 +150,11 @@ fn host_and_date_must_be_signed() {
 #[test]
 fn the_date_window_is_fifteen_minutes_either_way() {
     let h = headers(&[]);
-    let req = RequestParts {
-        method: "GET",
-        path: "/",
-        query: "",
-        headers: &h,
-        body: b"",
-    };
-    let a = auth(
-        "host;x-amz-date",
-        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
-    );
-    for (offset, ok) in [
-        (0, true),
-        (15 * 60, true),
-        (-15 * 60, true),
-        (15 * 60 + 1, false),
-        (-15 * 60 - 1, false),
-    ] {
+    let req = RequestParts { method: "GET", path: "/", query: "", headers: &h, body: b"" };
+    let a = auth("host;x-amz-date", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+    for (offset, ok) in
+        [(0, true), (15 * 60, true), (-15 * 60, true), (15 * 60 + 1, false), (-15 * 60 - 1, false)]
+    {
         let at = now() + chrono::Duration::seconds(offset);
         let r = check_request(&req, &a, at, "us-east-1", "service");
         assert_eq!(r.is_ok(), ok, "offset {offset}");
@@ -225,25 +167,10 @@ fn the_date_window_is_fifteen_minutes_either_way() {
 #[test]
 fn scope_must_name_our_region_and_service() {
     let h = headers(&[]);
-    let req = RequestParts {
-        method: "GET",
-        path: "/",
-        query: "",
-        headers: &h,
-        body: b"",
-    };
-    let a = auth(
-        "host;x-amz-date",
-        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
-    );
-    assert!(matches!(
-        check_request(&req, &a, now(), "eu-west-1", "service"),
-        Err(SigV4Error::Mismatch(_))
-    ));
-    assert!(matches!(
-        check_request(&req, &a, now(), "us-east-1", "iam"),
-        Err(SigV4Error::Mismatch(_))
-    ));
+    let req = RequestParts { method: "GET", path: "/", query: "", headers: &h, body: b"" };
+    let a = auth("host;x-amz-date", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+    assert!(matches!(check_request(&req, &a, now(), "eu-west-1", "service"), Err(SigV4Error::Mismatch(_))));
+    assert!(matches!(check_request(&req, &a, now(), "us-east-1", "iam"), Err(SigV4Error::Mismatch(_))));
 }
 
 #[test]
