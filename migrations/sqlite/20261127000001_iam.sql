@@ -90,11 +90,14 @@ CREATE TABLE access_keys (
 );
 CREATE INDEX access_keys_user ON access_keys (user_id);
 
+-- password_history: JSON list of earlier hashes, newest first, for the
+-- password policy's PasswordReusePrevention (at most 24 kept).
 CREATE TABLE login_profiles (
-    user_id         TEXT PRIMARY KEY REFERENCES principals (id),
-    password_hash   TEXT NOT NULL,
-    reset_required  BIGINT NOT NULL,
-    created_at      BIGINT NOT NULL
+    user_id           TEXT PRIMARY KEY REFERENCES principals (id),
+    password_hash     TEXT NOT NULL,
+    password_history  TEXT NOT NULL DEFAULT '[]',
+    reset_required    BIGINT NOT NULL,
+    created_at        BIGINT NOT NULL
 );
 
 CREATE TABLE mfa_devices (

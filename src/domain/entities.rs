@@ -96,6 +96,8 @@ pub struct AccessKey {
 pub struct LoginProfile {
     pub user_id: String,
     pub password_hash: String,
+    /// Earlier password hashes, newest first.
+    pub password_history: Vec<String>,
     pub reset_required: bool,
     pub created_at: i64,
 }

@@ -4,6 +4,9 @@ use crate::domain::{AccessKey, LoginProfile, MfaDevice};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
+/// Earlier passwords kept per user: IAM's largest PasswordReusePrevention.
+pub const MAX_PASSWORD_HISTORY: usize = 24;
+
 /// The most access keys a user may have, as in IAM.
 pub const MAX_ACCESS_KEYS: i64 = 2;
 
@@ -157,32 +160,49 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound("login profile"))?;
+        let history: String = get(&row, "password_history")?;
         Ok(LoginProfile {
             user_id: get(&row, "user_id")?,
             password_hash: get(&row, "password_hash")?,
+            password_history: serde_json::from_str(&history)
+                .map_err(|_| StoreError::Corrupt("password history"))?,
             reset_required: get::<i64>(&row, "reset_required")? != 0,
             created_at: get(&row, "created_at")?,
         })
     }
 
-    pub async fn update_login_profile(
+    /// Replaces the password hash, keeping the old one at the head of the
+    /// history (at most `MAX_PASSWORD_HISTORY` kept).
+    pub async fn change_login_password(
         &self,
-        user_id: &str,
-        hash: Option<&str>,
-        reset_required: Option<bool>,
+        profile: &LoginProfile,
+        new_hash: &str,
+        reset_required: bool,
     ) -> Result<()> {
+        let mut history = vec![profile.password_hash.clone()];
+        history.extend(profile.password_history.iter().take(MAX_PASSWORD_HISTORY - 1).cloned());
+        let history = serde_json::to_string(&history).map_err(|_| StoreError::Corrupt("password history"))?;
         let r = sqlx::query(
-            "UPDATE login_profiles SET password_hash = COALESCE($1, password_hash),
-                reset_required = COALESCE($2, reset_required) WHERE user_id = $3",
+            "UPDATE login_profiles SET password_hash = $1, password_history = $2, reset_required = $3 WHERE user_id = $4",
         )
-        .bind(hash)
-        .bind(reset_required.map(|b| b as i64))
-        .bind(user_id)
+        .bind(new_hash)
+        .bind(history)
+        .bind(reset_required as i64)
+        .bind(&profile.user_id)
         .execute(&self.pool)
         .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("login profile"));
         }
+        Ok(())
+    }
+
+    pub async fn set_login_reset_required(&self, user_id: &str, reset_required: bool) -> Result<()> {
+        sqlx::query("UPDATE login_profiles SET reset_required = $1 WHERE user_id = $2")
+            .bind(reset_required as i64)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

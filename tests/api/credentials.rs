@@ -125,3 +125,36 @@ async fn login_profiles_follow_the_password_policy() {
     app.admin(&[("Action", "DeleteAccountPasswordPolicy")]).await.ok();
     app.admin(&[("Action", "DeleteAccountPasswordPolicy")]).await.err(404, "NoSuchEntity");
 }
+
+#[tokio::test]
+async fn remembered_passwords_cannot_be_reused() {
+    let app = spawn_app().await;
+    app.admin(&[("Action", "CreateUser"), ("UserName", "bob")]).await.ok();
+    app.admin(&[
+        ("Action", "UpdateAccountPasswordPolicy"),
+        ("PasswordReusePrevention", "2"),
+        ("AllowUsersToChangePassword", "true"),
+    ])
+    .await
+    .ok();
+    app.admin(&[("Action", "CreateLoginProfile"), ("UserName", "bob"), ("Password", "First-password-1")])
+        .await
+        .ok();
+    let r = app.admin(&[("Action", "CreateAccessKey"), ("UserName", "bob")]).await;
+    let bob = Keys { id: r.text("AccessKeyId").unwrap(), secret: r.text("SecretAccessKey").unwrap() };
+    let change = |old: &'static str, new: &'static str| {
+        let (app, bob) = (&app, bob.clone());
+        async move {
+            app.iam(&bob, &[("Action", "ChangePassword"), ("OldPassword", old), ("NewPassword", new)]).await
+        }
+    };
+    change("First-password-1", "First-password-1").await.err(400, "PasswordPolicyViolation");
+    change("First-password-1", "Second-password-2").await.ok();
+    // The last two passwords are remembered; the third one back is not.
+    change("Second-password-2", "First-password-1").await.err(400, "PasswordPolicyViolation");
+    app.admin(&[("Action", "UpdateLoginProfile"), ("UserName", "bob"), ("Password", "Second-password-2")])
+        .await
+        .err(400, "PasswordPolicyViolation");
+    change("Second-password-2", "Third-password-3").await.ok();
+    change("Third-password-3", "First-password-1").await.ok();
+}

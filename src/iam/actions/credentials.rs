@@ -182,6 +182,7 @@ pub async fn create_login_profile(c: &Ctx<'_>) -> Output {
     let profile = LoginProfile {
         user_id: user.id.clone(),
         password_hash: crypto::hash_password(password).0,
+        password_history: Vec::new(),
         reset_required: c.p.bool("PasswordResetRequired")?.unwrap_or(false),
         created_at: c.svc.now(),
     };
@@ -214,17 +215,38 @@ pub async fn get_login_profile(c: &Ctx<'_>) -> Output {
 
 pub async fn update_login_profile(c: &Ctx<'_>) -> Output {
     let user = target_user(c, "iam:UpdateLoginProfile").await?;
-    existing_profile(c, &user).await?;
-    let hash = match c.p.string("Password", 1, 128)? {
-        Some(pw) => {
-            check_password(c, pw).await?;
-            Some(crypto::hash_password(pw).0)
-        }
-        None => None,
-    };
+    let profile = existing_profile(c, &user).await?;
     let reset = c.p.bool("PasswordResetRequired")?;
-    c.svc.store.update_login_profile(&user.id, hash.as_deref(), reset).await?;
+    match c.p.string("Password", 1, 128)? {
+        Some(pw) => {
+            let hash = new_password_hash(c, &profile, pw).await?;
+            let reset = reset.unwrap_or(profile.reset_required);
+            c.svc.store.change_login_password(&profile, &hash, reset).await?;
+        }
+        None => {
+            if let Some(reset) = reset {
+                c.svc.store.set_login_reset_required(&user.id, reset).await?;
+            }
+        }
+    }
     Ok(None)
+}
+
+/// Checks a new password against the policy, including PasswordReusePrevention
+/// (the current and earlier passwords), and returns its hash.
+async fn new_password_hash(c: &Ctx<'_>, profile: &LoginProfile, password: &str) -> Result<String, IamError> {
+    let policy = password_policy(c).await?;
+    PasswordPolicy::check(policy.as_ref(), password).map_err(IamError::PasswordPolicyViolation)?;
+    let remembered = policy.and_then(|p| p.password_reuse_prevention).unwrap_or(0) as usize;
+    let earlier = std::iter::once(&profile.password_hash).chain(&profile.password_history).take(remembered);
+    for hash in earlier {
+        if crypto::verify_password(password, Some(&crypto::PasswordHash(hash.clone()))) {
+            return Err(IamError::PasswordPolicyViolation(format!(
+                "Password does not conform to the account password policy: it is one of the last {remembered} passwords."
+            )));
+        }
+    }
+    Ok(crypto::hash_password(password).0)
 }
 
 pub async fn delete_login_profile(c: &Ctx<'_>) -> Output {
@@ -249,13 +271,12 @@ pub async fn change_password(c: &Ctx<'_>) -> Output {
     let old = c.p.required_string("OldPassword", 1, 128)?;
     let new = c.p.required_string("NewPassword", 1, 128)?;
     let profile = existing_profile(c, user).await?;
-    let stored = crypto::PasswordHash(profile.password_hash);
+    let stored = crypto::PasswordHash(profile.password_hash.clone());
     if !crypto::verify_password(old, Some(&stored)) {
         return Err(IamError::AccessDenied("The old password is incorrect.".into()));
     }
-    check_password(c, new).await?;
-    let hash = crypto::hash_password(new).0;
-    c.svc.store.update_login_profile(&user.id, Some(&hash), Some(false)).await?;
+    let hash = new_password_hash(c, &profile, new).await?;
+    c.svc.store.change_login_password(&profile, &hash, false).await?;
     Ok(None)
 }
 
