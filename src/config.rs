@@ -191,6 +191,34 @@ pub fn load_or_create_key_file(path: &Path, generate: impl FnOnce() -> Vec<u8>) 
     Ok(key)
 }
 
+/// `(file name, contents)` of each file in a folder of key files.
+pub fn read_key_folder(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            out.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(entry.path())?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a new private file (mode 0600) in `dir`, creating the folder.
+pub fn write_key_file(dir: &Path, name: &str, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    ensure_private_dir(dir)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join(name))?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

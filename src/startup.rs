@@ -2,7 +2,8 @@
 //! (SQLite or PostgreSQL store, audit sink, clock) and wires them together.
 use crate::clock::SharedClock;
 use crate::config::{self, Settings};
-use crate::crypto::MasterKey;
+use crate::crypto::{generate_token_key_pem, MasterKey, TokenKeys};
+use crate::domain::SESSION_AUDIENCE;
 use crate::iam::IamService;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreAuditSink};
@@ -24,9 +25,47 @@ pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result
     let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())
         .with_context(|| format!("cannot read or create the master key {}", key_path.display()))?;
     let master = MasterKey::from_bytes(&key).context("master key")?;
-    let iam = IamService::new(store.clone(), master, clock, settings.server.region.clone());
+    let tokens =
+        token_keys(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master, clock.now().timestamp())?;
+    let iam = IamService::new(store.clone(), master, tokens, clock, settings.server.region.clone());
     Ok((store, iam))
 }
+
+/// The session-token signing keys, sealed under the master key, one file each
+/// (`<kid>.key`). The first start makes one; `rotate_token_key` adds a newer one.
+fn token_keys(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<TokenKeys> {
+    if config::read_key_folder(dir)?.is_empty() {
+        add_token_key(dir, master, now)?;
+    }
+    let mut pems = Vec::new();
+    for (file, sealed) in config::read_key_folder(dir)? {
+        let Some(kid) = file.strip_suffix(".key") else { continue };
+        let pem = master
+            .open(sealed.trim(), &token_key_context(kid))
+            .with_context(|| format!("token key {file} does not open with the master key"))?;
+        pems.push((kid.to_owned(), String::from_utf8(pem).context("token key is not PEM")?));
+    }
+    Ok(TokenKeys::from_pems(pems, SESSION_AUDIENCE)?)
+}
+
+fn token_key_context(kid: &str) -> String {
+    format!("token-key:{kid}")
+}
+
+/// Adds a new, newest, token key; nodes pick it up when they restart, and keep
+/// verifying tokens signed with the older ones.
+pub fn add_token_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<String> {
+    let kid = format!("{now:012}-{}", &crate::crypto::random_token(4));
+    let pem = generate_token_key_pem()?;
+    config::write_key_file(
+        dir,
+        &format!("{kid}.key"),
+        &master.seal(pem.as_bytes(), &token_key_context(&kid)),
+    )?;
+    Ok(kid)
+}
+
+pub const TOKEN_KEY_FOLDER: &str = "token-keys";
 
 /// Hides a password in a database URL for messages.
 fn redact_url(url: &str) -> String {

@@ -2,6 +2,7 @@
 mod arn;
 mod entities;
 mod ids;
+mod session;
 
 pub use arn::Arn;
 pub use entities::{
@@ -11,3 +12,4 @@ pub use ids::{
     validate_name, AccountId, EntityKind, IamPath, IdError, NameRule, ACCESS_KEY_PREFIX_LONG_TERM,
     ACCESS_KEY_PREFIX_TEMPORARY,
 };
+pub use session::{SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE};

@@ -1,6 +1,6 @@
 //! Who is calling: SigV4 verification against the stored access key.
 use super::IamService;
-use crate::domain::{Principal, ACCESS_KEY_PREFIX_TEMPORARY};
+use crate::domain::{Principal, SessionClaims, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY, SESSION_TOKEN_TYPE};
 use crate::store::StoreError;
 use crate::sts::sigv4::{self, Authorization, RequestParts, SigV4Error};
 
@@ -16,6 +16,8 @@ pub enum AuthError {
     SignatureDoesNotMatch(String),
     #[error("{0}")]
     RequestExpired(String),
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
     #[error("authentication backend failure")]
     Backend(#[source] StoreError),
 }
@@ -28,6 +30,7 @@ impl AuthError {
             AuthError::InvalidClientTokenId => ("InvalidClientTokenId", 403),
             AuthError::SignatureDoesNotMatch(_) => ("SignatureDoesNotMatch", 403),
             AuthError::RequestExpired(_) => ("RequestExpired", 400),
+            AuthError::ExpiredToken => ("ExpiredToken", 400),
             AuthError::Backend(_) => ("ServiceFailure", 500),
         }
     }
@@ -48,6 +51,8 @@ impl From<SigV4Error> for AuthError {
 pub enum CallerKind {
     Root,
     User(Principal),
+    /// Temporary credentials; the claims came from a verified session token.
+    Session(Box<SessionClaims>),
 }
 
 /// A caller whose signature verified. Only `IamService::authenticate` builds one.
@@ -73,14 +78,30 @@ impl Caller {
     pub fn user_name(&self) -> Option<&str> {
         match &self.kind {
             CallerKind::User(p) => Some(&p.name),
-            CallerKind::Root => None,
+            CallerKind::Root | CallerKind::Session(_) => None,
+        }
+    }
+
+    pub fn session(&self) -> Option<&SessionClaims> {
+        match &self.kind {
+            CallerKind::Session(c) => Some(c),
+            _ => None,
         }
     }
 
     /// The `userIdentity` of an audit record.
     pub fn audit_identity(&self) -> serde_json::Value {
         serde_json::json!({
-            "type": if self.is_root() { "Root" } else { "IAMUser" },
+            "type": match &self.kind {
+                CallerKind::Root => "Root",
+                CallerKind::User(_) => "IAMUser",
+                CallerKind::Session(c) => match c.kind {
+                    SessionKind::AssumedRole => "AssumedRole",
+                    SessionKind::FederatedUser => "FederatedUser",
+                    SessionKind::UserSession => "IAMUser",
+                    SessionKind::RootSession => "Root",
+                },
+            },
             "principalId": self.user_id,
             "arn": self.arn,
             "accountId": self.account_id,
@@ -111,8 +132,7 @@ impl IamService {
         let auth: Authorization = sigv4::parse_authorization(header)?;
         let amz_date = sigv4::check_request(req, &auth, self.clock.now(), &self.region, service)?;
         if auth.access_key_id.starts_with(ACCESS_KEY_PREFIX_TEMPORARY) {
-            // Temporary credentials need STS session tokens, which this build does not issue yet.
-            return Err(AuthError::InvalidClientTokenId);
+            return self.authenticate_session(req, &auth, &amz_date, origin);
         }
         let key = match self.store.get_access_key(&auth.access_key_id).await {
             Ok(k) if k.active => k,
@@ -156,6 +176,62 @@ impl IamService {
             _verified: (),
         })
     }
+}
+
+impl IamService {
+    /// Temporary credentials: the session token must be signed with the request,
+    /// verify with our token keys, be current, and go with this access key id.
+    /// No database read: the token carries the sealed secret.
+    fn authenticate_session(
+        &self,
+        req: &RequestParts<'_>,
+        auth: &Authorization,
+        amz_date: &str,
+        origin: Origin,
+    ) -> Result<Caller, AuthError> {
+        let token = req.header("x-amz-security-token").ok_or(AuthError::InvalidClientTokenId)?;
+        if !auth.signed_headers.iter().any(|h| h == "x-amz-security-token") {
+            return Err(AuthError::Incomplete("'x-amz-security-token' must be a 'SignedHeader'.".into()));
+        }
+        let claims: SessionClaims = self.tokens.verify(token).map_err(|_| AuthError::InvalidClientTokenId)?;
+        if claims.typ != SESSION_TOKEN_TYPE || claims.akid != auth.access_key_id {
+            return Err(AuthError::InvalidClientTokenId);
+        }
+        let now = self.now();
+        if now < claims.nbf - sigv4::MAX_SKEW_SECONDS {
+            return Err(AuthError::InvalidClientTokenId);
+        }
+        if now >= claims.exp {
+            return Err(AuthError::ExpiredToken);
+        }
+        let secret = self
+            .master
+            .open(&claims.sec, &session_secret_context(&claims.akid))
+            .map_err(|_| AuthError::InvalidClientTokenId)?;
+        let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidClientTokenId)?;
+        sigv4::verify_signature(req, auth, amz_date, &secret)?;
+        let user_id = match claims.kind {
+            SessionKind::AssumedRole => format!("{}:{}", claims.pid, claims.name),
+            SessionKind::FederatedUser => format!("{}:{}", claims.acct, claims.name),
+            SessionKind::UserSession | SessionKind::RootSession => claims.pid.clone(),
+        };
+        Ok(Caller {
+            account_id: claims.acct.clone(),
+            arn: claims.arn.clone(),
+            user_id,
+            access_key_id: claims.akid.clone(),
+            kind: CallerKind::Session(Box::new(claims)),
+            source_ip: origin.source_ip,
+            user_agent: origin.user_agent,
+            secure_transport: origin.secure_transport,
+            _verified: (),
+        })
+    }
+}
+
+/// Associated data that binds a sealed session secret to its access key id.
+pub(crate) fn session_secret_context(access_key_id: &str) -> String {
+    format!("session-secret:{access_key_id}")
 }
 
 /// Associated data that binds a sealed access-key secret to its key id.

@@ -4,8 +4,11 @@ use super::authn::{access_key_context, Caller, CallerKind};
 use super::policy::{self, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
 use super::{builtin, IamError};
 use crate::clock::SharedClock;
-use crate::crypto::{self, MasterKey};
-use crate::domain::{AccessKey, Account, AccountId, EntityKind, Principal, ACCESS_KEY_PREFIX_LONG_TERM};
+use crate::crypto::{self, MasterKey, TokenKeys};
+use crate::domain::{
+    AccessKey, Account, AccountId, EntityKind, Principal, SessionClaims, SessionKind,
+    ACCESS_KEY_PREFIX_LONG_TERM,
+};
 use crate::store::{Store, StoreError};
 use chrono::SecondsFormat;
 use std::collections::HashMap;
@@ -14,6 +17,7 @@ use std::sync::{Arc, Mutex};
 pub struct IamService {
     pub(super) store: Store,
     pub(super) master: MasterKey,
+    pub(crate) tokens: TokenKeys,
     pub(super) clock: SharedClock,
     pub(super) region: String,
     policy_cache: Mutex<HashMap<(bool, String), Arc<Policy>>>,
@@ -41,8 +45,14 @@ pub(super) struct CallerPolicies {
 const POLICY_CACHE_LIMIT: usize = 4096;
 
 impl IamService {
-    pub fn new(store: Store, master: MasterKey, clock: SharedClock, region: String) -> Self {
-        IamService { store, master, clock, region, policy_cache: Mutex::new(HashMap::new()) }
+    pub fn new(
+        store: Store,
+        master: MasterKey,
+        tokens: TokenKeys,
+        clock: SharedClock,
+        region: String,
+    ) -> Self {
+        IamService { store, master, tokens, clock, region, policy_cache: Mutex::new(HashMap::new()) }
     }
 
     pub fn store(&self) -> &Store {
@@ -150,25 +160,111 @@ impl IamService {
             CallerKind::User(u) => {
                 ctx.set("aws:PrincipalType", "User");
                 ctx.set("aws:username", u.name.clone());
-                for t in self.store.list_tags(&u.arn).await? {
-                    ctx.set(&format!("aws:PrincipalTag/{}", t.key), t.value);
+                self.set_principal_tags(&mut ctx, &u.id).await?;
+            }
+            CallerKind::Session(s) => {
+                let iat = chrono::DateTime::from_timestamp(s.iat, 0).unwrap_or_default();
+                ctx.set("aws:TokenIssueTime", iat.to_rfc3339_opts(SecondsFormat::Secs, true));
+                ctx.set("aws:MultiFactorAuthPresent", s.mfa.to_string());
+                if let Some(src) = &s.src {
+                    ctx.set("aws:SourceIdentity", src.clone());
+                }
+                match s.kind {
+                    SessionKind::AssumedRole => {
+                        ctx.set("aws:PrincipalType", "AssumedRole");
+                        // Policies see the role's ARN as the principal ARN.
+                        if let Some(role_arn) = role_arn_of_session(&s.arn) {
+                            ctx.set("aws:PrincipalArn", role_arn);
+                        }
+                        self.set_principal_tags(&mut ctx, &s.pid).await?;
+                    }
+                    SessionKind::FederatedUser => ctx.set("aws:PrincipalType", "FederatedUser"),
+                    SessionKind::UserSession => {
+                        let user = self.store.get_principal_by_id(&s.pid).await?;
+                        ctx.set("aws:PrincipalType", "User");
+                        ctx.set("aws:username", user.name.clone());
+                        self.set_principal_tags(&mut ctx, &user.id).await?;
+                    }
+                    SessionKind::RootSession => ctx.set("aws:PrincipalType", "Account"),
+                }
+                // Session tags override the principal's tags of the same key.
+                for (k, v) in &s.tags {
+                    ctx.set(&format!("aws:PrincipalTag/{k}"), v.clone());
                 }
             }
         }
         Ok(ctx)
     }
 
+    async fn set_principal_tags(&self, ctx: &mut RequestContext, principal_id: &str) -> Result<(), IamError> {
+        for t in self.store.list_tags(principal_id).await? {
+            ctx.set(&format!("aws:PrincipalTag/{}", t.key), t.value);
+        }
+        Ok(())
+    }
+
+    /// Session policies of temporary credentials: the inline policy and the
+    /// managed ones named when the session was made.
+    pub(crate) async fn session_policies(
+        &self,
+        s: &SessionClaims,
+    ) -> Result<Vec<(String, Arc<Policy>)>, IamError> {
+        let mut out = Vec::new();
+        if let Some(doc) = &s.pol {
+            out.push(("session-policy".to_owned(), self.parse_policy(doc, PolicyKind::Identity)?));
+        }
+        for arn in &s.parns {
+            let doc = self.managed_policy_document(arn).await?;
+            out.push((arn.clone(), self.parse_policy(&doc, PolicyKind::Identity)?));
+        }
+        Ok(out)
+    }
+
     /// Decides whether `caller` may perform `action` on `resource`. The root user
-    /// may do anything in its own account; nothing crosses accounts.
-    pub(super) async fn authorize(&self, caller: &Caller, ctx: &RequestContext) -> Result<(), IamError> {
-        let user = match &caller.kind {
+    /// may do anything in its own account; nothing crosses accounts. Temporary
+    /// credentials get what their principal's policies allow, limited by the
+    /// session policies; IAM itself takes no federated-user credentials, and
+    /// GetSessionToken credentials only with MFA, as on AWS.
+    pub(crate) async fn authorize(&self, caller: &Caller, ctx: &RequestContext) -> Result<(), IamError> {
+        let is_iam = ctx.action().starts_with("iam:");
+        let (principal, session) = match &caller.kind {
             CallerKind::Root => return Ok(()),
-            CallerKind::User(u) => u,
+            CallerKind::User(u) => (u.clone(), None),
+            CallerKind::Session(s) => {
+                let refuse = |why: &str| {
+                    Err(IamError::AccessDenied(format!(
+                        "User: {} is not authorized to perform: {} on resource: {} {why}",
+                        caller.arn,
+                        original_case_action(ctx.action()),
+                        ctx.resource
+                    )))
+                };
+                match s.kind {
+                    SessionKind::FederatedUser if is_iam => {
+                        return refuse("because IAM does not accept GetFederationToken credentials")
+                    }
+                    SessionKind::UserSession | SessionKind::RootSession if is_iam && !s.mfa => {
+                        return refuse("because IAM needs MFA with GetSessionToken credentials")
+                    }
+                    SessionKind::RootSession => return Ok(()),
+                    _ => {}
+                }
+                let principal = match self.store.get_principal_by_id(&s.pid).await {
+                    Ok(p) => p,
+                    Err(StoreError::NotFound(_)) => {
+                        return refuse("because the session's principal no longer exists")
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                (principal, Some(self.session_policies(s).await?))
+            }
         };
-        let policies = self.policies_of(user).await?;
+        let policies = self.policies_of(&principal).await?;
+        let session = session.unwrap_or_default();
         let set = PolicySet {
             identity: policies.identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
             boundary: policies.boundary.as_ref().map(|(id, p)| NamedPolicy { id, policy: p }),
+            session: session.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
             ..Default::default()
         };
         let evaluation = policy::evaluate(&set, ctx);
@@ -180,6 +276,9 @@ impl IamService {
             policy::Decision::ImplicitDeny(policy::DenyReason::Boundary) => {
                 "because no permissions boundary allows the action"
             }
+            policy::Decision::ImplicitDeny(policy::DenyReason::SessionPolicy) => {
+                "because no session policy allows the action"
+            }
             _ => "because no identity-based policy allows the action",
         };
         Err(IamError::AccessDenied(format!(
@@ -188,6 +287,23 @@ impl IamService {
             original_case_action(ctx.action()),
             ctx.resource
         )))
+    }
+
+    /// The user the caller acts as: `Some` for IAM users (also in their
+    /// GetSessionToken sessions), `None` for the root user; role and federated
+    /// sessions have none, so actions that default to the caller need a name.
+    pub(crate) async fn caller_user(&self, caller: &Caller) -> Result<Option<Principal>, IamError> {
+        match &caller.kind {
+            CallerKind::Root => Ok(None),
+            CallerKind::User(u) => Ok(Some(u.clone())),
+            CallerKind::Session(s) => match s.kind {
+                SessionKind::UserSession => Ok(Some(self.store.get_principal_by_id(&s.pid).await?)),
+                SessionKind::RootSession => Ok(None),
+                _ => Err(IamError::Validation(
+                    "Must specify userName when calling with non-User credentials".into(),
+                )),
+            },
+        }
     }
 
     /// Creates an account with its root user and an administrator user holding
@@ -242,6 +358,14 @@ impl IamService {
             root_password,
         })
     }
+}
+
+/// `arn:aws:iam::ACCT:role/NAME` from `arn:aws:sts::ACCT:assumed-role/NAME/SESSION`.
+pub(crate) fn role_arn_of_session(session_arn: &str) -> Option<String> {
+    let rest = session_arn.strip_prefix("arn:aws:sts::")?;
+    let (account, resource) = rest.split_once(":assumed-role/")?;
+    let (role, _session) = resource.rsplit_once('/')?;
+    Some(format!("arn:aws:iam::{account}:role/{role}"))
 }
 
 /// Actions are matched lower-cased; messages show them as AWS spells them.

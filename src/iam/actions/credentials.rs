@@ -19,11 +19,10 @@ async fn user_or_self(c: &Ctx<'_>, action: &str) -> Result<Option<Principal>, Ia
             Ok(Some(c.principal(EntityKind::User, name).await?))
         }
         None => {
-            c.allow(action, &c.caller.arn).await?;
-            Ok(match &c.caller.kind {
-                CallerKind::Root => None,
-                CallerKind::User(u) => Some(u.clone()),
-            })
+            let user = c.svc.caller_user(c.caller).await?;
+            let arn = user.as_ref().map_or(c.caller.arn.clone(), |u| u.arn.clone());
+            c.allow(action, &arn).await?;
+            Ok(user)
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::{paged, Ctx, Output};
 use crate::crypto::Totp;
 use crate::domain::{EntityKind, MfaDevice, NameRule, Principal};
-use crate::iam::{CallerKind, IamError};
+use crate::iam::IamError;
 use crate::query::{text, Member, Node};
 use crate::store::StoreError;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -83,17 +83,17 @@ async fn device(c: &Ctx<'_>) -> Result<MfaDevice, IamError> {
 
 /// The user named by `UserName`, or the root user when the root caller names none.
 async fn device_owner(c: &Ctx<'_>, action: &str) -> Result<Option<Principal>, IamError> {
-    match (c.p.get("UserName"), &c.caller.kind) {
-        (Some(name), _) => {
+    match c.p.get("UserName") {
+        Some(name) => {
             crate::domain::validate_name(NameRule::USER, name)?;
             c.allow(action, &c.entity_arn(EntityKind::User, name).await?).await?;
             Ok(Some(c.principal(EntityKind::User, name).await?))
         }
-        (None, CallerKind::Root) => {
+        None if c.svc.caller_user(c.caller).await?.is_none() => {
             c.allow(action, &c.caller.arn).await?;
             Ok(None)
         }
-        (None, CallerKind::User(_)) => Err(IamError::Validation(
+        None => Err(IamError::Validation(
             "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null"
                 .into(),
         )),
@@ -224,14 +224,13 @@ pub async fn list_virtual(c: &Ctx<'_>) -> Output {
 
 pub async fn list_for_user(c: &Ctx<'_>) -> Output {
     let owner = match c.p.get("UserName") {
-        None if c.caller.user_name().is_some() => {
-            let CallerKind::User(u) = &c.caller.kind else {
-                return Ok(None);
-            };
-            c.allow("iam:ListMFADevices", &u.arn).await?;
-            Some(u.clone())
+        None => {
+            let user = c.svc.caller_user(c.caller).await?;
+            let arn = user.as_ref().map_or(c.caller.arn.clone(), |u| u.arn.clone());
+            c.allow("iam:ListMFADevices", &arn).await?;
+            user
         }
-        _ => device_owner(c, "iam:ListMFADevices").await?,
+        Some(_) => device_owner(c, "iam:ListMFADevices").await?,
     };
     let devices: Vec<MfaDevice> = c
         .svc

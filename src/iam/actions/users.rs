@@ -45,8 +45,8 @@ pub async fn create(c: &Ctx<'_>) -> Output {
 pub async fn get(c: &Ctx<'_>) -> Output {
     let name = match c.p.get("UserName") {
         Some(n) => n.to_owned(),
-        None => match c.caller.user_name() {
-            Some(n) => n.to_owned(),
+        None => match c.svc.caller_user(c.caller).await? {
+            Some(u) => u.name,
             None => {
                 // The root user asking about itself.
                 c.allow("iam:GetUser", &c.caller.arn).await?;
@@ -55,7 +55,7 @@ pub async fn get(c: &Ctx<'_>) -> Output {
                     "User",
                     vec![
                         text("UserId", c.account()),
-                        text("Arn", &c.caller.arn),
+                        text("Arn", format!("arn:aws:iam::{}:root", c.account())),
                         text("CreateDate", super::nodes::date(account.created_at)),
                     ],
                 )]));

@@ -84,7 +84,8 @@ pub struct PolicySet<'a> {
     pub identity: Vec<NamedPolicy<'a>>,
     pub resource: Option<NamedPolicy<'a>>,
     pub boundary: Option<NamedPolicy<'a>>,
-    pub session: Option<NamedPolicy<'a>>,
+    /// Session policies (inline and managed): when present, one must allow.
+    pub session: Vec<NamedPolicy<'a>>,
 }
 
 /// A statement that applied, borrowed from the policies evaluated.
@@ -119,6 +120,8 @@ pub enum Decision {
 pub struct Evaluation<'a> {
     pub decision: Decision,
     pub deciding: Vec<MatchedStatement<'a>>,
+    /// How an allowing statement of the resource policy named the caller, if one did.
+    pub resource_grant: Option<Grant>,
 }
 
 impl Evaluation<'_> {
@@ -131,36 +134,53 @@ fn any_pattern(patterns: &[Pattern], mut matches: impl FnMut(&Pattern) -> bool) 
     patterns.iter().any(|p| matches(p))
 }
 
-/// How a statement's Principal matched: not at all, or by naming the caller itself.
-fn principal_matches(spec: &PrincipalSpec, who: Option<&RequestPrincipal>) -> Option<bool> {
+/// How a resource policy's Principal named the caller, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Grant {
+    /// By its account (`111122223333` or `arn:aws:iam::111122223333:root`): the
+    /// account delegates, so the caller's identity policies must allow too.
+    Account,
+    /// By an ARN it answers to other than its own (an assumed-role session by
+    /// its role's ARN), or by `*`.
+    Named,
+    /// By the caller's own ARN.
+    Caller,
+}
+
+fn principal_matches(spec: &PrincipalSpec, who: Option<&RequestPrincipal>) -> Option<Grant> {
     let who = who?;
     let own = who.ids.first().map(|(_, arn)| arn.as_str());
     match spec {
-        PrincipalSpec::Anyone => Some(false),
+        PrincipalSpec::Anyone => Some(Grant::Named),
         PrincipalSpec::Of(list) => {
-            let mut hit = None;
+            let mut best = None;
             for (t, v) in list {
-                let account_root = *t == PrincipalType::Aws
+                let grant = if *t == PrincipalType::Aws && v == "*" {
+                    who.ids.iter().any(|(k, _)| *k == PrincipalType::Aws).then_some(Grant::Named)
+                } else if *t == PrincipalType::Aws
                     && (v == &who.account
                         || v.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root"))
-                            == Some(&who.account));
-                let wildcard = *t == PrincipalType::Aws
-                    && v == "*"
-                    && who.ids.iter().any(|(k, _)| *k == PrincipalType::Aws);
-                if account_root || wildcard || who.ids.iter().any(|(k, id)| k == t && id == v) {
-                    let direct = Some(v.as_str()) == own;
-                    hit = Some(hit.unwrap_or(false) || direct);
-                }
+                            == Some(&who.account))
+                {
+                    Some(Grant::Account)
+                } else if Some(v.as_str()) == own && who.ids.first().is_some_and(|(k, _)| k == t) {
+                    Some(Grant::Caller)
+                } else if who.ids.iter().any(|(k, id)| k == t && id == v) {
+                    Some(Grant::Named)
+                } else {
+                    None
+                };
+                best = best.max(grant);
             }
-            hit
+            best
         }
     }
 }
 
 impl Statement {
-    /// Whether this statement applies to the request; `Some(direct)` tells whether
-    /// its Principal named the caller's own ARN (always false without a Principal).
-    fn applies(&self, ctx: &RequestContext) -> Option<bool> {
+    /// Whether this statement applies to the request, and how its Principal named
+    /// the caller (`None` inside when it has no Principal: identity policies).
+    fn applies(&self, ctx: &RequestContext) -> Option<Option<Grant>> {
         let (actions, not_action) = &self.actions;
         let action_hit = any_pattern(actions, |p| match p.shape {
             PatternShape::Anything => true,
@@ -183,18 +203,18 @@ impl Statement {
                 return None;
             }
         }
-        let direct = match &self.principal {
-            None => false,
+        let grant = match &self.principal {
+            None => None,
             Some((spec, not_principal)) => {
                 match (principal_matches(spec, ctx.principal.as_ref()), not_principal) {
-                    (Some(direct), false) => direct,
-                    (None, true) if ctx.principal.is_some() => false,
+                    (Some(grant), false) => Some(grant),
+                    (None, true) if ctx.principal.is_some() => Some(Grant::Named),
                     _ => return None,
                 }
             }
         };
         if self.conditions.iter().all(|c| c.evaluate(ctx)) {
-            Some(direct)
+            Some(grant)
         } else {
             None
         }
@@ -205,13 +225,14 @@ impl Statement {
 struct Tally<'a> {
     allow: Vec<MatchedStatement<'a>>,
     deny: Vec<MatchedStatement<'a>>,
-    direct_allow: bool,
+    /// The strongest way an Allow statement's Principal named the caller.
+    grant: Option<Grant>,
 }
 
 impl<'a> Tally<'a> {
     fn scan(&mut self, named: &NamedPolicy<'a>, ctx: &RequestContext) {
         for (i, s) in named.policy.statements.iter().enumerate() {
-            if let Some(direct) = s.applies(ctx) {
+            if let Some(grant) = s.applies(ctx) {
                 let m = MatchedStatement {
                     policy_id: named.id,
                     statement: i,
@@ -220,7 +241,7 @@ impl<'a> Tally<'a> {
                 };
                 match s.effect {
                     Effect::Allow => {
-                        self.direct_allow |= direct;
+                        self.grant = self.grant.max(grant);
                         self.allow.push(m)
                     }
                     Effect::Deny => self.deny.push(m),
@@ -244,33 +265,47 @@ pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Evaluation<'a>
     };
     let resource = scan_one(&set.resource);
     let boundary = scan_one(&set.boundary);
-    let session = scan_one(&set.session);
+    let session = (!set.session.is_empty()).then(|| {
+        let mut t = Tally::default();
+        for p in &set.session {
+            t.scan(p, ctx);
+        }
+        t
+    });
 
     let mut denies = identity.deny;
     for t in [&resource, &boundary, &session].into_iter().flatten() {
         denies.extend(t.deny.iter().cloned());
     }
     if !denies.is_empty() {
-        return Evaluation { decision: Decision::ExplicitDeny, deciding: denies };
+        return Evaluation { decision: Decision::ExplicitDeny, deciding: denies, resource_grant: None };
     }
     let boundary_ok = boundary.as_ref().is_none_or(|t| !t.allow.is_empty());
     let session_ok = session.as_ref().is_none_or(|t| !t.allow.is_empty());
     let limits_ok = boundary_ok && session_ok;
-    let resource_allow = resource.map(|t| (t.direct_allow, t.allow)).unwrap_or_default();
-
-    let decision = match (identity.allow.is_empty(), resource_allow.1.is_empty(), limits_ok) {
-        // A resource policy that names the caller itself is not limited by the
+    let (resource_grant, resource_allow) = resource.map(|t| (t.grant, t.allow)).unwrap_or_default();
+    let identity_allows = !identity.allow.is_empty();
+    let allowed = match resource_grant {
+        // A resource policy naming the caller itself is not limited by the
         // caller's boundary or session policy (AWS's evaluation logic).
-        (_, false, _) if resource_allow.0 => Decision::Allow,
-        (false, _, true) | (_, false, true) => Decision::Allow,
-        (true, true, _) => Decision::ImplicitDeny(DenyReason::NoAllow),
-        _ if !boundary_ok => Decision::ImplicitDeny(DenyReason::Boundary),
-        _ => Decision::ImplicitDeny(DenyReason::SessionPolicy),
+        Some(Grant::Caller) => true,
+        Some(Grant::Named) => limits_ok,
+        // Granted to the account: the caller's own policies decide.
+        Some(Grant::Account) | None => identity_allows && limits_ok,
+    };
+    let decision = if allowed {
+        Decision::Allow
+    } else if !identity_allows && resource_grant.is_none_or(|g| g == Grant::Account) {
+        Decision::ImplicitDeny(DenyReason::NoAllow)
+    } else if !boundary_ok {
+        Decision::ImplicitDeny(DenyReason::Boundary)
+    } else {
+        Decision::ImplicitDeny(DenyReason::SessionPolicy)
     };
     let deciding = if decision == Decision::Allow {
-        identity.allow.into_iter().chain(resource_allow.1).collect()
+        identity.allow.into_iter().chain(resource_allow).collect()
     } else {
         Vec::new()
     };
-    Evaluation { decision, deciding }
+    Evaluation { decision, deciding, resource_grant }
 }

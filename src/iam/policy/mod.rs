@@ -10,8 +10,8 @@ mod variables;
 pub use condition::{ConditionBlock, Operator};
 pub use document::{Effect, Policy, PolicyKind, Statement};
 pub use eval::{
-    evaluate, Decision, DenyReason, Evaluation, MatchedStatement, NamedPolicy, PolicySet, PrincipalType,
-    RequestContext, RequestPrincipal,
+    evaluate, Decision, DenyReason, Evaluation, Grant, MatchedStatement, NamedPolicy, PolicySet,
+    PrincipalType, RequestContext, RequestPrincipal,
 };
 pub use glob::{arn_like, glob_match};
 

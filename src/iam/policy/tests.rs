@@ -157,7 +157,7 @@ fn boundary_and_session_policy_limit_identity_allows() {
     assert_eq!(evaluate(&boundary_only, &get).decision, NONE);
     let with_session = PolicySet {
         identity: vec![NamedPolicy { id: "admin", policy: &admin }],
-        session: Some(NamedPolicy { id: "s", policy: &only_list }),
+        session: vec![NamedPolicy { id: "s", policy: &only_list }],
         ..Default::default()
     };
     assert_eq!(evaluate(&with_session, &get).decision, Decision::ImplicitDeny(DenyReason::SessionPolicy));
@@ -181,24 +181,55 @@ fn resource_policy_principals() {
     let alice = who(ACCT, &[(PrincipalType::Aws, "arn:aws:iam::111122223333:user/alice")]);
     let stranger = who("999988887777", &[(PrincipalType::Aws, "arn:aws:iam::999988887777:user/eve")]);
     let saml = who(ACCT, &[(PrincipalType::Federated, "arn:aws:iam::111122223333:saml-provider/Corp")]);
-    let cases: Vec<(Policy, &RequestPrincipal, bool)> = vec![
-        (trust(r#"{"AWS":"arn:aws:iam::111122223333:user/alice"}"#, ""), &alice, true),
-        (trust(r#"{"AWS":"arn:aws:iam::111122223333:user/alice"}"#, ""), &stranger, false),
-        (trust(r#"{"AWS":"111122223333"}"#, ""), &alice, true),
-        (trust(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#, ""), &alice, true),
-        (trust(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#, ""), &stranger, false),
-        (trust(r#"{"AWS":"*"}"#, ""), &stranger, true),
-        (trust(r#""*""#, ""), &saml, true),
-        (trust(r#"{"Federated":"arn:aws:iam::111122223333:saml-provider/Corp"}"#, ""), &saml, true),
-        (trust(r#"{"Federated":"arn:aws:iam::111122223333:saml-provider/Corp"}"#, ""), &alice, false),
-        (trust(r#"{"AWS":["arn:aws:iam::111122223333:user/bob","111122223333"]}"#, ""), &alice, true),
+    let session = who(
+        ACCT,
+        &[
+            (PrincipalType::Aws, "arn:aws:sts::111122223333:assumed-role/R/s1"),
+            (PrincipalType::Aws, "arn:aws:iam::111122223333:role/R"),
+        ],
+    );
+    use Grant::*;
+    let cases: Vec<(Policy, &RequestPrincipal, Option<Grant>)> = vec![
+        (trust(r#"{"AWS":"arn:aws:iam::111122223333:user/alice"}"#, ""), &alice, Some(Caller)),
+        (trust(r#"{"AWS":"arn:aws:iam::111122223333:user/alice"}"#, ""), &stranger, None),
+        (trust(r#"{"AWS":"111122223333"}"#, ""), &alice, Some(Account)),
+        (trust(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#, ""), &alice, Some(Account)),
+        (trust(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#, ""), &stranger, None),
+        (trust(r#"{"AWS":"*"}"#, ""), &stranger, Some(Named)),
+        (trust(r#""*""#, ""), &saml, Some(Named)),
+        (trust(r#"{"Federated":"arn:aws:iam::111122223333:saml-provider/Corp"}"#, ""), &saml, Some(Caller)),
+        (trust(r#"{"Federated":"arn:aws:iam::111122223333:saml-provider/Corp"}"#, ""), &alice, None),
+        (
+            trust(r#"{"AWS":["arn:aws:iam::111122223333:user/bob","111122223333"]}"#, ""),
+            &alice,
+            Some(Account),
+        ),
+        (trust(r#"{"AWS":"arn:aws:iam::111122223333:role/R"}"#, ""), &session, Some(Named)),
+        (trust(r#"{"AWS":"arn:aws:sts::111122223333:assumed-role/R/s1"}"#, ""), &session, Some(Caller)),
     ];
     for (i, (policy, principal, expected)) in cases.iter().enumerate() {
         let mut ctx = RequestContext::new("sts:AssumeRole", "arn:aws:iam::111122223333:role/R");
         ctx.principal = Some((*principal).clone());
         let set = PolicySet { resource: Some(NamedPolicy { id: "trust", policy }), ..Default::default() };
-        assert_eq!(evaluate(&set, &ctx).allowed(), *expected, "case {i}");
+        let e = evaluate(&set, &ctx);
+        assert_eq!(e.resource_grant, *expected, "case {i}");
+        // A grant to the account alone delegates: with no identity policy, no allow.
+        assert_eq!(e.allowed(), matches!(expected, Some(Caller | Named)), "case {i}");
     }
+}
+
+#[test]
+fn a_grant_to_the_account_needs_the_callers_own_allow() {
+    let by_account = trust(r#"{"AWS":"111122223333"}"#, "");
+    let may_assume =
+        Policy::parse(&allow(r#""Action":"sts:AssumeRole","Resource":"*""#), PolicyKind::Identity).unwrap();
+    let mut ctx = RequestContext::new("sts:AssumeRole", "arn:aws:iam::111122223333:role/R");
+    ctx.principal = Some(who(ACCT, &[(PrincipalType::Aws, "arn:aws:iam::111122223333:user/alice")]));
+    let without =
+        PolicySet { resource: Some(NamedPolicy { id: "t", policy: &by_account }), ..Default::default() };
+    assert_eq!(evaluate(&without, &ctx).decision, NONE);
+    let with = PolicySet { identity: vec![NamedPolicy { id: "i", policy: &may_assume }], ..without.clone() };
+    assert_eq!(evaluate(&with, &ctx).decision, ALLOW);
 }
 
 #[test]
@@ -235,7 +266,7 @@ fn resource_policy_naming_the_caller_is_not_limited_by_its_boundary() {
         ..Default::default()
     };
     assert_eq!(evaluate(&set(&by_user), &ctx).decision, ALLOW);
-    assert_eq!(evaluate(&set(&by_account), &ctx).decision, Decision::ImplicitDeny(DenyReason::Boundary));
+    assert_eq!(evaluate(&set(&by_account), &ctx).decision, NONE);
 }
 
 fn cond_decides(condition: &str, keys: &[(&str, &[&str])]) -> bool {
