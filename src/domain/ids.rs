@@ -38,6 +38,34 @@ impl fmt::Display for AccountId {
     }
 }
 
+const KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// A temporary access key id: `ASIA` and 16 Base32 characters holding the
+/// account id (40 bits) and 40 random bits, so the account can be read back
+/// from the id alone, as AWS does.
+pub fn temporary_access_key_id(account: &AccountId, random40: u64) -> String {
+    let account: u128 = account.as_str().parse::<u64>().unwrap_or(0).into();
+    let value: u128 = (account << 40) | u128::from(random40 & ((1 << 40) - 1));
+    let mut out = String::from(ACCESS_KEY_PREFIX_TEMPORARY);
+    for i in (0..16).rev() {
+        out.push(KEY_ALPHABET[((value >> (i * 5)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// The account a temporary access key id was issued in.
+pub fn account_of_temporary_key(id: &str) -> Option<AccountId> {
+    let body = id.strip_prefix(ACCESS_KEY_PREFIX_TEMPORARY)?;
+    if body.len() != 16 {
+        return None;
+    }
+    let mut value: u128 = 0;
+    for b in body.bytes() {
+        value = (value << 5) | KEY_ALPHABET.iter().position(|&c| c == b)? as u128;
+    }
+    AccountId::parse(&format!("{:012}", value >> 40)).ok()
+}
+
 /// The kinds of IAM entity, with the unique-id prefix AWS gives each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntityKind {
@@ -134,6 +162,19 @@ mod tests {
         {
             assert!(AccountId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn temporary_key_ids_carry_their_account() {
+        let acct = AccountId::parse("111122223333").unwrap();
+        let id = temporary_access_key_id(&acct, 0xAB_CDEF_1234);
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("ASIA"));
+        assert_eq!(account_of_temporary_key(&id), Some(acct));
+        let zero = AccountId::parse("000000000001").unwrap();
+        assert_eq!(account_of_temporary_key(&temporary_access_key_id(&zero, u64::MAX)), Some(zero));
+        assert_eq!(account_of_temporary_key("ASIA0000000000000000"), None);
+        assert_eq!(account_of_temporary_key("AKIAAAAAAAAAAAAAAAAA"), None);
     }
 
     #[test]

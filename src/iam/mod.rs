@@ -1,12 +1,12 @@
 //! IAM: accounts, users, groups, roles, policies, keys, MFA and SAML providers,
 //! and the IAM Query API actions over them.
 mod actions;
-mod authn;
+pub(crate) mod authn;
 mod builtin;
 mod error;
 mod password_policy;
 pub mod policy;
-mod service;
+pub(crate) mod service;
 
 pub use actions::{handle, known_action};
 pub use authn::{AuthError, Caller, CallerKind, Origin};

@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub struct IamService {
-    pub(super) store: Store,
-    pub(super) master: MasterKey,
+    pub(crate) store: Store,
+    pub(crate) master: MasterKey,
     pub(crate) tokens: TokenKeys,
-    pub(super) clock: SharedClock,
-    pub(super) region: String,
+    pub(crate) clock: SharedClock,
+    pub(crate) region: String,
     policy_cache: Mutex<HashMap<(bool, String), Arc<Policy>>>,
 }
 
@@ -37,7 +37,7 @@ pub struct AccountCreated {
 }
 
 /// Parsed policies bearing on one caller.
-pub(super) struct CallerPolicies {
+pub(crate) struct CallerPolicies {
     pub identity: Vec<(String, Arc<Policy>)>,
     pub boundary: Option<(String, Arc<Policy>)>,
 }
@@ -63,18 +63,18 @@ impl IamService {
         self.clock.now()
     }
 
-    pub(super) fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now().timestamp()
     }
 
-    pub(super) fn iso(secs: i64) -> String {
+    pub(crate) fn iso(secs: i64) -> String {
         chrono::DateTime::from_timestamp(secs, 0)
             .unwrap_or_default()
             .to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
     /// Parses a policy document, reusing an earlier parse of the same text.
-    pub(super) fn parse_policy(&self, text: &str, kind: PolicyKind) -> Result<Arc<Policy>, IamError> {
+    pub(crate) fn parse_policy(&self, text: &str, kind: PolicyKind) -> Result<Arc<Policy>, IamError> {
         let key = (kind == PolicyKind::Resource, text.to_owned());
         if let Ok(cache) = self.policy_cache.lock() {
             if let Some(p) = cache.get(&key) {
@@ -92,7 +92,7 @@ impl IamService {
     }
 
     /// The document of a managed policy: built-in or the default version.
-    pub(super) async fn managed_policy_document(&self, arn: &str) -> Result<String, IamError> {
+    pub(crate) async fn managed_policy_document(&self, arn: &str) -> Result<String, IamError> {
         match builtin::find(arn) {
             Some(b) => Ok(b.document.to_owned()),
             None => Ok(self.store.default_policy_document(arn).await?),
@@ -115,7 +115,7 @@ impl IamService {
     }
 
     /// Identity policies of a user or role (a user's groups included) and its boundary.
-    pub(super) async fn policies_of(&self, p: &Principal) -> Result<CallerPolicies, IamError> {
+    pub(crate) async fn policies_of(&self, p: &Principal) -> Result<CallerPolicies, IamError> {
         let mut identity = Vec::new();
         self.push_policies_of(p, &mut identity).await?;
         if p.kind == EntityKind::User {
@@ -134,7 +134,7 @@ impl IamService {
     }
 
     /// The request context AWS builds for a caller.
-    pub(super) async fn context_for(
+    pub(crate) async fn context_for(
         &self,
         caller: &Caller,
         action: &str,
@@ -259,6 +259,16 @@ impl IamService {
                 (principal, Some(self.session_policies(s).await?))
             }
         };
+        if session.as_ref().is_some_and(|p| p.is_empty())
+            && caller.session().is_some_and(|s| s.kind == SessionKind::FederatedUser)
+        {
+            // GetFederationToken without a session policy grants nothing.
+            return Err(IamError::AccessDenied(format!(
+                "User: {} is not authorized to perform: {} because the federation token has no session policy",
+                caller.arn,
+                original_case_action(ctx.action())
+            )));
+        }
         let policies = self.policies_of(&principal).await?;
         let session = session.unwrap_or_default();
         let set = PolicySet {

@@ -1,37 +1,65 @@
-//! STS and request authentication. `sigv4` is pure canonicalisation and signing.
-//! This build serves `GetCallerIdentity`; the credential-issuing actions
-//! (`AssumeRoleWithSAML`, `AssumeRole`, ...) come with session tokens.
+//! STS: temporary credentials. `sigv4` is pure canonicalisation and signing;
+//! `actions` serves the STS Query API; `session` makes credentials and tokens.
+mod actions;
+mod session;
 pub mod sigv4;
 
-use crate::iam::Caller;
-use crate::query::{text, Node};
+pub use actions::{handle, ACTIONS};
 
+use crate::iam::IamError;
+
+/// STS failures, one variant per AWS error code a client may see.
 #[derive(Debug, thiserror::Error)]
 pub enum StsError {
     #[error("{0}")]
     InvalidAction(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    #[error("{0}")]
+    Iam(#[source] IamError),
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 impl StsError {
     pub fn code(&self) -> (&'static str, u16) {
         match self {
             StsError::InvalidAction(_) => ("InvalidAction", 400),
+            StsError::Validation(_) => ("ValidationError", 400),
+            StsError::AccessDenied(_) => ("AccessDenied", 403),
+            StsError::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400),
+            StsError::InvalidParameterValue(_) => ("InvalidParameterValue", 400),
+            StsError::Iam(e) => e.code(),
+            StsError::Internal(_) => ("InternalFailure", 500),
         }
     }
 }
 
-/// STS actions this build serves.
-pub const ACTIONS: &[&str] = &["GetCallerIdentity"];
-
-pub fn handle(caller: &Caller, action: &str) -> Result<Option<Vec<Node>>, StsError> {
-    match action {
-        "GetCallerIdentity" => Ok(Some(vec![
-            text("UserId", &caller.user_id),
-            text("Account", &caller.account_id),
-            text("Arn", &caller.arn),
-        ])),
-        other => {
-            Err(StsError::InvalidAction(format!("Could not find operation {other} for version 2011-06-15")))
+impl From<IamError> for StsError {
+    fn from(e: IamError) -> Self {
+        match e {
+            IamError::AccessDenied(m) => StsError::AccessDenied(m),
+            IamError::MalformedPolicyDocument(m) => StsError::MalformedPolicyDocument(m),
+            IamError::Validation(m) => StsError::Validation(m),
+            other => StsError::Iam(other),
         }
+    }
+}
+
+impl From<crate::store::StoreError> for StsError {
+    fn from(e: crate::store::StoreError) -> Self {
+        StsError::Iam(e.into())
+    }
+}
+
+impl From<crate::query::ParamError> for StsError {
+    fn from(e: crate::query::ParamError) -> Self {
+        StsError::Validation(e.0)
     }
 }

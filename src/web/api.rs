@@ -166,7 +166,7 @@ async fn run(
     }
     match service {
         Service::Iam => Ok(iam::handle(&state.iam, caller, action, params).await?),
-        Service::Sts => Ok(sts::handle(caller, action)?),
+        Service::Sts => Ok(sts::handle(&state.iam, caller, action, params).await?),
     }
 }
 

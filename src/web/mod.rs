@@ -47,6 +47,7 @@ impl HttpServer {
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(health::metrics))
+                .route("/.well-known/jwks.json", web::get().to(health::jwks))
         })
         .listen(listener)?;
         if workers > 0 {

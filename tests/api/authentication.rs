@@ -37,14 +37,14 @@ async fn unsigned_and_malformed_requests_are_refused() {
 async fn unknown_keys_and_wrong_secrets_are_refused() {
     let app = spawn_app().await;
     let body = form(&[("Version", "2010-05-08"), ("Action", "CreateUser"), ("UserName", "mallory")]);
-    let unknown = Keys { id: "AKIAAAAAAAAAAAAAAAAA".into(), secret: app.admin.secret.clone() };
+    let unknown = Keys::long_term("AKIAAAAAAAAAAAAAAAAA".into(), app.admin.secret.clone());
     app.signed("iam", &unknown, &body, 0).await.err(403, "InvalidClientTokenId");
-    let wrong = Keys { id: app.admin.id.clone(), secret: "x".repeat(40) };
+    let wrong = Keys::long_term(app.admin.id.clone(), "x".repeat(40));
     let r = app.signed("iam", &wrong, &body, 0).await;
     r.err(403, "SignatureDoesNotMatch");
     // The response never echoes what the signature should have been.
     assert!(!r.body.contains(&app.admin.secret));
-    let temporary = Keys { id: "ASIAAAAAAAAAAAAAAAAA".into(), secret: app.admin.secret.clone() };
+    let temporary = Keys::long_term("ASIAAAAAAAAAAAAAAAAA".into(), app.admin.secret.clone());
     app.signed("iam", &temporary, &body, 0).await.err(403, "InvalidClientTokenId");
     assert_eq!(user_count(&app).await, 1);
 }

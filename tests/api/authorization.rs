@@ -142,7 +142,7 @@ async fn nothing_crosses_accounts() {
         idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
     let other = iam.create_account("999988887777", "admin").await.unwrap();
     store.close().await;
-    let other_admin = Keys { id: other.access_key_id, secret: other.secret_access_key };
+    let other_admin = Keys::long_term(other.access_key_id, other.secret_access_key);
     app.admin(&[("Action", "CreateUser"), ("UserName", "alice")]).await.ok();
     // The other account's administrator sees only its own users.
     let r = app.iam(&other_admin, &[("Action", "ListUsers")]).await;

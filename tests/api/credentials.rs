@@ -97,7 +97,7 @@ async fn login_profiles_follow_the_password_policy() {
     .err(409, "EntityAlreadyExists");
     // Bob changes his own password, proving the old one.
     let r = app.admin(&[("Action", "CreateAccessKey"), ("UserName", "bob")]).await;
-    let bob = Keys { id: r.text("AccessKeyId").unwrap(), secret: r.text("SecretAccessKey").unwrap() };
+    let bob = Keys::long_term(r.text("AccessKeyId").unwrap(), r.text("SecretAccessKey").unwrap());
     app.iam(
         &bob,
         &[
@@ -141,7 +141,7 @@ async fn remembered_passwords_cannot_be_reused() {
         .await
         .ok();
     let r = app.admin(&[("Action", "CreateAccessKey"), ("UserName", "bob")]).await;
-    let bob = Keys { id: r.text("AccessKeyId").unwrap(), secret: r.text("SecretAccessKey").unwrap() };
+    let bob = Keys::long_term(r.text("AccessKeyId").unwrap(), r.text("SecretAccessKey").unwrap());
     let change = |old: &'static str, new: &'static str| {
         let (app, bob) = (&app, bob.clone());
         async move {

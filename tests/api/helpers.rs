@@ -8,10 +8,27 @@ use std::sync::Arc;
 
 pub const ACCOUNT: &str = "111122223333";
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Keys {
     pub id: String,
     pub secret: String,
+    /// The session token of temporary credentials.
+    pub token: Option<String>,
+}
+
+impl Keys {
+    pub fn long_term(id: String, secret: String) -> Keys {
+        Keys { id, secret, token: None }
+    }
+
+    /// The Credentials element of an STS response.
+    pub fn from_credentials(r: &Reply) -> Keys {
+        Keys {
+            id: r.text("AccessKeyId").unwrap(),
+            secret: r.text("SecretAccessKey").unwrap(),
+            token: Some(r.text("SessionToken").unwrap()),
+        }
+    }
 }
 
 pub struct TestApp {
@@ -103,7 +120,7 @@ pub async fn spawn_app() -> TestApp {
         base: format!("http://127.0.0.1:{port}"),
         host: format!("127.0.0.1:{port}"),
         clock,
-        admin: Keys { id: created.access_key_id, secret: created.secret_access_key },
+        admin: Keys::long_term(created.access_key_id, created.secret_access_key),
         client: reqwest::Client::new(),
         settings,
         _dir: dir,
@@ -137,25 +154,32 @@ impl TestApp {
     pub fn sign(&self, service: &str, keys: &Keys, body: &str, skew_seconds: i64) -> (String, String) {
         let when = self.clock_now() + chrono::Duration::seconds(skew_seconds);
         let amz_date = when.format("%Y%m%dT%H%M%SZ").to_string();
-        let headers = vec![
+        let mut headers = vec![
             ("content-type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string()),
             ("host".to_string(), self.host.clone()),
             ("x-amz-date".to_string(), amz_date.clone()),
         ];
+        let mut signed: Vec<String> = vec!["content-type".into(), "host".into(), "x-amz-date".into()];
+        if let Some(token) = &keys.token {
+            headers.push(("x-amz-security-token".to_string(), token.clone()));
+            signed.push("x-amz-security-token".into());
+        }
         let auth = Authorization {
             access_key_id: keys.id.clone(),
             date: amz_date[..8].to_string(),
             region: "us-east-1".into(),
             service: service.into(),
-            signed_headers: vec!["content-type".into(), "host".into(), "x-amz-date".into()],
+            signed_headers: signed.clone(),
             signature: String::new(),
         };
         let parts =
             RequestParts { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
         let signature = sigv4::sign(&parts, &auth, &amz_date, &keys.secret, &sha256_hex(body.as_bytes()));
         let header = format!(
-            "AWS4-HMAC-SHA256 Credential={}/{}/us-east-1/{service}/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature={signature}",
-            keys.id, auth.date
+            "AWS4-HMAC-SHA256 Credential={}/{}/us-east-1/{service}/aws4_request, SignedHeaders={}, Signature={signature}",
+            keys.id,
+            auth.date,
+            signed.join(";")
         );
         (header, amz_date)
     }
@@ -167,7 +191,11 @@ impl TestApp {
 
     pub async fn signed(&self, service: &str, keys: &Keys, body: &str, skew_seconds: i64) -> Reply {
         let (authorization, amz_date) = self.sign(service, keys, body, skew_seconds);
-        self.raw(body, &[("authorization", &authorization), ("x-amz-date", &amz_date)]).await
+        let mut headers = vec![("authorization", authorization.as_str()), ("x-amz-date", amz_date.as_str())];
+        if let Some(token) = &keys.token {
+            headers.push(("x-amz-security-token", token));
+        }
+        self.raw(body, &headers).await
     }
 
     /// Sends `body` with exactly these extra headers.
@@ -196,7 +224,7 @@ impl TestApp {
         self.admin(&[("Action", "CreateUser"), ("UserName", name)]).await.ok();
         let r = self.admin(&[("Action", "CreateAccessKey"), ("UserName", name)]).await;
         r.ok();
-        Keys { id: r.text("AccessKeyId").unwrap(), secret: r.text("SecretAccessKey").unwrap() }
+        Keys::long_term(r.text("AccessKeyId").unwrap(), r.text("SecretAccessKey").unwrap())
     }
 
     /// Gives a user an inline policy.

@@ -11,3 +11,4 @@ mod mfa;
 mod policies;
 mod providers;
 mod service;
+mod sts;

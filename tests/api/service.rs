@@ -38,7 +38,7 @@ async fn every_call_is_audited_without_secrets() {
         .await
         .ok();
     app.iam(&bob, &[("Action", "DeleteUser"), ("UserName", "admin")]).await.err(403, "AccessDenied");
-    let wrong = Keys { id: bob.id.clone(), secret: "y".repeat(40) };
+    let wrong = Keys::long_term(bob.id.clone(), "y".repeat(40));
     app.iam(&wrong, &[("Action", "ListUsers")]).await.err(403, "SignatureDoesNotMatch");
     // Give the background writer a moment to store the batch.
     let store = idbroker::store::Store::connect(&app.settings.database.url, 1).await.unwrap();

@@ -249,3 +249,39 @@ pub async fn list_for_user(c: &Ctx<'_>) -> Output {
         ])
     })
 }
+
+impl crate::iam::IamService {
+    /// Checks a code from the MFA device `serial`, which must be enabled for
+    /// `user_id` (`None`: the root user) in `account`. The current step ±1 is
+    /// accepted, and each step only once, on every node.
+    pub(crate) async fn check_mfa_code(
+        &self,
+        account: &str,
+        user_id: Option<&str>,
+        serial: &str,
+        code: &str,
+    ) -> Result<bool, IamError> {
+        let device = match self.store.get_mfa_device(serial).await {
+            Ok(d) => d,
+            Err(StoreError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let assigned = match user_id {
+            Some(u) => device.user_id.as_deref() == Some(u),
+            None => device.root_user,
+        };
+        if device.account_id != account || device.enabled_at.is_none() || !assigned {
+            return Ok(false);
+        }
+        let seed = self
+            .master
+            .open(&device.sealed_seed, &seed_context(&device.serial))
+            .map_err(|e| IamError::Internal(format!("MFA seed of {} does not open: {e}", device.serial)))?;
+        let totp =
+            Totp::new(seed, "idbroker", &device.serial).map_err(|e| IamError::Internal(e.to_string()))?;
+        let Some(step) = totp.matching_step(code, Totp::step_of(self.now()), 1) else {
+            return Ok(false);
+        };
+        Ok(self.store.advance_mfa_step(&device.serial, step).await?)
+    }
+}

@@ -45,6 +45,10 @@ impl RequestContext {
         &self.action
     }
 
+    pub fn set_action(&mut self, action: &str) {
+        self.action = action.to_ascii_lowercase();
+    }
+
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.set_all(key, vec![value.into()]);
     }

@@ -1,0 +1,459 @@
+//! The STS Query API actions.
+use super::session::{issue, SessionRequest};
+use super::StsError;
+use crate::domain::{
+    account_of_temporary_key, Arn, EntityKind, Principal, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY,
+};
+use crate::iam::policy::{
+    self, Decision, NamedPolicy, PolicyKind, PolicySet, PrincipalType, RequestContext, RequestPrincipal,
+};
+use crate::iam::{Caller, CallerKind, IamService};
+use crate::query::{text, Node, Params};
+use crate::store::StoreError;
+
+/// STS actions this build serves.
+pub const ACTIONS: &[&str] =
+    &["GetCallerIdentity", "GetSessionToken", "GetFederationToken", "AssumeRole", "GetAccessKeyInfo"];
+
+type Output = Result<Option<Vec<Node>>, StsError>;
+
+pub async fn handle(iam: &IamService, caller: &Caller, action: &str, p: &Params) -> Output {
+    match action {
+        "GetCallerIdentity" => Ok(Some(vec![
+            text("UserId", &caller.user_id),
+            text("Account", &caller.account_id),
+            text("Arn", &caller.arn),
+        ])),
+        "GetSessionToken" => get_session_token(iam, caller, p).await,
+        "GetFederationToken" => get_federation_token(iam, caller, p).await,
+        "AssumeRole" => assume_role(iam, caller, p).await,
+        "GetAccessKeyInfo" => get_access_key_info(iam, p).await,
+        other => {
+            Err(StsError::InvalidAction(format!("Could not find operation {other} for version 2011-06-15")))
+        }
+    }
+}
+
+fn validation(field: &str, value: &str, constraint: &str) -> StsError {
+    StsError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+/// `[\w+=,.@-]` names within a length range (RoleSessionName, federated Name).
+fn session_name<'a>(
+    p: &'a Params,
+    param: &str,
+    field: &str,
+    min: usize,
+    max: usize,
+) -> Result<&'a str, StsError> {
+    let v = p.required(param)?;
+    let ok = (min..=max).contains(&v.len())
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if !ok {
+        return Err(validation(
+            field,
+            v,
+            &format!("Member must have length between {min} and {max} and satisfy regular expression pattern: [\\w+=,.@-]*"),
+        ));
+    }
+    Ok(v)
+}
+
+fn duration(p: &Params, min: i64, max: i64, default: i64) -> Result<i64, StsError> {
+    match p.get("DurationSeconds") {
+        None => Ok(default),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(validation(
+                "durationSeconds",
+                v,
+                &format!(
+                    "Member must have value greater than or equal to {min} and less than or equal to {max}"
+                ),
+            )),
+        },
+    }
+}
+
+/// The session policy (inline and managed ARNs), checked.
+async fn session_policy(iam: &IamService, p: &Params) -> Result<(Option<String>, Vec<String>), StsError> {
+    let policy = match p.get("Policy") {
+        None => None,
+        Some(doc) => {
+            let ok_chars = doc.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'));
+            if doc.is_empty() || doc.chars().count() > 2048 || !ok_chars {
+                return Err(validation("policy", "…", "Member must have length less than or equal to 2048"));
+            }
+            iam.parse_policy(doc, PolicyKind::Identity)?;
+            Some(doc.to_owned())
+        }
+    };
+    let arns: Vec<String> =
+        (1..).map_while(|i| p.get(&format!("PolicyArns.member.{i}.arn"))).map(str::to_owned).collect();
+    if arns.len() > 10 {
+        return Err(validation("policyArns", "…", "Member must have length less than or equal to 10"));
+    }
+    for arn in &arns {
+        iam.managed_policy_document(arn).await.map_err(|_| {
+            StsError::InvalidParameterValue(format!("Policy {arn} does not exist or is not attachable."))
+        })?;
+    }
+    Ok((policy, arns))
+}
+
+/// Session tags and transitive tag keys, checked.
+fn session_tags(p: &Params) -> Result<(Vec<(String, String)>, Vec<String>), StsError> {
+    let tags: Vec<(String, String)> =
+        p.key_values("Tags", "Key", "Value").into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    if tags.len() > 50 {
+        return Err(validation("tags", "…", "Member must have length less than or equal to 50"));
+    }
+    for (k, v) in &tags {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(validation("tags", k, "Member must have key length 1..128 and value length 0..256"));
+        }
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(StsError::InvalidParameterValue(format!(
+                "Tag key `{k}` uses the reserved prefix aws:."
+            )));
+        }
+    }
+    let transitive: Vec<String> = p.list("TransitiveTagKeys").into_iter().map(str::to_owned).collect();
+    if let Some(k) = transitive.iter().find(|k| !tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k))) {
+        return Err(StsError::InvalidParameterValue(format!(
+            "Transitive tag key `{k}` is not a session tag."
+        )));
+    }
+    Ok((tags, transitive))
+}
+
+/// `SerialNumber` + `TokenCode`, when given, must be a valid code of the
+/// calling user's device. Returns whether MFA was presented.
+async fn mfa(
+    iam: &IamService,
+    caller: &Caller,
+    user: Option<&Principal>,
+    p: &Params,
+) -> Result<bool, StsError> {
+    let (serial, code) = match (p.get("SerialNumber"), p.get("TokenCode")) {
+        (None, None) => return Ok(false),
+        (Some(s), Some(c)) => (s, c),
+        _ => return Err(StsError::Validation("SerialNumber and TokenCode go together.".into())),
+    };
+    if !(9..=256).contains(&serial.len()) || code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(validation(
+            "tokenCode",
+            "…",
+            "Member must be 6 digits, with a serial number of 9 to 256 characters",
+        ));
+    }
+    if !iam.check_mfa_code(&caller.account_id, user.map(|u| u.id.as_str()), serial, code).await? {
+        return Err(StsError::AccessDenied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.".into(),
+        ));
+    }
+    Ok(true)
+}
+
+/// Long-term credentials only (AWS refuses GetSessionToken and
+/// GetFederationToken with temporary ones).
+fn long_term_caller(caller: &Caller, action: &str) -> Result<Option<Principal>, StsError> {
+    match &caller.kind {
+        CallerKind::Root => Ok(None),
+        CallerKind::User(u) => Ok(Some(u.clone())),
+        CallerKind::Session(_) => {
+            Err(StsError::AccessDenied(format!("Cannot call {action} with session credentials")))
+        }
+    }
+}
+
+fn packed_size(policy: &Option<String>, arns: &[String], tags: &[(String, String)]) -> String {
+    let bytes = policy.as_ref().map_or(0, |p| p.len())
+        + arns.iter().map(|a| a.len()).sum::<usize>()
+        + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    (bytes * 100 / 2048).to_string()
+}
+
+async fn get_session_token(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+    let user = long_term_caller(caller, "GetSessionToken")?;
+    let (max, default) = if user.is_none() { (3600, 3600) } else { (129_600, 43_200) };
+    let duration = duration(p, 900, max, default)?;
+    let mfa = mfa(iam, caller, user.as_ref(), p).await?;
+    let (kind, principal_id) = match &user {
+        Some(u) => (SessionKind::UserSession, u.id.clone()),
+        None => (SessionKind::RootSession, caller.account_id.clone()),
+    };
+    let issued = issue(
+        iam,
+        SessionRequest {
+            account: caller.account_id.clone(),
+            kind,
+            principal_id,
+            arn: caller.arn.clone(),
+            name: String::new(),
+            duration,
+            mfa,
+            policy: None,
+            policy_arns: vec![],
+            tags: vec![],
+            transitive_tag_keys: vec![],
+            source_identity: None,
+            chained: false,
+        },
+    )?;
+    Ok(Some(vec![issued.credentials_node()]))
+}
+
+async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+    let user = long_term_caller(caller, "GetFederationToken")?;
+    let name = session_name(p, "Name", "name", 2, 32)?;
+    let arn = format!("arn:aws:sts::{}:federated-user/{name}", caller.account_id);
+    let ctx = iam.context_for(caller, "sts:GetFederationToken", &arn).await?;
+    iam.authorize(caller, &ctx).await?;
+    let (max, default) = if user.is_none() { (3600, 3600) } else { (129_600, 43_200) };
+    let duration = duration(p, 900, max, default)?;
+    let (policy, policy_arns) = session_policy(iam, p).await?;
+    let (tags, _) = session_tags(p)?;
+    let packed = packed_size(&policy, &policy_arns, &tags);
+    let issued = issue(
+        iam,
+        SessionRequest {
+            account: caller.account_id.clone(),
+            kind: SessionKind::FederatedUser,
+            principal_id: user.map(|u| u.id).unwrap_or_else(|| caller.account_id.clone()),
+            arn: arn.clone(),
+            name: name.to_owned(),
+            duration,
+            mfa: false,
+            policy,
+            policy_arns,
+            tags,
+            transitive_tag_keys: vec![],
+            source_identity: None,
+            chained: false,
+        },
+    )?;
+    Ok(Some(vec![
+        issued.credentials_node(),
+        Node::Struct(
+            "FederatedUser",
+            vec![text("FederatedUserId", format!("{}:{name}", caller.account_id)), text("Arn", arn)],
+        ),
+        text("PackedPolicySize", packed),
+    ]))
+}
+
+/// The role a RoleArn names, or AccessDenied (as AWS answers, so role names
+/// cannot be probed).
+async fn role_of(iam: &IamService, caller: &Caller, role_arn: &str) -> Result<Principal, StsError> {
+    let denied = || {
+        StsError::AccessDenied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            caller.arn
+        ))
+    };
+    let arn = Arn::parse(role_arn)
+        .filter(|a| a.service == "iam")
+        .ok_or_else(|| validation("roleArn", role_arn, "Member must be the ARN of a role"))?;
+    let Some(("role", name)) = arn.resource_type_and_name() else {
+        return Err(validation("roleArn", role_arn, "Member must be the ARN of a role"));
+    };
+    match iam.store.get_principal(&arn.account, EntityKind::Role, name).await {
+        Ok(role) if role.arn == role_arn => Ok(role),
+        Ok(_) | Err(StoreError::NotFound(_)) => Err(denied()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The trust decision for `action` (`sts:AssumeRole`, `sts:TagSession`, ...):
+/// the role's trust policy must allow the caller, and when it grants only to
+/// the caller's account, or the role is in another account, the caller's own
+/// policies must allow too.
+async fn trust_allows(
+    iam: &IamService,
+    caller: &Caller,
+    role: &Principal,
+    base: &RequestContext,
+    action: &str,
+) -> Result<bool, StsError> {
+    let mut ctx = base.clone();
+    ctx.set_action(action);
+    let trust_doc = role.trust_policy.as_deref().unwrap_or_default();
+    let trust = iam.parse_policy(trust_doc, PolicyKind::Resource)?;
+    let trust_named = NamedPolicy { id: &role.arn, policy: &trust };
+    // The caller's own side: its policies, boundary and session policies.
+    let session = match caller.session() {
+        Some(s) => iam.session_policies(s).await?,
+        None => vec![],
+    };
+    let own = match &caller.kind {
+        CallerKind::User(u) => Some(u.clone()),
+        CallerKind::Session(s) => iam.store.get_principal_by_id(&s.pid).await.ok(),
+        CallerKind::Root => None,
+    };
+    let Some(own) = own else { return Ok(false) };
+    let loaded = iam.policies_of(&own).await?;
+    let mut set = PolicySet {
+        identity: loaded.identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
+        boundary: loaded.boundary.as_ref().map(|(id, p)| NamedPolicy { id, policy: p }),
+        session: session.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
+        resource: None,
+    };
+    if role.account_id == caller.account_id {
+        set.resource = Some(trust_named);
+        let e = policy::evaluate(&set, &ctx);
+        return Ok(e.allowed() && e.resource_grant.is_some());
+    }
+    // Across accounts both sides decide on their own.
+    let trust_only = PolicySet { resource: Some(trust_named), ..Default::default() };
+    let t = policy::evaluate(&trust_only, &ctx);
+    let trusted = t.decision != Decision::ExplicitDeny && t.resource_grant.is_some();
+    Ok(trusted && policy::evaluate(&set, &ctx).allowed())
+}
+
+async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+    if matches!(caller.kind, CallerKind::Root)
+        || caller
+            .session()
+            .is_some_and(|s| matches!(s.kind, SessionKind::RootSession | SessionKind::FederatedUser))
+    {
+        return Err(StsError::AccessDenied(
+            "Roles may not be assumed by root accounts or federated users.".into(),
+        ));
+    }
+    let role_arn = p.required_string("RoleArn", 20, 2048)?;
+    let session = session_name(p, "RoleSessionName", "roleSessionName", 2, 64)?;
+    let role = role_of(iam, caller, role_arn).await?;
+    let chained = caller.session().is_some_and(|s| s.kind == SessionKind::AssumedRole);
+    let role_max = role.max_session_duration.unwrap_or(3600);
+    let requested = duration(p, 900, 43_200, 3600)?;
+    if chained && requested > 3600 {
+        return Err(validation(
+            "durationSeconds",
+            &requested.to_string(),
+            "role chaining limits a session to 3600 seconds",
+        ));
+    }
+    if requested > role_max {
+        return Err(StsError::Validation(format!(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({role_max})."
+        )));
+    }
+    let external_id = p.string("ExternalId", 2, 1224)?;
+    let source_identity = p.string("SourceIdentity", 2, 64)?;
+    if source_identity.is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:")) {
+        return Err(StsError::InvalidParameterValue("SourceIdentity may not begin with aws:".into()));
+    }
+    let inherited_source = caller.session().and_then(|s| s.src.clone());
+    if let (Some(old), Some(new)) = (&inherited_source, source_identity) {
+        if old != new {
+            return Err(StsError::InvalidParameterValue(
+                "SourceIdentity cannot change in a role chain.".into(),
+            ));
+        }
+    }
+    let (policy, policy_arns) = session_policy(iam, p).await?;
+    let (mut tags, mut transitive) = session_tags(p)?;
+    // Transitive tags of the calling session pass on and cannot be overridden.
+    if let Some(s) = caller.session() {
+        for key in &s.ttk {
+            if tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                return Err(StsError::InvalidParameterValue(format!(
+                    "Transitive tag `{key}` cannot be overridden."
+                )));
+            }
+            if let Some(tag) = s.tags.iter().find(|(k, _)| k == key) {
+                tags.push(tag.clone());
+                transitive.push(key.clone());
+            }
+        }
+    }
+    let user = iam.caller_user(caller).await.ok().flatten();
+    let mfa = mfa(iam, caller, user.as_ref(), p).await? || caller.session().is_some_and(|s| s.mfa);
+
+    let mut ctx = iam.context_for(caller, "sts:AssumeRole", &role.arn).await?;
+    let mut ids = vec![(PrincipalType::Aws, caller.arn.clone())];
+    if let Some(role_arn) = caller.session().and_then(|s| crate::iam::service::role_arn_of_session(&s.arn)) {
+        ids.push((PrincipalType::Aws, role_arn));
+    }
+    ctx.principal = Some(RequestPrincipal { account: caller.account_id.clone(), ids });
+    ctx.set("sts:RoleSessionName", session);
+    ctx.set("aws:MultiFactorAuthPresent", mfa.to_string());
+    if let Some(x) = external_id {
+        ctx.set("sts:ExternalId", x);
+    }
+    if let Some(s) = source_identity {
+        ctx.set("sts:SourceIdentity", s);
+    }
+    for (k, v) in &tags {
+        ctx.set(&format!("aws:RequestTag/{k}"), v.clone());
+    }
+    if !tags.is_empty() {
+        ctx.set_all("aws:TagKeys", tags.iter().map(|(k, _)| k.clone()).collect());
+        ctx.set_all("sts:TransitiveTagKeys", transitive.clone());
+    }
+    let denied = || {
+        StsError::AccessDenied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+            caller.arn, role.arn
+        ))
+    };
+    if !trust_allows(iam, caller, &role, &ctx, "sts:AssumeRole").await? {
+        return Err(denied());
+    }
+    if !tags.is_empty() && !trust_allows(iam, caller, &role, &ctx, "sts:TagSession").await? {
+        return Err(denied());
+    }
+    if source_identity.is_some() && !trust_allows(iam, caller, &role, &ctx, "sts:SetSourceIdentity").await? {
+        return Err(denied());
+    }
+    let arn = format!("arn:aws:sts::{}:assumed-role/{}/{session}", role.account_id, role.name);
+    let packed = packed_size(&policy, &policy_arns, &tags);
+    let source = source_identity.map(str::to_owned).or(inherited_source);
+    let issued = issue(
+        iam,
+        SessionRequest {
+            account: role.account_id.clone(),
+            kind: SessionKind::AssumedRole,
+            principal_id: role.id.clone(),
+            arn: arn.clone(),
+            name: session.to_owned(),
+            duration: requested,
+            mfa,
+            policy,
+            policy_arns,
+            tags,
+            transitive_tag_keys: transitive,
+            source_identity: source.clone(),
+            chained,
+        },
+    )?;
+    let mut out = vec![
+        issued.credentials_node(),
+        Node::Struct(
+            "AssumedRoleUser",
+            vec![text("AssumedRoleId", format!("{}:{session}", role.id)), text("Arn", arn)],
+        ),
+        text("PackedPolicySize", packed),
+    ];
+    out.extend(source.map(|s| text("SourceIdentity", s)));
+    Ok(Some(out))
+}
+
+async fn get_access_key_info(iam: &IamService, p: &Params) -> Output {
+    let id = p.required_string("AccessKeyId", 16, 128)?;
+    let account = if id.starts_with(ACCESS_KEY_PREFIX_TEMPORARY) {
+        account_of_temporary_key(id).map(|a| a.to_string())
+    } else {
+        match iam.store.get_access_key(id).await {
+            Ok(k) => Some(k.account_id),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let account =
+        account.ok_or_else(|| StsError::InvalidParameterValue(format!("Access key {id} is not valid.")))?;
+    Ok(Some(vec![text("Account", account)]))
+}

@@ -1,0 +1,80 @@
+//! Making temporary credentials: an `ASIA` key id that carries the account, a
+//! fresh secret, and a session token that carries both (the secret sealed).
+use super::StsError;
+use crate::crypto::{self, TOKEN_ISSUER};
+use crate::domain::{
+    temporary_access_key_id, AccountId, SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE,
+};
+use crate::iam::authn::session_secret_context;
+use crate::iam::IamService;
+use crate::query::{text, Node};
+use rand::RngCore;
+
+/// What the caller asked the new session to carry.
+pub(super) struct SessionRequest {
+    pub account: String,
+    pub kind: SessionKind,
+    pub principal_id: String,
+    pub arn: String,
+    pub name: String,
+    pub duration: i64,
+    pub mfa: bool,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
+    pub source_identity: Option<String>,
+    pub chained: bool,
+}
+
+pub(super) struct Issued {
+    pub access_key_id: String,
+    pub secret: String,
+    pub token: String,
+    pub expiration: i64,
+}
+
+impl Issued {
+    pub fn credentials_node(&self) -> Node {
+        Node::Struct(
+            "Credentials",
+            vec![
+                text("AccessKeyId", &self.access_key_id),
+                text("SecretAccessKey", &self.secret),
+                text("SessionToken", &self.token),
+                text("Expiration", IamService::iso(self.expiration)),
+            ],
+        )
+    }
+}
+
+pub(super) fn issue(iam: &IamService, r: SessionRequest) -> Result<Issued, StsError> {
+    let account = AccountId::parse(&r.account).map_err(|e| StsError::Internal(e.to_string()))?;
+    let access_key_id = temporary_access_key_id(&account, rand::rngs::OsRng.next_u64());
+    let secret = crypto::secret_access_key();
+    let now = iam.now();
+    let claims = SessionClaims {
+        iss: TOKEN_ISSUER.into(),
+        aud: SESSION_AUDIENCE.into(),
+        typ: SESSION_TOKEN_TYPE.into(),
+        iat: now,
+        nbf: now,
+        exp: now + r.duration,
+        akid: access_key_id.clone(),
+        sec: iam.master.seal(secret.as_bytes(), &session_secret_context(&access_key_id)),
+        acct: r.account,
+        kind: r.kind,
+        pid: r.principal_id,
+        arn: r.arn,
+        name: r.name,
+        mfa: r.mfa,
+        pol: r.policy,
+        parns: r.policy_arns,
+        tags: r.tags,
+        ttk: r.transitive_tag_keys,
+        src: r.source_identity,
+        chained: r.chained,
+    };
+    let token = iam.tokens.sign(&claims).map_err(|e| StsError::Internal(e.to_string()))?;
+    Ok(Issued { access_key_id, secret, token, expiration: claims.exp })
+}
