@@ -27,7 +27,14 @@ pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result
     let master = MasterKey::from_bytes(&key).context("master key")?;
     let tokens =
         token_keys(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master, clock.now().timestamp())?;
-    let iam = IamService::new(store.clone(), master, tokens, clock, settings.server.region.clone());
+    let iam = IamService::new(
+        store.clone(),
+        master,
+        tokens,
+        clock,
+        settings.server.region.clone(),
+        settings.server.public_url.clone(),
+    );
     Ok((store, iam))
 }
 

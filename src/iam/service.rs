@@ -20,6 +20,8 @@ pub struct IamService {
     pub(crate) tokens: TokenKeys,
     pub(crate) clock: SharedClock,
     pub(crate) region: String,
+    /// `server.public_url`: our SAML entity id and ACS derive from it.
+    pub(crate) public_url: String,
     policy_cache: Mutex<HashMap<(bool, String), Arc<Policy>>>,
 }
 
@@ -51,8 +53,18 @@ impl IamService {
         tokens: TokenKeys,
         clock: SharedClock,
         region: String,
+        public_url: String,
     ) -> Self {
-        IamService { store, master, tokens, clock, region, policy_cache: Mutex::new(HashMap::new()) }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        IamService {
+            store,
+            master,
+            tokens,
+            clock,
+            region,
+            public_url,
+            policy_cache: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -8,6 +8,7 @@ mod credentials;
 mod policies;
 mod principals;
 mod providers;
+mod replay;
 mod tags;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -12,8 +12,19 @@ use crate::query::{text, Node, Params};
 use crate::store::StoreError;
 
 /// STS actions this build serves.
-pub const ACTIONS: &[&str] =
-    &["GetCallerIdentity", "GetSessionToken", "GetFederationToken", "AssumeRole", "GetAccessKeyInfo"];
+pub const ACTIONS: &[&str] = &[
+    "GetCallerIdentity",
+    "GetSessionToken",
+    "GetFederationToken",
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "GetAccessKeyInfo",
+];
+
+/// AssumeRoleWithSAML, which takes no signature: the assertion is the credential.
+pub async fn assume_role_with_saml(iam: &IamService, p: &Params) -> Output {
+    super::saml::assume_role_with_saml(iam, p).await
+}
 
 type Output = Result<Option<Vec<Node>>, StsError>;
 
@@ -61,7 +72,7 @@ fn session_name<'a>(
     Ok(v)
 }
 
-fn duration(p: &Params, min: i64, max: i64, default: i64) -> Result<i64, StsError> {
+pub(super) fn duration(p: &Params, min: i64, max: i64, default: i64) -> Result<i64, StsError> {
     match p.get("DurationSeconds") {
         None => Ok(default),
         Some(v) => match v.parse::<i64>() {
@@ -78,7 +89,10 @@ fn duration(p: &Params, min: i64, max: i64, default: i64) -> Result<i64, StsErro
 }
 
 /// The session policy (inline and managed ARNs), checked.
-async fn session_policy(iam: &IamService, p: &Params) -> Result<(Option<String>, Vec<String>), StsError> {
+pub(super) async fn session_policy(
+    iam: &IamService,
+    p: &Params,
+) -> Result<(Option<String>, Vec<String>), StsError> {
     let policy = match p.get("Policy") {
         None => None,
         Some(doc) => {
@@ -169,7 +183,7 @@ fn long_term_caller(caller: &Caller, action: &str) -> Result<Option<Principal>, 
     }
 }
 
-fn packed_size(policy: &Option<String>, arns: &[String], tags: &[(String, String)]) -> String {
+pub(super) fn packed_size(policy: &Option<String>, arns: &[String], tags: &[(String, String)]) -> String {
     let bytes = policy.as_ref().map_or(0, |p| p.len())
         + arns.iter().map(|a| a.len()).sum::<usize>()
         + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();

@@ -1,10 +1,11 @@
 //! STS: temporary credentials. `sigv4` is pure canonicalisation and signing;
 //! `actions` serves the STS Query API; `session` makes credentials and tokens.
 mod actions;
+mod saml;
 mod session;
 pub mod sigv4;
 
-pub use actions::{handle, ACTIONS};
+pub use actions::{assume_role_with_saml, handle, ACTIONS};
 
 use crate::iam::IamError;
 
@@ -21,6 +22,11 @@ pub enum StsError {
     MalformedPolicyDocument(String),
     #[error("{0}")]
     InvalidParameterValue(String),
+    /// A refused SAML assertion; `check` names the failed check for the audit.
+    #[error("{message}")]
+    InvalidIdentityToken { message: String, check: &'static str },
+    #[error("Token has expired")]
+    ExpiredTokenException { check: &'static str },
     #[error("{0}")]
     Iam(#[source] IamError),
     #[error("internal failure: {0}")]
@@ -35,8 +41,22 @@ impl StsError {
             StsError::AccessDenied(_) => ("AccessDenied", 403),
             StsError::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400),
             StsError::InvalidParameterValue(_) => ("InvalidParameterValue", 400),
+            StsError::InvalidIdentityToken { .. } => ("InvalidIdentityToken", 400),
+            StsError::ExpiredTokenException { .. } => ("ExpiredTokenException", 400),
             StsError::Iam(e) => e.code(),
             StsError::Internal(_) => ("InternalFailure", 500),
+        }
+    }
+}
+
+impl StsError {
+    /// The check a refused assertion failed, for the audit record.
+    pub fn failed_check(&self) -> Option<&'static str> {
+        match self {
+            StsError::InvalidIdentityToken { check, .. } | StsError::ExpiredTokenException { check } => {
+                Some(check)
+            }
+            _ => None,
         }
     }
 }

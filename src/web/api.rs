@@ -126,14 +126,19 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
         user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
         secure_transport: req.connection_info().scheme() == "https",
     };
-    let (caller, outcome) =
+    let unsigned_saml = service == Service::Sts && action == "AssumeRoleWithSAML";
+    let (caller, outcome) = if unsigned_saml {
+        // As on AWS, the signed assertion is the credential; no SigV4.
+        (None, sts::assume_role_with_saml(&state.iam, &params).await.map_err(ApiFailure::from))
+    } else {
         match state.iam.authenticate(&parts, authorization, service.signing_name(), origin.clone()).await {
             Err(e) => (None, Err(ApiFailure::from(e))),
             Ok(c) => {
                 let outcome = run(&state, service, &c, &action, action_label, &params).await;
                 (Some(c), outcome)
             }
-        };
+        }
+    };
 
     audit(&state, service, &action, &params, caller.as_ref(), &origin, outcome.as_ref().err(), &request_id);
     let label =
@@ -198,6 +203,9 @@ fn audit(
         error_code: failure.map(|f| f.code.to_owned()),
         error_message: failure.map(|f| f.message.clone()),
         request_id: request_id.to_owned(),
-        additional: serde_json::Value::Null,
+        additional: match failure.and_then(|f| f.failed_check) {
+            Some(check) => serde_json::json!({ "failedCheck": check }),
+            None => serde_json::Value::Null,
+        },
     });
 }

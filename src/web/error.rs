@@ -18,16 +18,24 @@ pub struct ApiFailure {
     pub message: String,
     /// The full cause, for the log, when it is our fault.
     pub internal: Option<String>,
+    /// The check a refused SAML assertion failed, for the audit record only.
+    pub failed_check: Option<&'static str>,
 }
 
 impl ApiFailure {
     pub fn client(code: &'static str, status: u16, message: impl Into<String>) -> Self {
-        ApiFailure { code, status, message: message.into(), internal: None }
+        ApiFailure { code, status, message: message.into(), internal: None, failed_check: None }
     }
 
     fn from_code(code: (&'static str, u16), err: &(dyn std::error::Error + 'static)) -> Self {
         if code.1 >= 500 {
-            ApiFailure { code: code.0, status: code.1, message: String::new(), internal: Some(chain(err)) }
+            ApiFailure {
+                code: code.0,
+                status: code.1,
+                message: String::new(),
+                internal: Some(chain(err)),
+                failed_check: None,
+            }
         } else {
             ApiFailure::client(code.0, code.1, err.to_string())
         }
@@ -74,7 +82,9 @@ impl From<AuthError> for ApiFailure {
 
 impl From<StsError> for ApiFailure {
     fn from(e: StsError) -> Self {
-        ApiFailure::from_code(e.code(), &e)
+        let mut f = ApiFailure::from_code(e.code(), &e);
+        f.failed_check = e.failed_check();
+        f
     }
 }
 

@@ -104,7 +104,7 @@ pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = database_url(dir.path()).await;
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = 2\nmax_body_bytes = 65536\n[database]\nurl = \"{db}\"\nmax_connections = 4\n[log]\nlevel = \"warn\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = 2\nmax_body_bytes = 262144\n[database]\nurl = \"{db}\"\nmax_connections = 4\n[log]\nlevel = \"warn\"\n",
         dir.path().display()
     );
     let settings = Settings::from_toml(&toml).unwrap();

@@ -10,5 +10,6 @@ mod entities;
 mod mfa;
 mod policies;
 mod providers;
+mod saml;
 mod service;
 mod sts;

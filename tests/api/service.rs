@@ -24,7 +24,7 @@ async fn health_readiness_and_metrics() {
 async fn oversized_bodies_are_refused_before_parsing() {
     let app = spawn_app().await;
     let huge =
-        form(&[("Version", "2010-05-08"), ("Action", "CreateUser"), ("UserName", &"a".repeat(70_000))]);
+        form(&[("Version", "2010-05-08"), ("Action", "CreateUser"), ("UserName", &"a".repeat(300_000))]);
     app.signed("iam", &app.admin, &huge, 0).await.err(413, "RequestEntityTooLarge");
     // Unknown API versions and actions get AWS's code, not a crash.
     app.raw(&form(&[("Version", "1999-01-01"), ("Action", "X")]), &[]).await.err(400, "InvalidAction");
