@@ -605,3 +605,51 @@ async fn rejections_are_audited_with_the_failed_check() {
     assert_eq!(event["additionalEventData"]["failedCheck"], "signature");
     assert_eq!(event["requestParameters"]["SAMLAssertion"], "HIDDEN_DUE_TO_SECURITY_REASONS");
 }
+
+#[tokio::test]
+async fn p10_replay_is_refused_on_a_second_node() {
+    let (app, idp) = setup().await;
+    // A second node: same database, same key folder, its own port.
+    let clock = std::sync::Arc::new(app.clock.clone());
+    let node2 = idbroker::startup::Application::build(&app.settings, clock).await.unwrap();
+    let node2_url = format!("http://127.0.0.1:{}", node2.port());
+    tokio::spawn(node2.run());
+    let xml = idp.response(epoch(), |_| {});
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &xml);
+    let body = form(&[
+        ("Version", "2011-06-15"),
+        ("Action", "AssumeRoleWithSAML"),
+        ("RoleArn", ROLE),
+        ("PrincipalArn", PROVIDER),
+        ("SAMLAssertion", &b64),
+    ]);
+    let r = exchange(&app, &xml).await;
+    r.ok();
+    let again = app
+        .client
+        .post(&node2_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 400);
+    assert!(again.text().await.unwrap().contains("InvalidIdentityToken"));
+    // Credentials issued by node 1 verify on node 2 without any shared state but the keys.
+    let creds = Keys::from_credentials(&r);
+    let whoami = form(&[("Version", "2011-06-15"), ("Action", "GetCallerIdentity")]);
+    let (authorization, date) = app.sign("sts", &creds, &whoami, 0);
+    let me = app
+        .client
+        .post(&node2_url)
+        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .header("host", app.host.clone())
+        .header("authorization", authorization)
+        .header("x-amz-date", date)
+        .header("x-amz-security-token", creds.token.clone().unwrap())
+        .body(whoami)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+}
