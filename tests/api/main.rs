@@ -2,6 +2,8 @@
 //! database per test (SQLite by default, PostgreSQL when TEST_DATABASE_URL is
 //! set), requests signed with SigV4 as a client would.
 mod helpers;
+#[path = "../support/test_idp.rs"]
+mod test_idp;
 
 mod authentication;
 mod authorization;

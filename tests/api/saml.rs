@@ -2,113 +2,17 @@
 //! for credentials; every attack is built from such a response and refused
 //! with no credentials issued.
 use crate::helpers::*;
+use crate::test_idp::{attribute, Addressing, TestIdp};
 use chrono::Duration;
-use openssl::asn1::Asn1Time;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use openssl::x509::{X509Builder, X509NameBuilder};
-use samael::attribute::{Attribute, AttributeValue};
-use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
-use samael::idp::response_builder::build_response_template;
+use samael::attribute::Attribute;
 use samael::schema::{Response, Status, StatusCode};
 use samael::signature::Signature;
-use samael::traits::ToXml;
 
 const PROVIDER: &str = "arn:aws:iam::111122223333:saml-provider/Corp";
 const ROLE: &str = "arn:aws:iam::111122223333:role/SamlDev";
 const ACS: &str = "http://127.0.0.1:8080/saml/acs";
 const SP_ENTITY: &str = "http://127.0.0.1:8080/saml/metadata";
-const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
-
-pub struct TestIdp {
-    pub entity_id: String,
-    key_der: Vec<u8>,
-    cert_der: Vec<u8>,
-}
-
-impl TestIdp {
-    pub fn new(entity_id: &str) -> TestIdp {
-        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", entity_id).unwrap();
-        let name = name.build();
-        let mut b = X509Builder::new().unwrap();
-        b.set_version(2).unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-        b.sign(&key, MessageDigest::sha256()).unwrap();
-        TestIdp {
-            entity_id: entity_id.to_owned(),
-            key_der: key.private_key_to_der().unwrap(),
-            cert_der: b.build().to_der().unwrap(),
-        }
-    }
-
-    pub fn metadata(&self) -> String {
-        let cert = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &self.cert_der);
-        format!(
-            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.test/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
-            self.entity_id
-        )
-    }
-
-    /// A baseline response for `now`, changed by `edit`, then signed (Response
-    /// signature unless `edit` moves it to the Assertion) with `signer`'s key.
-    pub fn response_signed_by(
-        &self,
-        signer: &TestIdp,
-        now: chrono::DateTime<chrono::Utc>,
-        edit: impl FnOnce(&mut Response),
-    ) -> String {
-        let cert = CertificateDer::from(signer.cert_der.clone());
-        let mut r = build_response_template(&cert, "alice", SP_ENTITY, &self.entity_id, ACS, "", &[]);
-        r.in_response_to = None;
-        r.issue_instant = now;
-        let a = r.assertion.as_mut().unwrap();
-        a.issue_instant = now;
-        let cond = a.conditions.as_mut().unwrap();
-        cond.not_before = Some(now - Duration::seconds(60));
-        cond.not_on_or_after = Some(now + Duration::seconds(300));
-        let sc = &mut a.subject.as_mut().unwrap().subject_confirmations.as_mut().unwrap()[0];
-        let data = sc.subject_confirmation_data.as_mut().unwrap();
-        data.not_on_or_after = Some(now + Duration::seconds(300));
-        data.in_response_to = None;
-        a.attribute_statements.as_mut().unwrap()[0].attributes = vec![
-            attribute("Role", &[&format!("{ROLE},{PROVIDER}")]),
-            attribute("RoleSessionName", &["alice"]),
-        ];
-        edit(&mut r);
-        let xml = r
-            .to_string()
-            .unwrap()
-            .replace("http://www.w3.org/2000/09/xmldsig#sha1", "http://www.w3.org/2001/04/xmlenc#sha256");
-        Crypto::sign_xml(xml, &signer.key_der).unwrap()
-    }
-
-    pub fn response(&self, now: chrono::DateTime<chrono::Utc>, edit: impl FnOnce(&mut Response)) -> String {
-        self.response_signed_by(self, now, edit)
-    }
-
-    pub fn cert(&self) -> CertificateDer {
-        CertificateDer::from(self.cert_der.clone())
-    }
-}
-
-pub fn attribute(name: &str, values: &[&str]) -> Attribute {
-    Attribute {
-        friendly_name: None,
-        name: Some(format!("{ATTR}{name}")),
-        name_format: None,
-        values: values
-            .iter()
-            .map(|v| AttributeValue { attribute_type: Some("xs:string".into()), value: Some(v.to_string()) })
-            .collect(),
-    }
-}
+const TO: Addressing<'static> = Addressing { acs: ACS, sp_entity: SP_ENTITY, role: ROLE, provider: PROVIDER };
 
 fn set_attributes(r: &mut Response, attrs: Vec<Attribute>) {
     r.assertion.as_mut().unwrap().attribute_statements.as_mut().unwrap()[0].attributes = attrs;
@@ -195,7 +99,7 @@ fn refused(r: &Reply, status: u16, code: &str) {
 #[tokio::test]
 async fn a_signed_response_buys_working_credentials() {
     let (app, idp) = setup().await;
-    let xml = idp.response(epoch(), |_| {});
+    let xml = idp.response(&TO, epoch(), |_| {});
     let r = exchange(&app, &xml).await;
     r.ok();
     assert_eq!(r.text("Arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/SamlDev/alice"));
@@ -210,14 +114,14 @@ async fn a_signed_response_buys_working_credentials() {
     app.iam(&creds, &[("Action", "ListUsers")]).await.ok();
     app.iam(&creds, &[("Action", "CreateUser"), ("UserName", "x")]).await.err(403, "AccessDenied");
     // An assertion signed on the Assertion alone is accepted too.
-    let signed_assertion = idp.response(epoch(), |r| sign_assertion_instead(r, &idp));
+    let signed_assertion = idp.response(&TO, epoch(), |r| sign_assertion_instead(r, &idp));
     exchange(&app, &signed_assertion).await.ok();
 }
 
 #[tokio::test]
 async fn a_response_is_accepted_once() {
     let (app, idp) = setup().await;
-    let xml = idp.response(epoch(), |_| {});
+    let xml = idp.response(&TO, epoch(), |_| {});
     exchange(&app, &xml).await.ok();
     refused(&exchange(&app, &xml).await, 400, "InvalidIdentityToken");
 }
@@ -225,7 +129,7 @@ async fn a_response_is_accepted_once() {
 #[tokio::test]
 async fn s01_unsigned_or_altered_responses_are_refused() {
     let (app, idp) = setup().await;
-    let xml = idp.response(epoch(), |_| {});
+    let xml = idp.response(&TO, epoch(), |_| {});
     let start = xml.find("<ds:Signature").unwrap();
     let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
     let stripped = format!("{}{}", &xml[..start], &xml[end..]);
@@ -249,7 +153,7 @@ async fn s02_s03_only_the_providers_own_keys_verify() {
     let (app, idp) = setup().await;
     // Re-signed by an attacker who embeds their own certificate.
     let attacker = TestIdp::new("https://idp.corp.test/saml");
-    let forged = idp.response_signed_by(&attacker, epoch(), |_| {});
+    let forged = idp.response_signed_by(&attacker, &TO, epoch(), |_| {});
     assert!(forged.contains("X509Certificate"));
     refused(&exchange(&app, &forged).await, 400, "InvalidIdentityToken");
     // A second trusted provider's key does not vouch for the first one's Issuer.
@@ -261,10 +165,10 @@ async fn s02_s03_only_the_providers_own_keys_verify() {
     ])
     .await
     .ok();
-    let cross = idp.response_signed_by(&other, epoch(), |_| {});
+    let cross = idp.response_signed_by(&other, &TO, epoch(), |_| {});
     refused(&exchange(&app, &cross).await, 400, "InvalidIdentityToken");
     // The other provider's genuine response, presented as Corp's.
-    let genuine_other = other.response(epoch(), |_| {});
+    let genuine_other = other.response(&TO, epoch(), |_| {});
     refused(&exchange(&app, &genuine_other).await, 400, "InvalidIdentityToken");
 }
 
@@ -272,7 +176,7 @@ async fn s02_s03_only_the_providers_own_keys_verify() {
 async fn s04_s06_wrapped_and_extra_assertions_are_refused() {
     let (app, idp) = setup().await;
     // XSW3: an evil unsigned Assertion placed before the signed one.
-    let signed = idp.response(epoch(), |r| sign_assertion_instead(r, &idp));
+    let signed = idp.response(&TO, epoch(), |r| sign_assertion_instead(r, &idp));
     let a_start = signed.find("<saml2:Assertion").unwrap();
     let a_end = signed.find("</saml2:Assertion>").unwrap() + "</saml2:Assertion>".len();
     let original = &signed[a_start..a_end];
@@ -293,7 +197,7 @@ async fn s04_s06_wrapped_and_extra_assertions_are_refused() {
     );
     refused(&exchange(&app, &xsw4).await, 400, "InvalidIdentityToken");
     // A Response-signed message with a second, unsigned assertion appended.
-    let response_signed = idp.response(epoch(), |_| {});
+    let response_signed = idp.response(&TO, epoch(), |_| {});
     let at = response_signed.find("</saml2p:Response>").unwrap();
     let two = format!("{}{evil}{}", &response_signed[..at], &response_signed[at..]);
     refused(&exchange(&app, &two).await, 400, "InvalidIdentityToken");
@@ -303,7 +207,7 @@ async fn s04_s06_wrapped_and_extra_assertions_are_refused() {
 async fn s14_weak_algorithms_are_refused() {
     let (app, idp) = setup().await;
     // A response signed with RSA-SHA1 and a SHA-1 digest by the genuine key.
-    let sha1 = idp.response(epoch(), |_| {});
+    let sha1 = idp.response(&TO, epoch(), |_| {});
     let unsigned = {
         let s = sha1.find("<ds:SignatureValue>").unwrap() + "<ds:SignatureValue>".len();
         let e = sha1.find("</ds:SignatureValue>").unwrap();
@@ -315,7 +219,7 @@ async fn s14_weak_algorithms_are_refused() {
         )
         .replace("http://www.w3.org/2001/04/xmlenc#sha256", "http://www.w3.org/2000/09/xmldsig#sha1")
     };
-    let resigned = Crypto::sign_xml(unsigned, &idp.key_der).unwrap();
+    let resigned = idp.sign(unsigned);
     assert!(resigned.contains("xmldsig#rsa-sha1"));
     refused(&exchange(&app, &resigned).await, 400, "InvalidIdentityToken");
 }
@@ -324,13 +228,13 @@ async fn s14_weak_algorithms_are_refused() {
 async fn s15_s16_s17_parser_tricks_are_refused() {
     let (app, idp) = setup().await;
     // The IdP signs a NameID the attacker owns; a comment splits it afterwards.
-    let xml = idp.response(epoch(), |r| {
+    let xml = idp.response(&TO, epoch(), |r| {
         r.assertion.as_mut().unwrap().subject.as_mut().unwrap().name_id.as_mut().unwrap().value =
             "admin@corp.test.evil.test".into();
     });
     let split = xml.replace("admin@corp.test.evil.test", "admin@corp.test<!---->.evil.test");
     refused(&exchange(&app, &split).await, 400, "InvalidIdentityToken");
-    let genuine = idp.response(epoch(), |_| {});
+    let genuine = idp.response(&TO, epoch(), |_| {});
     // Comments are refused anywhere, not only where they split a value.
     let commented = genuine.replacen("</saml2:Subject>", "<!-- note --></saml2:Subject>", 1);
     assert_ne!(commented, genuine);
@@ -444,7 +348,7 @@ async fn p01_to_p06_protocol_checks() {
         ),
     ];
     for (what, edit) in cases {
-        let xml = idp.response(now, edit);
+        let xml = idp.response(&TO, now, edit);
         let r = exchange(&app, &xml).await;
         assert_eq!(
             (r.status, r.code().as_deref()),
@@ -459,23 +363,23 @@ async fn p01_to_p06_protocol_checks() {
 async fn p09_time_windows_use_the_clock() {
     let (app, idp) = setup().await;
     let now = epoch();
-    let xml = idp.response(now, |_| {});
+    let xml = idp.response(&TO, now, |_| {});
     // NotOnOrAfter is now+300 s; with 120 s of skew the assertion dies at now+420 s.
     app.clock.advance(Duration::seconds(420));
     refused(&exchange(&app, &xml).await, 400, "ExpiredTokenException");
-    let future = idp.response(epoch() + Duration::seconds(420 + 600), |_| {});
+    let future = idp.response(&TO, epoch() + Duration::seconds(420 + 600), |_| {});
     refused(&exchange(&app, &future).await, 400, "ExpiredTokenException");
-    let not_yet = idp.response(epoch() + Duration::seconds(420), |r| {
+    let not_yet = idp.response(&TO, epoch() + Duration::seconds(420), |r| {
         r.assertion.as_mut().unwrap().conditions.as_mut().unwrap().not_before =
             Some(epoch() + Duration::seconds(420 + 300));
     });
     refused(&exchange(&app, &not_yet).await, 400, "InvalidIdentityToken");
-    let session_over = idp.response(epoch() + Duration::seconds(420), |r| {
+    let session_over = idp.response(&TO, epoch() + Duration::seconds(420), |r| {
         r.assertion.as_mut().unwrap().authn_statements.as_mut().unwrap()[0].session_not_on_or_after =
             Some(epoch() + Duration::seconds(400));
     });
     refused(&exchange(&app, &session_over).await, 400, "ExpiredTokenException");
-    let fresh = idp.response(epoch() + Duration::seconds(420), |_| {});
+    let fresh = idp.response(&TO, epoch() + Duration::seconds(420), |_| {});
     exchange(&app, &fresh).await.ok();
 }
 
@@ -489,13 +393,13 @@ async fn t09_p12_the_role_must_be_offered_exactly() {
         format!("{ROLE},arn:aws:iam::111122223333:saml-provider/Other"),
         format!("{ROLE}x,{PROVIDER}"),
     ] {
-        let xml = idp.response(now, |r| {
+        let xml = idp.response(&TO, now, |r| {
             set_attributes(r, vec![attribute("Role", &[&value]), attribute("RoleSessionName", &["alice"])])
         });
         refused(&exchange(&app, &xml).await, 403, "AccessDenied");
     }
     // Several roles offered: the one asked for must be among them (either order).
-    let xml = idp.response(now, |r| {
+    let xml = idp.response(&TO, now, |r| {
         set_attributes(
             r,
             vec![
@@ -512,14 +416,14 @@ async fn t09_p12_the_role_must_be_offered_exactly() {
     });
     exchange(&app, &xml).await.ok();
     // Another provider's ARN as PrincipalArn.
-    let xml = idp.response(now, |_| {});
+    let xml = idp.response(&TO, now, |_| {});
     refused(
         &exchange_with(&app, &xml, ROLE, "arn:aws:iam::111122223333:saml-provider/Nope", &[]).await,
         400,
         "InvalidIdentityToken",
     );
     for name in ["a", "has space", &"x".repeat(65)] {
-        let xml = idp.response(now, |r| {
+        let xml = idp.response(&TO, now, |r| {
             set_attributes(
                 r,
                 vec![
@@ -531,7 +435,7 @@ async fn t09_p12_the_role_must_be_offered_exactly() {
         refused(&exchange(&app, &xml).await, 400, "InvalidIdentityToken");
     }
     let xml =
-        idp.response(now, |r| set_attributes(r, vec![attribute("Role", &[&format!("{ROLE},{PROVIDER}")])]));
+        idp.response(&TO, now, |r| set_attributes(r, vec![attribute("Role", &[&format!("{ROLE},{PROVIDER}")])]));
     refused(&exchange(&app, &xml).await, 400, "InvalidIdentityToken");
     let big = "x".repeat(100_001);
     app.raw(
@@ -553,7 +457,7 @@ async fn durations_take_the_earliest_limit() {
     let (app, idp) = setup().await;
     let now = epoch();
     let with_duration = |secs: &'static str| {
-        idp.response(now, move |r| {
+        idp.response(&TO, now, move |r| {
             set_attributes(
                 r,
                 vec![
@@ -567,7 +471,7 @@ async fn durations_take_the_earliest_limit() {
     let r = exchange_with(&app, &with_duration("1800"), ROLE, PROVIDER, &[("DurationSeconds", "7200")]).await;
     assert_eq!(r.text("Expiration").as_deref(), Some("2026-11-27T12:30:00Z"), "{}", r.body);
     let r =
-        exchange_with(&app, &idp.response(now, |_| {}), ROLE, PROVIDER, &[("DurationSeconds", "7201")]).await;
+        exchange_with(&app, &idp.response(&TO, now, |_| {}), ROLE, PROVIDER, &[("DurationSeconds", "7201")]).await;
     refused(&r, 400, "ValidationError");
     let r = exchange_with(&app, &with_duration("100"), ROLE, PROVIDER, &[]).await;
     refused(&r, 400, "InvalidIdentityToken");
@@ -576,8 +480,8 @@ async fn durations_take_the_earliest_limit() {
 #[tokio::test]
 async fn the_trust_policy_sees_the_saml_keys() {
     let (app, idp) = setup_with_trust(r#","Condition":{"StringEquals":{"SAML:sub":"bob"}}"#).await;
-    refused(&exchange(&app, &idp.response(epoch(), |_| {})).await, 403, "AccessDenied");
-    let bob = idp.response(epoch(), |r| {
+    refused(&exchange(&app, &idp.response(&TO, epoch(), |_| {})).await, 403, "AccessDenied");
+    let bob = idp.response(&TO, epoch(), |r| {
         r.assertion.as_mut().unwrap().subject.as_mut().unwrap().name_id.as_mut().unwrap().value =
             "bob".into();
     });
@@ -587,7 +491,7 @@ async fn the_trust_policy_sees_the_saml_keys() {
 #[tokio::test]
 async fn rejections_are_audited_with_the_failed_check() {
     let (app, idp) = setup().await;
-    let xml = idp.response(epoch(), |_| {}).replace(">alice<", ">admin<");
+    let xml = idp.response(&TO, epoch(), |_| {}).replace(">alice<", ">admin<");
     refused(&exchange(&app, &xml).await, 400, "InvalidIdentityToken");
     let store = idbroker::store::Store::connect(&app.settings.database.url, 1).await.unwrap();
     let mut found = None;
@@ -614,7 +518,7 @@ async fn p10_replay_is_refused_on_a_second_node() {
     let node2 = idbroker::startup::Application::build(&app.settings, clock).await.unwrap();
     let node2_url = format!("http://127.0.0.1:{}", node2.port());
     tokio::spawn(node2.run());
-    let xml = idp.response(epoch(), |_| {});
+    let xml = idp.response(&TO, epoch(), |_| {});
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &xml);
     let body = form(&[
         ("Version", "2011-06-15"),

@@ -1,0 +1,53 @@
+//! AssumeRoleWithSAML's validation alone, side by side with samael's plain
+//! `parse_xml_response` on the same signed response (one core).
+use chrono::Utc;
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use idbroker::saml::{verify_response, ServiceEndpoint, TrustedIdp};
+use samael::metadata::EntityDescriptor;
+use samael::service_provider::ServiceProviderBuilder;
+
+#[path = "../tests/support/test_idp.rs"]
+#[allow(dead_code)]
+mod test_idp;
+use test_idp::{Addressing, TestIdp};
+
+const TO: Addressing<'static> = Addressing {
+    acs: "http://127.0.0.1:8080/saml/acs",
+    sp_entity: "http://127.0.0.1:8080/saml/metadata",
+    role: "arn:aws:iam::111122223333:role/SamlDev",
+    provider: "arn:aws:iam::111122223333:saml-provider/Corp",
+};
+
+fn validation(c: &mut Criterion) {
+    let idp = TestIdp::new("https://idp.corp.test/saml");
+    // samael checks times against the wall clock, so the response is made now.
+    let xml = idp.response(&TO, Utc::now(), |_| {});
+    let metadata = idbroker::saml::validate_idp_metadata(&idp.metadata(), Utc::now()).unwrap();
+    let trusted = TrustedIdp { entity_id: metadata.entity_id.clone(), signing_certificates: metadata.signing_certificates };
+    let sp = ServiceEndpoint {
+        audiences: vec![TO.sp_entity.into()],
+        recipients: vec![TO.acs.into()],
+        max_bytes: 100_000,
+        clock_skew: chrono::Duration::seconds(120),
+    };
+    let now = Utc::now();
+    verify_response(&xml, &trusted, &sp, now).unwrap();
+    let entity: EntityDescriptor = idp.metadata().parse().unwrap();
+    let samael_sp = ServiceProviderBuilder::default()
+        .entity_id(TO.sp_entity.to_string())
+        .acs_url(TO.acs.to_string())
+        .allow_idp_initiated(true)
+        .idp_metadata(entity)
+        .build()
+        .unwrap();
+    samael_sp.parse_xml_response(&xml, None).unwrap();
+
+    let mut g = c.benchmark_group("saml");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("idbroker_verify_response", |b| b.iter(|| verify_response(black_box(&xml), &trusted, &sp, now).unwrap()));
+    g.bench_function("samael_parse_xml_response", |b| b.iter(|| samael_sp.parse_xml_response(black_box(&xml), None).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, validation);
+criterion_main!(benches);
