@@ -23,7 +23,10 @@ fn validation(c: &mut Criterion) {
     // samael checks times against the wall clock, so the response is made now.
     let xml = idp.response(&TO, Utc::now(), |_| {});
     let metadata = idbroker::saml::validate_idp_metadata(&idp.metadata(), Utc::now()).unwrap();
-    let trusted = TrustedIdp { entity_id: metadata.entity_id.clone(), signing_certificates: metadata.signing_certificates };
+    let trusted = TrustedIdp {
+        entity_id: metadata.entity_id.clone(),
+        signing_certificates: metadata.signing_certificates,
+    };
     let sp = ServiceEndpoint {
         audiences: vec![TO.sp_entity.into()],
         recipients: vec![TO.acs.into()],
@@ -44,8 +47,12 @@ fn validation(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("saml");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("idbroker_verify_response", |b| b.iter(|| verify_response(black_box(&xml), &trusted, &sp, now).unwrap()));
-    g.bench_function("samael_parse_xml_response", |b| b.iter(|| samael_sp.parse_xml_response(black_box(&xml), None).unwrap()));
+    g.bench_function("idbroker_verify_response", |b| {
+        b.iter(|| verify_response(black_box(&xml), &trusted, &sp, now).unwrap())
+    });
+    g.bench_function("samael_parse_xml_response", |b| {
+        b.iter(|| samael_sp.parse_xml_response(black_box(&xml), None).unwrap())
+    });
     g.finish();
 }
 

@@ -193,7 +193,7 @@ impl IamService {
         if !auth.signed_headers.iter().any(|h| h == "x-amz-security-token") {
             return Err(AuthError::Incomplete("'x-amz-security-token' must be a 'SignedHeader'.".into()));
         }
-        let claims: SessionClaims = self.tokens.verify(token).map_err(|_| AuthError::InvalidClientTokenId)?;
+        let claims = self.verified_session(token)?;
         if claims.typ != SESSION_TOKEN_TYPE || claims.akid != auth.access_key_id {
             return Err(AuthError::InvalidClientTokenId);
         }
@@ -220,7 +220,7 @@ impl IamService {
             arn: claims.arn.clone(),
             user_id,
             access_key_id: claims.akid.clone(),
-            kind: CallerKind::Session(Box::new(claims)),
+            kind: CallerKind::Session(Box::new((*claims).clone())),
             source_ip: origin.source_ip,
             user_agent: origin.user_agent,
             secure_transport: origin.secure_transport,
@@ -228,6 +228,29 @@ impl IamService {
         })
     }
 }
+
+impl IamService {
+    /// The claims of a session token whose signature verified. Clients reuse a
+    /// token for many calls, so verified tokens are remembered by their SHA-256;
+    /// time and key-id checks still run on every request.
+    fn verified_session(&self, token: &str) -> Result<std::sync::Arc<SessionClaims>, AuthError> {
+        let digest = crate::crypto::sha256(token.as_bytes());
+        if let Some(hit) = self.session_cache.lock().ok().and_then(|c| c.get(&digest).cloned()) {
+            return Ok(hit);
+        }
+        let claims: SessionClaims = self.tokens.verify(token).map_err(|_| AuthError::InvalidClientTokenId)?;
+        let claims = std::sync::Arc::new(claims);
+        if let Ok(mut cache) = self.session_cache.lock() {
+            if cache.len() >= SESSION_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(digest, claims.clone());
+        }
+        Ok(claims)
+    }
+}
+
+const SESSION_CACHE_LIMIT: usize = 16_384;
 
 /// Associated data that binds a sealed session secret to its access key id.
 pub(crate) fn session_secret_context(access_key_id: &str) -> String {

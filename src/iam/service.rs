@@ -23,6 +23,8 @@ pub struct IamService {
     /// `server.public_url`: our SAML entity id and ACS derive from it.
     pub(crate) public_url: String,
     policy_cache: Mutex<HashMap<(bool, String), Arc<Policy>>>,
+    /// Session tokens whose signature verified, by SHA-256 of the token.
+    pub(super) session_cache: Mutex<HashMap<[u8; 32], Arc<SessionClaims>>>,
 }
 
 /// What `idbroker init` prints.
@@ -64,6 +66,7 @@ impl IamService {
             region,
             public_url,
             policy_cache: Mutex::new(HashMap::new()),
+            session_cache: Mutex::new(HashMap::new()),
         }
     }
 

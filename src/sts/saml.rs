@@ -86,7 +86,11 @@ pub(super) async fn assume_role_with_saml(
         max_bytes: MAX_ASSERTION_CHARS,
         clock_skew: chrono::Duration::seconds(CLOCK_SKEW_SECONDS),
     };
-    let assertion = verify_response(&xml, &idp, &sp, now).map_err(rejected)?;
+    // Signature work is CPU-bound: keep it off the async workers.
+    let assertion = tokio::task::spawn_blocking(move || verify_response(&xml, &idp, &sp, now))
+        .await
+        .map_err(|e| StsError::Internal(format!("assertion check did not finish: {e}")))?
+        .map_err(rejected)?;
 
     // AWS's attribute semantics, matched exactly.
     if !role_pairs(&assertion).iter().any(|(r, pr)| r == role_arn && pr == provider_arn) {

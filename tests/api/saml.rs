@@ -434,8 +434,8 @@ async fn t09_p12_the_role_must_be_offered_exactly() {
         });
         refused(&exchange(&app, &xml).await, 400, "InvalidIdentityToken");
     }
-    let xml =
-        idp.response(&TO, now, |r| set_attributes(r, vec![attribute("Role", &[&format!("{ROLE},{PROVIDER}")])]));
+    let xml = idp
+        .response(&TO, now, |r| set_attributes(r, vec![attribute("Role", &[&format!("{ROLE},{PROVIDER}")])]));
     refused(&exchange(&app, &xml).await, 400, "InvalidIdentityToken");
     let big = "x".repeat(100_001);
     app.raw(
@@ -471,7 +471,8 @@ async fn durations_take_the_earliest_limit() {
     let r = exchange_with(&app, &with_duration("1800"), ROLE, PROVIDER, &[("DurationSeconds", "7200")]).await;
     assert_eq!(r.text("Expiration").as_deref(), Some("2026-11-27T12:30:00Z"), "{}", r.body);
     let r =
-        exchange_with(&app, &idp.response(&TO, now, |_| {}), ROLE, PROVIDER, &[("DurationSeconds", "7201")]).await;
+        exchange_with(&app, &idp.response(&TO, now, |_| {}), ROLE, PROVIDER, &[("DurationSeconds", "7201")])
+            .await;
     refused(&r, 400, "ValidationError");
     let r = exchange_with(&app, &with_duration("100"), ROLE, PROVIDER, &[]).await;
     refused(&r, 400, "InvalidIdentityToken");

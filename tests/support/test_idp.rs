@@ -92,7 +92,12 @@ impl TestIdp {
         Crypto::sign_xml(xml, &signer.key_der).unwrap()
     }
 
-    pub fn response(&self, to: &Addressing<'_>, now: DateTime<Utc>, edit: impl FnOnce(&mut Response)) -> String {
+    pub fn response(
+        &self,
+        to: &Addressing<'_>,
+        now: DateTime<Utc>,
+        edit: impl FnOnce(&mut Response),
+    ) -> String {
         self.response_signed_by(self, to, now, edit)
     }
 
