@@ -55,8 +55,11 @@ pub enum CallerKind {
     Session(Box<SessionClaims>),
 }
 
-/// A caller whose signature verified. Only `IamService::authenticate` builds one.
+/// A caller whose signature verified. Only `IamService::authenticate` builds one:
+/// the private `_verified` field keeps every other module from constructing it
+/// (`#[non_exhaustive]` would still allow that anywhere in the crate).
 #[derive(Debug, Clone)]
+#[allow(clippy::manual_non_exhaustive)]
 pub struct Caller {
     pub account_id: String,
     pub arn: String,

@@ -185,7 +185,7 @@ pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
                             }
                             // The signature must sit directly in the element it signs.
                             let Some(parent) = stack.last() else { return Err(bad("signature as root")) };
-                            if parent.in_dsig != "" || parent.id.is_none() {
+                            if !parent.in_dsig.is_empty() || parent.id.is_none() {
                                 return Err(bad("signature not inside an element with an ID"));
                             }
                             if stack.len() == 1 {
@@ -251,7 +251,7 @@ pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
                         | b"X509SerialNumber" | b"X509SubjectName" => "Leaf",
                         _ => return Err(bad("unexpected element in a signature")),
                     };
-                } else if parent_dsig != "" && parent_dsig != "Leaf" {
+                } else if !parent_dsig.is_empty() && parent_dsig != "Leaf" {
                     return Err(bad("foreign element in a signature"));
                 }
                 stack.push(Open { id, in_dsig: this_dsig });

@@ -117,8 +117,11 @@ pub(super) async fn session_policy(
     Ok((policy, arns))
 }
 
+/// Session tags (key, value) and the keys that pass on to chained sessions.
+type SessionTags = (Vec<(String, String)>, Vec<String>);
+
 /// Session tags and transitive tag keys, checked.
-fn session_tags(p: &Params) -> Result<(Vec<(String, String)>, Vec<String>), StsError> {
+fn session_tags(p: &Params) -> Result<SessionTags, StsError> {
     let tags: Vec<(String, String)> =
         p.key_values("Tags", "Key", "Value").into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     if tags.len() > 50 {

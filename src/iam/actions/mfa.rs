@@ -48,9 +48,9 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     };
     match c.svc.store.insert_mfa_device(&device).await {
         Err(StoreError::Conflict(_)) => {
-            return Err(IamError::EntityAlreadyExists(format!(
-                "MFADevice entity at the same path and name already exists."
-            )))
+            return Err(IamError::EntityAlreadyExists(
+                "MFADevice entity at the same path and name already exists.".into(),
+            ))
         }
         r => r?,
     }

@@ -134,8 +134,8 @@ impl Evaluation<'_> {
     }
 }
 
-fn any_pattern(patterns: &[Pattern], mut matches: impl FnMut(&Pattern) -> bool) -> bool {
-    patterns.iter().any(|p| matches(p))
+fn any_pattern(patterns: &[Pattern], matches: impl FnMut(&Pattern) -> bool) -> bool {
+    patterns.iter().any(matches)
 }
 
 /// How a resource policy's Principal named the caller, weakest first.
