@@ -1,5 +1,5 @@
 //! The STS Query API actions.
-use super::session::{issue, SessionRequest};
+use super::session::{issue, issue_role_session, packed_size, SessionRequest};
 use super::StsError;
 use crate::domain::{
     account_of_temporary_key, Arn, EntityKind, Principal, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY,
@@ -184,13 +184,6 @@ fn long_term_caller(caller: &Caller, action: &str) -> Result<Option<Principal>, 
             Err(StsError::AccessDenied(format!("Cannot call {action} with session credentials")))
         }
     }
-}
-
-pub(super) fn packed_size(policy: &Option<String>, arns: &[String], tags: &[(String, String)]) -> String {
-    let bytes = policy.as_ref().map_or(0, |p| p.len())
-        + arns.iter().map(|a| a.len()).sum::<usize>()
-        + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-    (bytes * 100 / 2048).to_string()
 }
 
 async fn get_session_token(iam: &IamService, caller: &Caller, p: &Params) -> Output {
@@ -426,35 +419,16 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     if source_identity.is_some() && !trust_allows(iam, caller, &role, &ctx, "sts:SetSourceIdentity").await? {
         return Err(denied());
     }
-    let arn = format!("arn:aws:sts::{}:assumed-role/{}/{session}", role.account_id, role.name);
-    let packed = packed_size(&policy, &policy_arns, &tags);
     let source = source_identity.map(str::to_owned).or(inherited_source);
-    let issued = issue(
-        iam,
-        SessionRequest {
-            account: role.account_id.clone(),
-            kind: SessionKind::AssumedRole,
-            principal_id: role.id.clone(),
-            arn: arn.clone(),
-            name: session.to_owned(),
-            duration: requested,
-            mfa,
-            policy,
-            policy_arns,
-            tags,
-            transitive_tag_keys: transitive,
-            source_identity: source.clone(),
-            chained,
-        },
-    )?;
-    let mut out = vec![
-        issued.credentials_node(),
-        Node::Struct(
-            "AssumedRoleUser",
-            vec![text("AssumedRoleId", format!("{}:{session}", role.id)), text("Arn", arn)],
-        ),
-        text("PackedPolicySize", packed),
-    ];
+    let mut session = SessionRequest::for_role(&role, session, requested);
+    session.mfa = mfa;
+    session.policy = policy;
+    session.policy_arns = policy_arns;
+    session.tags = tags;
+    session.transitive_tag_keys = transitive;
+    session.source_identity = source.clone();
+    session.chained = chained;
+    let mut out = issue_role_session(iam, session)?;
     out.extend(source.map(|s| text("SourceIdentity", s)));
     Ok(Some(out))
 }

@@ -2,10 +2,10 @@
 //! strictly validated, exchanged for temporary credentials of a role that the
 //! assertion names and whose trust policy accepts the provider. Unsigned, as on
 //! AWS: the assertion is the credential.
-use super::session::{issue, SessionRequest};
+use super::session::{issue_role_session, SessionRequest};
 use super::StsError;
 use crate::crypto;
-use crate::domain::{Arn, EntityKind, SessionKind};
+use crate::domain::{Arn, EntityKind};
 use crate::iam::policy::{
     self, NamedPolicy, PolicyKind, PolicySet, PrincipalType, RequestContext, RequestPrincipal,
 };
@@ -210,39 +210,20 @@ pub(super) async fn assume_role_with_saml(
     if let Some(t) = assertion.session_not_on_or_after() {
         duration = duration.min((t - now).num_seconds());
     }
-    let arn = format!("arn:aws:sts::{}:assumed-role/{}/{session}", role.account_id, role.name);
-    let packed = super::actions::packed_size(&policy, &policy_arns, &tags);
-    let issued = issue(
-        iam,
-        SessionRequest {
-            account: role.account_id.clone(),
-            kind: SessionKind::AssumedRole,
-            principal_id: role.id.clone(),
-            arn: arn.clone(),
-            name: session.to_owned(),
-            duration,
-            mfa: false,
-            policy,
-            policy_arns,
-            tags,
-            transitive_tag_keys: transitive,
-            source_identity: source_identity.clone(),
-            chained: false,
-        },
-    )?;
-    let mut out = vec![
-        issued.credentials_node(),
-        Node::Struct(
-            "AssumedRoleUser",
-            vec![text("AssumedRoleId", format!("{}:{session}", role.id)), text("Arn", arn)],
-        ),
-        text("PackedPolicySize", packed),
+    let mut request = SessionRequest::for_role(&role, session, duration);
+    request.policy = policy;
+    request.policy_arns = policy_arns;
+    request.tags = tags;
+    request.transitive_tag_keys = transitive;
+    request.source_identity = source_identity.clone();
+    let mut out = issue_role_session(iam, request)?;
+    out.extend([
         text("Subject", assertion.name_id()),
         text("SubjectType", sub_type),
         text("Issuer", assertion.issuer()),
         text("Audience", assertion.recipient()),
         text("NameQualifier", name_qualifier),
-    ];
+    ]);
     out.extend(source_identity.map(|s| text("SourceIdentity", s)));
     Ok(Some(out))
 }

@@ -2,6 +2,7 @@
 //! fresh secret, and a session token that carries both (the secret sealed).
 use super::StsError;
 use crate::crypto::{self, TOKEN_ISSUER};
+use crate::domain::Principal;
 use crate::domain::{
     temporary_access_key_id, AccountId, SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE,
 };
@@ -25,6 +26,47 @@ pub(super) struct SessionRequest {
     pub transitive_tag_keys: Vec<String>,
     pub source_identity: Option<String>,
     pub chained: bool,
+}
+
+impl SessionRequest {
+    /// An assumed-role session of `role` named `session`, with nothing else yet.
+    pub fn for_role(role: &Principal, session: &str, duration: i64) -> SessionRequest {
+        SessionRequest {
+            account: role.account_id.clone(),
+            kind: SessionKind::AssumedRole,
+            principal_id: role.id.clone(),
+            arn: format!("arn:aws:sts::{}:assumed-role/{}/{session}", role.account_id, role.name),
+            name: session.to_owned(),
+            duration,
+            mfa: false,
+            policy: None,
+            policy_arns: vec![],
+            tags: vec![],
+            transitive_tag_keys: vec![],
+            source_identity: None,
+            chained: false,
+        }
+    }
+}
+
+/// AWS's PackedPolicySize: how much of the packed session limit the session
+/// policy, policy ARNs and tags take, in percent.
+pub(super) fn packed_size(policy: &Option<String>, arns: &[String], tags: &[(String, String)]) -> String {
+    let bytes = policy.as_ref().map_or(0, |p| p.len())
+        + arns.iter().map(|a| a.len()).sum::<usize>()
+        + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    (bytes * 100 / 2048).to_string()
+}
+
+/// Issues a role session: its Credentials, AssumedRoleUser and PackedPolicySize.
+pub(super) fn issue_role_session(iam: &IamService, r: SessionRequest) -> Result<Vec<Node>, StsError> {
+    let packed = packed_size(&r.policy, &r.policy_arns, &r.tags);
+    let assumed = Node::Struct(
+        "AssumedRoleUser",
+        vec![text("AssumedRoleId", format!("{}:{}", r.principal_id, r.name)), text("Arn", &r.arn)],
+    );
+    let issued = issue(iam, r)?;
+    Ok(vec![issued.credentials_node(), assumed, text("PackedPolicySize", packed)])
 }
 
 pub(super) struct Issued {
