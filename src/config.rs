@@ -182,7 +182,7 @@ pub fn load_or_create_key_file(path: &Path, generate: impl FnOnce() -> Vec<u8>) 
         });
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        ensure_private_dir(dir)?;
     }
     let key = generate();
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;

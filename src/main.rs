@@ -22,6 +22,12 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Add a newer session-token signing key; nodes sign with it after a restart
+    /// and keep verifying tokens signed with the older keys.
+    RotateTokenKey {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Create an account with its root user and an administrator user with one
     /// access key; prints the credentials as one JSON object.
     Init {
@@ -37,7 +43,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
-        Command::Serve { config } | Command::Init { config, .. } => config.clone(),
+        Command::Serve { config } | Command::Init { config, .. } | Command::RotateTokenKey { config } => config.clone(),
     };
     let settings = match Settings::load(config.as_deref()) {
         Ok(s) => s,
@@ -58,6 +64,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => serve(settings).await,
             Command::Init { account_id, admin_user, .. } => init(settings, &account_id, &admin_user).await,
+            Command::RotateTokenKey { .. } => {
+                let kid = startup::rotate_token_key(&settings)?;
+                println!("{kid}");
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     match result {

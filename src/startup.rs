@@ -74,6 +74,15 @@ pub fn add_token_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> any
 
 pub const TOKEN_KEY_FOLDER: &str = "token-keys";
 
+/// `idbroker rotate-token-key`: adds a newer token key under the data folder.
+pub fn rotate_token_key(settings: &Settings) -> anyhow::Result<String> {
+    let key_path = settings.server.data_dir.join(MASTER_KEY_FILE);
+    let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())?;
+    let master = MasterKey::from_bytes(&key).context("master key")?;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock).timestamp();
+    add_token_key(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master, now)
+}
+
 /// Hides a password in a database URL for messages.
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
