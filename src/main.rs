@@ -43,7 +43,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
-        Command::Serve { config } | Command::Init { config, .. } | Command::RotateTokenKey { config } => config.clone(),
+        Command::Serve { config } | Command::Init { config, .. } | Command::RotateTokenKey { config } => {
+            config.clone()
+        }
     };
     let settings = match Settings::load(config.as_deref()) {
         Ok(s) => s,
