@@ -108,9 +108,11 @@ pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
                 if !known {
                     return Err(SamlError::Doctype);
                 }
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') {
-                        return Err(bad("control characters"));
+                if r.is_char_ref() {
+                    // A character reference must name a legal XML 1.0 character.
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) if (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r') => {}
+                        _ => return Err(bad("control characters")),
                     }
                 }
             }
@@ -275,4 +277,171 @@ pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
         return Err(SamlError::AssertionCount);
     }
     Ok(shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C14N_EXC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+    const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+    const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+    /// A Response whose Assertion carries a well-shaped signature (values unchecked here).
+    fn doc(
+        reference: &str,
+        transforms: &str,
+        extra_in_assertion: &str,
+        extra_in_signed_info: &str,
+    ) -> String {
+        format!(
+            r##"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ID="_r1" Version="2.0"><saml:Assertion ID="_a1"><ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{C14N_EXC}"/><ds:SignatureMethod Algorithm="{RSA_SHA256}"/>{reference}{extra_in_signed_info}</ds:SignedInfo><ds:SignatureValue>c2ln</ds:SignatureValue></ds:Signature>{extra_in_assertion}<saml:Subject/></saml:Assertion></samlp:Response>"##
+        )
+        .replace("TRANSFORMS", transforms)
+    }
+
+    fn reference(uri: &str) -> String {
+        format!(
+            r#"<ds:Reference URI="{uri}"><ds:Transforms>TRANSFORMS</ds:Transforms><ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue>ZA==</ds:DigestValue></ds:Reference>"#
+        )
+    }
+
+    fn transform(alg: &str) -> String {
+        format!(r#"<ds:Transform Algorithm="{alg}"/>"#)
+    }
+
+    fn standard_transforms() -> String {
+        transform(ENVELOPED) + &transform(C14N_EXC)
+    }
+
+    fn good() -> String {
+        doc(&reference("#_a1"), &standard_transforms(), "", "")
+    }
+
+    #[test]
+    fn a_well_shaped_message_passes() {
+        let shape = check(&good(), 100_000).unwrap();
+        assert_eq!(shape.signatures, 1);
+        assert!(!shape.response_signed);
+    }
+
+    #[test]
+    fn s08_ids_must_be_unique_unprefixed_ncnames() {
+        let dup = good().replace("<saml:Subject/>", r#"<saml:Subject ID="_a1"/>"#);
+        let prefixed = good().replace("<saml:Subject/>", r#"<saml:Subject xmlns:x="urn:x" x:ID="_a1"/>"#);
+        let not_ncname =
+            good().replace(r#"ID="_a1""#, r#"ID="element(/1/3)""#).replace("#_a1", "#element(/1/3)");
+        for bad in [dup, prefixed, not_ncname] {
+            assert!(matches!(check(&bad, 100_000), Err(SamlError::Malformed(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn s09_s10_a_reference_names_only_its_enclosing_element() {
+        for uri in [
+            "#_r1",
+            "",
+            "http://attacker.test/x",
+            "file:///etc/hostname",
+            "#xpointer(/)",
+            "#xpointer(id('_a1'))",
+        ] {
+            let bad = doc(&reference(uri), &standard_transforms(), "", "");
+            assert!(matches!(check(&bad, 100_000), Err(SamlError::Malformed(_))), "{uri}");
+        }
+        let no_uri = good().replace(r##"URI="#_a1""##, "");
+        assert!(check(&no_uri, 100_000).is_err());
+    }
+
+    #[test]
+    fn s11_one_signed_info_one_reference_two_signatures_at_most() {
+        let two_refs = doc(&(reference("#_a1") + &reference("#_a1")), &standard_transforms(), "", "");
+        let two_signed_info = good().replace("</ds:SignedInfo>", "</ds:SignedInfo><ds:SignedInfo/>");
+        for bad in [two_refs, two_signed_info] {
+            assert!(matches!(check(&bad, 100_000), Err(SamlError::Malformed(_))), "{bad}");
+        }
+        let sig = good();
+        let sig = &sig[sig.find("<ds:Signature>").unwrap()..sig.find("</ds:Signature>").unwrap() + 15];
+        let three = good()
+            .replace(
+                "<saml:Subject/>",
+                &format!("<saml:Subject ID=\"_s\">{}</saml:Subject>", sig.replace("#_a1", "#_s")),
+            )
+            .replace("</samlp:Response>", "")
+            + &format!("{}</samlp:Response>", sig.replace("#_a1", "#_r1"));
+        assert!(matches!(check(&three, 100_000), Err(SamlError::TooComplex | SamlError::Malformed(_))));
+    }
+
+    #[test]
+    fn s13_s14_only_allowed_transforms_and_algorithms() {
+        let xslt = transform("http://www.w3.org/TR/1999/REC-xslt-19991116");
+        let xpath = transform("http://www.w3.org/TR/1999/REC-xpath-19991116");
+        let inclusive = transform("http://www.w3.org/TR/2001/REC-xml-c14n-20010315");
+        let three = standard_transforms() + &transform(C14N_EXC);
+        for t in [xslt, xpath, inclusive, three] {
+            let bad = doc(&reference("#_a1"), &t, "", "");
+            assert!(matches!(check(&bad, 100_000), Err(SamlError::Algorithm)), "{t}");
+        }
+        for (from, to) in [
+            (RSA_SHA256, "http://www.w3.org/2000/09/xmldsig#rsa-sha1"),
+            (RSA_SHA256, "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"),
+            (RSA_SHA256, "http://www.w3.org/2000/09/xmldsig#dsa-sha1"),
+            (SHA256, "http://www.w3.org/2000/09/xmldsig#sha1"),
+            (C14N_EXC, "http://example.test/unknown-c14n"),
+        ] {
+            let bad = good().replacen(from, to, 1);
+            assert!(matches!(check(&bad, 100_000), Err(SamlError::Algorithm)), "{to}");
+        }
+        let hmac_length = good().replace(
+            &format!(r#"<ds:SignatureMethod Algorithm="{RSA_SHA256}"/>"#),
+            &format!(r#"<ds:SignatureMethod Algorithm="{RSA_SHA256}"><ds:HMACOutputLength>8</ds:HMACOutputLength></ds:SignatureMethod>"#),
+        );
+        assert!(check(&hmac_length, 100_000).is_err());
+        let object = good().replace("</ds:SignatureValue>", "</ds:SignatureValue><ds:Object/>");
+        assert!(matches!(check(&object, 100_000), Err(SamlError::Malformed("ds:Object"))));
+    }
+
+    #[test]
+    fn s07_assertions_in_other_forms_are_refused() {
+        let evil_ns = good().replace(
+            "<saml:Assertion ID=\"_a1\">",
+            "<x:Assertion xmlns:x=\"urn:evil\" ID=\"_e\"/><saml:Assertion ID=\"_a1\">",
+        );
+        let default_ns = good().replace(
+            "<saml:Assertion ID=\"_a1\">",
+            "<Assertion xmlns=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_e\"/><saml:Assertion ID=\"_a1\">",
+        );
+        let encrypted = good().replace("<saml:Subject/>", "<saml:Subject/><saml:EncryptedAssertion/>");
+        assert!(matches!(check(&evil_ns, 100_000), Err(SamlError::Malformed(_))));
+        assert!(matches!(check(&default_ns, 100_000), Err(SamlError::AssertionCount)));
+        assert!(matches!(check(&encrypted, 100_000), Err(SamlError::Malformed(_))));
+        let no_assertion = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#;
+        assert!(matches!(check(no_assertion, 100_000), Err(SamlError::AssertionCount)));
+        let wrong_root = good().replace("samlp:Response", "samlp:AuthnRequest");
+        assert!(check(&wrong_root, 100_000).is_err());
+    }
+
+    #[test]
+    fn s17_parser_differentials_are_refused() {
+        let g = good();
+        let cases = [
+            g.replacen("<saml:Subject/>", "<saml:Subject>", 1),
+            g.replacen("<saml:Subject/>", r#"<saml:Subject a="1" a="2"/>"#, 1),
+            g.replacen("<saml:Subject/>", "<y:Subject/>", 1),
+            format!("<?xml version=\"1.1\"?>{g}"),
+            format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{g}"),
+            format!(" <?xml version=\"1.0\"?>{g}").trim_start().replacen("?>", "?><!-- c -->", 1),
+            g.replacen("<saml:Subject/>", "<saml:Subject>a&#0;b</saml:Subject>", 1),
+            g.replacen("<saml:Subject/>", "<saml:Subject>\u{0}</saml:Subject>", 1),
+            format!("{g}trailing"),
+            format!("\u{feff}{g}"),
+        ];
+        for bad in cases {
+            assert!(check(&bad, 100_000).is_err(), "{bad}");
+        }
+        assert!(matches!(check(&good(), 100), Err(SamlError::TooLarge)));
+        let wide: String = (0..40).map(|i| format!(" a{i}=\"x\"")).collect();
+        let too_wide = good().replacen("<saml:Subject/>", &format!("<saml:Subject{wide}/>"), 1);
+        assert!(matches!(check(&too_wide, 100_000), Err(SamlError::TooComplex)));
+    }
 }
