@@ -58,6 +58,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    replay: std::sync::Arc<replay::ReplayCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -96,7 +97,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| StoreError::Backend(e.into()))?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, replay: Default::default() })
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at
