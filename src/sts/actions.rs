@@ -195,24 +195,9 @@ async fn get_session_token(iam: &IamService, caller: &Caller, p: &Params) -> Out
         Some(u) => (SessionKind::UserSession, u.id.clone()),
         None => (SessionKind::RootSession, caller.account_id.clone()),
     };
-    let issued = issue(
-        iam,
-        SessionRequest {
-            account: caller.account_id.clone(),
-            kind,
-            principal_id,
-            arn: caller.arn.clone(),
-            name: String::new(),
-            duration,
-            mfa,
-            policy: None,
-            policy_arns: vec![],
-            tags: vec![],
-            transitive_tag_keys: vec![],
-            source_identity: None,
-            chained: false,
-        },
-    )?;
+    let mut request = SessionRequest::new(&caller.account_id, kind, &principal_id, &caller.arn, "", duration);
+    request.mfa = mfa;
+    let issued = issue(iam, request)?;
     Ok(Some(vec![issued.credentials_node()]))
 }
 
@@ -227,24 +212,19 @@ async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> 
     let (policy, policy_arns) = session_policy(iam, p).await?;
     let (tags, _) = session_tags(p)?;
     let packed = packed_size(&policy, &policy_arns, &tags);
-    let issued = issue(
-        iam,
-        SessionRequest {
-            account: caller.account_id.clone(),
-            kind: SessionKind::FederatedUser,
-            principal_id: user.map(|u| u.id).unwrap_or_else(|| caller.account_id.clone()),
-            arn: arn.clone(),
-            name: name.to_owned(),
-            duration,
-            mfa: false,
-            policy,
-            policy_arns,
-            tags,
-            transitive_tag_keys: vec![],
-            source_identity: None,
-            chained: false,
-        },
-    )?;
+    let principal_id = user.map(|u| u.id).unwrap_or_else(|| caller.account_id.clone());
+    let mut request = SessionRequest::new(
+        &caller.account_id,
+        SessionKind::FederatedUser,
+        &principal_id,
+        &arn,
+        name,
+        duration,
+    );
+    request.policy = policy;
+    request.policy_arns = policy_arns;
+    request.tags = tags;
+    let issued = issue(iam, request)?;
     Ok(Some(vec![
         issued.credentials_node(),
         Node::Struct(

@@ -29,14 +29,21 @@ pub(super) struct SessionRequest {
 }
 
 impl SessionRequest {
-    /// An assumed-role session of `role` named `session`, with nothing else yet.
-    pub fn for_role(role: &Principal, session: &str, duration: i64) -> SessionRequest {
+    /// A session with no MFA, session policy, tags or source identity yet.
+    pub fn new(
+        account: &str,
+        kind: SessionKind,
+        principal_id: &str,
+        arn: &str,
+        name: &str,
+        duration: i64,
+    ) -> SessionRequest {
         SessionRequest {
-            account: role.account_id.clone(),
-            kind: SessionKind::AssumedRole,
-            principal_id: role.id.clone(),
-            arn: format!("arn:aws:sts::{}:assumed-role/{}/{session}", role.account_id, role.name),
-            name: session.to_owned(),
+            account: account.to_owned(),
+            kind,
+            principal_id: principal_id.to_owned(),
+            arn: arn.to_owned(),
+            name: name.to_owned(),
             duration,
             mfa: false,
             policy: None,
@@ -46,6 +53,12 @@ impl SessionRequest {
             source_identity: None,
             chained: false,
         }
+    }
+
+    /// An assumed-role session of `role` named `session`.
+    pub fn for_role(role: &Principal, session: &str, duration: i64) -> SessionRequest {
+        let arn = format!("arn:aws:sts::{}:assumed-role/{}/{session}", role.account_id, role.name);
+        SessionRequest::new(&role.account_id, SessionKind::AssumedRole, &role.id, &arn, session, duration)
     }
 }
 

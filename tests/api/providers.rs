@@ -1,26 +1,10 @@
 //! SAML providers: metadata is checked before it is trusted.
 use crate::helpers::*;
-use openssl::asn1::Asn1Time;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use openssl::x509::{X509Builder, X509NameBuilder};
+use crate::test_idp::TestIdp;
 
 /// A self-signed certificate for a fresh RSA key of `bits`, base64 DER.
 fn certificate(bits: u32) -> String {
-    let key = PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "test idp").unwrap();
-    let name = name.build();
-    let mut b = X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(365).unwrap()).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b.build().to_der().unwrap())
+    TestIdp::with_key_bits("test idp", bits).cert_base64()
 }
 
 fn metadata(cert: &str, extra_attr: &str) -> String {

@@ -31,7 +31,12 @@ pub struct TestIdp {
 
 impl TestIdp {
     pub fn new(entity_id: &str) -> TestIdp {
-        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        Self::with_key_bits(entity_id, 2048)
+    }
+
+    /// An IdP whose RSA key has `bits` bits (weak keys test the metadata checks).
+    pub fn with_key_bits(entity_id: &str, bits: u32) -> TestIdp {
+        let key = PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap();
         let mut name = X509NameBuilder::new().unwrap();
         name.append_entry_by_text("CN", entity_id).unwrap();
         let name = name.build();
@@ -104,6 +109,11 @@ impl TestIdp {
     /// Signs a document holding a signature template with this IdP's key.
     pub fn sign(&self, xml: String) -> String {
         Crypto::sign_xml(xml, &self.key_der).unwrap()
+    }
+
+    /// The certificate, base64 DER as metadata carries it.
+    pub fn cert_base64(&self) -> String {
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &self.cert_der)
     }
 
     pub fn cert(&self) -> CertificateDer {
