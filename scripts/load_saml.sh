@@ -6,25 +6,11 @@
 # temporary credentials. Bounded: DURATION seconds each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 DURATION=${DURATION:-5}
 COUNT=${COUNT:-25000}
 CONNECTIONS=${CONNECTIONS:-16}
-command -v wrk >/dev/null || { sudo=""; [[ $(id -u) == 0 ]] || sudo=sudo; $sudo apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --locked -q --bin idbroker --example saml_responses
-venv=$root/target/interop-venv
-[[ -x $venv/bin/python ]] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q -r tests/interop/requirements.txt; }
-
-work=$(mktemp -d /tmp/idbroker-load.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export IDBROKER__SERVER__LISTEN=127.0.0.1:$port IDBROKER__SERVER__DATA_DIR=$work/data IDBROKER__LOG__LEVEL=warn
-export IDBROKER__SERVER__PUBLIC_URL=http://127.0.0.1:8080
-export IDBROKER__DATABASE__URL=${LOAD_DATABASE_URL:-sqlite://$work/data/idbroker.db}
-creds=$(target/release/idbroker init --account-id 111122223333 --admin-user admin)
-target/release/idbroker serve >"$work/serve.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+source scripts/load-server.sh
 
 echo "generating $COUNT signed responses..."
 target/release/examples/saml_responses "$work" "$COUNT"
@@ -56,25 +42,10 @@ echo "AssumeRoleWithSAML over HTTP: wrk -t2 -c$CONNECTIONS -d${DURATION}s, $COUN
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/saml.lua" "http://127.0.0.1:$port/"
 
 # GetCallerIdentity signed with temporary credentials from one exchange.
-"$venv/bin/python" - "$port" "$work" >"$work/gci.lua" <<'PY'
-import sys, urllib.parse, urllib.request, re
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-port, work = sys.argv[1], sys.argv[2]
-body = open(f"{work}/bodies.txt").read().splitlines()[-1]
-resp = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", data=body.encode(),
-       headers={"Content-Type": "application/x-www-form-urlencoded"})).read().decode()
-get = lambda t: re.search(f"<{t}>(.*?)</{t}>", resp).group(1)
-creds = Credentials(get("AccessKeyId"), get("SecretAccessKey"), get("SessionToken"))
-gci = "Action=GetCallerIdentity&Version=2011-06-15"
-req = AWSRequest(method="POST", url=f"http://127.0.0.1:{port}/", data=gci,
-                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-SigV4Auth(creds, "sts", "us-east-1").add_auth(req)
-print('wrk.method = "POST"')
-print(f'wrk.body = "{gci}"')
-for k, v in req.headers.items():
-    print(f'wrk.headers["{k}"] = "{v}"')
-PY
+body=$(tail -1 "$work/bodies.txt")
+session=$(curl -sf -X POST -H "Content-Type: application/x-www-form-urlencoded" --data "$body" "http://127.0.0.1:$port/" |
+  python3 -c 'import re,sys; x=sys.stdin.read(); print(*(re.search(f"<{t}>(.*?)</{t}>", x).group(1) for t in ("AccessKeyId","SecretAccessKey","SessionToken")))')
+# shellcheck disable=SC2086
+"$venv/bin/python" scripts/wrk_signed.py "$port" sts "Action=GetCallerIdentity&Version=2011-06-15" $session >"$work/gci.lua"
 echo "GetCallerIdentity with temporary credentials: wrk -t2 -c$CONNECTIONS -d${DURATION}s"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/gci.lua" "http://127.0.0.1:$port/"

@@ -241,25 +241,18 @@ impl IamService {
     /// session policies; IAM itself takes no federated-user credentials, and
     /// GetSessionToken credentials only with MFA, as on AWS.
     pub(crate) async fn authorize(&self, caller: &Caller, ctx: &RequestContext) -> Result<(), IamError> {
+        let denied = |why: &str| Err(access_denied(caller, ctx, why));
         let is_iam = ctx.action().starts_with("iam:");
         let (principal, session) = match &caller.kind {
             CallerKind::Root => return Ok(()),
-            CallerKind::User(u) => (u.clone(), None),
+            CallerKind::User(u) => (u.clone(), Vec::new()),
             CallerKind::Session(s) => {
-                let refuse = |why: &str| {
-                    Err(IamError::AccessDenied(format!(
-                        "User: {} is not authorized to perform: {} on resource: {} {why}",
-                        caller.arn,
-                        original_case_action(ctx.action()),
-                        ctx.resource
-                    )))
-                };
                 match s.kind {
                     SessionKind::FederatedUser if is_iam => {
-                        return refuse("because IAM does not accept GetFederationToken credentials")
+                        return denied("because IAM does not accept GetFederationToken credentials")
                     }
                     SessionKind::UserSession | SessionKind::RootSession if is_iam && !s.mfa => {
-                        return refuse("because IAM needs MFA with GetSessionToken credentials")
+                        return denied("because IAM needs MFA with GetSessionToken credentials")
                     }
                     SessionKind::RootSession => return Ok(()),
                     _ => {}
@@ -267,25 +260,19 @@ impl IamService {
                 let principal = match self.store.get_principal_by_id(&s.pid).await {
                     Ok(p) => p,
                     Err(StoreError::NotFound(_)) => {
-                        return refuse("because the session's principal no longer exists")
+                        return denied("because the session's principal no longer exists")
                     }
                     Err(e) => return Err(e.into()),
                 };
-                (principal, Some(self.session_policies(s).await?))
+                let session = self.session_policies(s).await?;
+                if s.kind == SessionKind::FederatedUser && session.is_empty() {
+                    // GetFederationToken without a session policy grants nothing.
+                    return denied("because the federation token has no session policy");
+                }
+                (principal, session)
             }
         };
-        if session.as_ref().is_some_and(|p| p.is_empty())
-            && caller.session().is_some_and(|s| s.kind == SessionKind::FederatedUser)
-        {
-            // GetFederationToken without a session policy grants nothing.
-            return Err(IamError::AccessDenied(format!(
-                "User: {} is not authorized to perform: {} because the federation token has no session policy",
-                caller.arn,
-                original_case_action(ctx.action())
-            )));
-        }
         let policies = self.policies_of(&principal).await?;
-        let session = session.unwrap_or_default();
         let set = PolicySet {
             identity: policies.identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
             boundary: policies.boundary.as_ref().map(|(id, p)| NamedPolicy { id, policy: p }),
@@ -296,7 +283,7 @@ impl IamService {
         if evaluation.allowed() {
             return Ok(());
         }
-        let why = match evaluation.decision {
+        denied(match evaluation.decision {
             policy::Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
             policy::Decision::ImplicitDeny(policy::DenyReason::Boundary) => {
                 "because no permissions boundary allows the action"
@@ -305,13 +292,7 @@ impl IamService {
                 "because no session policy allows the action"
             }
             _ => "because no identity-based policy allows the action",
-        };
-        Err(IamError::AccessDenied(format!(
-            "User: {} is not authorized to perform: {} on resource: {} {why}",
-            caller.arn,
-            original_case_action(ctx.action()),
-            ctx.resource
-        )))
+        })
     }
 
     /// The user the caller acts as: `Some` for IAM users (also in their
@@ -391,6 +372,16 @@ pub(crate) fn role_arn_of_session(session_arn: &str) -> Option<String> {
     let (account, resource) = rest.split_once(":assumed-role/")?;
     let (role, _session) = resource.rsplit_once('/')?;
     Some(format!("arn:aws:iam::{account}:role/{role}"))
+}
+
+/// AWS's AccessDenied message for a refused request.
+fn access_denied(caller: &Caller, ctx: &RequestContext, why: &str) -> IamError {
+    IamError::AccessDenied(format!(
+        "User: {} is not authorized to perform: {} on resource: {} {why}",
+        caller.arn,
+        original_case_action(ctx.action()),
+        ctx.resource
+    ))
 }
 
 /// Actions are matched lower-cased; messages show them as AWS spells them.

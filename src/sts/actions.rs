@@ -257,19 +257,17 @@ async fn role_of(iam: &IamService, caller: &Caller, role_arn: &str) -> Result<Pr
     }
 }
 
-/// The trust decision for `action` (`sts:AssumeRole`, `sts:TagSession`, ...):
-/// the role's trust policy must allow the caller, and when it grants only to
-/// the caller's account, or the role is in another account, the caller's own
-/// policies must allow too.
+/// The trust decision: the role's trust policy must allow the caller every one
+/// of `actions` (`sts:AssumeRole`, `sts:TagSession`, ...), and when it grants
+/// only to the caller's account, or the role is in another account, the
+/// caller's own policies must allow them too. The caller's side is loaded once.
 async fn trust_allows(
     iam: &IamService,
     caller: &Caller,
     role: &Principal,
     base: &RequestContext,
-    action: &str,
+    actions: &[&str],
 ) -> Result<bool, StsError> {
-    let mut ctx = base.clone();
-    ctx.set_action(action);
     let trust_doc = role.trust_policy.as_deref().unwrap_or_default();
     let trust = iam.parse_policy(trust_doc, PolicyKind::Resource)?;
     let trust_named = NamedPolicy { id: &role.arn, policy: &trust };
@@ -285,22 +283,33 @@ async fn trust_allows(
     };
     let Some(own) = own else { return Ok(false) };
     let loaded = iam.policies_of(&own).await?;
-    let mut set = PolicySet {
+    let caller_side = PolicySet {
         identity: loaded.identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
         boundary: loaded.boundary.as_ref().map(|(id, p)| NamedPolicy { id, policy: p }),
         session: session.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
         resource: None,
     };
-    if role.account_id == caller.account_id {
-        set.resource = Some(trust_named);
-        let e = policy::evaluate(&set, &ctx);
-        return Ok(e.allowed() && e.resource_grant.is_some());
-    }
-    // Across accounts both sides decide on their own.
+    let same_account = role.account_id == caller.account_id;
+    let both = PolicySet { resource: Some(trust_named), ..caller_side.clone() };
     let trust_only = PolicySet { resource: Some(trust_named), ..Default::default() };
-    let t = policy::evaluate(&trust_only, &ctx);
-    let trusted = t.decision != Decision::ExplicitDeny && t.resource_grant.is_some();
-    Ok(trusted && policy::evaluate(&set, &ctx).allowed())
+    let mut ctx = base.clone();
+    for action in actions {
+        ctx.set_action(action);
+        let allowed = if same_account {
+            let e = policy::evaluate(&both, &ctx);
+            e.allowed() && e.resource_grant.is_some()
+        } else {
+            // Across accounts both sides decide on their own.
+            let t = policy::evaluate(&trust_only, &ctx);
+            t.decision != Decision::ExplicitDeny
+                && t.resource_grant.is_some()
+                && policy::evaluate(&caller_side, &ctx).allowed()
+        };
+        if !allowed {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
@@ -390,13 +399,14 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
             caller.arn, role.arn
         ))
     };
-    if !trust_allows(iam, caller, &role, &ctx, "sts:AssumeRole").await? {
-        return Err(denied());
+    let mut actions = vec!["sts:AssumeRole"];
+    if !tags.is_empty() {
+        actions.push("sts:TagSession");
     }
-    if !tags.is_empty() && !trust_allows(iam, caller, &role, &ctx, "sts:TagSession").await? {
-        return Err(denied());
+    if source_identity.is_some() {
+        actions.push("sts:SetSourceIdentity");
     }
-    if source_identity.is_some() && !trust_allows(iam, caller, &role, &ctx, "sts:SetSourceIdentity").await? {
+    if !trust_allows(iam, caller, &role, &ctx, &actions).await? {
         return Err(denied());
     }
     let source = source_identity.map(str::to_owned).or(inherited_source);

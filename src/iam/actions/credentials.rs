@@ -15,8 +15,7 @@ async fn user_or_self(c: &Ctx<'_>, action: &str) -> Result<Option<Principal>, Ia
     match c.p.get("UserName") {
         Some(name) => {
             crate::domain::validate_name(NameRule::USER, name)?;
-            c.allow(action, &c.entity_arn(EntityKind::User, name).await?).await?;
-            Ok(Some(c.principal(EntityKind::User, name).await?))
+            Ok(Some(c.authorized_entity(EntityKind::User, name, action).await?))
         }
         None => {
             let user = c.svc.caller_user(c.caller).await?;

@@ -29,8 +29,7 @@ pub async fn create(c: &Ctx<'_>) -> Output {
 
 pub async fn get(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
-    c.allow("iam:GetGroup", &c.entity_arn(EntityKind::Group, name).await?).await?;
-    let group = c.principal(EntityKind::Group, name).await?;
+    let group = c.authorized_entity(EntityKind::Group, name, "iam:GetGroup").await?;
     let users = c.svc.store.users_in_group(&group.id).await?;
     let (page, mut tail) = paginate(users, c.p)?;
     let mut out = vec![Node::Struct("Group", principal_fields(&group, None)), principal_list("Users", &page)];
@@ -47,16 +46,14 @@ pub async fn list(c: &Ctx<'_>) -> Output {
 
 pub async fn update(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
-    c.allow("iam:UpdateGroup", &c.entity_arn(EntityKind::Group, name).await?).await?;
-    let group = c.principal(EntityKind::Group, name).await?;
+    let group = c.authorized_entity(EntityKind::Group, name, "iam:UpdateGroup").await?;
     rename(c, EntityKind::Group, &group, "NewGroupName", "NewPath", NameRule::GROUP).await?;
     Ok(None)
 }
 
 pub async fn delete(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
-    c.allow("iam:DeleteGroup", &c.entity_arn(EntityKind::Group, name).await?).await?;
-    let group = c.principal(EntityKind::Group, name).await?;
+    let group = c.authorized_entity(EntityKind::Group, name, "iam:DeleteGroup").await?;
     delete_principal(c, &group).await?;
     Ok(None)
 }
@@ -64,8 +61,7 @@ pub async fn delete(c: &Ctx<'_>) -> Output {
 async fn group_and_user(c: &Ctx<'_>, action: &str) -> Result<(Principal, Principal), IamError> {
     let group_name = c.name("GroupName", NameRule::GROUP)?;
     let user_name = c.name("UserName", NameRule::USER)?;
-    c.allow(action, &c.entity_arn(EntityKind::Group, group_name).await?).await?;
-    let group = c.principal(EntityKind::Group, group_name).await?;
+    let group = c.authorized_entity(EntityKind::Group, group_name, action).await?;
     let user = c.principal(EntityKind::User, user_name).await?;
     Ok((group, user))
 }
@@ -92,8 +88,7 @@ pub async fn remove_user(c: &Ctx<'_>) -> Output {
 
 pub async fn list_for_user(c: &Ctx<'_>) -> Output {
     let name = c.name("UserName", NameRule::USER)?;
-    c.allow("iam:ListGroupsForUser", &c.entity_arn(EntityKind::User, name).await?).await?;
-    let user = c.principal(EntityKind::User, name).await?;
+    let user = c.authorized_entity(EntityKind::User, name, "iam:ListGroupsForUser").await?;
     let groups = c.svc.store.groups_of_user(&user.id).await?;
     paged(c.p, "Groups", groups, |g| Member::Struct(principal_fields(g, None)))
 }

@@ -85,14 +85,35 @@ impl Ctx<'_> {
         }
     }
 
-    /// The ARN of a named entity for authorization: its real ARN when it exists
-    /// (so the path counts), else the ARN it would have at the root path.
-    pub async fn entity_arn(&self, kind: EntityKind, name: &str) -> Result<String, IamError> {
-        match self.svc.store.get_principal(self.account(), kind, name).await {
-            Ok(p) => Ok(p.arn),
-            Err(StoreError::NotFound(_)) => Ok(self.arn(kind.as_str(), "/", name)),
-            Err(e) => Err(e.into()),
-        }
+    /// Loads a user, group or role once, authorizes `action` on its ARN, and
+    /// returns it. A missing entity is authorized on the ARN it would have at
+    /// the root path, so the caller learns it is missing only if allowed.
+    pub async fn authorized_entity(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        action: &str,
+    ) -> Result<Principal, IamError> {
+        self.authorized_entity_with(kind, name, action, |_| {}).await
+    }
+
+    pub async fn authorized_entity_with(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        action: &str,
+        extra: impl FnOnce(&mut RequestContext),
+    ) -> Result<Principal, IamError> {
+        let found = match self.svc.store.get_principal(self.account(), kind, name).await {
+            Ok(p) => Some(p),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let arn = found.as_ref().map_or_else(|| self.arn(kind.as_str(), "/", name), |p| p.arn.clone());
+        self.allow_with(action, &arn, extra).await?;
+        found.ok_or_else(|| {
+            IamError::NoSuchEntity(format!("The {} with name {name} cannot be found.", kind.as_str()))
+        })
     }
 }
 

@@ -38,8 +38,7 @@ fn counted_size(doc: &str) -> usize {
 async fn target(c: &Ctx<'_>, kind: EntityKind, action: &str) -> Result<Principal, IamError> {
     let param = format!("{}Name", kind_title(kind));
     let name = c.name(&param, name_rule(kind))?;
-    c.allow(action, &c.entity_arn(kind, name).await?).await?;
-    c.principal(kind, name).await
+    c.authorized_entity(kind, name, action).await
 }
 
 fn action(verb: &str, kind: EntityKind, noun: &str) -> String {
@@ -146,10 +145,11 @@ pub async fn attach(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let arn = policy_arn_param(c)?.to_owned();
     let param = format!("{}Name", kind_title(kind));
     let name = c.name(&param, name_rule(kind))?;
-    let entity_arn = c.entity_arn(kind, name).await?;
-    c.allow_with(&action("Attach", kind, "Policy"), &entity_arn, |ctx| ctx.set("iam:PolicyARN", arn.clone()))
+    let entity = c
+        .authorized_entity_with(kind, name, &action("Attach", kind, "Policy"), |ctx| {
+            ctx.set("iam:PolicyARN", arn.clone())
+        })
         .await?;
-    let entity = c.principal(kind, name).await?;
     attachable(c, &arn).await?;
     let attached = c.svc.store.attached_policies(&entity.id).await?;
     if !attached.contains(&arn) && attached.len() >= MAX_ATTACHED {
@@ -165,10 +165,11 @@ pub async fn detach(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let arn = policy_arn_param(c)?.to_owned();
     let param = format!("{}Name", kind_title(kind));
     let name = c.name(&param, name_rule(kind))?;
-    let entity_arn = c.entity_arn(kind, name).await?;
-    c.allow_with(&action("Detach", kind, "Policy"), &entity_arn, |ctx| ctx.set("iam:PolicyARN", arn.clone()))
+    let entity = c
+        .authorized_entity_with(kind, name, &action("Detach", kind, "Policy"), |ctx| {
+            ctx.set("iam:PolicyARN", arn.clone())
+        })
         .await?;
-    let entity = c.principal(kind, name).await?;
     if !c.svc.store.detach_policy(&entity.id, &arn).await? {
         return Err(IamError::NoSuchEntity(format!("Policy {arn} was not found.")));
     }
@@ -200,12 +201,11 @@ pub async fn put_boundary(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let arn = c.p.required_string("PermissionsBoundary", 20, 2048)?.to_owned();
     let param = format!("{}Name", kind_title(kind));
     let name = c.name(&param, name_rule(kind))?;
-    let entity_arn = c.entity_arn(kind, name).await?;
-    c.allow_with(&action("Put", kind, "PermissionsBoundary"), &entity_arn, |ctx| {
-        ctx.set("iam:PermissionsBoundary", arn.clone())
-    })
-    .await?;
-    let entity = c.principal(kind, name).await?;
+    let entity = c
+        .authorized_entity_with(kind, name, &action("Put", kind, "PermissionsBoundary"), |ctx| {
+            ctx.set("iam:PermissionsBoundary", arn.clone())
+        })
+        .await?;
     check_boundary_arn(c, &arn).await?;
     let update = PrincipalUpdate { permissions_boundary: Some(Some(arn)), ..Default::default() };
     c.svc.store.update_principal(&entity.id, &update).await?;

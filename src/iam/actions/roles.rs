@@ -66,8 +66,7 @@ pub async fn create(c: &Ctx<'_>) -> Output {
 
 async fn role_for(c: &Ctx<'_>, action: &str) -> Result<Principal, IamError> {
     let name = c.name("RoleName", NameRule::ROLE)?;
-    c.allow(action, &c.entity_arn(EntityKind::Role, name).await?).await?;
-    c.principal(EntityKind::Role, name).await
+    c.authorized_entity(EntityKind::Role, name, action).await
 }
 
 async fn role_node(c: &Ctx<'_>, role: &Principal) -> Result<Node, IamError> {

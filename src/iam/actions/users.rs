@@ -63,8 +63,7 @@ pub async fn get(c: &Ctx<'_>) -> Output {
         },
     };
     crate::domain::validate_name(NameRule::USER, &name)?;
-    c.allow("iam:GetUser", &c.entity_arn(EntityKind::User, &name).await?).await?;
-    let user = c.principal(EntityKind::User, &name).await?;
+    let user = c.authorized_entity(EntityKind::User, &name, "iam:GetUser").await?;
     let tags = c.svc.store.list_tags(&user.id).await?;
     Ok(Some(vec![Node::Struct("User", principal_fields(&user, Some(&tags)))]))
 }
@@ -126,8 +125,7 @@ pub(super) fn kind_title(kind: EntityKind) -> &'static str {
 
 pub async fn update(c: &Ctx<'_>) -> Output {
     let name = c.name("UserName", NameRule::USER)?;
-    c.allow("iam:UpdateUser", &c.entity_arn(EntityKind::User, name).await?).await?;
-    let user = c.principal(EntityKind::User, name).await?;
+    let user = c.authorized_entity(EntityKind::User, name, "iam:UpdateUser").await?;
     rename(c, EntityKind::User, &user, "NewUserName", "NewPath", NameRule::USER).await?;
     Ok(None)
 }
@@ -144,8 +142,7 @@ pub(super) async fn delete_principal(c: &Ctx<'_>, p: &Principal) -> Result<(), I
 
 pub async fn delete(c: &Ctx<'_>) -> Output {
     let name = c.name("UserName", NameRule::USER)?;
-    c.allow("iam:DeleteUser", &c.entity_arn(EntityKind::User, name).await?).await?;
-    let user = c.principal(EntityKind::User, name).await?;
+    let user = c.authorized_entity(EntityKind::User, name, "iam:DeleteUser").await?;
     delete_principal(c, &user).await?;
     Ok(None)
 }
