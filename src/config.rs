@@ -13,6 +13,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub directory: DirectorySettings,
+    pub idp: IdpSettings,
     pub log: LogSettings,
 }
 
@@ -46,7 +47,49 @@ pub struct DirectorySettings {
     pub group_base_dn: String,
     pub starttls: bool,
     pub ca_file: String,
+    pub timeout_seconds: u64,
+    pub pool_size: usize,
+    /// Directory attributes sent as `PrincipalTag:<attribute>`.
+    pub tag_attributes: Vec<String>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSettings {
+    /// `SessionDuration` sent in issued assertions (seconds, 900..=43200).
+    pub session_duration: i64,
+    /// Failed sign-ins allowed per user name, and per source address, within
+    /// `throttle_window_seconds` before `/idp/login` answers 429.
+    pub max_failures_per_user: u32,
+    pub max_failures_per_address: u32,
+    pub throttle_window_seconds: u64,
+    /// Explicit rules: members of `group_dn` (transitively) get `role_arn`.
+    pub role_mappings: Vec<RoleMappingSettings>,
+    /// Service providers besides idbroker's own SP that may ask for assertions.
+    pub service_providers: Vec<ServiceProviderSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMappingSettings {
+    pub group_dn: String,
+    pub role_arn: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceProviderSettings {
+    pub entity_id: String,
+    pub acs_urls: Vec<String>,
+    /// PEM certificate the SP signs AuthnRequests with; when set, unsigned
+    /// requests from this SP are refused.
+    #[serde(default)]
+    pub signing_certificate: String,
+}
+
+/// The user filter default; with `kind = "active_directory"` it stands for
+/// sAMAccountName or userPrincipalName instead.
+pub const DEFAULT_USER_FILTER: &str = "(uid={username})";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,10 +123,21 @@ impl Default for Settings {
                 bind_dn: String::new(),
                 bind_password: String::new(),
                 user_base_dn: String::new(),
-                user_filter: "(uid={username})".into(),
+                user_filter: DEFAULT_USER_FILTER.into(),
                 group_base_dn: String::new(),
                 starttls: false,
                 ca_file: String::new(),
+                timeout_seconds: 5,
+                pool_size: 8,
+                tag_attributes: vec![],
+            },
+            idp: IdpSettings {
+                session_duration: 3600,
+                max_failures_per_user: 5,
+                max_failures_per_address: 20,
+                throttle_window_seconds: 300,
+                role_mappings: vec![],
+                service_providers: vec![],
             },
             log: LogSettings { level: "info".into(), format: "text".into() },
         }
@@ -152,6 +206,14 @@ impl Settings {
                 "log.format `{}` must be text or json",
                 self.log.format
             )));
+        }
+        if !(900..=43_200).contains(&self.idp.session_duration) {
+            return Err(ConfigError::Invalid("idp.session_duration must be within 900..=43200".into()));
+        }
+        if self.directory.timeout_seconds == 0 || self.directory.pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "directory.timeout_seconds and directory.pool_size must be positive".into(),
+            ));
         }
         if !self.directory.user_filter.contains("{username}") {
             return Err(ConfigError::Invalid("directory.user_filter must contain `{username}`".into()));

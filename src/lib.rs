@@ -8,9 +8,12 @@
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod crypto;
+pub mod directory;
 pub mod domain;
 pub mod iam;
+pub mod idp;
 pub mod metrics;
 pub mod query;
 pub mod saml;

@@ -28,6 +28,12 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Add a newer signing key for the built-in IdP (and the SP's requests);
+    /// its certificate joins the metadata, older ones stay published.
+    RotateIdpKey {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Create an account with its root user and an administrator user with one
     /// access key; prints the credentials as one JSON object.
     Init {
@@ -43,9 +49,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
-        Command::Serve { config } | Command::Init { config, .. } | Command::RotateTokenKey { config } => {
-            config.clone()
-        }
+        Command::Serve { config }
+        | Command::Init { config, .. }
+        | Command::RotateTokenKey { config }
+        | Command::RotateIdpKey { config } => config.clone(),
     };
     let settings = match Settings::load(config.as_deref()) {
         Ok(s) => s,
@@ -71,6 +78,11 @@ fn main() -> ExitCode {
                 println!("{kid}");
                 Ok(ExitCode::SUCCESS)
             }
+            Command::RotateIdpKey { .. } => {
+                let kid = startup::rotate_idp_key(&settings)?;
+                println!("{kid}");
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     match result {
@@ -91,8 +103,11 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn init(settings: Settings, account_id: &str, admin_user: &str) -> anyhow::Result<ExitCode> {
-    let (store, iam) = startup::services(&settings, Arc::new(SystemClock)).await?;
+    let (store, iam, idp) = startup::services(&settings, Arc::new(SystemClock)).await?;
     let outcome = iam.create_account(account_id, admin_user).await;
+    if outcome.is_ok() {
+        startup::register_builtin_provider(&store, &idp, Some(account_id), iam.now_utc().timestamp()).await?;
+    }
     store.close().await;
     match outcome {
         Ok(created) => {

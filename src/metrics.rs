@@ -9,6 +9,10 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pub database_up: IntGauge,
+    /// 1 after a directory answered, 0 after it could not be reached.
+    pub directory_up: IntGauge,
+    /// Browser sign-ins by method and outcome.
+    pub signins: IntCounterVec,
 }
 
 impl Metrics {
@@ -27,8 +31,16 @@ impl Metrics {
             IntGauge::new("idbroker_database_up", "1 when the last readiness check reached the database")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let directory_up =
+            IntGauge::new("idbroker_directory_up", "1 when the last directory request got an answer")?;
+        let signins = IntCounterVec::new(
+            Opts::new("idbroker_signins_total", "Browser sign-ins by method and outcome"),
+            &["method", "outcome"],
+        )?;
         registry.register(Box::new(database_up.clone()))?;
-        Ok(Metrics { registry, requests, latency, database_up })
+        registry.register(Box::new(directory_up.clone()))?;
+        registry.register(Box::new(signins.clone()))?;
+        Ok(Metrics { registry, requests, latency, database_up, directory_up, signins })
     }
 
     /// Records one request. `action` must come from the known set (or be

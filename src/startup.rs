@@ -2,8 +2,14 @@
 //! (SQLite or PostgreSQL store, audit sink, clock) and wires them together.
 use crate::clock::SharedClock;
 use crate::config::{self, Settings};
-use crate::crypto::{generate_token_key_pem, MasterKey, TokenKeys};
-use crate::domain::SESSION_AUDIENCE;
+use crate::crypto::{generate_token_key_pem, MasterKey, SigningKey, TokenKeys};
+use crate::domain::{SamlProvider, BUILTIN_PROVIDER, SESSION_AUDIENCE};
+use crate::idp::{IdentityProvider, ServiceProvider};
+use crate::console::{Sessions, Throttle};
+use crate::directory::{Directory, LdapDirectory};
+use crate::idp::roles::RoleRule;
+use crate::saml::ServiceProviderUrls;
+use crate::store::StoreError;
 use crate::iam::IamService;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreAuditSink};
@@ -14,8 +20,12 @@ use std::sync::Arc;
 
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-/// The store and the IAM service over it, as `serve` and `init` both need.
-pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result<(Store, IamService)> {
+/// The store, the IAM service over it and the built-in IdP, as `serve` and
+/// `init` both need.
+pub async fn services(
+    settings: &Settings,
+    clock: SharedClock,
+) -> anyhow::Result<(Store, IamService, IdentityProvider)> {
     config::ensure_private_dir(&settings.server.data_dir)
         .with_context(|| format!("cannot create the data folder {}", settings.server.data_dir.display()))?;
     let store = Store::connect(&settings.database.url, settings.database.max_connections)
@@ -27,6 +37,7 @@ pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result
     let master = MasterKey::from_bytes(&key).context("master key")?;
     let tokens =
         token_keys(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master, clock.now().timestamp())?;
+    let idp = identity_provider(settings, &master, clock.now().timestamp())?;
     let iam = IamService::new(
         store.clone(),
         master,
@@ -35,7 +46,114 @@ pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result
         settings.server.region.clone(),
         settings.server.public_url.clone(),
     );
-    Ok((store, iam))
+    Ok((store, iam, idp))
+}
+
+pub const IDP_KEY_FOLDER: &str = "idp-keys";
+
+fn idp_key_context(kid: &str) -> String {
+    format!("idp-key:{kid}")
+}
+
+/// Adds a new, newest, IdP signing key (sealed, `<kid>.key`).
+pub fn add_idp_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<String> {
+    let kid = format!("{now:012}-{}", &crate::crypto::random_token(4));
+    let pem = SigningKey::generate("idbroker SAML signing")?.to_pem()?;
+    config::write_key_file(dir, &format!("{kid}.key"), &master.seal(pem.as_bytes(), &idp_key_context(&kid)))?;
+    Ok(kid)
+}
+
+/// The built-in IdP with its keys (made at first start), the SPs it serves
+/// (idbroker's own SP first) and the configured role rules.
+fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyhow::Result<IdentityProvider> {
+    let dir = settings.server.data_dir.join(IDP_KEY_FOLDER);
+    if config::read_key_folder(&dir)?.is_empty() {
+        add_idp_key(&dir, master, now)?;
+    }
+    let mut files = config::read_key_folder(&dir)?;
+    // Newest first: kids begin with their creation time.
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut keys = Vec::new();
+    for (file, sealed) in files {
+        let Some(kid) = file.strip_suffix(".key") else { continue };
+        let pem = master
+            .open(sealed.trim(), &idp_key_context(kid))
+            .with_context(|| format!("IdP key {file} does not open with the master key"))?;
+        keys.push(SigningKey::from_pem(&String::from_utf8(pem).context("IdP key is not PEM")?)?);
+    }
+    let own = ServiceProviderUrls::new(&settings.server.public_url);
+    let own_certificate = keys.first().map(|k| k.certificate_der()).transpose()?;
+    let mut sps = vec![ServiceProvider {
+        entity_id: own.entity_id,
+        acs_urls: vec![own.acs_url],
+        signing_certificate: own_certificate,
+    }];
+    for sp in &settings.idp.service_providers {
+        let signing_certificate = if sp.signing_certificate.trim().is_empty() {
+            None
+        } else {
+            let cert = openssl::x509::X509::from_pem(sp.signing_certificate.as_bytes())
+                .with_context(|| format!("idp.service_providers `{}`: signing_certificate is not PEM", sp.entity_id))?;
+            Some(cert.to_der()?)
+        };
+        sps.push(ServiceProvider {
+            entity_id: sp.entity_id.clone(),
+            acs_urls: sp.acs_urls.clone(),
+            signing_certificate,
+        });
+    }
+    Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration)?)
+}
+
+/// Providers stored before entity ids were kept get theirs from their metadata.
+async fn backfill_entity_ids(store: &Store, now: i64) -> anyhow::Result<()> {
+    let now = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+    for p in store.saml_providers_by_entity_id("").await? {
+        if let Ok(m) = crate::saml::validate_idp_metadata(&p.metadata, now) {
+            store.update_saml_provider(&p.arn, &p.metadata, &m.entity_id, p.valid_until).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes sure every account (or just `only`) has the SAML provider `idbroker`
+/// with the built-in IdP's current metadata.
+pub async fn register_builtin_provider(
+    store: &Store,
+    idp: &IdentityProvider,
+    only: Option<&str>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let metadata = idp.metadata();
+    let accounts = match only {
+        Some(a) => vec![a.to_owned()],
+        None => store.list_account_ids().await?,
+    };
+    for account in accounts {
+        let arn = format!("arn:aws:iam::{account}:saml-provider/{BUILTIN_PROVIDER}");
+        match store.get_saml_provider(&arn).await {
+            Ok(p) if p.metadata == metadata => {}
+            Ok(_) => store.update_saml_provider(&arn, &metadata, &idp.entity_id, None).await?,
+            Err(StoreError::NotFound(_)) => {
+                let provider = SamlProvider {
+                    arn,
+                    account_id: account,
+                    name: BUILTIN_PROVIDER.into(),
+                    uuid: uuid::Uuid::new_v4().to_string(),
+                    metadata: metadata.clone(),
+                    entity_id: idp.entity_id.clone(),
+                    valid_until: None,
+                    created_at: now,
+                };
+                match store.insert_saml_provider(&provider).await {
+                    Ok(()) | Err(StoreError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// The session-token signing keys, sealed under the master key, one file each
@@ -74,13 +192,23 @@ pub fn add_token_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> any
 
 pub const TOKEN_KEY_FOLDER: &str = "token-keys";
 
-/// `idbroker rotate-token-key`: adds a newer token key under the data folder.
-pub fn rotate_token_key(settings: &Settings) -> anyhow::Result<String> {
+fn master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
     let key_path = settings.server.data_dir.join(MASTER_KEY_FILE);
     let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())?;
-    let master = MasterKey::from_bytes(&key).context("master key")?;
+    MasterKey::from_bytes(&key).context("master key")
+}
+
+/// `idbroker rotate-token-key`: adds a newer token key under the data folder.
+pub fn rotate_token_key(settings: &Settings) -> anyhow::Result<String> {
     let now = crate::clock::Clock::now(&crate::clock::SystemClock).timestamp();
-    add_token_key(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master, now)
+    add_token_key(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master_key(settings)?, now)
+}
+
+/// `idbroker rotate-idp-key`: adds a newer IdP signing key. Nodes sign with it
+/// after a restart; the older certificates stay in the metadata.
+pub fn rotate_idp_key(settings: &Settings) -> anyhow::Result<String> {
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock).timestamp();
+    add_idp_key(&settings.server.data_dir.join(IDP_KEY_FOLDER), &master_key(settings)?, now)
 }
 
 /// Hides a password in a database URL for messages.
@@ -102,15 +230,55 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, binds `server.listen` (port 0 picks a free port).
     pub async fn build(settings: &Settings, clock: SharedClock) -> anyhow::Result<Application> {
-        let (store, iam) = services(settings, clock).await?;
+        Self::build_with_directory(settings, clock, None).await
+    }
+
+    /// As `build`, with a given directory instead of the configured one (tests).
+    pub async fn build_with_directory(
+        settings: &Settings,
+        clock: SharedClock,
+        directory: Option<Arc<dyn Directory>>,
+    ) -> anyhow::Result<Application> {
+        let (store, iam, idp) = services(settings, clock.clone()).await?;
+        let now = clock.now().timestamp();
+        backfill_entity_ids(&store, now).await?;
+        register_builtin_provider(&store, &idp, None, now).await?;
+        let directory = match directory {
+            Some(d) => Some(d),
+            None if settings.directory.url.is_empty() => None,
+            None => Some(Arc::new(LdapDirectory::new(&settings.directory, clock.clone())?) as Arc<dyn Directory>),
+        };
+        let master = master_key(settings)?;
+        let key = config::load_or_create_key_file(&settings.server.data_dir.join(MASTER_KEY_FILE), || {
+            MasterKey::generate_bytes().to_vec()
+        })?;
+        let csrf_key = crate::crypto::hmac_sha256(&key, b"idbroker csrf tokens");
         let (audit, audit_writer) = StoreAuditSink::start(store.clone());
         let state = Arc::new(AppState {
+            sessions: Sessions::new(store.clone(), master, clock.clone()),
             iam,
             store: store.clone(),
             metrics: Metrics::new().context("metrics registry")?,
             audit: Arc::new(audit),
             max_body_bytes: settings.server.max_body_bytes,
             region: settings.server.region.clone(),
+            public_url: settings.server.public_url.trim_end_matches('/').to_owned(),
+            https: settings.server.public_url.starts_with("https://"),
+            idp,
+            sp: ServiceProviderUrls::new(&settings.server.public_url),
+            directory,
+            role_rules: settings
+                .idp
+                .role_mappings
+                .iter()
+                .map(|m| RoleRule { group_dn: m.group_dn.clone(), role_arn: m.role_arn.clone() })
+                .collect(),
+            throttle: Throttle::new(
+                settings.idp.max_failures_per_user,
+                settings.idp.max_failures_per_address,
+                settings.idp.throttle_window_seconds as i64,
+            ),
+            csrf_key,
         });
         let listener = TcpListener::bind(&settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;

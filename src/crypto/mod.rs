@@ -4,12 +4,14 @@ mod password;
 mod random;
 mod seal;
 mod session_token;
+mod signing_key;
 mod totp;
 
 pub use password::{hash_password, verify_password, PasswordHash};
 pub use random::{access_key_id, random_password, random_token, secret_access_key, unique_id};
 pub use seal::{MasterKey, SealError};
 pub use session_token::{generate_token_key_pem, TokenError, TokenKeys, TOKEN_ISSUER};
+pub use signing_key::{verify_sha256, KeyError, SigningKey};
 pub use totp::{Totp, TotpError};
 
 use hmac::{Hmac, Mac};

@@ -124,6 +124,8 @@ pub struct SamlProvider {
     pub name: String,
     pub uuid: String,
     pub metadata: String,
+    /// The IdP's entityID from the metadata (the ACS finds providers by it).
+    pub entity_id: String,
     pub valid_until: Option<i64>,
     pub created_at: i64,
 }

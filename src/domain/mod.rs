@@ -13,3 +13,6 @@ pub use ids::{
     IdError, NameRule, ACCESS_KEY_PREFIX_LONG_TERM, ACCESS_KEY_PREFIX_TEMPORARY,
 };
 pub use session::{SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE};
+
+/// The name of the SAML provider every account has for the built-in IdP.
+pub const BUILTIN_PROVIDER: &str = "idbroker";

@@ -2,10 +2,12 @@
 //! `trust` checks identity-provider metadata; `strict` and `response` turn a
 //! signed Response into a `VerifiedAssertion`.
 mod response;
+mod sp;
 mod strict;
 mod trust;
 
 pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
+pub use sp::{claimed_issuer, ServiceProviderUrls};
 pub use trust::{validate_idp_metadata, IdpMetadata, MetadataError};
 
 /// Why a SAML message was refused. `check()` names the failed check for the
@@ -46,6 +48,8 @@ pub enum SamlError {
     NoNameId,
     #[error("assertion was already used")]
     Replay,
+    #[error("response does not answer a request of this browser")]
+    InResponseTo,
 }
 
 impl SamlError {
@@ -69,6 +73,7 @@ impl SamlError {
             SamlError::NotYetValid => "not-before",
             SamlError::NoNameId => "name-id",
             SamlError::Replay => "replay",
+            SamlError::InResponseTo => "in-response-to",
         }
     }
 }

@@ -40,6 +40,7 @@ pub struct VerifiedAssertion {
     name_id: String,
     name_id_format: Option<String>,
     recipient: String,
+    in_response_to: Option<String>,
     not_on_or_after: DateTime<Utc>,
     session_not_on_or_after: Option<DateTime<Utc>>,
     attributes: Vec<(String, Vec<String>)>,
@@ -61,6 +62,10 @@ impl VerifiedAssertion {
     /// The `Recipient` of the bearer confirmation (AWS's `Audience` result).
     pub fn recipient(&self) -> &str {
         &self.recipient
+    }
+    /// The request this answers (None for an IdP-initiated response).
+    pub fn in_response_to(&self) -> Option<&str> {
+        self.in_response_to.as_deref()
     }
     /// The earliest of the Conditions' and the confirmation's NotOnOrAfter:
     /// the replay cache keeps the assertion id until then.
@@ -115,7 +120,8 @@ pub fn verify_response(
     let assertion = if response_signed {
         let response = reduced.parse::<Response>().map_err(|_| SamlError::Signature)?;
         check_envelope(&response, idp, sp, true)?;
-        response.assertion.ok_or(SamlError::AssertionCount)?
+        let answered = response.in_response_to.clone();
+        (response.assertion.ok_or(SamlError::AssertionCount)?, answered)
     } else {
         // The Assertion alone is signed: the reduced document is the Assertion,
         // or a bare Response shell around it.
@@ -128,9 +134,15 @@ pub fn verify_response(
         // The unsigned envelope is still held to the same rules: stricter, never looser.
         let envelope = xml.parse::<Response>().map_err(|_| SamlError::Malformed("unreadable Response"))?;
         check_envelope(&envelope, idp, sp, false)?;
-        assertion
+        (assertion, envelope.in_response_to)
     };
-    check_assertion(assertion, idp, sp, now)
+    let (assertion, answered) = assertion;
+    let verified = check_assertion(assertion, idp, sp, now)?;
+    // The Response and its confirmation must not answer different requests.
+    if answered.is_some() && answered != verified.in_response_to {
+        return Err(SamlError::InResponseTo);
+    }
+    Ok(verified)
 }
 
 fn check_envelope(
@@ -184,7 +196,7 @@ fn check_assertion(
     let subject = a.subject.ok_or(SamlError::NoNameId)?;
     let name_id = subject.name_id.filter(|n| !n.value.trim().is_empty()).ok_or(SamlError::NoNameId)?;
     // One bearer confirmation for us must be fully valid.
-    let mut confirmed: Option<(String, DateTime<Utc>)> = None;
+    let mut confirmed: Option<(String, DateTime<Utc>, Option<String>)> = None;
     let mut failure = SamlError::Recipient;
     for c in subject.subject_confirmations.unwrap_or_default() {
         if c.method.as_deref() != Some(BEARER) {
@@ -200,11 +212,11 @@ fn check_assertion(
         } else if data.not_before.is_some_and(|nb| now + skew < nb) {
             failure = SamlError::NotYetValid;
         } else {
-            confirmed = Some((recipient, until));
+            confirmed = Some((recipient, until, data.in_response_to));
             break;
         }
     }
-    let (recipient, confirmation_until) = confirmed.ok_or(failure)?;
+    let (recipient, confirmation_until, in_response_to) = confirmed.ok_or(failure)?;
     let conditions = a.conditions.ok_or(SamlError::Audience)?;
     if conditions.not_before.is_some_and(|nb| now + skew < nb) {
         return Err(SamlError::NotYetValid);
@@ -244,6 +256,7 @@ fn check_assertion(
         name_id: name_id.value,
         name_id_format: name_id.format,
         recipient,
+        in_response_to,
         not_on_or_after: conditions_until.min(confirmation_until),
         session_not_on_or_after,
         attributes,

@@ -36,7 +36,11 @@ pub struct IdpMetadata {
     pub valid_until: Option<DateTime<Utc>>,
     /// DER of each signing certificate.
     pub signing_certificates: Vec<Vec<u8>>,
+    /// The HTTP-Redirect SingleSignOnService location, for SP-initiated sign-in.
+    pub redirect_sso_url: Option<String>,
 }
+
+const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 
 const MIN_RSA_BITS: u32 = 2048;
 
@@ -70,7 +74,13 @@ pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadat
             return Err(MetadataError::Expired(t));
         }
     }
-    Ok(IdpMetadata { entity_id, valid_until, signing_certificates: certificates })
+    let redirect_sso_url = descriptors
+        .iter()
+        .flat_map(|d| d.single_sign_on_services.iter())
+        .find(|s| s.binding == REDIRECT_BINDING)
+        .map(|s| s.location.clone())
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
+    Ok(IdpMetadata { entity_id, valid_until, signing_certificates: certificates, redirect_sso_url })
 }
 
 fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {

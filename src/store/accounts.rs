@@ -113,3 +113,10 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    pub async fn list_account_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT account_id FROM accounts ORDER BY account_id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| get(r, "account_id")).collect()
+    }
+}

@@ -10,6 +10,7 @@ mod principals;
 mod providers;
 mod replay;
 mod tags;
+mod web;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

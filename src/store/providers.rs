@@ -3,13 +3,14 @@ use super::{get, opt, Result, Store, StoreError};
 use crate::domain::SamlProvider;
 use sqlx::any::AnyRow;
 
-fn provider(row: &AnyRow) -> Result<SamlProvider> {
+pub(super) fn provider(row: &AnyRow) -> Result<SamlProvider> {
     Ok(SamlProvider {
         arn: get(row, "arn")?,
         account_id: get(row, "account_id")?,
         name: get(row, "name")?,
         uuid: get(row, "uuid")?,
         metadata: get(row, "metadata")?,
+        entity_id: get(row, "entity_id")?,
         valid_until: opt(row, "valid_until")?,
         created_at: get(row, "created_at")?,
     })
@@ -18,8 +19,8 @@ fn provider(row: &AnyRow) -> Result<SamlProvider> {
 impl Store {
     pub async fn insert_saml_provider(&self, p: &SamlProvider) -> Result<()> {
         sqlx::query(
-            "INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, valid_until, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, valid_until, created_at, entity_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&p.arn)
         .bind(&p.account_id)
@@ -28,6 +29,7 @@ impl Store {
         .bind(&p.metadata)
         .bind(p.valid_until)
         .bind(p.created_at)
+        .bind(&p.entity_id)
         .execute(&self.pool)
         .await
         .map_err(StoreError::on_insert("SAML provider"))?;
@@ -55,14 +57,18 @@ impl Store {
         &self,
         arn: &str,
         metadata: &str,
+        entity_id: &str,
         valid_until: Option<i64>,
     ) -> Result<()> {
-        let r = sqlx::query("UPDATE saml_providers SET metadata = $1, valid_until = $2 WHERE arn = $3")
-            .bind(metadata)
-            .bind(valid_until)
-            .bind(arn)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE saml_providers SET metadata = $1, valid_until = $2, entity_id = $4 WHERE arn = $3",
+        )
+        .bind(metadata)
+        .bind(valid_until)
+        .bind(arn)
+        .bind(entity_id)
+        .execute(&self.pool)
+        .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("SAML provider"));
         }

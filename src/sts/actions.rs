@@ -418,7 +418,7 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     session.transitive_tag_keys = transitive;
     session.source_identity = source.clone();
     session.chained = chained;
-    let mut out = issue_role_session(iam, session)?;
+    let (mut out, _) = issue_role_session(iam, session)?;
     out.extend(source.map(|s| text("SourceIdentity", s)));
     Ok(Some(out))
 }

@@ -6,6 +6,9 @@ mod session;
 pub mod sigv4;
 
 pub use actions::{assume_role_with_saml, handle, ACTIONS};
+pub use saml::{
+    accept_browser_response, assume_role_with_claims, BrowserAssertion, RoleSession, SamlClaims, SessionAsk,
+};
 
 use crate::iam::IamError;
 

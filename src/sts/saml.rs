@@ -5,7 +5,7 @@
 use super::session::{issue_role_session, SessionRequest};
 use super::StsError;
 use crate::crypto;
-use crate::domain::{Arn, EntityKind};
+use crate::domain::{Arn, EntityKind, SamlProvider};
 use crate::iam::policy::{
     self, NamedPolicy, PolicyKind, PolicySet, PrincipalType, RequestContext, RequestPrincipal,
 };
@@ -55,6 +55,256 @@ fn single<'a>(a: &'a VerifiedAssertion, name: &str) -> Option<&'a str> {
     a.attribute(&format!("{ATTR}{name}")).and_then(|v| v.first()).map(String::as_str)
 }
 
+/// What a verified assertion says, checked against AWS's attribute rules.
+/// Kept between the ACS and the role picker, so it is serializable.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SamlClaims {
+    pub issuer: String,
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    pub recipient: String,
+    pub session_name: String,
+    pub session_duration: Option<i64>,
+    pub session_not_on_or_after: Option<i64>,
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
+    pub source_identity: Option<String>,
+    /// `(role ARN, provider ARN)` pairs.
+    pub roles: Vec<(String, String)>,
+}
+
+impl SamlClaims {
+    pub fn of(assertion: &VerifiedAssertion) -> Result<SamlClaims, StsError> {
+        let session = single(assertion, "RoleSessionName")
+            .ok_or_else(|| claim_error("RoleSessionName is missing", "role-session-name"))?;
+        let valid_name = (2..=64).contains(&session.len())
+            && session.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if !valid_name {
+            return Err(claim_error("RoleSessionName is not valid", "role-session-name"));
+        }
+        let session_duration = match single(assertion, "SessionDuration") {
+            None => None,
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (900..=43_200).contains(&n) => Some(n),
+                _ => return Err(claim_error("SessionDuration is not valid", "session-duration")),
+            },
+        };
+        let tags: Vec<(String, String)> = assertion
+            .attributes()
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((n.strip_prefix(&format!("{ATTR}PrincipalTag:"))?.to_owned(), v.first()?.clone()))
+            })
+            .collect();
+        let source_identity = single(assertion, "SourceIdentity").map(str::to_owned);
+        if source_identity
+            .as_ref()
+            .is_some_and(|s| !(2..=64).contains(&s.len()) || s.to_ascii_lowercase().starts_with("aws:"))
+        {
+            return Err(claim_error("SourceIdentity is not valid", "source-identity"));
+        }
+        Ok(SamlClaims {
+            issuer: assertion.issuer().to_owned(),
+            name_id: assertion.name_id().to_owned(),
+            name_id_format: assertion.name_id_format().map(str::to_owned),
+            recipient: assertion.recipient().to_owned(),
+            session_name: session.to_owned(),
+            session_duration,
+            session_not_on_or_after: assertion.session_not_on_or_after().map(|t| t.timestamp()),
+            tags,
+            transitive_tag_keys: assertion
+                .attribute(&format!("{ATTR}TransitiveTagKeys"))
+                .unwrap_or_default()
+                .to_vec(),
+            source_identity,
+            roles: role_pairs(assertion),
+        })
+    }
+
+    fn sub_type(&self) -> String {
+        match &self.name_id_format {
+            Some(f) => f.strip_prefix(NAMEID_PREFIX).unwrap_or(f).to_owned(),
+            None => "unspecified".to_owned(),
+        }
+    }
+}
+
+/// Temporary credentials of a role session made from SAML claims.
+pub struct RoleSession {
+    pub role_arn: String,
+    pub assumed_role_arn: String,
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: i64,
+    nodes: Vec<Node>,
+    name_qualifier: String,
+}
+
+/// What the caller asks of the session besides the role.
+#[derive(Default)]
+pub struct SessionAsk {
+    pub duration: Option<i64>,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+}
+
+pub(super) fn verification_endpoint(iam: &IamService) -> ServiceEndpoint {
+    ServiceEndpoint {
+        audiences: vec![format!("{}/saml/metadata", iam.public_url)],
+        recipients: vec![format!("{}/saml/acs", iam.public_url)],
+        max_bytes: MAX_ASSERTION_CHARS,
+        clock_skew: chrono::Duration::seconds(CLOCK_SKEW_SECONDS),
+    }
+}
+
+/// Verifies a Response against one provider's metadata keys, off the async workers.
+async fn verify_with(iam: &IamService, xml: String, metadata: &str) -> Result<VerifiedAssertion, StsError> {
+    let now = iam.clock.now();
+    let metadata = crate::saml::validate_idp_metadata(metadata, now)
+        .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "provider-metadata"))?;
+    let idp =
+        TrustedIdp { entity_id: metadata.entity_id, signing_certificates: metadata.signing_certificates };
+    let sp = verification_endpoint(iam);
+    tokio::task::spawn_blocking(move || verify_response(&xml, &idp, &sp, now))
+        .await
+        .map_err(|e| StsError::Internal(format!("assertion check did not finish: {e}")))?
+        .map_err(rejected)
+}
+
+/// Records the assertion's use: accepted once, on every node and through every endpoint.
+async fn record_use(iam: &IamService, assertion: &VerifiedAssertion) -> Result<(), StsError> {
+    let expires = assertion.not_on_or_after().timestamp() + CLOCK_SKEW_SECONDS;
+    let now = iam.clock.now().timestamp();
+    if !iam.store.record_assertion_use(assertion.issuer(), assertion.assertion_id(), expires, now).await? {
+        return Err(rejected(SamlError::Replay));
+    }
+    Ok(())
+}
+
+fn decode_assertion(encoded: &str) -> Result<String, StsError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| claim_error("Invalid base64 SAMLResponse", "encoding"))
+}
+
+fn denied() -> StsError {
+    StsError::AccessDenied("Not authorized to perform sts:AssumeRoleWithSAML".into())
+}
+
+/// The trust decision and the credentials: AssumeRoleWithSAML semantics for
+/// `role_arn` through `provider`, from verified claims. `unused` is recorded
+/// as used once the trust policy allows, before anything is issued; the
+/// browser flow records at the ACS and passes None.
+pub async fn assume_role_with_claims(
+    iam: &IamService,
+    provider: &SamlProvider,
+    claims: &SamlClaims,
+    role_arn: &str,
+    ask: SessionAsk,
+    unused: Option<&VerifiedAssertion>,
+) -> Result<RoleSession, StsError> {
+    // AWS's attribute semantics, matched exactly.
+    if !claims.roles.iter().any(|(r, pr)| r == role_arn && *pr == provider.arn) {
+        return Err(denied());
+    }
+    let now = iam.clock.now();
+    let parsed = Arn::parse(role_arn).filter(|a| a.service == "iam");
+    let role = match parsed
+        .as_ref()
+        .and_then(|a| a.resource_type_and_name().map(|(k, n)| (a.account.clone(), k, n)))
+    {
+        Some((account, "role", name)) => iam.store.get_principal(&account, EntityKind::Role, name).await.ok(),
+        _ => None,
+    }
+    .filter(|r| r.arn == role_arn && provider.account_id == r.account_id);
+    let role = role.ok_or_else(denied)?;
+    let role_max = role.max_session_duration.unwrap_or(3600);
+    if ask.duration.is_some_and(|d| d > role_max) {
+        return Err(StsError::Validation(format!(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({role_max})."
+        )));
+    }
+
+    // The trust policy decides, with AWS's SAML condition keys.
+    let sub_type = claims.sub_type();
+    let name_qualifier = base64::engine::general_purpose::STANDARD.encode(crypto::sha1(
+        format!("{}{}/{}", claims.issuer, provider.account_id, provider.name).as_bytes(),
+    ));
+    let mut ctx = RequestContext::new("sts:AssumeRoleWithSAML", &role.arn);
+    ctx.principal = Some(RequestPrincipal {
+        account: provider.account_id.clone(),
+        ids: vec![(PrincipalType::Federated, provider.arn.clone())],
+    });
+    ctx.set("aws:CurrentTime", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    ctx.set("aws:FederatedProvider", provider.arn.clone());
+    ctx.set("saml:aud", claims.recipient.clone());
+    ctx.set("saml:iss", claims.issuer.clone());
+    ctx.set("saml:sub", claims.name_id.clone());
+    ctx.set("saml:sub_type", sub_type.clone());
+    ctx.set("saml:namequalifier", name_qualifier.clone());
+    ctx.set("saml:doc", format!("{}/{}", provider.account_id, provider.name));
+    for (k, v) in &claims.tags {
+        ctx.set(&format!("aws:RequestTag/{k}"), v.clone());
+    }
+    if !claims.tags.is_empty() {
+        ctx.set_all("aws:TagKeys", claims.tags.iter().map(|(k, _)| k.clone()).collect());
+    }
+    if let Some(s) = &claims.source_identity {
+        ctx.set("sts:SourceIdentity", s.clone());
+    }
+    let trust = iam.parse_policy(role.trust_policy.as_deref().unwrap_or_default(), PolicyKind::Resource)?;
+    let set =
+        PolicySet { resource: Some(NamedPolicy { id: &role.arn, policy: &trust }), ..Default::default() };
+    let mut actions = vec!["sts:AssumeRoleWithSAML"];
+    if !claims.tags.is_empty() {
+        actions.push("sts:TagSession");
+    }
+    if claims.source_identity.is_some() {
+        actions.push("sts:SetSourceIdentity");
+    }
+    for action in actions {
+        ctx.set_action(action);
+        let e = policy::evaluate(&set, &ctx);
+        if !e.allowed() || e.resource_grant.is_none() {
+            return Err(denied());
+        }
+    }
+    if let Some(assertion) = unused {
+        record_use(iam, assertion).await?;
+    }
+
+    let mut duration = ask.duration.unwrap_or(3600).min(role_max);
+    if let Some(d) = claims.session_duration {
+        duration = duration.min(d);
+    }
+    if let Some(t) = claims.session_not_on_or_after {
+        duration = duration.min(t - now.timestamp());
+    }
+    let mut request = SessionRequest::for_role(&role, &claims.session_name, duration);
+    request.policy = ask.policy;
+    request.policy_arns = ask.policy_arns;
+    request.tags = claims.tags.clone();
+    request.transitive_tag_keys = claims.transitive_tag_keys.clone();
+    request.source_identity = claims.source_identity.clone();
+    let assumed_role_arn = request.arn.clone();
+    let (nodes, issued) = issue_role_session(iam, request)?;
+    Ok(RoleSession {
+        role_arn: role.arn.clone(),
+        assumed_role_arn,
+        account_id: role.account_id.clone(),
+        access_key_id: issued.access_key_id,
+        secret_access_key: issued.secret,
+        session_token: issued.token,
+        expiration: issued.expiration,
+        nodes,
+        name_qualifier,
+    })
+}
+
 pub(super) async fn assume_role_with_saml(
     iam: &IamService,
     p: &Params,
@@ -65,165 +315,92 @@ pub(super) async fn assume_role_with_saml(
     let requested = super::actions::duration(p, 900, 43_200, 3600)?;
     let (policy, policy_arns) = super::actions::session_policy(iam, p).await?;
 
-    let xml = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| claim_error("Invalid base64 SAMLResponse", "encoding"))?;
+    let xml = decode_assertion(encoded)?;
     let provider = match iam.store.get_saml_provider(provider_arn).await {
         Ok(pr) => pr,
         Err(StoreError::NotFound(_)) => return Err(claim_error("SAML provider not found", "provider")),
         Err(e) => return Err(e.into()),
     };
-    let now = iam.clock.now();
-    let metadata = crate::saml::validate_idp_metadata(&provider.metadata, now)
-        .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "provider-metadata"))?;
-    let idp =
-        TrustedIdp { entity_id: metadata.entity_id, signing_certificates: metadata.signing_certificates };
-    let sp = ServiceEndpoint {
-        audiences: vec![format!("{}/saml/metadata", iam.public_url)],
-        recipients: vec![format!("{}/saml/acs", iam.public_url)],
-        max_bytes: MAX_ASSERTION_CHARS,
-        clock_skew: chrono::Duration::seconds(CLOCK_SKEW_SECONDS),
+    let assertion = verify_with(iam, xml, &provider.metadata).await?;
+    let claims = SamlClaims::of(&assertion)?;
+    if !claims.roles.iter().any(|(r, pr)| r == role_arn && pr == provider_arn) {
+        return Err(denied());
+    }
+    let ask = SessionAsk {
+        duration: p.get("DurationSeconds").is_some().then_some(requested),
+        policy,
+        policy_arns,
     };
-    // Signature work is CPU-bound: keep it off the async workers.
-    let assertion = tokio::task::spawn_blocking(move || verify_response(&xml, &idp, &sp, now))
-        .await
-        .map_err(|e| StsError::Internal(format!("assertion check did not finish: {e}")))?
-        .map_err(rejected)?;
+    let session = assume_role_with_claims(iam, &provider, &claims, role_arn, ask, Some(&assertion)).await?;
+    let mut out = session.nodes;
+    out.extend([
+        text("Subject", &claims.name_id),
+        text("SubjectType", claims.sub_type()),
+        text("Issuer", &claims.issuer),
+        text("Audience", &claims.recipient),
+        text("NameQualifier", session.name_qualifier),
+    ]);
+    out.extend(claims.source_identity.map(|s| text("SourceIdentity", s)));
+    Ok(Some(out))
+}
 
-    // AWS's attribute semantics, matched exactly.
-    if !role_pairs(&assertion).iter().any(|(r, pr)| r == role_arn && pr == provider_arn) {
-        return Err(StsError::AccessDenied("Not authorized to perform sts:AssumeRoleWithSAML".into()));
-    }
-    let session = single(&assertion, "RoleSessionName")
-        .ok_or_else(|| claim_error("RoleSessionName is missing", "role-session-name"))?;
-    let valid_name = (2..=64).contains(&session.len())
-        && session.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if !valid_name {
-        return Err(claim_error("RoleSessionName is not valid", "role-session-name"));
-    }
-    let session_duration = match single(&assertion, "SessionDuration") {
-        None => None,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (900..=43_200).contains(&n) => Some(n),
-            _ => return Err(claim_error("SessionDuration is not valid", "session-duration")),
-        },
-    };
-    let tags: Vec<(String, String)> = assertion
-        .attributes()
-        .iter()
-        .filter_map(|(n, v)| {
-            Some((n.strip_prefix(&format!("{ATTR}PrincipalTag:"))?.to_owned(), v.first()?.clone()))
-        })
-        .collect();
-    let transitive: Vec<String> =
-        assertion.attribute(&format!("{ATTR}TransitiveTagKeys")).unwrap_or_default().to_vec();
-    let source_identity = single(&assertion, "SourceIdentity").map(str::to_owned);
-    if source_identity
-        .as_ref()
-        .is_some_and(|s| !(2..=64).contains(&s.len()) || s.to_ascii_lowercase().starts_with("aws:"))
-    {
-        return Err(claim_error("SourceIdentity is not valid", "source-identity"));
-    }
+/// A Response posted to the ACS by a browser, verified and recorded: its
+/// claims with only the roles of providers whose keys verified it, and the
+/// request it answers.
+pub struct BrowserAssertion {
+    pub claims: SamlClaims,
+    pub providers: Vec<SamlProvider>,
+    pub in_response_to: Option<String>,
+}
 
-    let parsed = Arn::parse(role_arn).filter(|a| a.service == "iam");
-    let role = match parsed
-        .as_ref()
-        .and_then(|a| a.resource_type_and_name().map(|(k, n)| (a.account.clone(), k, n)))
-    {
-        Some((account, "role", name)) => iam.store.get_principal(&account, EntityKind::Role, name).await.ok(),
-        _ => None,
+/// Verifies a browser's `SAMLResponse` (base64). The providers are found by
+/// the issuer the response claims; it must verify with the keys of each
+/// provider whose roles it may use, so one account's provider can never
+/// vouch for another account's roles.
+pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<BrowserAssertion, StsError> {
+    if encoded.len() > MAX_ASSERTION_CHARS * 2 {
+        return Err(rejected(SamlError::TooLarge));
     }
-    .filter(|r| r.arn == role_arn && provider.account_id == r.account_id);
-    let denied = || StsError::AccessDenied("Not authorized to perform sts:AssumeRoleWithSAML".into());
-    let role = role.ok_or_else(denied)?;
-    let role_max = role.max_session_duration.unwrap_or(3600);
-    if p.get("DurationSeconds").is_some() && requested > role_max {
-        return Err(StsError::Validation(format!(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({role_max})."
-        )));
+    let xml = decode_assertion(encoded)?;
+    let issuer = crate::saml::claimed_issuer(&xml)
+        .ok_or_else(|| claim_error("The response names no issuer", "issuer"))?;
+    let candidates = iam.store.saml_providers_by_entity_id(&issuer).await?;
+    if candidates.is_empty() {
+        return Err(claim_error("No SAML provider is registered for this issuer", "provider"));
     }
-
-    // The trust policy decides, with AWS's SAML condition keys.
-    let sub_type = match assertion.name_id_format() {
-        Some(f) => f.strip_prefix(NAMEID_PREFIX).unwrap_or(f).to_owned(),
-        None => "unspecified".to_owned(),
-    };
-    let name_qualifier = base64::engine::general_purpose::STANDARD.encode(crypto::sha1(
-        format!("{}{}/{}", assertion.issuer(), provider.account_id, provider.name).as_bytes(),
-    ));
-    let mut ctx = RequestContext::new("sts:AssumeRoleWithSAML", &role.arn);
-    ctx.principal = Some(RequestPrincipal {
-        account: provider.account_id.clone(),
-        ids: vec![(PrincipalType::Federated, provider.arn.clone())],
-    });
-    ctx.set("aws:CurrentTime", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    ctx.set("aws:FederatedProvider", provider.arn.clone());
-    ctx.set("saml:aud", assertion.recipient());
-    ctx.set("saml:iss", assertion.issuer());
-    ctx.set("saml:sub", assertion.name_id());
-    ctx.set("saml:sub_type", sub_type.clone());
-    ctx.set("saml:namequalifier", name_qualifier.clone());
-    ctx.set("saml:doc", format!("{}/{}", provider.account_id, provider.name));
-    for (k, v) in &tags {
-        ctx.set(&format!("aws:RequestTag/{k}"), v.clone());
-    }
-    if !tags.is_empty() {
-        ctx.set_all("aws:TagKeys", tags.iter().map(|(k, _)| k.clone()).collect());
-    }
-    if let Some(s) = &source_identity {
-        ctx.set("sts:SourceIdentity", s.clone());
-    }
-    let trust = iam.parse_policy(role.trust_policy.as_deref().unwrap_or_default(), PolicyKind::Resource)?;
-    let set =
-        PolicySet { resource: Some(NamedPolicy { id: &role.arn, policy: &trust }), ..Default::default() };
-    let mut actions = vec!["sts:AssumeRoleWithSAML"];
-    if !tags.is_empty() {
-        actions.push("sts:TagSession");
-    }
-    if source_identity.is_some() {
-        actions.push("sts:SetSourceIdentity");
-    }
-    for action in actions {
-        ctx.set_action(action);
-        let e = policy::evaluate(&set, &ctx);
-        if !e.allowed() || e.resource_grant.is_none() {
-            return Err(denied());
+    let mut verified: Vec<SamlProvider> = Vec::new();
+    let mut assertion = None;
+    let mut failure = None;
+    let mut tried: Vec<(String, bool)> = Vec::new();
+    for provider in candidates {
+        // Providers registered with the same metadata share one verification.
+        if let Some((_, ok)) = tried.iter().find(|(m, _)| *m == provider.metadata) {
+            if *ok {
+                verified.push(provider);
+            }
+            continue;
+        }
+        match verify_with(iam, xml.clone(), &provider.metadata).await {
+            Ok(a) => {
+                tried.push((provider.metadata.clone(), true));
+                assertion.get_or_insert(a);
+                verified.push(provider);
+            }
+            Err(e) => {
+                tried.push((provider.metadata.clone(), false));
+                failure.get_or_insert(e);
+            }
         }
     }
-
-    // Accepted once, on every node and through every endpoint.
-    let expires = assertion.not_on_or_after().timestamp() + CLOCK_SKEW_SECONDS;
-    if !iam
-        .store
-        .record_assertion_use(assertion.issuer(), assertion.assertion_id(), expires, now.timestamp())
-        .await?
-    {
-        return Err(rejected(SamlError::Replay));
-    }
-
-    let mut duration = requested.min(role_max);
-    if let Some(d) = session_duration {
-        duration = duration.min(d);
-    }
-    if let Some(t) = assertion.session_not_on_or_after() {
-        duration = duration.min((t - now).num_seconds());
-    }
-    let mut request = SessionRequest::for_role(&role, session, duration);
-    request.policy = policy;
-    request.policy_arns = policy_arns;
-    request.tags = tags;
-    request.transitive_tag_keys = transitive;
-    request.source_identity = source_identity.clone();
-    let mut out = issue_role_session(iam, request)?;
-    out.extend([
-        text("Subject", assertion.name_id()),
-        text("SubjectType", sub_type),
-        text("Issuer", assertion.issuer()),
-        text("Audience", assertion.recipient()),
-        text("NameQualifier", name_qualifier),
-    ]);
-    out.extend(source_identity.map(|s| text("SourceIdentity", s)));
-    Ok(Some(out))
+    let Some(assertion) = assertion else {
+        return Err(failure.unwrap_or_else(|| rejected(SamlError::Signature)));
+    };
+    let mut claims = SamlClaims::of(&assertion)?;
+    claims.roles.retain(|(_, provider)| verified.iter().any(|p| p.arn == *provider));
+    record_use(iam, &assertion).await?;
+    Ok(BrowserAssertion {
+        claims,
+        providers: verified,
+        in_response_to: assertion.in_response_to().map(str::to_owned),
+    })
 }

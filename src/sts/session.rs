@@ -71,15 +71,19 @@ pub(super) fn packed_size(policy: &Option<String>, arns: &[String], tags: &[(Str
     (bytes * 100 / 2048).to_string()
 }
 
-/// Issues a role session: its Credentials, AssumedRoleUser and PackedPolicySize.
-pub(super) fn issue_role_session(iam: &IamService, r: SessionRequest) -> Result<Vec<Node>, StsError> {
+/// Issues a role session: its Credentials, AssumedRoleUser and PackedPolicySize
+/// nodes, and the credentials themselves.
+pub(super) fn issue_role_session(
+    iam: &IamService,
+    r: SessionRequest,
+) -> Result<(Vec<Node>, Issued), StsError> {
     let packed = packed_size(&r.policy, &r.policy_arns, &r.tags);
     let assumed = Node::Struct(
         "AssumedRoleUser",
         vec![text("AssumedRoleId", format!("{}:{}", r.principal_id, r.name)), text("Arn", &r.arn)],
     );
     let issued = issue(iam, r)?;
-    Ok(vec![issued.credentials_node(), assumed, text("PackedPolicySize", packed)])
+    Ok((vec![issued.credentials_node(), assumed, text("PackedPolicySize", packed)], issued))
 }
 
 pub(super) struct Issued {

@@ -106,3 +106,71 @@ mod tests {
         assert_eq!((f.code, f.status), ("InvalidClientTokenId", 403));
     }
 }
+
+/// A failure on a browser page: a readable page with the right status.
+/// Internal causes are logged once and never shown.
+#[derive(Debug)]
+pub struct PageFailure {
+    pub status: u16,
+    pub title: &'static str,
+    pub message: String,
+    pub internal: Option<String>,
+}
+
+impl PageFailure {
+    pub fn new(status: u16, title: &'static str, message: impl Into<String>) -> Self {
+        PageFailure { status, title, message: message.into(), internal: None }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "Request refused", message)
+    }
+    pub fn forbidden() -> Self {
+        Self::new(403, "Request refused", "This form has expired or did not come from this site. Go back, reload the page and try again.")
+    }
+    pub fn too_large() -> Self {
+        Self::new(413, "Request refused", "The request is too large.")
+    }
+    pub fn signed_out() -> Self {
+        Self::new(401, "Signed out", "You are not signed in, or your session has ended. Sign in again.")
+    }
+    pub fn internal(cause: impl Into<String>) -> Self {
+        PageFailure {
+            status: 500,
+            title: "Something went wrong",
+            message: String::new(),
+            internal: Some(cause.into()),
+        }
+    }
+}
+
+impl std::fmt::Display for PageFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.title)
+    }
+}
+
+impl<E: Into<crate::store::StoreError>> From<E> for PageFailure {
+    fn from(e: E) -> Self {
+        PageFailure::internal(chain(&e.into()))
+    }
+}
+
+impl actix_web::ResponseError for PageFailure {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match &self.internal {
+            Some(cause) => {
+                let reference = crate::crypto::random_token(6);
+                tracing::error!(reference, cause = %cause, "page failure");
+                format!("An internal error occurred (reference {reference}). Please try again.")
+            }
+            None => self.message.clone(),
+        };
+        let page = super::pages::MessagePage { title: self.title, message: &message };
+        let body = askama::Template::render(&page).unwrap_or_else(|_| message.clone());
+        super::pages::page_builder(self.status_code(), None, false).body(body)
+    }
+}

@@ -2,14 +2,23 @@
 //! requests into calls on the services and results into responses, and
 //! `error.rs` is the one place that turns failures into responses.
 mod api;
+mod console;
 mod error;
 mod health;
+mod idp;
+mod pages;
+mod sp;
 
-use crate::audit::AuditSink;
+use crate::audit::{AuditEvent, AuditSink};
+use crate::console::{ConsoleSession, Sessions, Throttle};
+use crate::directory::Directory;
 use crate::iam::IamService;
+use crate::idp::roles::RoleRule;
+use crate::idp::IdentityProvider;
+use crate::saml::ServiceProviderUrls;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use actix_web::{web, App};
+use actix_web::{web, App, HttpRequest, HttpResponse};
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -21,6 +30,84 @@ pub struct AppState {
     pub audit: Arc<dyn AuditSink>,
     pub max_body_bytes: usize,
     pub region: String,
+    pub public_url: String,
+    /// Cookies get `Secure` and pages HSTS when the public URL is https.
+    pub https: bool,
+    pub idp: IdentityProvider,
+    pub sp: ServiceProviderUrls,
+    pub directory: Option<Arc<dyn Directory>>,
+    pub role_rules: Vec<RoleRule>,
+    pub throttle: Throttle,
+    pub sessions: Sessions,
+    pub csrf_key: [u8; 32],
+}
+
+/// Records a browser-side event (sign-ins, refusals) in the audit trail.
+pub(crate) fn web_audit(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    user: Option<&str>,
+    error: Option<(&str, String)>,
+    additional: serde_json::Value,
+) {
+    state.audit.record(AuditEvent {
+        event_time: state.iam.now_utc(),
+        event_name: name.to_owned(),
+        event_source: "signin.amazonaws.com".into(),
+        account_id: None,
+        principal_arn: None,
+        user_identity: serde_json::json!({ "type": "Unknown", "userName": user }),
+        source_ip: Some(pages::client_address(req)),
+        user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect()),
+        request_parameters: serde_json::Value::Null,
+        error_code: error.as_ref().map(|(code, _)| (*code).to_owned()),
+        error_message: error.map(|(_, message)| message),
+        request_id: crate::crypto::random_token(8),
+        additional,
+    });
+}
+
+/// A console sign-in, flagged when it is the root user's.
+pub(crate) fn audit_console_login(state: &AppState, req: &HttpRequest, s: &ConsoleSession) {
+    let kind = match s.method.as_str() {
+        "root" => "Root",
+        "iam-user" => "IAMUser",
+        _ => "AssumedRole",
+    };
+    state.audit.record(AuditEvent {
+        event_time: state.iam.now_utc(),
+        event_name: "ConsoleLogin".into(),
+        event_source: "signin.amazonaws.com".into(),
+        account_id: Some(s.account_id.clone()),
+        principal_arn: Some(s.arn.clone()),
+        user_identity: serde_json::json!({
+            "type": kind, "arn": s.arn, "accountId": s.account_id, "userName": s.user,
+            "accessKeyId": s.access_key_id,
+        }),
+        source_ip: Some(pages::client_address(req)),
+        user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect()),
+        request_parameters: serde_json::json!({ "method": s.method, "roleArn": s.role_arn }),
+        error_code: None,
+        error_message: None,
+        request_id: crate::crypto::random_token(8),
+        additional: serde_json::json!({ "rootSignIn": s.method == "root", "MFAUsed": !s.root_without_mfa && s.method == "root" }),
+    });
+}
+
+/// The stylesheet and scripts, compiled in.
+async fn static_file(path: web::Path<String>) -> HttpResponse {
+    let (body, kind) = match path.as_str() {
+        "style.css" => (include_str!("../../static/style.css"), "text/css; charset=utf-8"),
+        "autopost.js" => (include_str!("../../static/autopost.js"), "text/javascript; charset=utf-8"),
+        "console.js" => (include_str!("../../static/console.js"), "text/javascript; charset=utf-8"),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(body)
 }
 
 /// A bound, not yet running, HTTP server.
@@ -43,11 +130,24 @@ impl HttpServer {
             App::new()
                 .app_data(data.clone())
                 .route("/", web::post().to(api::query))
-                .route("/", web::get().to(api::query))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(health::metrics))
                 .route("/.well-known/jwks.json", web::get().to(health::jwks))
+                .route("/static/{file}", web::get().to(static_file))
+                .route("/", web::get().to(console::home))
+                .route("/saml/metadata", web::get().to(sp::metadata))
+                .route("/saml/login", web::get().to(sp::login))
+                .route("/saml/acs", web::post().to(sp::acs))
+                .route("/idp/metadata", web::get().to(idp::metadata))
+                .route("/idp/sso", web::get().to(idp::sso_redirect))
+                .route("/idp/sso", web::post().to(idp::sso_post))
+                .route("/idp/login", web::get().to(idp::login_form))
+                .route("/idp/login", web::post().to(idp::login))
+                .route("/console", web::get().to(console::console))
+                .route("/console/roles", web::get().to(console::roles_page))
+                .route("/console/roles", web::post().to(console::choose_role))
+                .route("/console/logout", web::post().to(console::logout))
         })
         .listen(listener)?;
         if workers > 0 {

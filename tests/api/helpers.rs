@@ -110,7 +110,7 @@ pub async fn spawn_app() -> TestApp {
     let settings = Settings::from_toml(&toml).unwrap();
     idbroker::telemetry::init(&settings.log);
     let clock = FixedClock::at(epoch());
-    let (store, iam) = startup::services(&settings, Arc::new(clock.clone())).await.unwrap();
+    let (store, iam, _idp) = startup::services(&settings, Arc::new(clock.clone())).await.unwrap();
     let created = iam.create_account(ACCOUNT, "admin").await.unwrap();
     store.close().await;
     let app = Application::build(&settings, Arc::new(clock.clone())).await.unwrap();

@@ -21,6 +21,7 @@ fn metadata(cert: &str, extra_attr: &str) -> String {
     )
 }
 
+const BUILTIN: &str = "arn:aws:iam::111122223333:saml-provider/idbroker";
 const ARN: &str = "arn:aws:iam::111122223333:saml-provider/Corp";
 
 #[tokio::test]
@@ -39,7 +40,8 @@ async fn provider_life_cycle() {
     r.ok();
     assert!(r.text("SAMLMetadataDocument").unwrap().contains("idp.example.com"));
     let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
-    assert_eq!(r.all("Arn"), vec![ARN]);
+    // Every account also has the built-in IdP's provider.
+    assert_eq!(r.all("Arn"), vec![ARN, BUILTIN]);
     let newer = metadata(&certificate(2048), r#" validUntil="2030-01-01T00:00:00Z""#);
     app.admin(&[
         ("Action", "UpdateSAMLProvider"),
@@ -102,5 +104,5 @@ async fn untrustworthy_metadata_is_refused_with_the_reason() {
         .await
         .err(400, "ValidationError");
     let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
-    assert!(r.all("Arn").is_empty());
+    assert_eq!(r.all("Arn"), vec![BUILTIN]);
 }

@@ -291,7 +291,7 @@ async fn federation_tokens_carry_a_session_policy() {
 #[tokio::test]
 async fn cross_account_needs_both_sides() {
     let app = spawn_app().await;
-    let (store, iam) =
+    let (store, iam, _) =
         idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
     let other = iam.create_account("999988887777", "admin").await.unwrap();
     store.close().await;

@@ -8,11 +8,12 @@ use crate::query::{text, Member, Node};
 use crate::saml::validate_idp_metadata;
 use crate::store::StoreError;
 
-fn metadata<'a>(c: &'a Ctx<'_>) -> Result<(&'a str, Option<i64>), IamError> {
+/// The metadata document, its entity id and its validUntil.
+fn metadata<'a>(c: &'a Ctx<'_>) -> Result<(&'a str, String, Option<i64>), IamError> {
     let doc = c.p.required_string("SAMLMetadataDocument", 1000, 10_000_000)?;
     let checked = validate_idp_metadata(doc, c.svc.clock.now())
         .map_err(|e| IamError::InvalidInput(format!("Could not parse metadata: {e}")))?;
-    Ok((doc, checked.valid_until.map(|t| t.timestamp())))
+    Ok((doc, checked.entity_id, checked.valid_until.map(|t| t.timestamp())))
 }
 
 /// A provider of the caller's account by ARN, or NoSuchEntity.
@@ -40,13 +41,17 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     if !tags.is_empty() {
         c.allow_with("iam:TagSAMLProvider", &arn, |ctx| tag_context(ctx, &tags)).await?;
     }
-    let (doc, valid_until) = metadata(c)?;
+    let (doc, entity_id, valid_until) = metadata(c)?;
+    if name == crate::domain::BUILTIN_PROVIDER {
+        return Err(IamError::EntityAlreadyExists(format!("SAMLProvider {name} already exists.")));
+    }
     let p = SamlProvider {
         arn: arn.clone(),
         account_id: c.account().to_owned(),
         name: name.to_owned(),
         uuid: uuid::Uuid::new_v4().to_string(),
         metadata: doc.to_owned(),
+        entity_id,
         valid_until,
         created_at: c.svc.now(),
     };
@@ -100,8 +105,11 @@ pub async fn list(c: &Ctx<'_>) -> Output {
 
 pub async fn update(c: &Ctx<'_>) -> Output {
     let p = provider_for(c, "iam:UpdateSAMLProvider").await?;
-    let (doc, valid_until) = metadata(c)?;
-    c.svc.store.update_saml_provider(&p.arn, doc, valid_until).await?;
+    if p.name == crate::domain::BUILTIN_PROVIDER {
+        return Err(IamError::UnmodifiableEntity("The idbroker provider follows the built-in IdP.".into()));
+    }
+    let (doc, entity_id, valid_until) = metadata(c)?;
+    c.svc.store.update_saml_provider(&p.arn, doc, &entity_id, valid_until).await?;
     Ok(Some(vec![text("SAMLProviderArn", p.arn)]))
 }
 

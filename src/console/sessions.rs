@@ -1,0 +1,107 @@
+//! Browser sessions on the server. The cookie carries a random id; the
+//! database keys the row by the id's SHA-256 and holds the session sealed
+//! with the master key (bound to that hash), because it holds credentials.
+use super::ConsoleError;
+use crate::clock::SharedClock;
+use crate::crypto::{self, MasterKey};
+use crate::store::Store;
+use crate::sts::SamlClaims;
+use serde::{Deserialize, Serialize};
+
+/// A signed-in console session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleSession {
+    /// Who signed in: the SAML NameID, the IAM user name, or the root email.
+    pub user: String,
+    /// "saml", "iam-user", "root" or "federation".
+    pub method: String,
+    pub account_id: String,
+    pub account_alias: Option<String>,
+    /// The role ARN, for a role session.
+    pub role_arn: Option<String>,
+    /// The caller ARN the credentials act as.
+    pub arn: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: i64,
+    /// Root without MFA: the console shows a warning.
+    pub root_without_mfa: bool,
+    /// The SAML claims, kept so the user can switch to another offered role.
+    pub claims: Option<SamlClaims>,
+}
+
+/// An assertion offered several roles: waiting for the user's choice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingRoles {
+    pub claims: SamlClaims,
+    pub relay_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WebSession {
+    Console(ConsoleSession),
+    Roles(PendingRoles),
+}
+
+impl WebSession {
+    fn kind(&self) -> &'static str {
+        match self {
+            WebSession::Console(_) => "console",
+            WebSession::Roles(_) => "roles",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    store: Store,
+    master: MasterKey,
+    clock: SharedClock,
+}
+
+fn id_hash(cookie: &str) -> String {
+    crypto::sha256_hex(cookie.as_bytes())
+}
+
+fn context(hash: &str) -> String {
+    format!("web-session:{hash}")
+}
+
+impl Sessions {
+    pub fn new(store: Store, master: MasterKey, clock: SharedClock) -> Sessions {
+        Sessions { store, master, clock }
+    }
+
+    /// Stores a session under a new random id and returns the id (the cookie
+    /// value). Every sign-in gets a new id, so a planted cookie is useless.
+    pub async fn start(&self, session: &WebSession, lifetime: i64) -> Result<String, ConsoleError> {
+        let cookie = crypto::random_token(32);
+        let hash = id_hash(&cookie);
+        let json = serde_json::to_vec(session).map_err(|_| ConsoleError::Corrupt)?;
+        let sealed = self.master.seal(&json, &context(&hash));
+        let expires = self.clock.now().timestamp() + lifetime;
+        self.store.put_web_session(&hash, session.kind(), &sealed, expires).await?;
+        Ok(cookie)
+    }
+
+    /// The live session of a cookie, if any.
+    pub async fn load(&self, cookie: &str) -> Result<Option<WebSession>, ConsoleError> {
+        if cookie.is_empty() || cookie.len() > 128 {
+            return Ok(None);
+        }
+        let hash = id_hash(cookie);
+        let Some((_, sealed)) = self.store.get_web_session(&hash, self.clock.now().timestamp()).await? else {
+            return Ok(None);
+        };
+        let json = self.master.open(&sealed, &context(&hash)).map_err(|_| ConsoleError::Corrupt)?;
+        serde_json::from_slice(&json).map(Some).map_err(|_| ConsoleError::Corrupt)
+    }
+
+    /// Ends a session on the server: the cookie no longer works anywhere.
+    pub async fn end(&self, cookie: &str) -> Result<(), ConsoleError> {
+        self.store.delete_web_session(&id_hash(cookie), self.clock.now().timestamp()).await?;
+        Ok(())
+    }
+}

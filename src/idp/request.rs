@@ -1,0 +1,193 @@
+//! AuthnRequests to the built-in IdP, by the HTTP-Redirect and HTTP-POST
+//! bindings. The issuer must be a registered SP and the ACS URL one of its
+//! own; SPs with a signing certificate must sign (Redirect: RSA-SHA256 over
+//! the query parameters exactly as received; POST: an XML signature).
+//! Inflation is capped, so a deflate bomb costs nothing.
+use super::{IdentityProvider, IdpError};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
+use samael::schema::AuthnRequest;
+use std::io::Read;
+
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
+const MAX_RELAY_STATE: usize = 80;
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+const SKEW_SECONDS: i64 = 180;
+
+/// A checked request: where to send the assertion, and what to echo.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SsoRequest {
+    pub sp_entity_id: String,
+    pub acs_url: String,
+    pub request_id: Option<String>,
+    pub relay_state: Option<String>,
+}
+
+fn bad(what: &'static str) -> IdpError {
+    IdpError::BadRequest(what)
+}
+
+/// The raw (still percent-encoded) value of a query parameter that must
+/// appear at most once.
+fn raw_param<'q>(query: &'q str, name: &str) -> Result<Option<&'q str>, IdpError> {
+    let mut found = None;
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k == name {
+            if found.is_some() {
+                return Err(bad("a SAML parameter is repeated"));
+            }
+            found = Some(v);
+        }
+    }
+    Ok(found)
+}
+
+fn decode_param(raw: &str) -> Result<String, IdpError> {
+    let plus_as_space = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| bad("a SAML parameter is not UTF-8"))
+}
+
+fn base64_decode(text: &str) -> Result<Vec<u8>, IdpError> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.len() > MAX_REQUEST_BYTES * 2 {
+        return Err(bad("the SAMLRequest is too large"));
+    }
+    base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| bad("the SAMLRequest is not base64"))
+}
+
+/// Raw DEFLATE, refusing output beyond the cap instead of producing it.
+fn inflate(data: &[u8]) -> Result<String, IdpError> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(data)
+        .take(MAX_REQUEST_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| bad("the SAMLRequest does not inflate"))?;
+    if out.len() > MAX_REQUEST_BYTES {
+        return Err(bad("the SAMLRequest is too large"));
+    }
+    String::from_utf8(out).map_err(|_| bad("the SAMLRequest is not UTF-8"))
+}
+
+fn relay_state(value: Option<String>) -> Result<Option<String>, IdpError> {
+    match value {
+        Some(r) if r.len() > MAX_RELAY_STATE => Err(bad("RelayState is longer than 80 bytes")),
+        other => Ok(other.filter(|r| !r.is_empty())),
+    }
+}
+
+/// An AuthnRequest by the Redirect binding; `query` is the raw query string.
+pub fn parse_redirect(idp: &IdentityProvider, query: &str, now: DateTime<Utc>) -> Result<SsoRequest, IdpError> {
+    let raw_request = raw_param(query, "SAMLRequest")?.ok_or(bad("the SAMLRequest is missing"))?;
+    let raw_relay = raw_param(query, "RelayState")?;
+    let raw_alg = raw_param(query, "SigAlg")?;
+    let raw_signature = raw_param(query, "Signature")?;
+    let xml = inflate(&base64_decode(&decode_param(raw_request)?)?)?;
+    let request = parse_xml(&xml)?;
+    let sp = check(idp, &request, now)?;
+    if let Some(cert) = &sp.signing_certificate {
+        // The signed octets are the parameters in this order, as received.
+        let (Some(alg), Some(signature)) = (raw_alg, raw_signature) else { return Err(IdpError::Signature) };
+        if decode_param(alg)? != RSA_SHA256 {
+            return Err(IdpError::Signature);
+        }
+        let mut signed = format!("SAMLRequest={raw_request}");
+        if let Some(r) = raw_relay {
+            signed.push_str(&format!("&RelayState={r}"));
+        }
+        signed.push_str(&format!("&SigAlg={alg}"));
+        let signature = base64_decode(&decode_param(signature)?).map_err(|_| IdpError::Signature)?;
+        if !crate::crypto::verify_sha256(cert, signed.as_bytes(), &signature) {
+            return Err(IdpError::Signature);
+        }
+    }
+    finish(sp, request, relay_state(raw_relay.map(decode_param).transpose()?)?)
+}
+
+/// An AuthnRequest by the POST binding (form fields already decoded).
+pub fn parse_post(
+    idp: &IdentityProvider,
+    saml_request: &str,
+    relay: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<SsoRequest, IdpError> {
+    let xml = String::from_utf8(base64_decode(saml_request)?).map_err(|_| bad("the SAMLRequest is not UTF-8"))?;
+    let request = parse_xml(&xml)?;
+    let sp = check(idp, &request, now)?;
+    let request = match &sp.signing_certificate {
+        None => request,
+        Some(cert) => {
+            // Read the request again from exactly what the signature covers.
+            let certs = [CertificateDer::from(cert.clone())];
+            let algorithms = [AllowedSignatureAlgorithm::RsaSha256];
+            let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+                &xml,
+                &certs,
+                ReduceMode::PreDigest,
+                Some(&algorithms),
+            )
+            .map_err(|_| IdpError::Signature)?;
+            let signed = parse_xml(&reduced)?;
+            check(idp, &signed, now)?;
+            signed
+        }
+    };
+    finish(sp, request, relay_state(relay)?)
+}
+
+fn parse_xml(xml: &str) -> Result<AuthnRequest, IdpError> {
+    if xml.len() > MAX_REQUEST_BYTES {
+        return Err(bad("the SAMLRequest is too large"));
+    }
+    let upper = xml.to_ascii_uppercase();
+    if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
+        return Err(bad("the SAMLRequest contains a DOCTYPE"));
+    }
+    xml.parse::<AuthnRequest>().map_err(|_| bad("the SAMLRequest is not an AuthnRequest"))
+}
+
+fn check<'i>(
+    idp: &'i IdentityProvider,
+    r: &AuthnRequest,
+    now: DateTime<Utc>,
+) -> Result<&'i super::ServiceProvider, IdpError> {
+    if r.version != "2.0" {
+        return Err(bad("the AuthnRequest's version is not 2.0"));
+    }
+    if r.id.is_empty() || r.id.len() > 256 {
+        return Err(bad("the AuthnRequest's ID is not valid"));
+    }
+    let issuer = r.issuer.as_ref().and_then(|i| i.value.as_deref()).ok_or(IdpError::UnknownServiceProvider)?;
+    let sp = idp.service_provider(issuer).ok_or(IdpError::UnknownServiceProvider)?;
+    if r.destination.as_deref().is_some_and(|d| d != idp.sso_url) {
+        return Err(bad("the AuthnRequest is addressed to another IdP"));
+    }
+    let skew = Duration::seconds(SKEW_SECONDS);
+    if r.issue_instant > now + skew || r.issue_instant + Duration::seconds(300) + skew < now {
+        return Err(bad("the AuthnRequest has expired"));
+    }
+    if r.protocol_binding.as_deref().is_some_and(|b| b != POST_BINDING) {
+        return Err(bad("only the HTTP-POST response binding is supported"));
+    }
+    if r.assertion_consumer_service_url.as_ref().is_some_and(|acs| !sp.acs_urls.contains(acs)) {
+        return Err(IdpError::UnregisteredAcs);
+    }
+    Ok(sp)
+}
+
+fn finish(
+    sp: &super::ServiceProvider,
+    r: AuthnRequest,
+    relay_state: Option<String>,
+) -> Result<SsoRequest, IdpError> {
+    let acs_url = match r.assertion_consumer_service_url {
+        Some(acs) => acs,
+        None => sp.acs_urls.first().cloned().ok_or(IdpError::UnregisteredAcs)?,
+    };
+    Ok(SsoRequest { sp_entity_id: sp.entity_id.clone(), acs_url, request_id: Some(r.id), relay_state })
+}

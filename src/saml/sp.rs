@@ -1,0 +1,119 @@
+//! idbroker as a SAML service provider: its metadata, the AuthnRequests it
+//! sends by the HTTP-Redirect binding (signed, RSA-SHA256), and finding which
+//! IdP a response claims to come from before it is verified.
+use crate::crypto::{KeyError, SigningKey};
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use flate2::write::DeflateEncoder;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::io::Write;
+
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+/// Everything but RFC 3986's unreserved characters: clients that normalise
+/// URLs leave such an encoding as it is, so the signed octets survive.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Where idbroker's SP lives.
+pub struct ServiceProviderUrls {
+    pub entity_id: String,
+    pub acs_url: String,
+}
+
+impl ServiceProviderUrls {
+    pub fn new(public_url: &str) -> ServiceProviderUrls {
+        ServiceProviderUrls {
+            entity_id: format!("{public_url}/saml/metadata"),
+            acs_url: format!("{public_url}/saml/acs"),
+        }
+    }
+
+    pub fn metadata(&self, signing_certificate_der: &[u8]) -> String {
+        let cert = base64::engine::general_purpose::STANDARD.encode(signing_certificate_der);
+        format!(
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}">"#,
+                r#"<md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
+                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+                r#"<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/>"#,
+                r#"</md:SPSSODescriptor></md:EntityDescriptor>"#
+            ),
+            entity = crate::idp::xml_escape(&self.entity_id),
+            cert = cert,
+            acs = crate::idp::xml_escape(&self.acs_url),
+        )
+    }
+
+    /// A signed AuthnRequest to `sso_url` by the Redirect binding: the URL to
+    /// send the browser to. `request_id` must be unique and unguessable.
+    pub fn redirect_url(
+        &self,
+        key: &SigningKey,
+        sso_url: &str,
+        request_id: &str,
+        relay_state: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String, KeyError> {
+        let xml = format!(
+            concat!(
+                r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" "#,
+                r#"ID="{id}" Version="2.0" IssueInstant="{instant}" Destination="{dest}" AssertionConsumerServiceURL="{acs}" "#,
+                r#"ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>{issuer}</saml:Issuer>"#,
+                r#"<samlp:NameIDPolicy AllowCreate="true"/></samlp:AuthnRequest>"#
+            ),
+            id = crate::idp::xml_escape(request_id),
+            instant = now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            dest = crate::idp::xml_escape(sso_url),
+            acs = crate::idp::xml_escape(&self.acs_url),
+            issuer = crate::idp::xml_escape(&self.entity_id),
+        );
+        let mut deflater = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflater.write_all(xml.as_bytes()).map_err(|e| KeyError::from_io(&e))?;
+        let deflated = deflater.finish().map_err(|e| KeyError::from_io(&e))?;
+        let encode = |s: &str| utf8_percent_encode(s, QUERY_VALUE).to_string();
+        let mut query = format!(
+            "SAMLRequest={}",
+            encode(&base64::engine::general_purpose::STANDARD.encode(deflated))
+        );
+        if let Some(relay) = relay_state {
+            query.push_str(&format!("&RelayState={}", encode(relay)));
+        }
+        query.push_str(&format!("&SigAlg={}", encode(RSA_SHA256)));
+        let signature = key.sign_sha256(query.as_bytes())?;
+        query.push_str(&format!(
+            "&Signature={}",
+            encode(&base64::engine::general_purpose::STANDARD.encode(signature))
+        ));
+        let separator = if sso_url.contains('?') { '&' } else { '?' };
+        Ok(format!("{sso_url}{separator}{query}"))
+    }
+}
+
+/// The Issuer a Response claims, read without trusting it: only to choose
+/// which registered providers' keys to verify it with.
+pub fn claimed_issuer(xml: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut in_issuer = false;
+    for _ in 0..64 {
+        match reader.read_event().ok()? {
+            Event::Start(e) if e.local_name().as_ref() == b"Issuer" => in_issuer = true,
+            Event::Text(t) if in_issuer => return Some(t.decode().ok()?.trim().to_owned()),
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_claimed_issuer() {
+        let xml = r#"<samlp:Response xmlns:samlp="p" xmlns:saml="a"><saml:Issuer>https://idp.test/x</saml:Issuer></samlp:Response>"#;
+        assert_eq!(claimed_issuer(xml).as_deref(), Some("https://idp.test/x"));
+        assert_eq!(claimed_issuer("<a/>"), None);
+    }
+}

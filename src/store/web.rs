@@ -1,0 +1,108 @@
+//! Browser state shared by every node: web sessions, pending AuthnRequests and
+//! console sign-in tokens. Keys are hashes of the browser's secrets, so a
+//! database reader cannot act as a browser; single-use rows are taken with
+//! `DELETE ... RETURNING`, which exactly one caller wins.
+use super::{get, Result, Store};
+use crate::domain::SamlProvider;
+
+impl Store {
+    pub async fn put_web_session(&self, id_hash: &str, kind: &str, data: &str, expires_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO web_sessions (id_hash, kind, data, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id_hash) DO UPDATE SET kind = excluded.kind, data = excluded.data,
+             expires_at = excluded.expires_at",
+        )
+        .bind(id_hash)
+        .bind(kind)
+        .bind(data)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The `(kind, data)` of a live session.
+    pub async fn get_web_session(&self, id_hash: &str, now: i64) -> Result<Option<(String, String)>> {
+        let row = sqlx::query("SELECT kind, data FROM web_sessions WHERE id_hash = $1 AND expires_at > $2")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((get(&r, "kind")?, get(&r, "data")?))).transpose()
+    }
+
+    /// Ends a session; also sweeps expired ones.
+    pub async fn delete_web_session(&self, id_hash: &str, now: i64) -> Result<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1 OR expires_at <= $2")
+            .bind(id_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn put_authn_request(
+        &self,
+        id: &str,
+        provider_arn: &str,
+        browser_hash: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO authn_requests (id, provider_arn, browser_hash, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(provider_arn)
+        .bind(browser_hash)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a pending AuthnRequest once: its provider ARN when it was made
+    /// by this browser and has not expired.
+    pub async fn take_authn_request(&self, id: &str, browser_hash: &str, now: i64) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "DELETE FROM authn_requests WHERE id = $1 AND browser_hash = $2 AND expires_at > $3
+             RETURNING provider_arn",
+        )
+        .bind(id)
+        .bind(browser_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM authn_requests WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
+        row.map(|r| get(&r, "provider_arn")).transpose()
+    }
+
+    pub async fn put_signin_token(&self, id_hash: &str, data: &str, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO signin_tokens (id_hash, data, expires_at) VALUES ($1, $2, $3)")
+            .bind(id_hash)
+            .bind(data)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes a sign-in token once, if it has not expired.
+    pub async fn take_signin_token(&self, id_hash: &str, now: i64) -> Result<Option<String>> {
+        let row = sqlx::query("DELETE FROM signin_tokens WHERE id_hash = $1 AND expires_at > $2 RETURNING data")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM signin_tokens WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
+        row.map(|r| get(&r, "data")).transpose()
+    }
+
+    /// Providers whose metadata names this IdP entity id, in every account.
+    pub async fn saml_providers_by_entity_id(&self, entity_id: &str) -> Result<Vec<SamlProvider>> {
+        let rows = sqlx::query("SELECT * FROM saml_providers WHERE entity_id = $1 ORDER BY arn")
+            .bind(entity_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(super::providers::provider).collect()
+    }
+}

@@ -1,0 +1,208 @@
+//! The built-in IdP's pages: metadata, the SSO endpoint (AuthnRequests by
+//! Redirect and POST), and the directory login form that answers with a page
+//! auto-posting the signed Response to the SP's registered ACS.
+use super::error::PageFailure;
+use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE};
+use super::{web_audit, AppState};
+use crate::console::{csrf_ok, csrf_token};
+use crate::directory::{DirectoryError, Refusal, MAX_INPUT_BYTES};
+use crate::idp::{parse_post, parse_redirect, roles, IdpError, SsoRequest, Subject};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+
+const FORM_LIMIT: usize = 16 * 1024;
+/// A login form is good for this long after it was shown.
+const LOGIN_FORM_SECONDS: i64 = 900;
+const LOGIN_CSRF: &str = "idp-login";
+
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/samlmetadata+xml").body(state.idp.metadata())
+}
+
+/// The request idbroker's own SP would make: IdP-initiated sign-in to the console.
+fn own_console_request(state: &AppState) -> SsoRequest {
+    SsoRequest {
+        sp_entity_id: state.sp.entity_id.clone(),
+        acs_url: state.sp.acs_url.clone(),
+        request_id: None,
+        relay_state: None,
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingLogin {
+    request: SsoRequest,
+    expires: i64,
+}
+
+fn seal_request(state: &AppState, request: &SsoRequest) -> Result<String, PageFailure> {
+    let pending =
+        PendingLogin { request: request.clone(), expires: state.iam.clock.now().timestamp() + LOGIN_FORM_SECONDS };
+    let json = serde_json::to_vec(&pending).map_err(|e| PageFailure::internal(e.to_string()))?;
+    Ok(state.iam.master.seal(&json, "idp-login-request"))
+}
+
+fn open_request(state: &AppState, sealed: &str) -> Result<SsoRequest, PageFailure> {
+    let expired = || PageFailure::bad_request("This sign-in page has expired. Start again from the application.");
+    let json = state.iam.master.open(sealed, "idp-login-request").map_err(|_| expired())?;
+    let pending: PendingLogin = serde_json::from_slice(&json).map_err(|_| expired())?;
+    if pending.expires <= state.iam.clock.now().timestamp() {
+        return Err(expired());
+    }
+    Ok(pending.request)
+}
+
+/// The login form for `request`, with a CSRF token bound to this browser's
+/// pre-login cookie (set here when missing).
+fn show_login(
+    req: &HttpRequest,
+    state: &AppState,
+    request: &SsoRequest,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageFailure> {
+    let existing = pages::cookie_value(req, CSRF_COOKIE);
+    let binding = existing.clone().unwrap_or_else(|| crate::crypto::random_token(24));
+    let csrf = csrf_token(&state.csrf_key, LOGIN_CSRF, &binding);
+    let sealed = seal_request(state, request)?;
+    let body = pages::render(&LoginPage { csrf: &csrf, request: &sealed, username, error })?;
+    let mut response = pages::page_builder(status, None, state.https);
+    if existing.is_none() {
+        response.cookie(pages::cookie(CSRF_COOKIE, binding, 86_400, state.https));
+    }
+    Ok(response.body(body))
+}
+
+fn refused_request(state: &AppState, req: &HttpRequest, e: IdpError) -> PageFailure {
+    web_audit(state, req, "IdpAuthnRequest", None, Some(("AuthnRequestRefused", e.to_string())), serde_json::json!({}));
+    PageFailure::bad_request(format!("The sign-in request was refused: {e}."))
+}
+
+/// `GET /idp/sso`: an AuthnRequest by the Redirect binding.
+pub async fn sso_redirect(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
+    let now = state.iam.clock.now();
+    let request = parse_redirect(&state.idp, req.query_string(), now).map_err(|e| refused_request(&state, &req, e))?;
+    show_login(&req, &state, &request, "", None, StatusCode::OK)
+}
+
+/// `POST /idp/sso`: an AuthnRequest by the POST binding.
+pub async fn sso_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageFailure> {
+    let form = Form::read(&req, payload, 256 * 1024).await?;
+    let saml_request = form.get("SAMLRequest")?.ok_or_else(|| PageFailure::bad_request("SAMLRequest is missing."))?;
+    let relay = form.get("RelayState")?.map(str::to_owned);
+    let now = state.iam.clock.now();
+    let request =
+        parse_post(&state.idp, saml_request, relay, now).map_err(|e| refused_request(&state, &req, e))?;
+    show_login(&req, &state, &request, "", None, StatusCode::OK)
+}
+
+/// `GET /idp/login`: the form, for an IdP-initiated sign-in to the console.
+pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
+    show_login(&req, &state, &own_console_request(&state), "", None, StatusCode::OK)
+}
+
+/// `POST /idp/login`: checks the password with the directory and answers
+/// with the auto-POST page. Unknown user, wrong password and refused account
+/// get the same page.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageFailure> {
+    let form = Form::read(&req, payload, FORM_LIMIT).await?;
+    pages::same_origin(&req, &state.public_url)?;
+    let binding = pages::cookie_value(&req, CSRF_COOKIE).ok_or_else(PageFailure::forbidden)?;
+    if !csrf_ok(&state.csrf_key, LOGIN_CSRF, &binding, form.text("csrf")?) {
+        return Err(PageFailure::forbidden());
+    }
+    let request = match form.get("request")? {
+        Some(sealed) if !sealed.is_empty() => open_request(&state, sealed)?,
+        _ => own_console_request(&state),
+    };
+    let username = form.text("username")?;
+    let password = form.text("password")?;
+    if username.len() > MAX_INPUT_BYTES || password.len() > MAX_INPUT_BYTES {
+        return Err(PageFailure::bad_request("The user name or password is too long."));
+    }
+    let address = pages::client_address(&req);
+    let now = state.iam.clock.now();
+    if !state.throttle.allows(username, &address, now.timestamp()) {
+        web_audit(&state, &req, "DirectoryLogin", Some(username), Some(("Throttled", "too many failed sign-ins".into())), serde_json::json!({}));
+        return Err(PageFailure::new(
+            429,
+            "Too many attempts",
+            "There have been too many failed sign-ins. Wait a few minutes and try again.",
+        ));
+    }
+    let directory = state.directory.as_ref().ok_or_else(|| {
+        PageFailure::new(503, "Directory sign-in unavailable", "Sign-in with a company account is not configured here.")
+    })?;
+    let user = match directory.authenticate(username, password).await {
+        Ok(user) => {
+            state.metrics.directory_up.set(1);
+            user
+        }
+        Err(DirectoryError::Refused(reason)) => {
+            if reason != Refusal::EmptyPassword {
+                state.throttle.record_failure(username, &address, now.timestamp());
+            }
+            state.metrics.signins.with_label_values(&["directory", "refused"]).inc();
+            web_audit(&state, &req, "DirectoryLogin", Some(username), Some(("InvalidCredentials", reason.as_str().into())), serde_json::json!({ "reason": reason.as_str() }));
+            return show_login(&req, &state, &request, username, Some("Incorrect user name or password."), StatusCode::UNAUTHORIZED);
+        }
+        Err(e) => {
+            state.metrics.directory_up.set(0);
+            state.metrics.signins.with_label_values(&["directory", "unavailable"]).inc();
+            tracing::warn!(error = %e, "directory unavailable");
+            web_audit(&state, &req, "DirectoryLogin", Some(username), Some(("DirectoryUnavailable", e.to_string())), serde_json::json!({}));
+            return Err(PageFailure::new(
+                503,
+                "Directory unavailable",
+                "The company directory cannot be reached right now. Try again in a few minutes.",
+            ));
+        }
+    };
+    let role_pairs = roles::role_pairs(&user.groups, &state.role_rules);
+    if role_pairs.is_empty() {
+        web_audit(&state, &req, "DirectoryLogin", Some(&user.username), Some(("NoRoleMapped", "no AWS role is mapped to this user".into())), serde_json::json!({ "userDn": user.dn }));
+        let body = pages::render(&pages::MessagePage {
+            title: "No role for your account",
+            message: "You signed in, but none of your directory groups grants an AWS role. Ask your administrator to add you to a group such as AWS-<account id>-<role name>.",
+        })?;
+        return Ok(pages::page_builder(StatusCode::OK, None, state.https).body(body));
+    }
+    let issuing = state.clone().into_inner();
+    let (req_sp, req_acs, req_id) = (request.sp_entity_id.clone(), request.acs_url.clone(), request.request_id.clone());
+    let name_id = user.username.clone();
+    let tags = user.attributes.clone();
+    let pairs = role_pairs.clone();
+    let xml = tokio::task::spawn_blocking(move || {
+        let subject = Subject { name_id: &name_id, roles: &pairs, tags: &tags };
+        issuing.idp.issue(&subject, &req_sp, &req_acs, req_id.as_deref(), now)
+    })
+    .await
+    .map_err(|e| PageFailure::internal(e.to_string()))?
+    .map_err(|e| PageFailure::internal(e.to_string()))?;
+    state.metrics.signins.with_label_values(&["directory", "success"]).inc();
+    web_audit(
+        &state,
+        &req,
+        "DirectoryLogin",
+        Some(&user.username),
+        None,
+        serde_json::json!({ "userDn": user.dn, "serviceProvider": request.sp_entity_id, "roles": role_pairs }),
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
+    let body = pages::render(&AutoPostPage {
+        acs_url: &request.acs_url,
+        saml_response: &encoded,
+        relay_state: request.relay_state.as_deref(),
+    })?;
+    Ok(pages::page_builder(StatusCode::OK, Some(&request.acs_url), state.https).body(body))
+}
