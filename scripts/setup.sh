@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing idbroker need on Debian, when missing:
 # the C libraries the build links (libxmlsec1, OpenSSL, libclang for bindgen),
-# PostgreSQL for the test suite, and Python's venv for the client suite.
+# PostgreSQL for the test suite, Python's venv for the client suite, and
+# Chromium with its WebDriver for the browser test (OpenLDAP: scripts/openldap.sh).
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
 packages=(pkg-config libssl-dev libxmlsec1-dev libclang-dev clang build-essential)
 if [[ ${1:-} == --test ]]; then
-  packages+=(postgresql postgresql-client python3-venv)
+  packages+=(postgresql postgresql-client python3-venv chromium chromium-driver)
 fi
 
 missing=()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs, starts a throwaway PostgreSQL,
-# runs the Rust tests (unit tests, then the integration suite on SQLite and on
-# PostgreSQL), then the boto3 / AWS CLI suite against the real binary on both
-# databases, and stops PostgreSQL afterwards.
+# The whole test suite: installs what it needs, starts a throwaway PostgreSQL
+# and OpenLDAP (seeded with the test users and groups), runs the Rust tests
+# (unit tests, then the integration suite on SQLite and on PostgreSQL), then
+# the boto3 / AWS CLI / Chromium suite against the real binary on both
+# databases, and stops the servers afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,14 +14,23 @@ work=$(mktemp -d /tmp/idbroker-test.XXXXXX)
 chmod 755 "$work"
 cleanup() {
   scripts/pg.sh stop "$work/pg" || true
+  OPENLDAP_DIR=$work/openldap scripts/openldap.sh stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 scripts/pg.sh start "$work/pg" "$port"
 pg_admin="postgres://postgres@127.0.0.1:$port/postgres"
 echo "== PostgreSQL on 127.0.0.1:$port"
+
+export OPENLDAP_DIR=$work/openldap OPENLDAP_PORT=$(free_port) OPENLDAP_LDAPS_PORT=$(free_port)
+scripts/openldap.sh start
+eval "$(scripts/openldap.sh env)"
+ldapadd -x -H "$OPENLDAP_URL" -D "$OPENLDAP_ADMIN_DN" -w "$OPENLDAP_ADMIN_PASSWORD" \
+  -f tests/fixtures/openldap-seed.ldif >/dev/null
+echo "== OpenLDAP on $OPENLDAP_URL, seeded"
 
 echo "== Rust: unit tests and the integration suite on SQLite"
 cargo test --locked

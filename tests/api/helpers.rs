@@ -101,17 +101,24 @@ pub fn epoch() -> chrono::DateTime<Utc> {
 /// Starts the application with a fixed clock and one account whose
 /// administrator's keys are returned.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with("").await
+}
+
+/// As `spawn_app`, with more settings (whole sections other than server,
+/// database and log) appended to the configuration.
+pub async fn spawn_app_with(extra_toml: &str) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = database_url(dir.path()).await;
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = 2\nmax_body_bytes = 262144\n[database]\nurl = \"{db}\"\nmax_connections = 4\n[log]\nlevel = \"warn\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = 2\nmax_body_bytes = 262144\n[database]\nurl = \"{db}\"\nmax_connections = 4\n[log]\nlevel = \"warn\"\n{extra_toml}",
         dir.path().display()
     );
     let settings = Settings::from_toml(&toml).unwrap();
     idbroker::telemetry::init(&settings.log);
     let clock = FixedClock::at(epoch());
-    let (store, iam, _idp) = startup::services(&settings, Arc::new(clock.clone())).await.unwrap();
+    let (store, iam, idp) = startup::services(&settings, Arc::new(clock.clone())).await.unwrap();
     let created = iam.create_account(ACCOUNT, "admin").await.unwrap();
+    startup::register_builtin_provider(&store, &idp, Some(ACCOUNT), epoch().timestamp()).await.unwrap();
     store.close().await;
     let app = Application::build(&settings, Arc::new(clock.clone())).await.unwrap();
     let port = app.port();
@@ -244,4 +251,21 @@ impl TestApp {
 pub fn decode_document(encoded: &str) -> serde_json::Value {
     let text = percent_encoding::percent_decode_str(encoded).decode_utf8().unwrap();
     serde_json::from_str(&text).unwrap()
+}
+
+impl TestApp {
+    /// The newest stored audit event whose JSON satisfies `wanted` (the
+    /// writer is asynchronous, so this waits a little for it).
+    pub async fn audit_event(&self, wanted: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let store = idbroker::store::Store::connect(&self.settings.database.url, 1).await.unwrap();
+        for _ in 0..100 {
+            let events = store.recent_audit_events(50).await.unwrap();
+            if let Some(e) = events.iter().map(|e| serde_json::from_str(e).unwrap()).find(|e| wanted(e)) {
+                store.close().await;
+                return e;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no such audit event");
+    }
 }

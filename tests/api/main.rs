@@ -6,6 +6,7 @@ mod helpers;
 mod test_idp;
 
 mod authentication;
+mod browser;
 mod authorization;
 mod credentials;
 mod entities;
@@ -14,4 +15,5 @@ mod policies;
 mod providers;
 mod saml;
 mod service;
+mod signin;
 mod sts;

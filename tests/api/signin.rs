@@ -1,0 +1,281 @@
+//! Directory sign-in through the browser flow against the real test
+//! OpenLDAP: built-in IdP → ACS → role picker → console, and the L cases of
+//! security.md (each refused with the same page, the reason in the audit).
+use crate::browser::*;
+use crate::helpers::*;
+
+const REFUSED: &str = "Incorrect user name or password.";
+
+async fn refusal_reason(app: &TestApp, user: &str) -> String {
+    let e = app
+        .audit_event(|e| e["eventName"] == "DirectoryLogin" && e["userIdentity"]["userName"] == user && !e["errorCode"].is_null())
+        .await;
+    e["additionalEventData"]["reason"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn one_role_goes_straight_to_a_console_with_working_credentials() {
+    let app = directory_app("", "").await;
+    let browser = Browser::new(&app);
+    let console = browser.sign_in("bob", "Bravo-Pass-2").await;
+    assert_eq!(console.status, 200, "{}", console.body);
+    assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Dev"));
+    assert_eq!(console.header("cache-control"), "no-store");
+    let keys = Browser::credentials(&console);
+    assert!(keys.id.starts_with("ASIA"), "{}", keys.id);
+    let who = app.sts(&keys, &[("Action", "GetCallerIdentity")]).await;
+    who.ok();
+    assert_eq!(who.text("Arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"));
+    let e = app.audit_event(|e| e["eventName"] == "ConsoleLogin" && e["userIdentity"]["userName"] == "bob").await;
+    assert_eq!(e["principalArn"].as_str().or(e["userIdentity"]["arn"].as_str()), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"));
+}
+
+#[tokio::test]
+async fn several_roles_go_through_the_picker_which_needs_its_token() {
+    let app = directory_app("", "").await;
+    let browser = Browser::new(&app);
+    let picker = browser.sign_in("alice", "Alpha-Pass-1").await;
+    assert_eq!(picker.status, 200);
+    assert!(picker.body.contains("arn:aws:iam::111122223333:role/Admin"), "{}", picker.body);
+    assert!(picker.body.contains("arn:aws:iam::111122223333:role/Dev"));
+    let csrf = picker.field("csrf").unwrap();
+    // No token, another token, a role not offered: refused, nothing opened.
+    let p = browser.post("/console/roles", &[("role", "arn:aws:iam::111122223333:role/Admin")]).await;
+    assert_eq!(p.status, 403);
+    let p = browser.post("/console/roles", &[("csrf", &"0".repeat(64)), ("role", "arn:aws:iam::111122223333:role/Admin")]).await;
+    assert_eq!(p.status, 403);
+    let p = browser.post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Paren")]).await;
+    assert_eq!(p.status, 400);
+    assert_eq!(browser.get("/console").await.location.as_deref(), Some("/"));
+    let console = browser.follow(browser.post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Admin")]).await).await;
+    assert_eq!(console.by_id("arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Admin/alice"));
+    assert!(console.body.contains("href=\"/console/roles\""), "switch role is offered");
+}
+
+#[tokio::test]
+async fn nested_groups_three_deep_and_cycles_resolve() {
+    let app = directory_app("", "").await;
+    // carol: engineering -> staff -> AWS-111122223333-Dev.
+    let console = Browser::new(&app).sign_in("carol", "Charlie-Pass-3").await;
+    assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Dev"), "{}", console.body);
+    // dave is also in cycle-b <-> cycle-a: the walk ends.
+    let console = Browser::new(&app).sign_in("dave", "Delta-Pass-4").await;
+    assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Dev"));
+}
+
+#[tokio::test]
+async fn l01_empty_and_blank_passwords_never_reach_a_bind() {
+    let app = directory_app("", "").await;
+    let browser = Browser::new(&app);
+    let form = browser.login_form().await;
+    for (user, password) in [("alice", ""), ("alice", " "), ("alice", "\0Alpha-Pass-1"), ("", ""), ("uid=alice,ou=people,dc=example,dc=org", "")] {
+        let p = browser.submit_login(&form, user, password).await;
+        assert_eq!(p.status, 401, "{user:?}/{password:?}");
+        assert!(p.body.contains(REFUSED));
+    }
+    assert_eq!(refusal_reason(&app, "alice").await, "empty-password");
+}
+
+#[tokio::test]
+async fn l02_filter_injection_matches_nothing() {
+    let app = directory_app("", "max_failures_per_address = 100\nmax_failures_per_user = 100").await;
+    let browser = Browser::new(&app);
+    let form = browser.login_form().await;
+    for user in ["*", "adm*", "a*", "alice)(|(objectClass=*)", "*)(uid=*))(|(uid=*", "alice\\00", "\\2a"] {
+        let p = browser.submit_login(&form, user, "Alpha-Pass-1").await;
+        assert_eq!(p.status, 401, "{user}");
+        // Unescaped, `*` and `a*` would match several entries (ambiguous) or alice.
+        assert_eq!(refusal_reason(&app, user).await, "unknown-user", "{user}");
+    }
+    // A user whose name holds filter characters signs in, literally (and the
+    // group filter built from their DN is escaped too: they get their role).
+    let console = Browser::new(&app).sign_in("eve(x)*", "Eve-Pass-7").await;
+    assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Paren"), "{}", console.body);
+}
+
+#[tokio::test]
+async fn l04_a_name_matching_two_entries_is_refused() {
+    let app = directory_app("", "").await;
+    let browser = Browser::new(&app);
+    let p = browser.submit_login(&browser.login_form().await, "twin", "Twin-Pass-1").await;
+    assert_eq!(p.status, 401);
+    assert_eq!(refusal_reason(&app, "twin").await, "ambiguous-user");
+}
+
+#[tokio::test]
+async fn l05_l06_locked_unknown_and_wrong_password_look_the_same() {
+    let app = directory_app("", "max_failures_per_address = 1000\nmax_failures_per_user = 1000").await;
+    let browser = Browser::new(&app);
+    let form = browser.login_form().await;
+    // The page echoes the typed name and carries a fresh sealed request; the rest must match.
+    let normalise = |p: &Page, user: &str| {
+        let request = p.field("request").unwrap();
+        p.body.replace(&request, "REQUEST").replace(&format!("value=\"{user}\""), "value=\"USER\"")
+    };
+    let cases = [("mallory", "Mike-Pass-6"), ("nosuchuser", "Alpha-Pass-1"), ("bob", "wrong-password")];
+    let mut bodies = Vec::new();
+    let mut medians = Vec::new();
+    for (user, password) in cases {
+        let mut times = Vec::new();
+        let mut last = None;
+        for _ in 0..15 {
+            let started = std::time::Instant::now();
+            let p = browser.submit_login(&form, user, password).await;
+            times.push(started.elapsed());
+            assert_eq!(p.status, 401, "{user}");
+            assert_eq!(p.set_cookies(), Vec::<String>::new(), "no cookie differs");
+            last = Some(p);
+        }
+        times.sort();
+        medians.push(times[times.len() / 2]);
+        bodies.push(normalise(last.as_ref().unwrap(), user));
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(bodies[1], bodies[2]);
+    let (min, max) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
+    assert!(*max - *min < std::time::Duration::from_millis(50), "medians {medians:?}");
+}
+
+#[tokio::test]
+async fn l07_repeated_failures_are_throttled_per_user_and_address() {
+    let app = directory_app("", "max_failures_per_user = 5\nmax_failures_per_address = 8").await;
+    let browser = Browser::new(&app);
+    let form = browser.login_form().await;
+    for _ in 0..5 {
+        assert_eq!(browser.submit_login(&form, "bob", "wrong").await.status, 401);
+    }
+    // Now even the right password waits: the directory is not asked.
+    let p = browser.submit_login(&form, "bob", "Bravo-Pass-2").await;
+    assert_eq!(p.status, 429, "{}", p.body);
+    // Another user from this address still may, until the address limit.
+    for _ in 0..3 {
+        assert_eq!(browser.submit_login(&form, "carol", "wrong").await.status, 401);
+    }
+    assert_eq!(browser.submit_login(&form, "dave", "Delta-Pass-4").await.status, 429);
+}
+
+#[tokio::test]
+async fn l09_transport_fails_closed() {
+    let ldaps = std::env::var("OPENLDAPS_URL").expect("OPENLDAPS_URL");
+    let app = directory_app("starttls = true", "").await;
+    // StartTLS on a port that speaks TLS from the first byte: the upgrade fails, no bind follows.
+    let ldaps_port = ldaps.rsplit(':').next().unwrap();
+    let refused_starttls = spawn_app_with(&openldap_toml("starttls = true", "").replace(
+        &std::env::var("OPENLDAP_URL").unwrap(),
+        &format!("ldap://127.0.0.1:{ldaps_port}"),
+    ))
+    .await;
+    // LDAPS with a CA bundle that does not hold the directory's CA.
+    let untrusted = {
+        let other_ca = std::env::temp_dir().join(format!("untrusted-ca-{}.pem", std::process::id()));
+        let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "Other CA").unwrap();
+        let name = name.build();
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap()).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256()).unwrap();
+        std::fs::write(&other_ca, b.build().to_pem().unwrap()).unwrap();
+        let toml = openldap_toml("", "")
+            .replace(&std::env::var("OPENLDAP_URL").unwrap(), &ldaps)
+            .replace(&std::env::var("OPENLDAP_CA_CERT").unwrap(), &other_ca.display().to_string());
+        spawn_app_with(&toml).await
+    };
+    for broken in [&refused_starttls, &untrusted] {
+        let browser = Browser::new(broken);
+        let p = browser.submit_login(&browser.login_form().await, "bob", "Bravo-Pass-2").await;
+        assert_eq!(p.status, 503, "{}", p.body);
+        assert!(p.body.contains("cannot be reached"));
+        // The API keeps serving, and /metrics shows the directory down.
+        broken.admin(&[("Action", "GetUser")]).await.ok();
+        assert!(broken.get("/metrics").await.body.contains("idbroker_directory_up 0"));
+    }
+    // StartTLS where the server offers it, with the right CA: works.
+    let console = Browser::new(&app).sign_in("bob", "Bravo-Pass-2").await;
+    assert_eq!(console.status, 200, "{}", console.body);
+    // And LDAPS with the right CA.
+    let toml = openldap_toml("", "").replace(&std::env::var("OPENLDAP_URL").unwrap(), &ldaps);
+    let over_ldaps = spawn_app_with(&toml).await;
+    over_ldaps.admin(&[("Action", "CreateRole"), ("RoleName", "Dev"), ("AssumeRolePolicyDocument", TRUST_IDBROKER)]).await.ok();
+    let console = Browser::new(&over_ldaps).sign_in("bob", "Bravo-Pass-2").await;
+    assert_eq!(console.status, 200, "{}", console.body);
+}
+
+#[tokio::test]
+async fn a_directory_that_is_down_gives_a_clear_page_and_the_api_serves() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let toml = openldap_toml("timeout_seconds = 2", "")
+        .replace(&std::env::var("OPENLDAP_URL").unwrap(), &format!("ldap://127.0.0.1:{closed}"));
+    let app = spawn_app_with(&toml).await;
+    let browser = Browser::new(&app);
+    let p = browser.submit_login(&browser.login_form().await, "bob", "Bravo-Pass-2").await;
+    assert_eq!(p.status, 503);
+    assert!(p.body.contains("cannot be reached"), "{}", p.body);
+    app.admin(&[("Action", "ListUsers")]).await.ok();
+    assert!(app.get("/metrics").await.body.contains("idbroker_directory_up 0"));
+}
+
+#[tokio::test]
+async fn l11_the_session_carries_the_directory_name_not_the_typed_one() {
+    let app = directory_app("", "").await;
+    for typed in ["BOB", "bob ", " Bob"] {
+        let console = Browser::new(&app).sign_in(typed, "Bravo-Pass-2").await;
+        assert_eq!(console.by_id("arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"), "{typed:?}");
+        assert_eq!(console.by_id("user").as_deref(), Some("bob"));
+    }
+}
+
+#[tokio::test]
+async fn a_user_without_a_mapped_role_gets_a_clear_page() {
+    let app = directory_app("", "").await;
+    let browser = Browser::new(&app);
+    let p = browser.submit_login(&browser.login_form().await, "norole", "Norole-Pass-9").await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("No role for your account"), "{}", p.body);
+    assert!(p.field("SAMLResponse").is_none(), "no assertion is issued");
+}
+
+#[tokio::test]
+async fn explicit_rules_map_a_group_dn_to_a_role() {
+    let groups = std::env::var("OPENLDAP_GROUPS_DN").unwrap();
+    let rules = format!("role_mappings = [{{ group_dn = \"cn=admins,{groups}\", role_arn = \"arn:aws:iam::111122223333:role/Paren\" }}]");
+    let app = directory_app("", &rules).await;
+    let picker = Browser::new(&app).sign_in("alice", "Alpha-Pass-1").await;
+    assert!(picker.body.contains("arn:aws:iam::111122223333:role/Paren"), "{}", picker.body);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server_and_sign_in_renews_the_id() {
+    let app = directory_app("", "").await;
+    let browser = Browser::new(&app);
+    // A cookie planted before sign-in (fixation) is replaced.
+    let url: reqwest::Url = app.base.parse().unwrap();
+    browser.jar.add_cookie_str("idbroker_session=planted-by-attacker; Path=/", &url);
+    let form = browser.login_form().await;
+    let posted = browser.submit_login(&form, "bob", "Bravo-Pass-2").await;
+    let acs = browser.auto_post(&posted).await;
+    assert_eq!(acs.status, 303);
+    let set = acs.set_cookies().join("\n");
+    assert!(set.contains("idbroker_session="), "{set}");
+    assert!(!set.contains("planted-by-attacker"));
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"), "{set}");
+    let session = set.split("idbroker_session=").nth(1).unwrap().split(';').next().unwrap().to_owned();
+    let console = browser.follow(acs).await;
+    let csrf = console.field("csrf").unwrap();
+    // Logout needs its token.
+    assert_eq!(browser.post("/console/logout", &[]).await.status, 403);
+    let out = browser.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    // The old cookie, replayed, opens nothing.
+    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = replay.get(format!("{}/console", app.base)).header("cookie", format!("idbroker_session={session}")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(!r.text().await.unwrap().contains("ASIA"));
+}
