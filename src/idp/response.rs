@@ -1,6 +1,8 @@
-//! Issuing a Response: built as samael's schema types (so every value is
-//! escaped by the serializer), signed with RSA-SHA256 and a SHA-256 digest,
-//! addressed to exactly one SP and ACS, valid for five minutes.
+//! Issuing a Response: built as samael's schema types, signed with RSA-SHA256
+//! and a SHA-256 digest, addressed to exactly one SP and ACS, valid for five
+//! minutes. samael writes element text as already escaped (XML attributes it
+//! does escape), so every text value goes through `xml_text` first: a
+//! directory value can never add markup to a signed assertion.
 use super::{IdentityProvider, IdpError};
 use chrono::{DateTime, Duration, Utc};
 use samael::attribute::{Attribute, AttributeValue};
@@ -25,9 +27,14 @@ pub struct Subject<'a> {
     pub tags: &'a [(String, String)],
 }
 
-/// Drops characters XML 1.0 cannot carry (control characters, U+FFFE/U+FFFF),
-/// so a directory value can never make the document ill-formed.
+/// Element text for samael: characters XML 1.0 cannot carry (control
+/// characters, U+FFFE/U+FFFF) dropped, markup characters escaped.
 fn xml_text(s: &str) -> String {
+    super::xml_escape(&xml_attribute(s))
+}
+
+/// An XML attribute value (quick-xml escapes these itself): only illegal characters dropped.
+fn xml_attribute(s: &str) -> String {
     s.chars()
         .filter(|&c| matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}'))
         .collect()
@@ -49,7 +56,7 @@ fn session_name(name: &str) -> String {
 fn attribute(name: &str, values: impl IntoIterator<Item = String>) -> Attribute {
     Attribute {
         friendly_name: None,
-        name: Some(format!("{ATTR}{name}")),
+        name: Some(xml_attribute(&format!("{ATTR}{name}"))),
         name_format: Some("urn:oasis:names:tc:SAML:2.0:attrname-format:uri".into()),
         values: values
             .into_iter()
@@ -70,7 +77,7 @@ impl IdentityProvider {
         now: DateTime<Utc>,
     ) -> Result<String, IdpError> {
         let until = now + Duration::seconds(LIFETIME_SECONDS);
-        let issuer = Issuer { value: Some(self.entity_id.clone()), ..Default::default() };
+        let issuer = Issuer { value: Some(xml_text(&self.entity_id)), ..Default::default() };
         let response_id = format!("_r{}", crate::crypto::random_token(20));
         let assertion_id = format!("_a{}", crate::crypto::random_token(20));
         let mut attributes = vec![
@@ -79,7 +86,7 @@ impl IdentityProvider {
             attribute("SessionDuration", [self.session_duration.to_string()]),
         ];
         for (key, value) in subject.tags {
-            attributes.push(attribute(&format!("PrincipalTag:{}", xml_text(key)), [value.clone()]));
+            attributes.push(attribute(&format!("PrincipalTag:{key}"), [value.clone()]));
         }
         let assertion = Assertion {
             id: assertion_id.clone(),
@@ -99,7 +106,7 @@ impl IdentityProvider {
                         not_before: None,
                         not_on_or_after: Some(until),
                         recipient: Some(acs_url.to_owned()),
-                        in_response_to: in_response_to.map(str::to_owned),
+                        in_response_to: in_response_to.map(xml_attribute),
                         address: None,
                         content: None,
                     }),
@@ -108,7 +115,7 @@ impl IdentityProvider {
             conditions: Some(Conditions {
                 not_before: Some(now),
                 not_on_or_after: Some(until),
-                audience_restrictions: Some(vec![AudienceRestriction { audience: vec![audience.to_owned()] }]),
+                audience_restrictions: Some(vec![AudienceRestriction { audience: vec![xml_text(audience)] }]),
                 one_time_use: None,
                 proxy_restriction: None,
             }),
@@ -133,7 +140,7 @@ impl IdentityProvider {
         }
         let response = Response {
             id: response_id,
-            in_response_to: in_response_to.map(str::to_owned),
+            in_response_to: in_response_to.map(xml_attribute),
             version: "2.0".into(),
             issue_instant: now,
             destination: Some(acs_url.to_owned()),
@@ -166,7 +173,9 @@ mod tests {
     }
 
     #[test]
-    fn illegal_xml_characters_are_dropped() {
+    fn illegal_xml_characters_are_dropped_and_markup_escaped() {
         assert_eq!(xml_text("a\u{1}b\u{FFFF}c\td"), "abc\td");
+        assert_eq!(xml_text("</x>&"), "&lt;/x&gt;&amp;");
+        assert_eq!(xml_attribute("a\u{1}\"b"), "a\"b");
     }
 }

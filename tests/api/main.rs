@@ -16,4 +16,5 @@ mod providers;
 mod saml;
 mod service;
 mod signin;
+mod web_surface;
 mod sts;
