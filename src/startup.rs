@@ -2,16 +2,16 @@
 //! (SQLite or PostgreSQL store, audit sink, clock) and wires them together.
 use crate::clock::SharedClock;
 use crate::config::{self, Settings};
-use crate::crypto::{generate_token_key_pem, MasterKey, SigningKey, TokenKeys};
-use crate::domain::{SamlProvider, BUILTIN_PROVIDER, SESSION_AUDIENCE};
-use crate::idp::{IdentityProvider, ServiceProvider};
 use crate::console::{Sessions, Throttle};
+use crate::crypto::{generate_token_key_pem, MasterKey, SigningKey, TokenKeys};
 use crate::directory::{Directory, LdapDirectory};
+use crate::domain::{SamlProvider, BUILTIN_PROVIDER, SESSION_AUDIENCE};
+use crate::iam::IamService;
 use crate::idp::roles::RoleRule;
+use crate::idp::{IdentityProvider, ServiceProvider};
+use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::StoreError;
-use crate::iam::IamService;
-use crate::metrics::Metrics;
 use crate::store::{Store, StoreAuditSink};
 use crate::web::{AppState, HttpServer, StopHandle};
 use anyhow::Context;
@@ -92,8 +92,10 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
         let signing_certificate = if sp.signing_certificate.trim().is_empty() {
             None
         } else {
-            let cert = openssl::x509::X509::from_pem(sp.signing_certificate.as_bytes())
-                .with_context(|| format!("idp.service_providers `{}`: signing_certificate is not PEM", sp.entity_id))?;
+            let cert =
+                openssl::x509::X509::from_pem(sp.signing_certificate.as_bytes()).with_context(|| {
+                    format!("idp.service_providers `{}`: signing_certificate is not PEM", sp.entity_id)
+                })?;
             Some(cert.to_der()?)
         };
         sps.push(ServiceProvider {
@@ -246,7 +248,9 @@ impl Application {
         let directory = match directory {
             Some(d) => Some(d),
             None if settings.directory.url.is_empty() => None,
-            None => Some(Arc::new(LdapDirectory::new(&settings.directory, clock.clone())?) as Arc<dyn Directory>),
+            None => {
+                Some(Arc::new(LdapDirectory::new(&settings.directory, clock.clone())?) as Arc<dyn Directory>)
+            }
         };
         let master = master_key(settings)?;
         let key = config::load_or_create_key_file(&settings.server.data_dir.join(MASTER_KEY_FILE), || {

@@ -43,7 +43,8 @@ impl SigningKey {
         b.set_subject_name(&name).map_err(err)?;
         b.set_issuer_name(&name).map_err(err)?;
         b.set_pubkey(&key).map_err(err)?;
-        let (from, until) = (Asn1Time::days_from_now(0).map_err(err)?, Asn1Time::days_from_now(3650).map_err(err)?);
+        let (from, until) =
+            (Asn1Time::days_from_now(0).map_err(err)?, Asn1Time::days_from_now(3650).map_err(err)?);
         b.set_not_before(&from).map_err(err)?;
         b.set_not_after(&until).map_err(err)?;
         b.sign(&key, MessageDigest::sha256()).map_err(err)?;

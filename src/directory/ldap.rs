@@ -180,11 +180,18 @@ impl LdapDirectory {
     }
 
     fn attribute_names(&self) -> Vec<String> {
-        let mut names: Vec<String> =
-            ["uid", "cn", "displayName", "sAMAccountName", "userAccountControl", "lockoutTime", "accountExpires"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let mut names: Vec<String> = [
+            "uid",
+            "cn",
+            "displayName",
+            "sAMAccountName",
+            "userAccountControl",
+            "lockoutTime",
+            "accountExpires",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         names.extend(self.settings.tag_attributes.iter().cloned());
         names
     }
@@ -387,7 +394,11 @@ mod tests {
 
     #[test]
     fn ad_sub_codes_name_the_reason() {
-        let t = |code| format!("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data {code}, v1db1");
+        let t = |code| {
+            format!(
+                "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data {code}, v1db1"
+            )
+        };
         assert_eq!(ad_refusal(&t("52e")), Refusal::WrongPassword);
         assert_eq!(ad_refusal(&t("533")), Refusal::Disabled);
         assert_eq!(ad_refusal(&t("701")), Refusal::Expired);

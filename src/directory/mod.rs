@@ -111,7 +111,10 @@ mod tests {
             assert!(matches!(precheck("alice", pw), Err(DirectoryError::Refused(Refusal::EmptyPassword))));
         }
         assert!(matches!(precheck("", ""), Err(DirectoryError::Refused(_))));
-        assert!(matches!(precheck(&"a".repeat(10_000), "x"), Err(DirectoryError::Refused(Refusal::InputTooLong))));
+        assert!(matches!(
+            precheck(&"a".repeat(10_000), "x"),
+            Err(DirectoryError::Refused(Refusal::InputTooLong))
+        ));
         assert!(precheck("alice", "Alpha-Pass-1").is_ok());
     }
 

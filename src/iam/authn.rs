@@ -264,3 +264,35 @@ pub(crate) fn session_secret_context(access_key_id: &str) -> String {
 pub(super) fn access_key_context(access_key_id: &str) -> String {
     format!("access-key:{access_key_id}")
 }
+
+impl IamService {
+    /// Temporary credentials presented whole (the federation endpoint's
+    /// `Session`): the token verifies, is current, goes with the key id, and
+    /// the secret is the one sealed in it.
+    pub fn verify_temporary_credentials(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        token: &str,
+    ) -> Result<std::sync::Arc<SessionClaims>, AuthError> {
+        let claims = self.verified_session(token)?;
+        if claims.typ != SESSION_TOKEN_TYPE || claims.akid != access_key_id {
+            return Err(AuthError::InvalidClientTokenId);
+        }
+        let now = self.now();
+        if now < claims.nbf - sigv4::MAX_SKEW_SECONDS {
+            return Err(AuthError::InvalidClientTokenId);
+        }
+        if now >= claims.exp {
+            return Err(AuthError::ExpiredToken);
+        }
+        let sealed = self
+            .master
+            .open(&claims.sec, &session_secret_context(&claims.akid))
+            .map_err(|_| AuthError::InvalidClientTokenId)?;
+        if !crate::crypto::constant_time_eq(&sealed, secret.as_bytes()) {
+            return Err(AuthError::SignatureDoesNotMatch("The secret does not match the session.".into()));
+        }
+        Ok(claims)
+    }
+}

@@ -58,7 +58,9 @@ fn base64_decode(text: &str) -> Result<Vec<u8>, IdpError> {
     if compact.len() > MAX_REQUEST_BYTES * 2 {
         return Err(bad("the SAMLRequest is too large"));
     }
-    base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| bad("the SAMLRequest is not base64"))
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|_| bad("the SAMLRequest is not base64"))
 }
 
 /// Raw DEFLATE, refusing output beyond the cap instead of producing it.
@@ -82,7 +84,11 @@ fn relay_state(value: Option<String>) -> Result<Option<String>, IdpError> {
 }
 
 /// An AuthnRequest by the Redirect binding; `query` is the raw query string.
-pub fn parse_redirect(idp: &IdentityProvider, query: &str, now: DateTime<Utc>) -> Result<SsoRequest, IdpError> {
+pub fn parse_redirect(
+    idp: &IdentityProvider,
+    query: &str,
+    now: DateTime<Utc>,
+) -> Result<SsoRequest, IdpError> {
     let raw_request = raw_param(query, "SAMLRequest")?.ok_or(bad("the SAMLRequest is missing"))?;
     let raw_relay = raw_param(query, "RelayState")?;
     let raw_alg = raw_param(query, "SigAlg")?;
@@ -116,7 +122,8 @@ pub fn parse_post(
     relay: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<SsoRequest, IdpError> {
-    let xml = String::from_utf8(base64_decode(saml_request)?).map_err(|_| bad("the SAMLRequest is not UTF-8"))?;
+    let xml =
+        String::from_utf8(base64_decode(saml_request)?).map_err(|_| bad("the SAMLRequest is not UTF-8"))?;
     let request = parse_xml(&xml)?;
     let sp = check(idp, &request, now)?;
     let request = match &sp.signing_certificate {
@@ -162,7 +169,8 @@ fn check<'i>(
     if r.id.is_empty() || r.id.len() > 256 {
         return Err(bad("the AuthnRequest's ID is not valid"));
     }
-    let issuer = r.issuer.as_ref().and_then(|i| i.value.as_deref()).ok_or(IdpError::UnknownServiceProvider)?;
+    let issuer =
+        r.issuer.as_ref().and_then(|i| i.value.as_deref()).ok_or(IdpError::UnknownServiceProvider)?;
     let sp = idp.service_provider(issuer).ok_or(IdpError::UnknownServiceProvider)?;
     if r.destination.as_deref().is_some_and(|d| d != idp.sso_url) {
         return Err(bad("the AuthnRequest is addressed to another IdP"));

@@ -30,7 +30,8 @@ pub fn role_pairs(groups: &[Group], rules: &[RoleRule]) -> Vec<String> {
     for group in groups {
         if let Some(rest) = group.name.strip_prefix("AWS-") {
             if let Some((account, role)) = rest.split_once('-') {
-                if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && valid_role_name(role) {
+                if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && valid_role_name(role)
+                {
                     roles.push(format!("arn:aws:iam::{account}:role/{role}"));
                 }
             }

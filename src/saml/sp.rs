@@ -71,10 +71,8 @@ impl ServiceProviderUrls {
         deflater.write_all(xml.as_bytes()).map_err(|e| KeyError::from_io(&e))?;
         let deflated = deflater.finish().map_err(|e| KeyError::from_io(&e))?;
         let encode = |s: &str| utf8_percent_encode(s, QUERY_VALUE).to_string();
-        let mut query = format!(
-            "SAMLRequest={}",
-            encode(&base64::engine::general_purpose::STANDARD.encode(deflated))
-        );
+        let mut query =
+            format!("SAMLRequest={}", encode(&base64::engine::general_purpose::STANDARD.encode(deflated)));
         if let Some(relay) = relay_state {
             query.push_str(&format!("&RelayState={}", encode(relay)));
         }

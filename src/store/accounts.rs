@@ -116,7 +116,8 @@ impl Store {
 
 impl Store {
     pub async fn list_account_ids(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT account_id FROM accounts ORDER BY account_id").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT account_id FROM accounts ORDER BY account_id").fetch_all(&self.pool).await?;
         rows.iter().map(|r| get(r, "account_id")).collect()
     }
 }

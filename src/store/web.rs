@@ -6,7 +6,13 @@ use super::{get, Result, Store};
 use crate::domain::SamlProvider;
 
 impl Store {
-    pub async fn put_web_session(&self, id_hash: &str, kind: &str, data: &str, expires_at: i64) -> Result<()> {
+    pub async fn put_web_session(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO web_sessions (id_hash, kind, data, expires_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id_hash) DO UPDATE SET kind = excluded.kind, data = excluded.data,
@@ -72,7 +78,10 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        sqlx::query("DELETE FROM authn_requests WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM authn_requests WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         row.map(|r| get(&r, "provider_arn")).transpose()
     }
 
@@ -88,11 +97,12 @@ impl Store {
 
     /// Takes a sign-in token once, if it has not expired.
     pub async fn take_signin_token(&self, id_hash: &str, now: i64) -> Result<Option<String>> {
-        let row = sqlx::query("DELETE FROM signin_tokens WHERE id_hash = $1 AND expires_at > $2 RETURNING data")
-            .bind(id_hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("DELETE FROM signin_tokens WHERE id_hash = $1 AND expires_at > $2 RETURNING data")
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
         sqlx::query("DELETE FROM signin_tokens WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
         row.map(|r| get(&r, "data")).transpose()
     }

@@ -9,6 +9,7 @@ pub use actions::{assume_role_with_saml, handle, ACTIONS};
 pub use saml::{
     accept_browser_response, assume_role_with_claims, BrowserAssertion, RoleSession, SamlClaims, SessionAsk,
 };
+pub use session::{console_credentials, Issued};
 
 use crate::iam::IamError;
 

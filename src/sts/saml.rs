@@ -326,11 +326,8 @@ pub(super) async fn assume_role_with_saml(
     if !claims.roles.iter().any(|(r, pr)| r == role_arn && pr == provider_arn) {
         return Err(denied());
     }
-    let ask = SessionAsk {
-        duration: p.get("DurationSeconds").is_some().then_some(requested),
-        policy,
-        policy_arns,
-    };
+    let ask =
+        SessionAsk { duration: p.get("DurationSeconds").is_some().then_some(requested), policy, policy_arns };
     let session = assume_role_with_claims(iam, &provider, &claims, role_arn, ask, Some(&assertion)).await?;
     let mut out = session.nodes;
     out.extend([

@@ -86,7 +86,8 @@ pub(super) fn issue_role_session(
     Ok((vec![issued.credentials_node(), assumed, text("PackedPolicySize", packed)], issued))
 }
 
-pub(super) struct Issued {
+/// Temporary credentials just issued.
+pub struct Issued {
     pub access_key_id: String,
     pub secret: String,
     pub token: String,
@@ -136,4 +137,23 @@ pub(super) fn issue(iam: &IamService, r: SessionRequest) -> Result<Issued, StsEr
     };
     let token = iam.tokens.sign(&claims).map_err(|e| StsError::Internal(e.to_string()))?;
     Ok(Issued { access_key_id, secret, token, expiration: claims.exp })
+}
+
+/// Credentials for a console sign-in with a password: a session of the IAM
+/// user (or root) as GetSessionToken would give, one hour long.
+pub fn console_credentials(
+    iam: &IamService,
+    identity: &crate::iam::ConsoleIdentity,
+) -> Result<(String, Issued), StsError> {
+    let (kind, principal_id, arn) = match &identity.user {
+        Some(u) => (SessionKind::UserSession, u.id.clone(), u.arn.clone()),
+        None => (
+            SessionKind::RootSession,
+            identity.account_id.clone(),
+            format!("arn:aws:iam::{}:root", identity.account_id),
+        ),
+    };
+    let mut request = SessionRequest::new(&identity.account_id, kind, &principal_id, &arn, "", 3600);
+    request.mfa = identity.mfa_used;
+    Ok((arn, issue(iam, request)?))
 }

@@ -39,7 +39,8 @@ async fn replace_session(
     if let Some(old) = pages::cookie_value(req, SESSION_COOKIE) {
         state.sessions.end(&old).await.map_err(|e| PageFailure::internal(e.to_string()))?;
     }
-    let id = state.sessions.start(session, lifetime).await.map_err(|e| PageFailure::internal(e.to_string()))?;
+    let id =
+        state.sessions.start(session, lifetime).await.map_err(|e| PageFailure::internal(e.to_string()))?;
     let mut response = see_other(then);
     response
         .add_cookie(&pages::cookie(SESSION_COOKIE, id, lifetime, state.https))
@@ -59,12 +60,28 @@ pub async fn open_console(
     let offered = claims.roles.iter().find(|(r, _)| r == role).map(|(_, p)| p.clone());
     let provider_arn = offered.ok_or_else(|| PageFailure::bad_request("That role is not offered to you."))?;
     let provider = state.iam.store.get_saml_provider(&provider_arn).await?;
-    let credentials = match assume_role_with_claims(&state.iam, &provider, &claims, role, SessionAsk::default(), None).await {
+    let credentials = match assume_role_with_claims(
+        &state.iam,
+        &provider,
+        &claims,
+        role,
+        SessionAsk::default(),
+        None,
+    )
+    .await
+    {
         Ok(c) => c,
         Err(StsError::Iam(e)) => return Err(PageFailure::internal(e.to_string())),
         Err(StsError::Internal(e)) => return Err(PageFailure::internal(e)),
         Err(e) => {
-            web_audit(state, req, "ConsoleLogin", Some(&claims.name_id), Some((e.code().0, e.to_string())), serde_json::json!({ "roleArn": role, "issuer": claims.issuer }));
+            web_audit(
+                state,
+                req,
+                "ConsoleLogin",
+                Some(&claims.name_id),
+                Some((e.code().0, e.to_string())),
+                serde_json::json!({ "roleArn": role, "issuer": claims.issuer }),
+            );
             return Err(PageFailure::new(
                 403,
                 "Role not available",

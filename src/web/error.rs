@@ -125,7 +125,11 @@ impl PageFailure {
         Self::new(400, "Request refused", message)
     }
     pub fn forbidden() -> Self {
-        Self::new(403, "Request refused", "This form has expired or did not come from this site. Go back, reload the page and try again.")
+        Self::new(
+            403,
+            "Request refused",
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        )
     }
     pub fn too_large() -> Self {
         Self::new(413, "Request refused", "The request is too large.")

@@ -37,14 +37,17 @@ struct PendingLogin {
 }
 
 fn seal_request(state: &AppState, request: &SsoRequest) -> Result<String, PageFailure> {
-    let pending =
-        PendingLogin { request: request.clone(), expires: state.iam.clock.now().timestamp() + LOGIN_FORM_SECONDS };
+    let pending = PendingLogin {
+        request: request.clone(),
+        expires: state.iam.clock.now().timestamp() + LOGIN_FORM_SECONDS,
+    };
     let json = serde_json::to_vec(&pending).map_err(|e| PageFailure::internal(e.to_string()))?;
     Ok(state.iam.master.seal(&json, "idp-login-request"))
 }
 
 fn open_request(state: &AppState, sealed: &str) -> Result<SsoRequest, PageFailure> {
-    let expired = || PageFailure::bad_request("This sign-in page has expired. Start again from the application.");
+    let expired =
+        || PageFailure::bad_request("This sign-in page has expired. Start again from the application.");
     let json = state.iam.master.open(sealed, "idp-login-request").map_err(|_| expired())?;
     let pending: PendingLogin = serde_json::from_slice(&json).map_err(|_| expired())?;
     if pending.expires <= state.iam.clock.now().timestamp() {
@@ -76,14 +79,22 @@ fn show_login(
 }
 
 fn refused_request(state: &AppState, req: &HttpRequest, e: IdpError) -> PageFailure {
-    web_audit(state, req, "IdpAuthnRequest", None, Some(("AuthnRequestRefused", e.to_string())), serde_json::json!({}));
+    web_audit(
+        state,
+        req,
+        "IdpAuthnRequest",
+        None,
+        Some(("AuthnRequestRefused", e.to_string())),
+        serde_json::json!({}),
+    );
     PageFailure::bad_request(format!("The sign-in request was refused: {e}."))
 }
 
 /// `GET /idp/sso`: an AuthnRequest by the Redirect binding.
 pub async fn sso_redirect(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
     let now = state.iam.clock.now();
-    let request = parse_redirect(&state.idp, req.query_string(), now).map_err(|e| refused_request(&state, &req, e))?;
+    let request =
+        parse_redirect(&state.idp, req.query_string(), now).map_err(|e| refused_request(&state, &req, e))?;
     show_login(&req, &state, &request, "", None, StatusCode::OK)
 }
 
@@ -94,7 +105,8 @@ pub async fn sso_post(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
     let form = Form::read(&req, payload, 256 * 1024).await?;
-    let saml_request = form.get("SAMLRequest")?.ok_or_else(|| PageFailure::bad_request("SAMLRequest is missing."))?;
+    let saml_request =
+        form.get("SAMLRequest")?.ok_or_else(|| PageFailure::bad_request("SAMLRequest is missing."))?;
     let relay = form.get("RelayState")?.map(str::to_owned);
     let now = state.iam.clock.now();
     let request =
@@ -133,7 +145,14 @@ pub async fn login(
     let address = pages::client_address(&req);
     let now = state.iam.clock.now();
     if !state.throttle.allows(username, &address, now.timestamp()) {
-        web_audit(&state, &req, "DirectoryLogin", Some(username), Some(("Throttled", "too many failed sign-ins".into())), serde_json::json!({}));
+        web_audit(
+            &state,
+            &req,
+            "DirectoryLogin",
+            Some(username),
+            Some(("Throttled", "too many failed sign-ins".into())),
+            serde_json::json!({}),
+        );
         return Err(PageFailure::new(
             429,
             "Too many attempts",
@@ -141,7 +160,11 @@ pub async fn login(
         ));
     }
     let directory = state.directory.as_ref().ok_or_else(|| {
-        PageFailure::new(503, "Directory sign-in unavailable", "Sign-in with a company account is not configured here.")
+        PageFailure::new(
+            503,
+            "Directory sign-in unavailable",
+            "Sign-in with a company account is not configured here.",
+        )
     })?;
     let user = match directory.authenticate(username, password).await {
         Ok(user) => {
@@ -153,14 +176,35 @@ pub async fn login(
                 state.throttle.record_failure(username, &address, now.timestamp());
             }
             state.metrics.signins.with_label_values(&["directory", "refused"]).inc();
-            web_audit(&state, &req, "DirectoryLogin", Some(username), Some(("InvalidCredentials", reason.as_str().into())), serde_json::json!({ "reason": reason.as_str() }));
-            return show_login(&req, &state, &request, username, Some("Incorrect user name or password."), StatusCode::UNAUTHORIZED);
+            web_audit(
+                &state,
+                &req,
+                "DirectoryLogin",
+                Some(username),
+                Some(("InvalidCredentials", reason.as_str().into())),
+                serde_json::json!({ "reason": reason.as_str() }),
+            );
+            return show_login(
+                &req,
+                &state,
+                &request,
+                username,
+                Some("Incorrect user name or password."),
+                StatusCode::UNAUTHORIZED,
+            );
         }
         Err(e) => {
             state.metrics.directory_up.set(0);
             state.metrics.signins.with_label_values(&["directory", "unavailable"]).inc();
             tracing::warn!(error = %e, "directory unavailable");
-            web_audit(&state, &req, "DirectoryLogin", Some(username), Some(("DirectoryUnavailable", e.to_string())), serde_json::json!({}));
+            web_audit(
+                &state,
+                &req,
+                "DirectoryLogin",
+                Some(username),
+                Some(("DirectoryUnavailable", e.to_string())),
+                serde_json::json!({}),
+            );
             return Err(PageFailure::new(
                 503,
                 "Directory unavailable",
@@ -170,7 +214,14 @@ pub async fn login(
     };
     let role_pairs = roles::role_pairs(&user.groups, &state.role_rules);
     if role_pairs.is_empty() {
-        web_audit(&state, &req, "DirectoryLogin", Some(&user.username), Some(("NoRoleMapped", "no AWS role is mapped to this user".into())), serde_json::json!({ "userDn": user.dn }));
+        web_audit(
+            &state,
+            &req,
+            "DirectoryLogin",
+            Some(&user.username),
+            Some(("NoRoleMapped", "no AWS role is mapped to this user".into())),
+            serde_json::json!({ "userDn": user.dn }),
+        );
         let body = pages::render(&pages::MessagePage {
             title: "No role for your account",
             message: "You signed in, but none of your directory groups grants an AWS role. Ask your administrator to add you to a group such as AWS-<account id>-<role name>.",
@@ -178,7 +229,8 @@ pub async fn login(
         return Ok(pages::page_builder(StatusCode::OK, None, state.https).body(body));
     }
     let issuing = state.clone().into_inner();
-    let (req_sp, req_acs, req_id) = (request.sp_entity_id.clone(), request.acs_url.clone(), request.request_id.clone());
+    let (req_sp, req_acs, req_id) =
+        (request.sp_entity_id.clone(), request.acs_url.clone(), request.request_id.clone());
     let name_id = user.username.clone();
     let tags = user.attributes.clone();
     let pairs = role_pairs.clone();

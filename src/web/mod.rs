@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod idp;
 mod pages;
+mod signin;
 mod sp;
 
 use crate::audit::{AuditEvent, AuditSink};
@@ -15,8 +16,8 @@ use crate::directory::Directory;
 use crate::iam::IamService;
 use crate::idp::roles::RoleRule;
 use crate::idp::IdentityProvider;
-use crate::saml::ServiceProviderUrls;
 use crate::metrics::Metrics;
+use crate::saml::ServiceProviderUrls;
 use crate::store::Store;
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use std::net::TcpListener;
@@ -59,7 +60,11 @@ pub(crate) fn web_audit(
         principal_arn: None,
         user_identity: serde_json::json!({ "type": "Unknown", "userName": user }),
         source_ip: Some(pages::client_address(req)),
-        user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect()),
+        user_agent: req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect()),
         request_parameters: serde_json::Value::Null,
         error_code: error.as_ref().map(|(code, _)| (*code).to_owned()),
         error_message: error.map(|(_, message)| message),
@@ -148,6 +153,9 @@ impl HttpServer {
                 .route("/console/roles", web::get().to(console::roles_page))
                 .route("/console/roles", web::post().to(console::choose_role))
                 .route("/console/logout", web::post().to(console::logout))
+                .route("/signin", web::get().to(signin::signin_form))
+                .route("/signin", web::post().to(signin::signin))
+                .route("/federation", web::get().to(signin::federation))
         })
         .listen(listener)?;
         if workers > 0 {

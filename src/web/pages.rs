@@ -82,7 +82,11 @@ pub struct SigninPage<'a> {
 /// A page response builder with the headers every page carries: a strict
 /// CSP (forms may post to `form_action` besides this origin), no framing,
 /// no sniffing, no caching (pages may hold credentials or tokens).
-pub fn page_builder(status: actix_web::http::StatusCode, form_action: Option<&str>, https: bool) -> HttpResponseBuilder {
+pub fn page_builder(
+    status: actix_web::http::StatusCode,
+    form_action: Option<&str>,
+    https: bool,
+) -> HttpResponseBuilder {
     let mut b = HttpResponse::build(status);
     let form_action = match form_action {
         Some(url) => format!("'self' {}", url.replace([';', ',', ' ', '\'', '"'], "")),
@@ -141,12 +145,15 @@ pub fn client_address(req: &HttpRequest) -> String {
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
-    pub async fn read(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Form, PageFailure> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    pub async fn read(
+        req: &HttpRequest,
+        mut payload: web::Payload,
+        limit: usize,
+    ) -> Result<Form, PageFailure> {
+        let is_form =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            });
         if !is_form {
             return Err(PageFailure::bad_request("This page only accepts a submitted form."));
         }

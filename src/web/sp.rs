@@ -41,11 +41,22 @@ pub async fn login(
     let (entity_id, sso_url) = match query.provider.as_deref() {
         None | Some("") => (state.idp.entity_id.clone(), state.idp.sso_url.clone()),
         Some(arn) => {
-            let unknown = || PageFailure::new(404, "Unknown identity provider", "No identity provider is registered under that name.");
+            let unknown = || {
+                PageFailure::new(
+                    404,
+                    "Unknown identity provider",
+                    "No identity provider is registered under that name.",
+                )
+            };
             let provider = state.iam.store.get_saml_provider(arn).await.map_err(|_| unknown())?;
-            let metadata = crate::saml::validate_idp_metadata(&provider.metadata, now).map_err(|_| unknown())?;
+            let metadata =
+                crate::saml::validate_idp_metadata(&provider.metadata, now).map_err(|_| unknown())?;
             let sso = metadata.redirect_sso_url.ok_or_else(|| {
-                PageFailure::new(400, "Sign-in not possible", "This identity provider publishes no Redirect sign-in endpoint.")
+                PageFailure::new(
+                    400,
+                    "Sign-in not possible",
+                    "This identity provider publishes no Redirect sign-in endpoint.",
+                )
             })?;
             (metadata.entity_id, sso)
         }
@@ -56,7 +67,12 @@ pub async fn login(
     state
         .iam
         .store
-        .put_authn_request(&request_id, &entity_id, &crypto::sha256_hex(browser.as_bytes()), now.timestamp() + REQUEST_SECONDS)
+        .put_authn_request(
+            &request_id,
+            &entity_id,
+            &crypto::sha256_hex(browser.as_bytes()),
+            now.timestamp() + REQUEST_SECONDS,
+        )
         .await?;
     let url = state
         .sp
@@ -70,7 +86,14 @@ pub async fn login(
 }
 
 fn refused(state: &AppState, req: &HttpRequest, check: &str, detail: String) -> PageFailure {
-    web_audit(state, req, "ConsoleSAMLLogin", None, Some(("InvalidIdentityToken", detail)), serde_json::json!({ "failedCheck": check }));
+    web_audit(
+        state,
+        req,
+        "ConsoleSAMLLogin",
+        None,
+        Some(("InvalidIdentityToken", detail)),
+        serde_json::json!({ "failedCheck": check }),
+    );
     PageFailure::new(
         403,
         "Sign-in failed",
@@ -86,7 +109,8 @@ pub async fn acs(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
     let form = Form::read(&req, payload, ACS_FORM_LIMIT).await?;
-    let encoded = form.get("SAMLResponse")?.ok_or_else(|| PageFailure::bad_request("SAMLResponse is missing."))?;
+    let encoded =
+        form.get("SAMLResponse")?.ok_or_else(|| PageFailure::bad_request("SAMLResponse is missing."))?;
     let relay = form.get("RelayState")?.and_then(same_origin_path).map(str::to_owned);
     let accepted = match accept_browser_response(&state.iam, encoded).await {
         Ok(a) => a,
@@ -102,23 +126,41 @@ pub async fn acs(
         Some(id) => {
             // Solicited: it must answer a request this browser made, once.
             let browser = pages::cookie_value(&req, SSO_COOKIE).unwrap_or_default();
-            let asked = state.iam.store.take_authn_request(id, &crypto::sha256_hex(browser.as_bytes()), now).await?;
+            let asked =
+                state.iam.store.take_authn_request(id, &crypto::sha256_hex(browser.as_bytes()), now).await?;
             if asked.as_deref() != Some(accepted.claims.issuer.as_str()) {
-                return Err(refused(&state, &req, "in-response-to", "the response answers no pending request of this browser".into()));
+                return Err(refused(
+                    &state,
+                    &req,
+                    "in-response-to",
+                    "the response answers no pending request of this browser".into(),
+                ));
             }
         }
         None => {
             for provider in &accepted.providers {
                 let tags = state.iam.store.list_tags(&provider.arn).await?;
                 if tags.iter().any(|t| t.key == SP_INITIATED_ONLY_TAG && t.value == "true") {
-                    return Err(refused(&state, &req, "unsolicited", "the provider requires SP-initiated sign-in".into()));
+                    return Err(refused(
+                        &state,
+                        &req,
+                        "unsolicited",
+                        "the provider requires SP-initiated sign-in".into(),
+                    ));
                 }
             }
         }
     }
     let claims = accepted.claims;
     if claims.roles.is_empty() {
-        web_audit(&state, &req, "ConsoleSAMLLogin", Some(&claims.name_id), Some(("NoRole", "the assertion offers no usable role".into())), serde_json::json!({ "issuer": claims.issuer }));
+        web_audit(
+            &state,
+            &req,
+            "ConsoleSAMLLogin",
+            Some(&claims.name_id),
+            Some(("NoRole", "the assertion offers no usable role".into())),
+            serde_json::json!({ "issuer": claims.issuer }),
+        );
         let body = pages::render(&pages::MessagePage {
             title: "No role for your account",
             message: "Your identity provider signed you in, but offers no AWS role here. Ask your administrator to map a role to your account.",

@@ -29,9 +29,13 @@ pub const TRUST_IDBROKER: &str = r#"{"Version":"2012-10-17","Statement":[{"Effec
 pub async fn directory_app(directory_extra: &str, idp_extra: &str) -> TestApp {
     let app = spawn_app_with(&openldap_toml(directory_extra, idp_extra)).await;
     for role in ["Dev", "Admin", "Paren", "Injected"] {
-        app.admin(&[("Action", "CreateRole"), ("RoleName", role), ("AssumeRolePolicyDocument", TRUST_IDBROKER)])
-            .await
-            .ok();
+        app.admin(&[
+            ("Action", "CreateRole"),
+            ("RoleName", role),
+            ("AssumeRolePolicyDocument", TRUST_IDBROKER),
+        ])
+        .await
+        .ok();
     }
     app
 }
@@ -179,8 +183,11 @@ impl Browser {
     pub async fn submit_login(&self, form: &Page, username: &str, password: &str) -> Page {
         let csrf = form.field("csrf").unwrap();
         let request = form.field("request").unwrap();
-        self.post("/idp/login", &[("csrf", &csrf), ("request", &request), ("username", username), ("password", password)])
-            .await
+        self.post(
+            "/idp/login",
+            &[("csrf", &csrf), ("request", &request), ("username", username), ("password", password)],
+        )
+        .await
     }
 
     /// Posts an auto-POST page's form to its action, as the page's script would.

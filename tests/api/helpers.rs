@@ -36,6 +36,8 @@ pub struct TestApp {
     pub host: String,
     pub clock: FixedClock,
     pub admin: Keys,
+    /// The root user's email and password.
+    pub root: (String, String),
     pub client: reqwest::Client,
     pub settings: Settings,
     _dir: tempfile::TempDir,
@@ -128,6 +130,7 @@ pub async fn spawn_app_with(extra_toml: &str) -> TestApp {
         host: format!("127.0.0.1:{port}"),
         clock,
         admin: Keys::long_term(created.access_key_id, created.secret_access_key),
+        root: (created.root_email, created.root_password),
         client: reqwest::Client::new(),
         settings,
         _dir: dir,

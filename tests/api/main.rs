@@ -6,8 +6,9 @@ mod helpers;
 mod test_idp;
 
 mod authentication;
-mod browser;
 mod authorization;
+mod browser;
+mod console_signin;
 mod credentials;
 mod entities;
 mod mfa;
@@ -16,5 +17,5 @@ mod providers;
 mod saml;
 mod service;
 mod signin;
-mod web_surface;
 mod sts;
+mod web_surface;

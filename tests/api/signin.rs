@@ -8,7 +8,11 @@ const REFUSED: &str = "Incorrect user name or password.";
 
 async fn refusal_reason(app: &TestApp, user: &str) -> String {
     let e = app
-        .audit_event(|e| e["eventName"] == "DirectoryLogin" && e["userIdentity"]["userName"] == user && !e["errorCode"].is_null())
+        .audit_event(|e| {
+            e["eventName"] == "DirectoryLogin"
+                && e["userIdentity"]["userName"] == user
+                && !e["errorCode"].is_null()
+        })
         .await;
     e["additionalEventData"]["reason"].as_str().unwrap_or_default().to_owned()
 }
@@ -26,8 +30,12 @@ async fn one_role_goes_straight_to_a_console_with_working_credentials() {
     let who = app.sts(&keys, &[("Action", "GetCallerIdentity")]).await;
     who.ok();
     assert_eq!(who.text("Arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"));
-    let e = app.audit_event(|e| e["eventName"] == "ConsoleLogin" && e["userIdentity"]["userName"] == "bob").await;
-    assert_eq!(e["principalArn"].as_str().or(e["userIdentity"]["arn"].as_str()), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"));
+    let e =
+        app.audit_event(|e| e["eventName"] == "ConsoleLogin" && e["userIdentity"]["userName"] == "bob").await;
+    assert_eq!(
+        e["principalArn"].as_str().or(e["userIdentity"]["arn"].as_str()),
+        Some("arn:aws:sts::111122223333:assumed-role/Dev/bob")
+    );
 }
 
 #[tokio::test]
@@ -42,12 +50,25 @@ async fn several_roles_go_through_the_picker_which_needs_its_token() {
     // No token, another token, a role not offered: refused, nothing opened.
     let p = browser.post("/console/roles", &[("role", "arn:aws:iam::111122223333:role/Admin")]).await;
     assert_eq!(p.status, 403);
-    let p = browser.post("/console/roles", &[("csrf", &"0".repeat(64)), ("role", "arn:aws:iam::111122223333:role/Admin")]).await;
+    let p = browser
+        .post(
+            "/console/roles",
+            &[("csrf", &"0".repeat(64)), ("role", "arn:aws:iam::111122223333:role/Admin")],
+        )
+        .await;
     assert_eq!(p.status, 403);
-    let p = browser.post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Paren")]).await;
+    let p = browser
+        .post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Paren")])
+        .await;
     assert_eq!(p.status, 400);
     assert_eq!(browser.get("/console").await.location.as_deref(), Some("/"));
-    let console = browser.follow(browser.post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Admin")]).await).await;
+    let console = browser
+        .follow(
+            browser
+                .post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Admin")])
+                .await,
+        )
+        .await;
     assert_eq!(console.by_id("arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Admin/alice"));
     assert!(console.body.contains("href=\"/console/roles\""), "switch role is offered");
 }
@@ -57,7 +78,12 @@ async fn nested_groups_three_deep_and_cycles_resolve() {
     let app = directory_app("", "").await;
     // carol: engineering -> staff -> AWS-111122223333-Dev.
     let console = Browser::new(&app).sign_in("carol", "Charlie-Pass-3").await;
-    assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Dev"), "{}", console.body);
+    assert_eq!(
+        console.by_id("role-arn").as_deref(),
+        Some("arn:aws:iam::111122223333:role/Dev"),
+        "{}",
+        console.body
+    );
     // dave is also in cycle-b <-> cycle-a: the walk ends.
     let console = Browser::new(&app).sign_in("dave", "Delta-Pass-4").await;
     assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Dev"));
@@ -68,7 +94,13 @@ async fn l01_empty_and_blank_passwords_never_reach_a_bind() {
     let app = directory_app("", "").await;
     let browser = Browser::new(&app);
     let form = browser.login_form().await;
-    for (user, password) in [("alice", ""), ("alice", " "), ("alice", "\0Alpha-Pass-1"), ("", ""), ("uid=alice,ou=people,dc=example,dc=org", "")] {
+    for (user, password) in [
+        ("alice", ""),
+        ("alice", " "),
+        ("alice", "\0Alpha-Pass-1"),
+        ("", ""),
+        ("uid=alice,ou=people,dc=example,dc=org", ""),
+    ] {
         let p = browser.submit_login(&form, user, password).await;
         assert_eq!(p.status, 401, "{user:?}/{password:?}");
         assert!(p.body.contains(REFUSED));
@@ -90,7 +122,12 @@ async fn l02_filter_injection_matches_nothing() {
     // A user whose name holds filter characters signs in, literally (and the
     // group filter built from their DN is escaped too: they get their role).
     let console = Browser::new(&app).sign_in("eve(x)*", "Eve-Pass-7").await;
-    assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Paren"), "{}", console.body);
+    assert_eq!(
+        console.by_id("role-arn").as_deref(),
+        Some("arn:aws:iam::111122223333:role/Paren"),
+        "{}",
+        console.body
+    );
 }
 
 #[tokio::test]
@@ -160,10 +197,10 @@ async fn l09_transport_fails_closed() {
     let app = directory_app("starttls = true", "").await;
     // StartTLS on a port that speaks TLS from the first byte: the upgrade fails, no bind follows.
     let ldaps_port = ldaps.rsplit(':').next().unwrap();
-    let refused_starttls = spawn_app_with(&openldap_toml("starttls = true", "").replace(
-        &std::env::var("OPENLDAP_URL").unwrap(),
-        &format!("ldap://127.0.0.1:{ldaps_port}"),
-    ))
+    let refused_starttls = spawn_app_with(
+        &openldap_toml("starttls = true", "")
+            .replace(&std::env::var("OPENLDAP_URL").unwrap(), &format!("ldap://127.0.0.1:{ldaps_port}")),
+    )
     .await;
     // LDAPS with a CA bundle that does not hold the directory's CA.
     let untrusted = {
@@ -200,7 +237,10 @@ async fn l09_transport_fails_closed() {
     // And LDAPS with the right CA.
     let toml = openldap_toml("", "").replace(&std::env::var("OPENLDAP_URL").unwrap(), &ldaps);
     let over_ldaps = spawn_app_with(&toml).await;
-    over_ldaps.admin(&[("Action", "CreateRole"), ("RoleName", "Dev"), ("AssumeRolePolicyDocument", TRUST_IDBROKER)]).await.ok();
+    over_ldaps
+        .admin(&[("Action", "CreateRole"), ("RoleName", "Dev"), ("AssumeRolePolicyDocument", TRUST_IDBROKER)])
+        .await
+        .ok();
     let console = Browser::new(&over_ldaps).sign_in("bob", "Bravo-Pass-2").await;
     assert_eq!(console.status, 200, "{}", console.body);
 }
@@ -227,7 +267,11 @@ async fn l11_the_session_carries_the_directory_name_not_the_typed_one() {
     let app = directory_app("", "").await;
     for typed in ["BOB", "bob ", " Bob"] {
         let console = Browser::new(&app).sign_in(typed, "Bravo-Pass-2").await;
-        assert_eq!(console.by_id("arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"), "{typed:?}");
+        assert_eq!(
+            console.by_id("arn").as_deref(),
+            Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"),
+            "{typed:?}"
+        );
         assert_eq!(console.by_id("user").as_deref(), Some("bob"));
     }
 }
@@ -275,7 +319,12 @@ async fn logout_ends_the_session_on_the_server_and_sign_in_renews_the_id() {
     assert_eq!(out.status, 303);
     // The old cookie, replayed, opens nothing.
     let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = replay.get(format!("{}/console", app.base)).header("cookie", format!("idbroker_session={session}")).send().await.unwrap();
+    let r = replay
+        .get(format!("{}/console", app.base))
+        .header("cookie", format!("idbroker_session={session}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     assert!(!r.text().await.unwrap().contains("ASIA"));
 }

@@ -66,7 +66,9 @@ fn redirect_query(xml: &str, relay: Option<&str>, key: Option<(&SpKey, &str)>) -
     if let Some((k, alg)) = key {
         let (uri, digest) = match alg {
             "sha1" => ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", openssl::hash::MessageDigest::sha1()),
-            _ => ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", openssl::hash::MessageDigest::sha256()),
+            _ => {
+                ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", openssl::hash::MessageDigest::sha256())
+            }
         };
         q.push_str(&format!("&SigAlg={}", enc(uri)));
         let mut signer = openssl::sign::Signer::new(digest, &k.key).unwrap();
@@ -114,8 +116,12 @@ async fn i01_authn_requests_are_checked_before_any_login_form() {
         assert_eq!(b.get(&format!("/idp/sso?{q}")).await.status, 400, "{q}");
     }
     // The POST binding: same checks.
-    let posted = base64::engine::general_purpose::STANDARD
-        .encode(authn_request(SP2, "_p", r#"AssertionConsumerServiceURL="https://evil.test/acs""#, NOW));
+    let posted = base64::engine::general_purpose::STANDARD.encode(authn_request(
+        SP2,
+        "_p",
+        r#"AssertionConsumerServiceURL="https://evil.test/acs""#,
+        NOW,
+    ));
     assert_eq!(b.post("/idp/sso", &[("SAMLRequest", &posted)]).await.status, 400);
 }
 
@@ -134,9 +140,13 @@ async fn sign_in_for_sp2(app: &TestApp, user: &str, password: &str, relay: Optio
 #[tokio::test]
 async fn i03_issued_assertions_are_addressed_signed_and_short_lived() {
     let app = app_with_sps(&sp_key(), "").await;
-    let (xml, page) = sign_in_for_sp2(&app, "bob", "Bravo-Pass-2", Some("\"><script>alert(1)</script>")).await;
+    let (xml, page) =
+        sign_in_for_sp2(&app, "bob", "Bravo-Pass-2", Some("\"><script>alert(1)</script>")).await;
     assert!(xml.contains(&format!(r#"Destination="{SP2_ACS}""#)), "{xml}");
-    assert!(xml.contains(&format!("<saml:Audience>{SP2}</saml:Audience>")) || xml.contains(&format!(">{SP2}</")), "{xml}");
+    assert!(
+        xml.contains(&format!("<saml:Audience>{SP2}</saml:Audience>")) || xml.contains(&format!(">{SP2}</")),
+        "{xml}"
+    );
     assert!(xml.contains(&format!(r#"Recipient="{SP2_ACS}""#)));
     assert!(xml.contains(r#"InResponseTo="_sp2req""#));
     assert!(xml.contains("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"));
@@ -147,7 +157,10 @@ async fn i03_issued_assertions_are_addressed_signed_and_short_lived() {
     assert!(!page.body.contains("<script>alert(1)"), "{}", page.body);
     assert_eq!(page.field("RelayState").as_deref(), Some("\"><script>alert(1)</script>"));
     let csp = page.header("content-security-policy");
-    assert!(csp.contains(&format!("form-action 'self' {SP2_ACS}")) && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains(&format!("form-action 'self' {SP2_ACS}")) && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     // A response made for SP2 is refused by idbroker's own ACS.
     let b = Browser::new(&app);
     let encoded = page.field("SAMLResponse").unwrap();
@@ -185,16 +198,31 @@ async fn i02_directory_values_cannot_inject_attributes() {
         .map(|n| format!("{prefix}{n}"))
         .collect();
     assert_eq!(attributes, expected, "no extra attribute");
-    assert_eq!(title.as_deref(), Some(r#"</saml:AttributeValue><saml:Attribute Name="role"><saml:AttributeValue>admin]]>&amp;"#));
+    assert_eq!(
+        title.as_deref(),
+        Some(r#"</saml:AttributeValue><saml:Attribute Name="role"><saml:AttributeValue>admin]]>&amp;"#)
+    );
     // And idbroker's own SP accepts the same user's assertion as well-formed and signed.
     let console = Browser::new(&app).sign_in("inject", "Inject-Pass-8").await;
-    assert_eq!(console.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Injected"), "{}", console.body);
+    assert_eq!(
+        console.by_id("role-arn").as_deref(),
+        Some("arn:aws:iam::111122223333:role/Injected"),
+        "{}",
+        console.body
+    );
 }
 
 #[tokio::test]
 async fn w01_redirects_stay_on_this_origin() {
     let app = directory_app("", "").await;
-    for evil in ["https://evil.test", "//evil.test", "/\\evil.test", "https:evil.test", "/%2f%2fevil.test", "javascript:alert(1)"] {
+    for evil in [
+        "https://evil.test",
+        "//evil.test",
+        "/\\evil.test",
+        "https:evil.test",
+        "/%2f%2fevil.test",
+        "javascript:alert(1)",
+    ] {
         let b = Browser::new(&app);
         let start = b.get(&format!("/saml/login?RelayState={}", enc(evil))).await;
         assert!(!start.location.as_deref().unwrap().contains("RelayState"), "{evil} is dropped");
@@ -207,7 +235,12 @@ async fn w01_redirects_stay_on_this_origin() {
     let b = Browser::new(&app);
     let form = b.login_form().await;
     let page = b.submit_login(&form, "bob", "Bravo-Pass-2").await;
-    let r = b.post("/saml/acs", &[("SAMLResponse", &page.field("SAMLResponse").unwrap()), ("RelayState", "//evil.test")]).await;
+    let r = b
+        .post(
+            "/saml/acs",
+            &[("SAMLResponse", &page.field("SAMLResponse").unwrap()), ("RelayState", "//evil.test")],
+        )
+        .await;
     assert_eq!(r.location.as_deref(), Some("/console"));
 }
 
@@ -239,7 +272,12 @@ async fn w02_w03_w05_pages_escape_check_tokens_and_send_headers() {
     assert_eq!(cross.status, 403);
     // Another browser's token does not fit this browser's cookie.
     let other = Browser::new(&app);
-    let p = other.post("/idp/login", &[("csrf", &csrf), ("request", &request), ("username", "bob"), ("password", "Bravo-Pass-2")]).await;
+    let p = other
+        .post(
+            "/idp/login",
+            &[("csrf", &csrf), ("request", &request), ("username", "bob"), ("password", "Bravo-Pass-2")],
+        )
+        .await;
     assert_eq!(p.status, 403);
     // The ACS takes only a POSTed form.
     assert_ne!(b.get("/saml/acs?SAMLResponse=x").await.status, 200);
@@ -295,7 +333,11 @@ async fn the_acs_holds_responses_to_their_request_and_browser() {
     assert_eq!(b.post("/saml/acs", &[("SAMLResponse", &response)]).await.status, 403);
     // Browser A may not use it either now: the response was consumed (replay cache).
     assert_eq!(a.post("/saml/acs", &[("SAMLResponse", &response)]).await.status, 403);
-    let e = app.audit_event(|e| e["eventName"] == "ConsoleSAMLLogin" && e["additionalEventData"]["failedCheck"] == "replay").await;
+    let e = app
+        .audit_event(|e| {
+            e["eventName"] == "ConsoleSAMLLogin" && e["additionalEventData"]["failedCheck"] == "replay"
+        })
+        .await;
     assert_eq!(e["errorCode"], "InvalidIdentityToken");
     // A fresh request of A, answered once, works; the same answer again does not.
     let form = a.login_form().await;
@@ -311,7 +353,10 @@ async fn unsolicited_responses_are_accepted_unless_the_provider_requires_request
     let b = Browser::new(&app);
     let form = b.get("/idp/login").await;
     let page = b.submit_login(&form, "bob", "Bravo-Pass-2").await;
-    assert_eq!(b.follow(b.auto_post(&page).await).await.by_id("role-arn").as_deref(), Some("arn:aws:iam::111122223333:role/Dev"));
+    assert_eq!(
+        b.follow(b.auto_post(&page).await).await.by_id("role-arn").as_deref(),
+        Some("arn:aws:iam::111122223333:role/Dev")
+    );
     app.admin(&[
         ("Action", "TagSAMLProvider"),
         ("SAMLProviderArn", "arn:aws:iam::111122223333:saml-provider/idbroker"),
