@@ -102,7 +102,7 @@ pub fn page_builder(
         ))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((header::CACHE_CONTROL, "no-store"));
     if https {
         b.insert_header((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));

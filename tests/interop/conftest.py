@@ -49,6 +49,17 @@ class Service:
             IDBROKER__DATABASE__URL=database_url(self.tmp),
             IDBROKER__LOG__LEVEL="warn",
         )
+        # The test OpenLDAP, when scripts/test.sh started one.
+        if os.environ.get("OPENLDAP_URL"):
+            self.env.update(
+                IDBROKER__DIRECTORY__URL=os.environ["OPENLDAP_URL"],
+                IDBROKER__DIRECTORY__STARTTLS="true",
+                IDBROKER__DIRECTORY__CA_FILE=os.environ["OPENLDAP_CA_CERT"],
+                IDBROKER__DIRECTORY__BIND_DN=os.environ["OPENLDAP_SERVICE_DN"],
+                IDBROKER__DIRECTORY__BIND_PASSWORD=os.environ["OPENLDAP_SERVICE_PASSWORD"],
+                IDBROKER__DIRECTORY__USER_BASE_DN=os.environ["OPENLDAP_PEOPLE_DN"],
+                IDBROKER__DIRECTORY__GROUP_BASE_DN=os.environ["OPENLDAP_GROUPS_DN"],
+            )
         self.binary = os.environ.get("IDBROKER_BIN", str(ROOT / "target/debug/idbroker"))
         self.log = open(f"{self.tmp}/serve.log", "w")
         self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self.log, stderr=self.log)
