@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, starts a throwaway PostgreSQL
-# and OpenLDAP (seeded with the test users and groups), runs the Rust tests
+# OpenLDAP and a Samba AD domain controller (seeded with the test users and
+# groups), runs the Rust tests
 # (unit tests, then the integration suite on SQLite and on PostgreSQL), then
 # the boto3 / AWS CLI / Chromium suite against the real binary on both
 # databases, and stops the servers afterwards.
@@ -10,11 +11,14 @@ root=$PWD
 
 scripts/setup.sh --test
 
+sudo=""
+[[ $(id -u) == 0 ]] || sudo="sudo"
 work=$(mktemp -d /tmp/idbroker-test.XXXXXX)
 chmod 755 "$work"
 cleanup() {
   scripts/pg.sh stop "$work/pg" || true
   OPENLDAP_DIR=$work/openldap scripts/openldap.sh stop >/dev/null 2>&1 || true
+  $sudo env SAMBA_AD_DIR="$work/samba" scripts/samba-ad.sh stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -31,6 +35,14 @@ eval "$(scripts/openldap.sh env)"
 ldapadd -x -H "$OPENLDAP_URL" -D "$OPENLDAP_ADMIN_DN" -w "$OPENLDAP_ADMIN_PASSWORD" \
   -f tests/fixtures/openldap-seed.ldif >/dev/null
 echo "== OpenLDAP on $OPENLDAP_URL, seeded"
+
+# Samba's AD DC must run as root; its LDAP ports are fixed (389, 636).
+export SAMBA_AD_DIR=$work/samba
+$sudo env SAMBA_AD_DIR="$SAMBA_AD_DIR" scripts/samba-ad.sh start
+$sudo env SAMBA_AD_DIR="$SAMBA_AD_DIR" scripts/seed-samba.sh
+eval "$(scripts/samba-ad.sh env)"
+$sudo chmod -R a+rX "$SAMBA_AD_DIR/tls"
+echo "== Samba AD on $SAMBA_AD_URL, seeded"
 
 echo "== Rust: unit tests and the integration suite on SQLite"
 cargo test --locked

@@ -5,6 +5,7 @@ mod helpers;
 #[path = "../support/test_idp.rs"]
 mod test_idp;
 
+mod active_directory;
 mod authentication;
 mod authorization;
 mod browser;
