@@ -7,7 +7,7 @@ mod strict;
 mod trust;
 
 pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
-pub use sp::{claimed_issuer, ServiceProviderUrls};
+pub use sp::{claimed_identity, claimed_issuer, ClaimedIdentity, ServiceProviderUrls};
 pub use trust::{validate_idp_metadata, IdpMetadata, MetadataError};
 
 /// Why a SAML message was refused. `check()` names the failed check for the

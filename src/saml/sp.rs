@@ -104,6 +104,61 @@ pub fn claimed_issuer(xml: &str) -> Option<String> {
     None
 }
 
+/// Who a Response claims to be about, read without trusting it: for the
+/// audit record only (a refused assertion is still recorded with its claims).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClaimedIdentity {
+    pub issuer: Option<String>,
+    pub name_id: Option<String>,
+    pub session_name: Option<String>,
+    pub source_identity: Option<String>,
+}
+
+pub fn claimed_identity(xml: &str) -> ClaimedIdentity {
+    use quick_xml::events::Event;
+    const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = ClaimedIdentity::default();
+    let (mut element, mut attribute) = (Vec::new(), String::new());
+    // Bounded: an audit record is not worth parsing a hostile document in full.
+    for _ in 0..2000 {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                element = e.local_name().as_ref().to_vec();
+                if element == b"Attribute" {
+                    attribute = e
+                        .try_get_attribute("Name")
+                        .ok()
+                        .flatten()
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .unwrap_or_default();
+                }
+            }
+            Ok(Event::Text(t)) => {
+                let text =
+                    t.decode().map(|t| t.trim().chars().take(256).collect::<String>()).unwrap_or_default();
+                let slot = match element.as_slice() {
+                    b"Issuer" => &mut out.issuer,
+                    b"NameID" => &mut out.name_id,
+                    b"AttributeValue" if attribute == format!("{ATTR}RoleSessionName") => {
+                        &mut out.session_name
+                    }
+                    b"AttributeValue" if attribute == format!("{ATTR}SourceIdentity") => {
+                        &mut out.source_identity
+                    }
+                    _ => continue,
+                };
+                if slot.is_none() && !text.is_empty() {
+                    *slot = Some(text);
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +168,15 @@ mod tests {
         let xml = r#"<samlp:Response xmlns:samlp="p" xmlns:saml="a"><saml:Issuer>https://idp.test/x</saml:Issuer></samlp:Response>"#;
         assert_eq!(claimed_issuer(xml).as_deref(), Some("https://idp.test/x"));
         assert_eq!(claimed_issuer("<a/>"), None);
+    }
+
+    #[test]
+    fn reads_the_claimed_identity_for_the_audit() {
+        let xml = r#"<Response><Issuer>idp</Issuer><Assertion><Issuer>idp</Issuer><Subject><NameID>alice</NameID></Subject><AttributeStatement><Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName"><AttributeValue>alice-s</AttributeValue></Attribute><Attribute Name="https://aws.amazon.com/SAML/Attributes/SourceIdentity"><AttributeValue>alice@corp</AttributeValue></Attribute></AttributeStatement></Assertion></Response>"#;
+        let c = claimed_identity(xml);
+        assert_eq!(c.issuer.as_deref(), Some("idp"));
+        assert_eq!(c.name_id.as_deref(), Some("alice"));
+        assert_eq!(c.session_name.as_deref(), Some("alice-s"));
+        assert_eq!(c.source_identity.as_deref(), Some("alice@corp"));
     }
 }

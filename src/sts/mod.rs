@@ -7,7 +7,8 @@ pub mod sigv4;
 
 pub use actions::{assume_role_with_saml, handle, ACTIONS};
 pub use saml::{
-    accept_browser_response, assume_role_with_claims, BrowserAssertion, RoleSession, SamlClaims, SessionAsk,
+    accept_browser_response, assume_role_with_claims, saml_audit_identity, BrowserAssertion, RoleSession,
+    SamlClaims, SessionAsk,
 };
 pub use session::{console_credentials, Issued};
 

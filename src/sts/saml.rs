@@ -401,3 +401,26 @@ pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<
         in_response_to: assertion.in_response_to().map(str::to_owned),
     })
 }
+
+/// The audit record's userIdentity for an AssumeRoleWithSAML call: the
+/// principal the assertion names (NameID, issuer, role, session name, source
+/// identity). `verified` says whether the assertion was accepted; a refused
+/// one is recorded with what it claimed.
+pub fn saml_audit_identity(p: &Params, verified: bool) -> serde_json::Value {
+    let claimed = p
+        .get("SAMLAssertion")
+        .and_then(|a| decode_assertion(a).ok())
+        .map(|xml| crate::saml::claimed_identity(&xml))
+        .unwrap_or_default();
+    serde_json::json!({
+        "type": "SAMLUser",
+        "userName": claimed.name_id,
+        "principalId": claimed.name_id,
+        "identityProvider": p.get("PrincipalArn"),
+        "issuer": claimed.issuer,
+        "roleArn": p.get("RoleArn"),
+        "roleSessionName": claimed.session_name,
+        "sourceIdentity": claimed.source_identity,
+        "verified": verified,
+    })
+}

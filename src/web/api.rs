@@ -140,7 +140,22 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
         }
     };
 
-    audit(&state, service, &action, &params, caller.as_ref(), &origin, outcome.as_ref().err(), &request_id);
+    let identity = match &caller {
+        Some(c) => c.audit_identity(),
+        None if unsigned_saml => sts::saml_audit_identity(&params, outcome.is_ok()),
+        None => serde_json::json!({ "type": "Unknown" }),
+    };
+    audit(
+        &state,
+        service,
+        &action,
+        &params,
+        caller.as_ref(),
+        identity,
+        &origin,
+        outcome.as_ref().err(),
+        &request_id,
+    );
     let label =
         if outcome.is_ok() { "success" } else { outcome.as_ref().err().map(|f| f.code).unwrap_or("error") };
     state.metrics.observe(service.signing_name(), action_label, label, started.elapsed().as_secs_f64());
@@ -182,14 +197,11 @@ fn audit(
     action: &str,
     params: &Params,
     caller: Option<&Caller>,
+    identity: serde_json::Value,
     origin: &Origin,
     failure: Option<&ApiFailure>,
     request_id: &str,
 ) {
-    let identity = match caller {
-        Some(c) => c.audit_identity(),
-        None => serde_json::json!({ "type": "Unknown" }),
-    };
     state.audit.record(AuditEvent {
         event_time: state.iam.now_utc(),
         event_name: if action.is_empty() { "Unknown".into() } else { action.chars().take(64).collect() },

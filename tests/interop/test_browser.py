@@ -63,7 +63,7 @@ def test_directory_user_picks_a_role_and_uses_the_console_credentials(service, i
     try:
         wait.until(EC.url_contains("/console/roles"))
     except Exception:
-        shot(chrome, "debug")
+        shot(chrome, "failure")
         raise AssertionError(chrome.current_url + "\n" + chrome.page_source[:3000])
     assert "Choose a role" in chrome.page_source
     shot(chrome, "2-role-picker")
