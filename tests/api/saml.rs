@@ -511,7 +511,7 @@ async fn rejections_are_audited_with_the_failed_check() {
     // The principal the assertion claimed, marked as not verified.
     assert_eq!(event["userIdentity"]["userName"], "admin");
     assert_eq!(event["userIdentity"]["issuer"], "https://idp.corp.test/saml");
-    assert_eq!(event["userIdentity"]["roleSessionName"], "alice");
+    assert_eq!(event["userIdentity"]["roleSessionName"], "admin");
     assert_eq!(event["userIdentity"]["identityProvider"], PROVIDER);
     assert_eq!(event["userIdentity"]["verified"], false);
     assert_eq!(event["requestParameters"]["SAMLAssertion"], "HIDDEN_DUE_TO_SECURITY_REASONS");
