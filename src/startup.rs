@@ -107,6 +107,25 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
     Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration)?)
 }
 
+/// Every five minutes, deletes expired browser sessions and replay-cache
+/// entries. Expired rows are refused anyway; this only keeps tables small.
+fn spawn_sweeper(state: Arc<AppState>) {
+    let state = Arc::downgrade(&state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            if let Err(e) = state.sessions.purge_expired().await {
+                tracing::warn!(error = %e, "could not purge expired web sessions");
+            }
+            if let Err(e) = state.store.purge_replay_cache(state.iam.now_utc().timestamp()).await {
+                tracing::warn!(error = %e, "could not purge the replay cache");
+            }
+        }
+    });
+}
+
 /// Providers stored before entity ids were kept get theirs from their metadata.
 async fn backfill_entity_ids(store: &Store, now: i64) -> anyhow::Result<()> {
     let now = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
@@ -284,6 +303,7 @@ impl Application {
             ),
             csrf_key,
         });
+        spawn_sweeper(state.clone());
         let listener = TcpListener::bind(&settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();

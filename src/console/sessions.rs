@@ -101,7 +101,12 @@ impl Sessions {
 
     /// Ends a session on the server: the cookie no longer works anywhere.
     pub async fn end(&self, cookie: &str) -> Result<(), ConsoleError> {
-        self.store.delete_web_session(&id_hash(cookie), self.clock.now().timestamp()).await?;
+        self.store.delete_web_session(&id_hash(cookie)).await?;
         Ok(())
+    }
+
+    /// Deletes expired sessions (they are already refused; this keeps the table small).
+    pub async fn purge_expired(&self) -> Result<u64, ConsoleError> {
+        Ok(self.store.purge_web_sessions(self.clock.now().timestamp()).await?)
     }
 }

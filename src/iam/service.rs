@@ -25,6 +25,8 @@ pub struct IamService {
     policy_cache: Mutex<HashMap<(bool, String), Arc<Policy>>>,
     /// Session tokens whose signature verified, by SHA-256 of the token.
     pub(super) session_cache: Mutex<HashMap<[u8; 32], Arc<SessionClaims>>>,
+    /// Provider metadata already checked, by SHA-256 of the document.
+    metadata_cache: Mutex<HashMap<[u8; 32], Arc<crate::saml::IdpMetadata>>>,
 }
 
 /// What `idbroker init` prints.
@@ -67,6 +69,35 @@ impl IamService {
             public_url,
             policy_cache: Mutex::new(HashMap::new()),
             session_cache: Mutex::new(HashMap::new()),
+            metadata_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A provider's metadata, checked (certificates parsed, key sizes, no
+    /// DOCTYPE) once per document; its validUntil is checked on every use.
+    pub(crate) fn trusted_metadata(
+        &self,
+        document: &str,
+    ) -> Result<Arc<crate::saml::IdpMetadata>, crate::saml::MetadataError> {
+        let now = self.clock.now();
+        let digest = crate::crypto::sha256(document.as_bytes());
+        let cached = self.metadata_cache.lock().ok().and_then(|c| c.get(&digest).cloned());
+        let metadata = match cached {
+            Some(m) => m,
+            None => {
+                let m = Arc::new(crate::saml::validate_idp_metadata(document, now)?);
+                if let Ok(mut cache) = self.metadata_cache.lock() {
+                    if cache.len() >= POLICY_CACHE_LIMIT {
+                        cache.clear();
+                    }
+                    cache.insert(digest, m.clone());
+                }
+                m
+            }
+        };
+        match metadata.valid_until {
+            Some(t) if t <= now => Err(crate::saml::MetadataError::Expired(t)),
+            _ => Ok(metadata),
         }
     }
 

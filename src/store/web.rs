@@ -37,14 +37,19 @@ impl Store {
         row.map(|r| Ok((get(&r, "kind")?, get(&r, "data")?))).transpose()
     }
 
-    /// Ends a session; also sweeps expired ones.
-    pub async fn delete_web_session(&self, id_hash: &str, now: i64) -> Result<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1 OR expires_at <= $2")
-            .bind(id_hash)
+    /// Ends a session.
+    pub async fn delete_web_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Forgets sessions that expired before `now`.
+    pub async fn purge_web_sessions(&self, now: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(r.rows_affected())
     }
 
     pub async fn put_authn_request(

@@ -162,10 +162,13 @@ pub(super) fn verification_endpoint(iam: &IamService) -> ServiceEndpoint {
 /// Verifies a Response against one provider's metadata keys, off the async workers.
 async fn verify_with(iam: &IamService, xml: String, metadata: &str) -> Result<VerifiedAssertion, StsError> {
     let now = iam.clock.now();
-    let metadata = crate::saml::validate_idp_metadata(metadata, now)
+    let metadata = iam
+        .trusted_metadata(metadata)
         .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "provider-metadata"))?;
-    let idp =
-        TrustedIdp { entity_id: metadata.entity_id, signing_certificates: metadata.signing_certificates };
+    let idp = TrustedIdp {
+        entity_id: metadata.entity_id.clone(),
+        signing_certificates: metadata.signing_certificates.clone(),
+    };
     let sp = verification_endpoint(iam);
     tokio::task::spawn_blocking(move || verify_response(&xml, &idp, &sp, now))
         .await
