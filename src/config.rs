@@ -65,6 +65,9 @@ pub struct IdpSettings {
     pub throttle_window_seconds: u64,
     /// Explicit rules: members of `group_dn` (transitively) get `role_arn`.
     pub role_mappings: Vec<RoleMappingSettings>,
+    /// Members of these groups (by name or DN, transitively) must also give a
+    /// TOTP code; they enrol an authenticator app at their first sign-in.
+    pub mfa_groups: Vec<String>,
     /// Service providers besides idbroker's own SP that may ask for assertions.
     pub service_providers: Vec<ServiceProviderSettings>,
 }
@@ -137,6 +140,7 @@ impl Default for Settings {
                 max_failures_per_address: 20,
                 throttle_window_seconds: 300,
                 role_mappings: vec![],
+                mfa_groups: vec![],
                 service_providers: vec![],
             },
             log: LogSettings { level: "info".into(), format: "text".into() },

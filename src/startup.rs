@@ -287,7 +287,13 @@ impl Application {
             region: settings.server.region.clone(),
             public_url: settings.server.public_url.trim_end_matches('/').to_owned(),
             https: settings.server.public_url.starts_with("https://"),
-            idp,
+            idp: Arc::new(idp),
+            second_factor: crate::idp::second_factor::SecondFactor::new(
+                store.clone(),
+                master_key(settings)?,
+                clock.clone(),
+                settings.idp.mfa_groups.clone(),
+            ),
             sp: ServiceProviderUrls::new(&settings.server.public_url),
             directory,
             role_rules: settings

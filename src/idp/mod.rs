@@ -6,6 +6,7 @@
 mod request;
 mod response;
 pub mod roles;
+pub mod second_factor;
 
 pub use request::{parse_post, parse_redirect, SsoRequest};
 pub use response::Subject;

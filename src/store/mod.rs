@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod credentials;
+mod directory_mfa;
 mod policies;
 mod principals;
 mod providers;

@@ -6,6 +6,7 @@ use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE};
 use super::{web_audit, AppState};
 use crate::console::{csrf_ok, csrf_token};
 use crate::directory::{DirectoryError, Refusal, MAX_INPUT_BYTES};
+use crate::idp::second_factor::SecondFactor;
 use crate::idp::{parse_post, parse_redirect, roles, IdpError, SsoRequest, Subject};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -133,6 +134,9 @@ pub async fn login(
     if !csrf_ok(&state.csrf_key, LOGIN_CSRF, &binding, form.text("csrf")?) {
         return Err(PageFailure::forbidden());
     }
+    if let Some(sealed) = form.get("pending")? {
+        return second_step(&req, &state, &binding, &form, sealed).await;
+    }
     let request = match form.get("request")? {
         Some(sealed) if !sealed.is_empty() => open_request(&state, sealed)?,
         _ => own_console_request(&state),
@@ -228,27 +232,159 @@ pub async fn login(
         })?;
         return Ok(pages::page_builder(StatusCode::OK, None, state.https).body(body));
     }
-    let issuing = state.clone().into_inner();
-    let (req_sp, req_acs, req_id) =
-        (request.sp_entity_id.clone(), request.acs_url.clone(), request.request_id.clone());
-    let name_id = user.username.clone();
-    let tags = user.attributes.clone();
-    let pairs = role_pairs.clone();
+    let signed_in =
+        SignedIn { username: user.username, dn: user.dn, roles: role_pairs, tags: user.attributes };
+    if state.second_factor.required(&user.groups) {
+        let key = SecondFactor::user_key(&signed_in.dn);
+        let seed = if state.second_factor.enrolled(&key).await? {
+            None
+        } else {
+            Some(
+                SecondFactor::new_seed(&signed_in.username)
+                    .ok_or_else(|| PageFailure::internal("TOTP seed"))?
+                    .0,
+            )
+        };
+        let pending = PendingSecondStep {
+            user: signed_in,
+            request,
+            seed,
+            expires: now.timestamp() + SECOND_STEP_SECONDS,
+        };
+        return show_second_step(&state, &binding, &pending, None, StatusCode::OK);
+    }
+    answer_with_assertion(&req, &state, signed_in, request).await
+}
+
+/// A directory user whose password was accepted, as the assertion will name them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SignedIn {
+    username: String,
+    dn: String,
+    roles: Vec<String>,
+    tags: Vec<(String, String)>,
+}
+
+/// Between the password and the code: sealed into the form, short-lived.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingSecondStep {
+    user: SignedIn,
+    request: SsoRequest,
+    /// A new seed being enrolled, for users without one.
+    seed: Option<Vec<u8>>,
+    expires: i64,
+}
+
+const SECOND_STEP_SECONDS: i64 = 300;
+const SECOND_STEP_CONTEXT: &str = "idp-second-step";
+
+fn show_second_step(
+    state: &AppState,
+    binding: &str,
+    pending: &PendingSecondStep,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageFailure> {
+    let json = serde_json::to_vec(pending).map_err(|e| PageFailure::internal(e.to_string()))?;
+    let sealed = state.iam.master.seal(&json, SECOND_STEP_CONTEXT);
+    let csrf = csrf_token(&state.csrf_key, LOGIN_CSRF, binding);
+    let (qr, secret) = match &pending.seed {
+        Some(seed) => {
+            let totp = crate::crypto::Totp::new(seed.clone(), "idbroker", &pending.user.username)
+                .map_err(|e| PageFailure::internal(e.to_string()))?;
+            let png = totp.qr_png().map_err(|e| PageFailure::internal(e.to_string()))?;
+            (Some(base64::engine::general_purpose::STANDARD.encode(png)), Some(totp.seed_base32()))
+        }
+        None => (None, None),
+    };
+    let body = pages::render(&pages::MfaPage {
+        csrf: &csrf,
+        pending: &sealed,
+        enrolling: pending.seed.is_some(),
+        qr_png_base64: qr,
+        secret_base32: secret,
+        error,
+    })?;
+    Ok(pages::page_builder(status, None, state.https).body(body))
+}
+
+/// The code step: checks the code (enrolling a new seed first when the user
+/// has none), then answers as a password-only sign-in would.
+async fn second_step(
+    req: &HttpRequest,
+    state: &AppState,
+    binding: &str,
+    form: &Form,
+    sealed: &str,
+) -> Result<HttpResponse, PageFailure> {
+    let expired = || PageFailure::bad_request("This sign-in has expired. Start again.");
+    let json = state.iam.master.open(sealed, SECOND_STEP_CONTEXT).map_err(|_| expired())?;
+    let pending: PendingSecondStep = serde_json::from_slice(&json).map_err(|_| expired())?;
+    let now = state.iam.clock.now().timestamp();
+    if pending.expires <= now {
+        return Err(expired());
+    }
+    let address = pages::client_address(req);
+    if !state.throttle.allows(&pending.user.username, &address, now) {
+        return Err(PageFailure::new(
+            429,
+            "Too many attempts",
+            "There have been too many failed sign-ins. Wait a few minutes and try again.",
+        ));
+    }
+    let code = form.text("code")?.trim();
+    let key = SecondFactor::user_key(&pending.user.dn);
+    let accepted = match &pending.seed {
+        Some(seed) => state.second_factor.enroll(&key, seed, code).await?,
+        None => state.second_factor.verify(&key, code).await?,
+    };
+    if !accepted {
+        state.throttle.record_failure(&pending.user.username, &address, now);
+        web_audit(
+            state,
+            req,
+            "DirectoryLogin",
+            Some(&pending.user.username),
+            Some(("InvalidMFACode", "the verification code was not accepted".into())),
+            serde_json::json!({ "reason": "mfa" }),
+        );
+        return show_second_step(
+            state,
+            binding,
+            &pending,
+            Some("That code was not accepted. Try the next one."),
+            StatusCode::UNAUTHORIZED,
+        );
+    }
+    answer_with_assertion(req, state, pending.user, pending.request).await
+}
+
+/// Issues the signed Response and answers with the page that posts it to the SP.
+async fn answer_with_assertion(
+    req: &HttpRequest,
+    state: &AppState,
+    user: SignedIn,
+    request: SsoRequest,
+) -> Result<HttpResponse, PageFailure> {
+    let now = state.iam.clock.now();
+    let issuing = state.idp.clone();
+    let (sp, acs, id) = (request.sp_entity_id.clone(), request.acs_url.clone(), request.request_id.clone());
+    let (name_id, pairs, tags) = (user.username.clone(), user.roles.clone(), user.tags.clone());
     let xml = tokio::task::spawn_blocking(move || {
         let subject = Subject { name_id: &name_id, roles: &pairs, tags: &tags };
-        issuing.idp.issue(&subject, &req_sp, &req_acs, req_id.as_deref(), now)
+        issuing.issue(&subject, &sp, &acs, id.as_deref(), now)
     })
     .await
     .map_err(|e| PageFailure::internal(e.to_string()))?
     .map_err(|e| PageFailure::internal(e.to_string()))?;
     state.metrics.signins.with_label_values(&["directory", "success"]).inc();
     web_audit(
-        &state,
-        &req,
+        state,
+        req,
         "DirectoryLogin",
         Some(&user.username),
         None,
-        serde_json::json!({ "userDn": user.dn, "serviceProvider": request.sp_entity_id, "roles": role_pairs }),
+        serde_json::json!({ "userDn": user.dn, "serviceProvider": request.sp_entity_id, "roles": user.roles }),
     );
     let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
     let body = pages::render(&AutoPostPage {

@@ -34,7 +34,8 @@ pub struct AppState {
     pub public_url: String,
     /// Cookies get `Secure` and pages HSTS when the public URL is https.
     pub https: bool,
-    pub idp: IdentityProvider,
+    pub idp: Arc<IdentityProvider>,
+    pub second_factor: crate::idp::second_factor::SecondFactor,
     pub sp: ServiceProviderUrls,
     pub directory: Option<Arc<dyn Directory>>,
     pub role_rules: Vec<RoleRule>,

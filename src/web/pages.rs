@@ -26,6 +26,17 @@ pub struct LoginPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "mfa.html")]
+pub struct MfaPage<'a> {
+    pub csrf: &'a str,
+    pub pending: &'a str,
+    pub enrolling: bool,
+    pub qr_png_base64: Option<String>,
+    pub secret_base32: Option<String>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "autopost.html")]
 pub struct AutoPostPage<'a> {
     pub acs_url: &'a str,

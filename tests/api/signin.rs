@@ -328,3 +328,37 @@ async fn logout_ends_the_session_on_the_server_and_sign_in_renews_the_id() {
     assert_eq!(r.status().as_u16(), 303);
     assert!(!r.text().await.unwrap().contains("ASIA"));
 }
+
+#[tokio::test]
+async fn members_of_an_mfa_group_enrol_then_give_a_fresh_code_each_time() {
+    let app = directory_app("", "mfa_groups = [\"admins\"]").await;
+    let b = Browser::new(&app);
+    let form = b.login_form().await;
+    let enrol = b.submit_login(&form, "alice", "Alpha-Pass-1").await;
+    assert_eq!(enrol.status, 200);
+    assert!(enrol.body.contains("data:image/png;base64,"), "a QR code to enrol");
+    assert!(enrol.field("SAMLResponse").is_none(), "no assertion before the code");
+    let secret = enrol.by_id("totp-secret").unwrap();
+    let totp =
+        idbroker::crypto::Totp::new(totp_rs::Secret::Encoded(secret).to_bytes().unwrap(), "t", "alice")
+            .unwrap();
+    let step = idbroker::crypto::Totp::step_of(app.clock_now().timestamp());
+    let send = |page: &Page, code: String| {
+        let (csrf, pending) = (page.field("csrf").unwrap(), page.field("pending").unwrap());
+        let b = &b;
+        async move { b.post("/idp/login", &[("csrf", &csrf), ("pending", &pending), ("code", &code)]).await }
+    };
+    let wrong = send(&enrol, "000000".into()).await;
+    assert_eq!(wrong.status, 401);
+    let done = send(&wrong, totp.code_at_step(step)).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.field("SAMLResponse").is_some());
+    // Enrolled: the next sign-in asks for a code (no QR), and a used code fails.
+    let ask = b.submit_login(&b.login_form().await, "alice", "Alpha-Pass-1").await;
+    assert!(ask.field("pending").is_some() && !ask.body.contains("data:image/png"));
+    assert_eq!(send(&ask, totp.code_at_step(step)).await.status, 401);
+    let ok = send(&ask, totp.code_at_step(step + 1)).await;
+    assert!(ok.field("SAMLResponse").is_some(), "{}", ok.body);
+    // Users outside the group sign in with the password alone.
+    assert!(Browser::new(&app).sign_in("bob", "Bravo-Pass-2").await.by_id("access-key-id").is_some());
+}
