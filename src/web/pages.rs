@@ -137,6 +137,22 @@ pub fn cookie(name: &'static str, value: String, max_age_seconds: i64, https: bo
         .finish()
 }
 
+/// A cookie that must come back on the IdP's cross-site POST to the ACS:
+/// SameSite=None where browsers allow it (https, with Secure), else Lax
+/// (which still covers the built-in IdP on this same site).
+pub fn cross_site_cookie(
+    name: &'static str,
+    value: String,
+    max_age_seconds: i64,
+    https: bool,
+) -> Cookie<'static> {
+    let mut c = cookie(name, value, max_age_seconds, https);
+    if https {
+        c.set_same_site(SameSite::None);
+    }
+    c
+}
+
 pub fn removal(name: &'static str, https: bool) -> Cookie<'static> {
     let mut c = cookie(name, String::new(), 0, https);
     c.make_removal();

@@ -81,7 +81,7 @@ pub async fn login(
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, url))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(pages::cookie(SSO_COOKIE, browser, REQUEST_SECONDS, state.https))
+        .cookie(pages::cross_site_cookie(SSO_COOKIE, browser, REQUEST_SECONDS, state.https))
         .finish())
 }
 

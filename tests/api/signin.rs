@@ -113,7 +113,25 @@ async fn l02_filter_injection_matches_nothing() {
     let app = directory_app("", "max_failures_per_address = 100\nmax_failures_per_user = 100").await;
     let browser = Browser::new(&app);
     let form = browser.login_form().await;
-    for user in ["*", "adm*", "a*", "alice)(|(objectClass=*)", "*)(uid=*))(|(uid=*", "alice\\00", "\\2a"] {
+    // RFC 4515 filter characters (L02), then DN syntax (L03): nothing matches.
+    for user in [
+        "*",
+        "adm*",
+        "a*",
+        "alice)(|(objectClass=*)",
+        "*)(uid=*))(|(uid=*",
+        "alice\\00",
+        "\\2a",
+        "alice,ou=admins",
+        "x,cn=admin",
+        "admin+cn=x",
+        "#41",
+        "\"alice\"",
+        "<alice>",
+        "alice;",
+        "bob@other.test",
+        "OTHER\\bob",
+    ] {
         let p = browser.submit_login(&form, user, "Alpha-Pass-1").await;
         assert_eq!(p.status, 401, "{user}");
         // Unescaped, `*` and `a*` would match several entries (ambiguous) or alice.
@@ -361,4 +379,22 @@ async fn members_of_an_mfa_group_enrol_then_give_a_fresh_code_each_time() {
     assert!(ok.field("SAMLResponse").is_some(), "{}", ok.body);
     // Users outside the group sign in with the password alone.
     assert!(Browser::new(&app).sign_in("bob", "Bravo-Pass-2").await.by_id("access-key-id").is_some());
+}
+
+#[tokio::test]
+async fn l08_referrals_are_never_followed() {
+    // The seeded referral points at this listener: it must see no connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:3899").expect("port 3899 for the referral target");
+    listener.set_nonblocking(true).unwrap();
+    let app = directory_app("", "").await;
+    let browser = Browser::new(&app);
+    let form = browser.login_form().await;
+    assert_eq!(browser.submit_login(&form, "zed", "Zed-Pass-1").await.status, 401);
+    assert_eq!(refusal_reason(&app, "zed").await, "unknown-user");
+    let console = Browser::new(&app).sign_in("bob", "Bravo-Pass-2").await;
+    assert_eq!(console.status, 200);
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a referral was chased"
+    );
 }
