@@ -229,3 +229,18 @@ pub fn same_origin(req: &HttpRequest, public_url: &str) -> Result<(), PageFailur
         Some(_) => Err(PageFailure::forbidden()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_on_https() {
+        let c = cookie(SESSION_COOKIE, "v".into(), 60, true);
+        assert_eq!((c.http_only(), c.secure(), c.same_site()), (Some(true), Some(true), Some(SameSite::Lax)));
+        assert_eq!(cookie(SESSION_COOKIE, "v".into(), 60, false).secure(), Some(false));
+        // The AuthnRequest cookie must survive an external IdP's POST on https.
+        assert_eq!(cross_site_cookie(SSO_COOKIE, "v".into(), 60, true).same_site(), Some(SameSite::None));
+        assert_eq!(cross_site_cookie(SSO_COOKIE, "v".into(), 60, false).same_site(), Some(SameSite::Lax));
+    }
+}

@@ -45,20 +45,34 @@ def shot(driver, name):
     driver.save_screenshot(str(SHOTS / f"{name}{suffix}.png"))
 
 
-def test_directory_user_picks_a_role_and_uses_the_console_credentials(service, iam, chrome):
+def create_roles(iam):
     for role in ["Dev", "Admin"]:
         try:
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
         except iam.exceptions.EntityAlreadyExistsException:
             pass
-    wait = WebDriverWait(chrome, 15)
-    chrome.get(service.url + "/")
+
+
+def sign_in(chrome, url, username, password, screenshot=None):
+    chrome.get(url + "/")
     chrome.find_element(By.LINK_TEXT, "Sign in with your company account").click()
-    wait.until(EC.presence_of_element_located((By.ID, "username")))
-    chrome.find_element(By.ID, "username").send_keys("alice")
-    chrome.find_element(By.ID, "password").send_keys("Alpha-Pass-1")
-    shot(chrome, "1-login")
+    WebDriverWait(chrome, 15).until(EC.presence_of_element_located((By.ID, "username")))
+    chrome.find_element(By.ID, "username").send_keys(username)
+    chrome.find_element(By.ID, "password").send_keys(password)
+    if screenshot:
+        shot(chrome, screenshot)
     chrome.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def console_credentials(chrome):
+    text = lambda i: chrome.find_element(By.ID, i).text.strip()
+    return text("access-key-id"), text("secret-access-key"), text("session-token")
+
+
+def test_directory_user_picks_a_role_and_uses_the_console_credentials(service, iam, chrome):
+    create_roles(iam)
+    wait = WebDriverWait(chrome, 15)
+    sign_in(chrome, service.url, "alice", "Alpha-Pass-1", screenshot="1-login")
     # The auto-POST page's script sends the response on; the picker follows.
     try:
         wait.until(EC.url_contains("/console/roles"))
@@ -71,9 +85,8 @@ def test_directory_user_picks_a_role_and_uses_the_console_credentials(service, i
     chrome.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(EC.presence_of_element_located((By.ID, "access-key-id")))
     shot(chrome, "3-console")
-    text = lambda i: chrome.find_element(By.ID, i).text.strip()
-    assert text("role-arn") == f"arn:aws:iam::{ACCOUNT}:role/Dev"
-    key_id, secret, token = text("access-key-id"), text("secret-access-key"), text("session-token")
+    assert chrome.find_element(By.ID, "role-arn").text.strip() == f"arn:aws:iam::{ACCOUNT}:role/Dev"
+    key_id, secret, token = console_credentials(chrome)
     assert key_id.startswith("ASIA")
     sts = boto3.client("sts", endpoint_url=service.url, region_name="us-east-1", aws_access_key_id=key_id,
                        aws_secret_access_key=secret, aws_session_token=token)
@@ -85,3 +98,18 @@ def test_directory_user_picks_a_role_and_uses_the_console_credentials(service, i
     wait.until(EC.presence_of_element_located((By.LINK_TEXT, "Sign in with your company account")))
     chrome.get(service.url + "/console")
     assert "access-key-id" not in chrome.page_source
+
+
+def test_active_directory_user_in_a_nested_group_gets_working_credentials(ad_service, chrome):
+    iam = boto3.client("iam", endpoint_url=ad_service.url, region_name="us-east-1",
+                       aws_access_key_id=ad_service.admin["AccessKeyId"],
+                       aws_secret_access_key=ad_service.admin["SecretAccessKey"])
+    create_roles(iam)
+    # carol is in engineering, which is in staff, which is in AWS-111122223333-Dev.
+    sign_in(chrome, ad_service.url, "carol", "Charlie-Pass-3")
+    WebDriverWait(chrome, 15).until(EC.presence_of_element_located((By.ID, "access-key-id")))
+    shot(chrome, "4-console-active-directory")
+    key_id, secret, token = console_credentials(chrome)
+    sts = boto3.client("sts", endpoint_url=ad_service.url, region_name="us-east-1", aws_access_key_id=key_id,
+                       aws_secret_access_key=secret, aws_session_token=token)
+    assert sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Dev/carol"
