@@ -196,22 +196,7 @@ impl IamService {
         if !auth.signed_headers.iter().any(|h| h == "x-amz-security-token") {
             return Err(AuthError::Incomplete("'x-amz-security-token' must be a 'SignedHeader'.".into()));
         }
-        let claims = self.verified_session(token)?;
-        if claims.typ != SESSION_TOKEN_TYPE || claims.akid != auth.access_key_id {
-            return Err(AuthError::InvalidClientTokenId);
-        }
-        let now = self.now();
-        if now < claims.nbf - sigv4::MAX_SKEW_SECONDS {
-            return Err(AuthError::InvalidClientTokenId);
-        }
-        if now >= claims.exp {
-            return Err(AuthError::ExpiredToken);
-        }
-        let secret = self
-            .master
-            .open(&claims.sec, &session_secret_context(&claims.akid))
-            .map_err(|_| AuthError::InvalidClientTokenId)?;
-        let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidClientTokenId)?;
+        let (claims, secret) = self.live_session(token, &auth.access_key_id)?;
         sigv4::verify_signature(req, auth, amz_date, &secret)?;
         let user_id = match claims.kind {
             SessionKind::AssumedRole => format!("{}:{}", claims.pid, claims.name),
@@ -233,6 +218,33 @@ impl IamService {
 }
 
 impl IamService {
+    /// A current session of `access_key_id`: its token verifies, is of the
+    /// session type, is within its validity, and names that key; with the
+    /// secret sealed in it.
+    fn live_session(
+        &self,
+        token: &str,
+        access_key_id: &str,
+    ) -> Result<(std::sync::Arc<SessionClaims>, String), AuthError> {
+        let claims = self.verified_session(token)?;
+        if claims.typ != SESSION_TOKEN_TYPE || claims.akid != access_key_id {
+            return Err(AuthError::InvalidClientTokenId);
+        }
+        let now = self.now();
+        if now < claims.nbf - sigv4::MAX_SKEW_SECONDS {
+            return Err(AuthError::InvalidClientTokenId);
+        }
+        if now >= claims.exp {
+            return Err(AuthError::ExpiredToken);
+        }
+        let secret = self
+            .master
+            .open(&claims.sec, &session_secret_context(&claims.akid))
+            .map_err(|_| AuthError::InvalidClientTokenId)?;
+        let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidClientTokenId)?;
+        Ok((claims, secret))
+    }
+
     /// The claims of a session token whose signature verified. Clients reuse a
     /// token for many calls, so verified tokens are remembered by their SHA-256;
     /// time and key-id checks still run on every request.
@@ -275,22 +287,8 @@ impl IamService {
         secret: &str,
         token: &str,
     ) -> Result<std::sync::Arc<SessionClaims>, AuthError> {
-        let claims = self.verified_session(token)?;
-        if claims.typ != SESSION_TOKEN_TYPE || claims.akid != access_key_id {
-            return Err(AuthError::InvalidClientTokenId);
-        }
-        let now = self.now();
-        if now < claims.nbf - sigv4::MAX_SKEW_SECONDS {
-            return Err(AuthError::InvalidClientTokenId);
-        }
-        if now >= claims.exp {
-            return Err(AuthError::ExpiredToken);
-        }
-        let sealed = self
-            .master
-            .open(&claims.sec, &session_secret_context(&claims.akid))
-            .map_err(|_| AuthError::InvalidClientTokenId)?;
-        if !crate::crypto::constant_time_eq(&sealed, secret.as_bytes()) {
+        let (claims, sealed) = self.live_session(token, access_key_id)?;
+        if !crate::crypto::constant_time_eq(sealed.as_bytes(), secret.as_bytes()) {
             return Err(AuthError::SignatureDoesNotMatch("The secret does not match the session.".into()));
         }
         Ok(claims)

@@ -1,9 +1,9 @@
 //! The console pages: home, role picker, console, sign-out. A session is a
 //! server-side row named by a random cookie; every sign-in makes a new one.
 use super::error::PageFailure;
-use super::pages::{self, AccountRoles, ConsolePage, Form, HomePage, RoleChoice, RolesPage, SESSION_COOKIE};
+use super::pages::{self, AccountRoles, ConsolePage, HomePage, RoleChoice, RolesPage, SESSION_COOKIE};
 use super::{web_audit, AppState};
-use crate::console::{csrf_ok, csrf_token, ConsoleSession, PendingRoles, WebSession};
+use crate::console::{csrf_token, ConsoleSession, PendingRoles, WebSession};
 use crate::sts::{assume_role_with_claims, SamlClaims, SessionAsk, StsError};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -190,12 +190,9 @@ pub async fn choose_role(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
-    let form = Form::read(&req, payload, 16 * 1024).await?;
-    pages::same_origin(&req, &state.public_url)?;
-    let (cookie, session) = current(&req, &state).await?.ok_or_else(PageFailure::signed_out)?;
-    if !csrf_ok(&state.csrf_key, CONSOLE_CSRF, &cookie, form.text("csrf")?) {
-        return Err(PageFailure::forbidden());
-    }
+    let (form, _) =
+        pages::checked_form(&req, &state, payload, 16 * 1024, SESSION_COOKIE, CONSOLE_CSRF).await?;
+    let (_, session) = current(&req, &state).await?.ok_or_else(PageFailure::signed_out)?;
     let role = form.text("role")?.to_owned();
     let (claims, relay) = match session {
         WebSession::Roles(p) => (p.claims, p.relay_state),
@@ -231,12 +228,8 @@ pub async fn logout(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
-    let form = Form::read(&req, payload, 16 * 1024).await?;
-    pages::same_origin(&req, &state.public_url)?;
-    let cookie = pages::cookie_value(&req, SESSION_COOKIE).ok_or_else(PageFailure::signed_out)?;
-    if !csrf_ok(&state.csrf_key, CONSOLE_CSRF, &cookie, form.text("csrf")?) {
-        return Err(PageFailure::forbidden());
-    }
+    let (_, cookie) =
+        pages::checked_form(&req, &state, payload, 16 * 1024, SESSION_COOKIE, CONSOLE_CSRF).await?;
     if let Some((_, WebSession::Console(s))) = current(&req, &state).await? {
         web_audit(&state, &req, "ConsoleLogout", Some(&s.user), None, serde_json::json!({ "arn": s.arn }));
     }

@@ -4,7 +4,7 @@
 use super::error::PageFailure;
 use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE};
 use super::{web_audit, AppState};
-use crate::console::{csrf_ok, csrf_token};
+use crate::console::csrf_token;
 use crate::directory::{DirectoryError, Refusal, MAX_INPUT_BYTES};
 use crate::idp::second_factor::SecondFactor;
 use crate::idp::{parse_post, parse_redirect, roles, IdpError, SsoRequest, Subject};
@@ -128,12 +128,8 @@ pub async fn login(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
-    let form = Form::read(&req, payload, FORM_LIMIT).await?;
-    pages::same_origin(&req, &state.public_url)?;
-    let binding = pages::cookie_value(&req, CSRF_COOKIE).ok_or_else(PageFailure::forbidden)?;
-    if !csrf_ok(&state.csrf_key, LOGIN_CSRF, &binding, form.text("csrf")?) {
-        return Err(PageFailure::forbidden());
-    }
+    let (form, binding) =
+        pages::checked_form(&req, &state, payload, FORM_LIMIT, CSRF_COOKIE, LOGIN_CSRF).await?;
     if let Some(sealed) = form.get("pending")? {
         return second_step(&req, &state, &binding, &form, sealed).await;
     }

@@ -214,6 +214,27 @@ impl Form {
     }
 }
 
+/// A form posted from this site's own page: read within `limit`, refused
+/// (403) when the browser names another origin, or when its `csrf` field does
+/// not fit the value of `cookie_name` for `purpose`. Returns the form and
+/// that cookie value.
+pub async fn checked_form(
+    req: &HttpRequest,
+    state: &super::AppState,
+    payload: web::Payload,
+    limit: usize,
+    cookie_name: &str,
+    purpose: &str,
+) -> Result<(Form, String), PageFailure> {
+    let form = Form::read(req, payload, limit).await?;
+    same_origin(req, &state.public_url)?;
+    let binding = cookie_value(req, cookie_name).ok_or_else(PageFailure::forbidden)?;
+    if !crate::console::csrf_ok(&state.csrf_key, purpose, &binding, form.text("csrf")?) {
+        return Err(PageFailure::forbidden());
+    }
+    Ok((form, binding))
+}
+
 /// Cross-site form posts are refused outright when the browser names the origin.
 pub fn same_origin(req: &HttpRequest, public_url: &str) -> Result<(), PageFailure> {
     match req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) {

@@ -2,9 +2,9 @@
 //! console federation endpoint (`/federation`: getSigninToken, login).
 use super::console::start_console;
 use super::error::PageFailure;
-use super::pages::{self, Form, SigninPage, CSRF_COOKIE};
+use super::pages::{self, SigninPage, CSRF_COOKIE};
 use super::{web_audit, AppState};
-use crate::console::{csrf_ok, csrf_token, same_origin_path, ConsoleSession};
+use crate::console::{csrf_token, same_origin_path, ConsoleSession};
 use crate::crypto;
 use crate::domain::SessionKind;
 use crate::iam::SignInError;
@@ -45,12 +45,7 @@ pub async fn signin(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
-    let form = Form::read(&req, payload, 16 * 1024).await?;
-    pages::same_origin(&req, &state.public_url)?;
-    let binding = pages::cookie_value(&req, CSRF_COOKIE).ok_or_else(PageFailure::forbidden)?;
-    if !csrf_ok(&state.csrf_key, SIGNIN_CSRF, &binding, form.text("csrf")?) {
-        return Err(PageFailure::forbidden());
-    }
+    let (form, _) = pages::checked_form(&req, &state, payload, 16 * 1024, CSRF_COOKIE, SIGNIN_CSRF).await?;
     let (account, username) = (form.text("account")?.trim(), form.text("username")?.trim());
     let (password, mfa) = (form.text("password")?, form.text("mfa")?.trim());
     let address = pages::client_address(&req);

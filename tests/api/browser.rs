@@ -5,13 +5,15 @@ use crate::helpers::*;
 use reqwest::cookie::Jar;
 use std::sync::Arc;
 
-/// The test OpenLDAP's settings, from the environment scripts/test.sh sets.
+/// A setting of a test directory, from the environment scripts/test.sh sets.
+pub fn directory_env(name: &str, how: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: these tests need {how}"))
+}
+
+/// The test OpenLDAP's settings.
 pub fn openldap_toml(directory_extra: &str, idp_extra: &str) -> String {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: these tests need the test OpenLDAP; run scripts/test.sh, or start scripts/openldap.sh, seed tests/fixtures/openldap-seed.ldif and eval its env")
-        })
-    };
+    let how = "the test OpenLDAP; run scripts/test.sh, or start scripts/openldap.sh, seed tests/fixtures/openldap-seed.ldif and eval its env";
+    let var = |name: &str| directory_env(name, how);
     format!(
         "[directory]\nurl = \"{}\"\nbind_dn = \"{}\"\nbind_password = \"{}\"\nuser_base_dn = \"{}\"\ngroup_base_dn = \"{}\"\nca_file = \"{}\"\n{directory_extra}\n[idp]\n{idp_extra}\n",
         var("OPENLDAP_URL"),
@@ -222,4 +224,16 @@ impl Browser {
             token: Some(page.by_id("session-token").unwrap()),
         }
     }
+}
+
+/// Why the directory refused `user`, from the newest audit record of it.
+pub async fn refusal_reason(app: &TestApp, user: &str) -> String {
+    let e = app
+        .audit_event(|e| {
+            e["eventName"] == "DirectoryLogin"
+                && e["userIdentity"]["userName"] == user
+                && !e["errorCode"].is_null()
+        })
+        .await;
+    e["additionalEventData"]["reason"].as_str().unwrap_or_default().to_owned()
 }

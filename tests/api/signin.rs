@@ -6,17 +6,6 @@ use crate::helpers::*;
 
 const REFUSED: &str = "Incorrect user name or password.";
 
-async fn refusal_reason(app: &TestApp, user: &str) -> String {
-    let e = app
-        .audit_event(|e| {
-            e["eventName"] == "DirectoryLogin"
-                && e["userIdentity"]["userName"] == user
-                && !e["errorCode"].is_null()
-        })
-        .await;
-    e["additionalEventData"]["reason"].as_str().unwrap_or_default().to_owned()
-}
-
 #[tokio::test]
 async fn one_role_goes_straight_to_a_console_with_working_credentials() {
     let app = directory_app("", "").await;
@@ -223,18 +212,7 @@ async fn l09_transport_fails_closed() {
     // LDAPS with a CA bundle that does not hold the directory's CA.
     let untrusted = {
         let other_ca = std::env::temp_dir().join(format!("untrusted-ca-{}.pem", std::process::id()));
-        let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "Other CA").unwrap();
-        let name = name.build();
-        let mut b = openssl::x509::X509Builder::new().unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
-        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap()).unwrap();
-        b.sign(&key, openssl::hash::MessageDigest::sha256()).unwrap();
-        std::fs::write(&other_ca, b.build().to_pem().unwrap()).unwrap();
+        std::fs::write(&other_ca, self_signed("Other CA").1.to_pem().unwrap()).unwrap();
         let toml = openldap_toml("", "")
             .replace(&std::env::var("OPENLDAP_URL").unwrap(), &ldaps)
             .replace(&std::env::var("OPENLDAP_CA_CERT").unwrap(), &other_ca.display().to_string());

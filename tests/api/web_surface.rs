@@ -17,18 +17,8 @@ struct SpKey {
 }
 
 fn sp_key() -> SpKey {
-    let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-    let mut name = openssl::x509::X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "sp3").unwrap();
-    let name = name.build();
-    let mut b = openssl::x509::X509Builder::new().unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap()).unwrap();
-    b.sign(&key, openssl::hash::MessageDigest::sha256()).unwrap();
-    SpKey { key, cert_pem: String::from_utf8(b.build().to_pem().unwrap()).unwrap() }
+    let (key, cert) = self_signed("sp3");
+    SpKey { key, cert_pem: String::from_utf8(cert.to_pem().unwrap()).unwrap() }
 }
 
 async fn app_with_sps(sp3: &SpKey, directory_extra: &str) -> TestApp {
