@@ -32,8 +32,7 @@ echo "== PostgreSQL on 127.0.0.1:$port"
 export OPENLDAP_DIR=$work/openldap OPENLDAP_PORT=$(free_port) OPENLDAP_LDAPS_PORT=$(free_port)
 scripts/openldap.sh start
 eval "$(scripts/openldap.sh env)"
-ldapadd -M -x -H "$OPENLDAP_URL" -D "$OPENLDAP_ADMIN_DN" -w "$OPENLDAP_ADMIN_PASSWORD" \
-  -f tests/fixtures/openldap-seed.ldif >/dev/null
+scripts/seed-openldap.sh
 echo "== OpenLDAP on $OPENLDAP_URL, seeded"
 
 # Samba's AD DC must run as root; its LDAP ports are fixed (389, 636).

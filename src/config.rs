@@ -82,7 +82,13 @@ pub struct RoleMappingSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceProviderSettings {
+    /// A metadata file (AWS publishes its own, for example) instead of the
+    /// three keys below; when set, they are read from it.
+    #[serde(default)]
+    pub metadata_file: String,
+    #[serde(default)]
     pub entity_id: String,
+    #[serde(default)]
     pub acs_urls: Vec<String>,
     /// PEM certificate the SP signs AuthnRequests with; when set, unsigned
     /// requests from this SP are refused.
@@ -211,6 +217,13 @@ impl Settings {
                 self.log.format
             )));
         }
+        for sp in &self.idp.service_providers {
+            if sp.metadata_file.is_empty() && (sp.entity_id.is_empty() || sp.acs_urls.is_empty()) {
+                return Err(ConfigError::Invalid(
+                    "idp.service_providers: each needs metadata_file, or entity_id and acs_urls".into(),
+                ));
+            }
+        }
         if !(900..=43_200).contains(&self.idp.session_duration) {
             return Err(ConfigError::Invalid("idp.session_duration must be within 900..=43200".into()));
         }
@@ -273,6 +286,11 @@ pub fn read_key_folder(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
         }
     }
     Ok(out)
+}
+
+/// A text file named in the configuration (an SP's metadata, say).
+pub fn read_text_file(path: &str) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
 }
 
 /// Writes a new private file (mode 0600) in `dir`, creating the folder.

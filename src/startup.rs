@@ -89,6 +89,19 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
         signing_certificate: own_certificate,
     }];
     for sp in &settings.idp.service_providers {
+        if !sp.metadata_file.is_empty() {
+            let xml = config::read_text_file(&sp.metadata_file)
+                .with_context(|| format!("idp.service_providers: cannot read {}", sp.metadata_file))?;
+            let m = crate::saml::parse_sp_metadata(&xml).with_context(|| {
+                format!("idp.service_providers: {} is not usable SP metadata", sp.metadata_file)
+            })?;
+            sps.push(ServiceProvider {
+                entity_id: m.entity_id,
+                acs_urls: m.acs_urls,
+                signing_certificate: m.signing_certificate,
+            });
+            continue;
+        }
         let signing_certificate = if sp.signing_certificate.trim().is_empty() {
             None
         } else {

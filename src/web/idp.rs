@@ -115,9 +115,37 @@ pub async fn sso_post(
     show_login(&req, &state, &request, "", None, StatusCode::OK)
 }
 
-/// `GET /idp/login`: the form, for an IdP-initiated sign-in to the console.
-pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
-    show_login(&req, &state, &own_console_request(&state), "", None, StatusCode::OK)
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    /// A registered SP to sign in to, IdP-initiated (AD FS's `loginToRp`).
+    sp: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// `GET /idp/login[?sp=ENTITY-ID]`: the form, for an IdP-initiated sign-in to
+/// the console, or to another registered SP (AWS itself, say).
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, PageFailure> {
+    let request = match query.sp.as_deref() {
+        None | Some("") => own_console_request(&state),
+        Some(entity_id) => {
+            let sp = state.idp.service_provider(entity_id).ok_or_else(|| {
+                PageFailure::bad_request("That application is not registered with this identity provider.")
+            })?;
+            let relay = query.relay_state.clone().filter(|r| r.len() <= 80 && !r.is_empty());
+            SsoRequest {
+                sp_entity_id: sp.entity_id.clone(),
+                acs_url: sp.acs_urls.first().cloned().ok_or_else(|| PageFailure::bad_request("No ACS."))?,
+                request_id: None,
+                relay_state: relay,
+            }
+        }
+    };
+    show_login(&req, &state, &request, "", None, StatusCode::OK)
 }
 
 /// `POST /idp/login`: checks the password with the directory and answers

@@ -30,7 +30,7 @@ pub const TRUST_IDBROKER: &str = r#"{"Version":"2012-10-17","Statement":[{"Effec
 /// An app on the test OpenLDAP with the roles the seeded groups name.
 pub async fn directory_app(directory_extra: &str, idp_extra: &str) -> TestApp {
     let app = spawn_app_with(&openldap_toml(directory_extra, idp_extra)).await;
-    for role in ["Dev", "Admin", "Paren", "Injected"] {
+    for role in ["Dev", "Admin", "Paren", "Injected", "Bulk"] {
         app.admin(&[
             ("Action", "CreateRole"),
             ("RoleName", role),

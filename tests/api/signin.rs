@@ -376,3 +376,19 @@ async fn l08_referrals_are_never_followed() {
         "a referral was chased"
     );
 }
+
+#[tokio::test]
+async fn l10_more_groups_than_a_page_are_all_read() {
+    // `many` is in 1,201 groups; the AWS one comes last, past the first page
+    // and past slapd's unpaged limit of 1,000 entries.
+    let app = directory_app("", "").await;
+    let started = std::time::Instant::now();
+    let console = Browser::new(&app).sign_in("many", "Many-Pass-1").await;
+    assert_eq!(
+        console.by_id("role-arn").as_deref(),
+        Some("arn:aws:iam::111122223333:role/Bulk"),
+        "{}",
+        console.body
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "bounded time");
+}

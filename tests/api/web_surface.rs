@@ -362,3 +362,28 @@ async fn unsolicited_responses_are_accepted_unless_the_provider_requires_request
     // SP-initiated still works.
     assert_eq!(Browser::new(&app).sign_in("bob", "Bravo-Pass-2").await.status, 200);
 }
+
+#[tokio::test]
+async fn aws_registered_by_its_metadata_gets_idp_initiated_assertions() {
+    let metadata = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/aws-sp-metadata.xml");
+    let app = directory_app("", &format!("service_providers = [{{ metadata_file = \"{metadata}\" }}]")).await;
+    let b = Browser::new(&app);
+    let form = b.get("/idp/login?sp=urn%3Aamazon%3Awebservices").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let page = b.submit_login(&form, "bob", "Bravo-Pass-2").await;
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD.decode(page.field("SAMLResponse").unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(xml.contains(r#"Destination="https://signin.aws.amazon.com/saml""#), "{xml}");
+    assert!(xml.contains(">urn:amazon:webservices<"), "audience: {xml}");
+    assert!(
+        xml.contains("arn:aws:iam::111122223333:role/Dev,arn:aws:iam::111122223333:saml-provider/idbroker")
+    );
+    assert!(!xml.contains("InResponseTo"), "IdP-initiated");
+    assert!(page
+        .header("content-security-policy")
+        .contains("form-action 'self' https://signin.aws.amazon.com/saml"));
+    // Only registered SPs.
+    assert_eq!(b.get("/idp/login?sp=https%3A%2F%2Fevil.test").await.status, 400);
+}
