@@ -4,6 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Spelling variants of one name (case, surrounding spaces) share a count,
+/// as the directory matches them to one entry.
+fn user_key(user: &str) -> String {
+    format!("u:{}", user.trim().to_lowercase())
+}
+
 pub struct Throttle {
     per_user: u32,
     per_address: u32,
@@ -30,7 +36,7 @@ impl Throttle {
     pub fn allows(&self, user: &str, address: &str, now: i64) -> bool {
         let Ok(mut map) = self.failures.lock() else { return false };
         let since = now - self.window;
-        Self::count(&mut map, &format!("u:{}", user.to_lowercase()), since) < self.per_user
+        Self::count(&mut map, &user_key(user), since) < self.per_user
             && Self::count(&mut map, &format!("a:{address}"), since) < self.per_address
     }
 
@@ -41,7 +47,7 @@ impl Throttle {
             let since = now - self.window;
             map.retain(|_, times| times.iter().any(|&t| t > since));
         }
-        map.entry(format!("u:{}", user.to_lowercase())).or_default().push(now);
+        map.entry(user_key(user)).or_default().push(now);
         map.entry(format!("a:{address}")).or_default().push(now);
     }
 }
@@ -59,6 +65,7 @@ mod tests {
         }
         assert!(!t.allows("alice", "10.0.0.9", 1001), "per user, from any address");
         assert!(!t.allows("ALICE", "10.0.0.9", 1001), "user names compare without case");
+        assert!(!t.allows(" alice ", "10.0.0.9", 1001), "or surrounding spaces");
         assert!(t.allows("bob", "10.0.0.1", 1001));
         t.record_failure("bob", "10.0.0.1", 1001);
         t.record_failure("carol", "10.0.0.1", 1001);

@@ -13,8 +13,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 /// A pending AuthnRequest is good for this long.
 const REQUEST_SECONDS: i64 = 600;
-/// A form carrying a SAMLResponse: the assertion limit, base64, and room for RelayState.
-const ACS_FORM_LIMIT: usize = 140_000;
+/// A form carrying a SAMLResponse: AWS's 100,000-character assertion limit,
+/// base64 and then form-encoded (`+`, `/`, `=` take three bytes each), and RelayState.
+const ACS_FORM_LIMIT: usize = 300_000;
 /// Providers tagged so accept only responses to their own requests.
 pub const SP_INITIATED_ONLY_TAG: &str = "idbroker:RequireSPInitiated";
 
