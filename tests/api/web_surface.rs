@@ -387,3 +387,33 @@ async fn aws_registered_by_its_metadata_gets_idp_initiated_assertions() {
     // Only registered SPs.
     assert_eq!(b.get("/idp/login?sp=https%3A%2F%2Fevil.test").await.status, 400);
 }
+
+#[tokio::test]
+async fn p10_a_response_is_used_once_across_the_acs_and_the_sts() {
+    let app = directory_app("", "").await;
+    let sts = |response: String| {
+        let app = &app;
+        async move {
+            let body = form(&[
+                ("Action", "AssumeRoleWithSAML"),
+                ("Version", "2011-06-15"),
+                ("RoleArn", "arn:aws:iam::111122223333:role/Dev"),
+                ("PrincipalArn", "arn:aws:iam::111122223333:saml-provider/idbroker"),
+                ("SAMLAssertion", &response),
+            ]);
+            app.raw(&body, &[]).await
+        }
+    };
+    // ACS first, then the STS.
+    let b = Browser::new(&app);
+    let page = b.submit_login(&b.get("/idp/login").await, "bob", "Bravo-Pass-2").await;
+    assert_eq!(b.auto_post(&page).await.status, 303);
+    sts(page.field("SAMLResponse").unwrap()).await.err(400, "InvalidIdentityToken");
+    // The STS first (the built-in IdP's assertion buys credentials there too), then the ACS.
+    let b = Browser::new(&app);
+    let page = b.submit_login(&b.get("/idp/login").await, "bob", "Bravo-Pass-2").await;
+    let r = sts(page.field("SAMLResponse").unwrap()).await;
+    r.ok();
+    assert_eq!(r.text("Arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"));
+    assert_eq!(b.auto_post(&page).await.status, 403);
+}
