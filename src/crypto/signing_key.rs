@@ -64,10 +64,6 @@ impl SigningKey {
         Ok(SigningKey { key, cert })
     }
 
-    pub fn private_key_der(&self) -> Result<Vec<u8>, KeyError> {
-        self.key.private_key_to_der().map_err(err)
-    }
-
     pub fn certificate_der(&self) -> Result<Vec<u8>, KeyError> {
         self.cert.to_der().map_err(err)
     }

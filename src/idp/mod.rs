@@ -49,7 +49,6 @@ pub struct IdentityProvider {
     pub entity_id: String,
     pub sso_url: String,
     key: SigningKey,
-    key_der: Vec<u8>,
     cert_der: Vec<u8>,
     /// Every certificate published in metadata (the active one first), so a
     /// rotation does not break responses signed just before it.
@@ -74,7 +73,6 @@ impl IdentityProvider {
         Ok(IdentityProvider {
             entity_id: format!("{public_url}/idp/metadata"),
             sso_url: format!("{public_url}/idp/sso"),
-            key_der: key.private_key_der()?,
             cert_der: key.certificate_der()?,
             key,
             published,

@@ -1,22 +1,25 @@
-//! Issuing a Response: built as samael's schema types, signed with RSA-SHA256
-//! and a SHA-256 digest, addressed to exactly one SP and ACS, valid for five
-//! minutes. samael writes element text as already escaped (XML attributes it
-//! does escape), so every text value goes through `xml_text` first: a
-//! directory value can never add markup to a signed assertion.
+//! Issuing a Response: RSA-SHA256 over a SHA-256 digest, addressed to one SP
+//! and ACS, valid for five minutes.
+//!
+//! The document is written directly in its Exclusive XML Canonicalization
+//! form (no whitespace, namespaces declared where exc-c14n renders them,
+//! attributes in canonical order, c14n's escapes), so the bytes written are
+//! the bytes digested: the digest and the SignedInfo signature are computed
+//! here with the key loaded once, instead of re-parsing the document and
+//! re-loading the key for every assertion. Every value passes `text` or
+//! `attr`, which drop characters XML cannot carry and escape the rest: a
+//! directory value can never add markup to a signed assertion. idbroker's own
+//! SP verifies these responses with xmlsec in every sign-in test.
 use super::{IdentityProvider, IdpError};
+use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use samael::attribute::{Attribute, AttributeValue};
-use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
-use samael::schema::{
-    Assertion, AttributeStatement, AudienceRestriction, AuthnContext, AuthnContextClassRef, AuthnStatement,
-    Conditions, Issuer, Response, Status, StatusCode, Subject as SamlSubject, SubjectConfirmation,
-    SubjectConfirmationData, SubjectNameID,
-};
-use samael::signature::{DigestAlgorithm, Signature};
-use samael::traits::ToXml;
 
 const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
 const LIFETIME_SECONDS: i64 = 300;
+const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
 /// Who the assertion is about and what it grants.
 pub struct Subject<'a> {
@@ -27,17 +30,40 @@ pub struct Subject<'a> {
     pub tags: &'a [(String, String)],
 }
 
-/// Element text for samael: characters XML 1.0 cannot carry (control
-/// characters, U+FFFE/U+FFFF) dropped, markup characters escaped.
-fn xml_text(s: &str) -> String {
-    super::xml_escape(&xml_attribute(s))
+fn legal(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
-/// An XML attribute value (quick-xml escapes these itself): only illegal characters dropped.
-fn xml_attribute(s: &str) -> String {
-    s.chars()
-        .filter(|&c| matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}'))
-        .collect()
+/// Element text in canonical form (c14n escapes `&`, `<`, `>` and CR).
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|&c| legal(c)) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#xD;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An attribute value in canonical form (c14n escapes `&`, `<`, `"`, TAB, LF, CR).
+fn attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|&c| legal(c)) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#x9;"),
+            '\n' => out.push_str("&#xA;"),
+            '\r' => out.push_str("&#xD;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// AWS's RoleSessionName alphabet; anything else becomes `_`.
@@ -53,16 +79,19 @@ fn session_name(name: &str) -> String {
     s
 }
 
-fn attribute(name: &str, values: impl IntoIterator<Item = String>) -> Attribute {
-    Attribute {
-        friendly_name: None,
-        name: Some(xml_attribute(&format!("{ATTR}{name}"))),
-        name_format: Some("urn:oasis:names:tc:SAML:2.0:attrname-format:uri".into()),
-        values: values
-            .into_iter()
-            .map(|v| AttributeValue { attribute_type: Some("xs:string".into()), value: Some(xml_text(&v)) })
-            .collect(),
+fn instant(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn attribute(out: &mut String, name: &str, values: &[String]) {
+    out.push_str(&format!(
+        r#"<saml:Attribute Name="{}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri">"#,
+        attr(&format!("{ATTR}{name}"))
+    ));
+    for v in values {
+        out.push_str(&format!("<saml:AttributeValue>{}</saml:AttributeValue>", text(v)));
     }
+    out.push_str("</saml:Attribute>");
 }
 
 impl IdentityProvider {
@@ -76,87 +105,81 @@ impl IdentityProvider {
         in_response_to: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<String, IdpError> {
-        let until = now + Duration::seconds(LIFETIME_SECONDS);
-        let issuer = Issuer { value: Some(xml_text(&self.entity_id)), ..Default::default() };
+        let (issued, until) = (instant(now), instant(now + Duration::seconds(LIFETIME_SECONDS)));
         let response_id = format!("_r{}", crate::crypto::random_token(20));
         let assertion_id = format!("_a{}", crate::crypto::random_token(20));
-        let mut attributes = vec![
-            attribute("Role", subject.roles.iter().cloned()),
-            attribute("RoleSessionName", [session_name(subject.name_id)]),
-            attribute("SessionDuration", [self.session_duration.to_string()]),
-        ];
+        let answers = in_response_to.map(|id| format!(r#" InResponseTo="{}""#, attr(id))).unwrap_or_default();
+        let issuer = text(&self.entity_id);
+
+        let mut assertion = format!(
+            concat!(
+                r#"<saml:Assertion xmlns:saml="{saml}" ID="{id}" IssueInstant="{issued}" Version="2.0">"#,
+                r#"<saml:Issuer>{issuer}</saml:Issuer><saml:Subject>"#,
+                r#"<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name}</saml:NameID>"#,
+                r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">"#,
+                r#"<saml:SubjectConfirmationData{answers} NotOnOrAfter="{until}" Recipient="{acs}"></saml:SubjectConfirmationData>"#,
+                r#"</saml:SubjectConfirmation></saml:Subject>"#,
+                r#"<saml:Conditions NotBefore="{issued}" NotOnOrAfter="{until}"><saml:AudienceRestriction>"#,
+                r#"<saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>"#,
+                r#"<saml:AuthnStatement AuthnInstant="{issued}" SessionIndex="{id}"><saml:AuthnContext>"#,
+                r#"<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>"#,
+                r#"</saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>"#
+            ),
+            saml = SAML,
+            id = assertion_id,
+            issued = issued,
+            issuer = issuer,
+            name = text(subject.name_id),
+            answers = answers,
+            until = until,
+            acs = attr(acs_url),
+            audience = text(audience),
+        );
+        attribute(&mut assertion, "Role", subject.roles);
+        attribute(&mut assertion, "RoleSessionName", &[session_name(subject.name_id)]);
+        attribute(&mut assertion, "SessionDuration", &[self.session_duration.to_string()]);
         for (key, value) in subject.tags {
-            attributes.push(attribute(&format!("PrincipalTag:{key}"), [value.clone()]));
+            attribute(&mut assertion, &format!("PrincipalTag:{key}"), std::slice::from_ref(value));
         }
-        let assertion = Assertion {
-            id: assertion_id.clone(),
-            issue_instant: now,
-            version: "2.0".into(),
-            issuer: issuer.clone(),
-            signature: None,
-            subject: Some(SamlSubject {
-                name_id: Some(SubjectNameID {
-                    format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".into()),
-                    value: xml_text(subject.name_id),
-                }),
-                subject_confirmations: Some(vec![SubjectConfirmation {
-                    method: Some("urn:oasis:names:tc:SAML:2.0:cm:bearer".into()),
-                    name_id: None,
-                    subject_confirmation_data: Some(SubjectConfirmationData {
-                        not_before: None,
-                        not_on_or_after: Some(until),
-                        recipient: Some(acs_url.to_owned()),
-                        in_response_to: in_response_to.map(xml_attribute),
-                        address: None,
-                        content: None,
-                    }),
-                }]),
-            }),
-            conditions: Some(Conditions {
-                not_before: Some(now),
-                not_on_or_after: Some(until),
-                audience_restrictions: Some(vec![AudienceRestriction { audience: vec![xml_text(audience)] }]),
-                one_time_use: None,
-                proxy_restriction: None,
-            }),
-            authn_statements: Some(vec![AuthnStatement {
-                authn_instant: Some(now),
-                session_index: Some(assertion_id),
-                session_not_on_or_after: None,
-                subject_locality: None,
-                authn_context: Some(AuthnContext {
-                    value: Some(AuthnContextClassRef {
-                        value: Some(
-                            "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport".into(),
-                        ),
-                    }),
-                }),
-            }]),
-            attribute_statements: Some(vec![AttributeStatement { attributes }]),
-        };
-        let mut signature = Signature::template(&response_id, &CertificateDer::from(self.cert_der.clone()));
-        for reference in &mut signature.signed_info.reference {
-            reference.digest_method.algorithm = DigestAlgorithm::Sha256;
-        }
-        let response = Response {
-            id: response_id,
-            in_response_to: in_response_to.map(xml_attribute),
-            version: "2.0".into(),
-            issue_instant: now,
-            destination: Some(acs_url.to_owned()),
-            consent: None,
-            issuer: Some(issuer),
-            signature: Some(signature),
-            status: Some(Status {
-                status_code: StatusCode { value: Some("urn:oasis:names:tc:SAML:2.0:status:Success".into()) },
-                status_message: None,
-                status_detail: None,
-            }),
-            encrypted_assertion: None,
-            assertion: Some(assertion),
-        };
-        let xml = response.to_string().map_err(|e| IdpError::Signing(e.to_string()))?;
-        Crypto::sign_xml(xml, &self.key_der).map_err(|e| IdpError::Signing(e.to_string()))
+        assertion.push_str("</saml:AttributeStatement></saml:Assertion>");
+
+        let open = format!(
+            r#"<samlp:Response xmlns:samlp="{SAMLP}" Destination="{}" ID="{response_id}"{answers} IssueInstant="{issued}" Version="2.0">"#,
+            attr(acs_url)
+        );
+        let head = format!(r#"<saml:Issuer xmlns:saml="{SAML}">{issuer}</saml:Issuer>"#);
+        let tail = format!(
+            r#"<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>{assertion}</samlp:Response>"#
+        );
+        // The enveloped-signature transform removes the Signature: the digest
+        // covers the Response without it, which is these parts joined.
+        let digest = crate::crypto::sha256(format!("{open}{head}{tail}").as_bytes());
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let signed_info = format!(
+            concat!(
+                r#"<ds:SignedInfo{ns}><ds:CanonicalizationMethod Algorithm="{c14n}"></ds:CanonicalizationMethod>"#,
+                r#"<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"></ds:SignatureMethod>"#,
+                r##"<ds:Reference URI="#{id}"><ds:Transforms>"##,
+                r#"<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"></ds:Transform>"#,
+                r#"<ds:Transform Algorithm="{c14n}"></ds:Transform></ds:Transforms>"#,
+                r#"<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"></ds:DigestMethod>"#,
+                r#"<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>"#
+            ),
+            ns = "{ns}",
+            c14n = EXC_C14N,
+            id = response_id,
+            digest = b64.encode(digest),
+        );
+        // Canonicalised on its own, SignedInfo carries the ds namespace itself.
+        let canonical_signed_info = signed_info.replace("{ns}", &format!(r#" xmlns:ds="{DS}""#));
+        let signature = self.signing_key().sign_sha256(canonical_signed_info.as_bytes())?;
+        let signature = format!(
+            r#"<ds:Signature xmlns:ds="{DS}">{}<ds:SignatureValue>{}</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"#,
+            signed_info.replace("{ns}", ""),
+            b64.encode(signature),
+            b64.encode(self.certificate_der()),
+        );
+        Ok(format!("{open}{head}{signature}{tail}"))
     }
 }
 
@@ -173,9 +196,50 @@ mod tests {
     }
 
     #[test]
-    fn illegal_xml_characters_are_dropped_and_markup_escaped() {
-        assert_eq!(xml_text("a\u{1}b\u{FFFF}c\td"), "abc\td");
-        assert_eq!(xml_text("</x>&"), "&lt;/x&gt;&amp;");
-        assert_eq!(xml_attribute("a\u{1}\"b"), "a\"b");
+    fn values_are_escaped_the_canonical_way_and_illegal_characters_dropped() {
+        assert_eq!(text("a\u{1}b\u{FFFF}c\td"), "abc\td");
+        assert_eq!(text("</x>&\r\""), "&lt;/x&gt;&amp;&#xD;\"");
+        assert_eq!(attr("a\u{1}\"<>\t\n"), "a&quot;&lt;>&#x9;&#xA;");
+    }
+
+    #[test]
+    fn issued_responses_verify_with_the_published_certificate() {
+        let key = crate::crypto::SigningKey::generate("test").unwrap();
+        let idp = IdentityProvider::new("https://idb.test", vec![key], vec![], 3600).unwrap();
+        let roles =
+            ["arn:aws:iam::111122223333:role/Dev,arn:aws:iam::111122223333:saml-provider/idbroker"
+                .to_owned()];
+        let tags = [("title".to_owned(), "</saml:AttributeValue>&\"".to_owned())];
+        let subject = Subject { name_id: "bob<&>", roles: &roles, tags: &tags };
+        let now = chrono::Utc::now();
+        let xml = idp
+            .issue(
+                &subject,
+                "https://idb.test/saml/metadata",
+                "https://idb.test/saml/acs",
+                Some("_q\"1"),
+                now,
+            )
+            .unwrap();
+        let trusted = crate::saml::TrustedIdp {
+            entity_id: idp.entity_id.clone(),
+            signing_certificates: vec![idp.certificate_der().to_vec()],
+        };
+        let sp = crate::saml::ServiceEndpoint {
+            audiences: vec!["https://idb.test/saml/metadata".into()],
+            recipients: vec!["https://idb.test/saml/acs".into()],
+            max_bytes: 100_000,
+            clock_skew: Duration::seconds(60),
+        };
+        let verified = crate::saml::verify_response(&xml, &trusted, &sp, now).unwrap();
+        assert_eq!(verified.name_id(), "bob<&>");
+        assert_eq!(verified.in_response_to(), Some("_q\"1"));
+        assert_eq!(
+            verified.attribute(&format!("{ATTR}PrincipalTag:title")).unwrap(),
+            ["</saml:AttributeValue>&\""]
+        );
+        // One byte changed anywhere signed, and it no longer verifies.
+        let forged = xml.replace("bob&lt;&amp;&gt;", "admin");
+        assert!(crate::saml::verify_response(&forged, &trusted, &sp, now).is_err());
     }
 }
