@@ -75,14 +75,21 @@ impl Sessions {
     }
 
     /// Stores a session under a new random id and returns the id (the cookie
-    /// value). Every sign-in gets a new id, so a planted cookie is useless.
-    pub async fn start(&self, session: &WebSession, lifetime: i64) -> Result<String, ConsoleError> {
+    /// value). Every sign-in gets a new id, so a planted cookie is useless;
+    /// the session of `replaces` (this browser's old cookie) ends with it.
+    pub async fn start(
+        &self,
+        session: &WebSession,
+        lifetime: i64,
+        replaces: Option<&str>,
+    ) -> Result<String, ConsoleError> {
         let cookie = crypto::random_token(32);
         let hash = id_hash(&cookie);
         let json = serde_json::to_vec(session).map_err(|_| ConsoleError::Corrupt)?;
         let sealed = self.master.seal(&json, &context(&hash));
         let expires = self.clock.now().timestamp() + lifetime;
-        self.store.put_web_session(&hash, session.kind(), &sealed, expires).await?;
+        let old = replaces.map(id_hash);
+        self.store.put_web_session(&hash, session.kind(), &sealed, expires, old.as_deref()).await?;
         Ok(cookie)
     }
 

@@ -283,13 +283,9 @@ impl LdapDirectory {
             }
             let mut next = Vec::new();
             for chunk in frontier.chunks(64) {
-                let terms: String = chunk
-                    .iter()
-                    .map(|dn| {
-                        let v = ldap_escape(dn);
-                        format!("(member={v})(uniqueMember={v})")
-                    })
-                    .collect();
+                // `member` only: directories index it (an OR with an
+                // unindexed attribute would make every lookup a full scan).
+                let terms: String = chunk.iter().map(|dn| format!("(member={})", ldap_escape(dn))).collect();
                 for entry in self.group_search(format!("(|{terms})")).await? {
                     if seen.insert(entry.dn.to_ascii_lowercase()) {
                         next.push(entry.dn.clone());

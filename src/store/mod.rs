@@ -6,10 +6,10 @@ mod accounts;
 mod audit;
 mod credentials;
 mod directory_mfa;
+mod grouped;
 mod policies;
 mod principals;
 mod providers;
-mod replay;
 mod tags;
 mod web;
 
@@ -60,7 +60,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    replay: std::sync::Arc<replay::ReplayCache>,
+    grouped: std::sync::Arc<grouped::GroupedWriter>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -99,7 +99,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| StoreError::Backend(e.into()))?;
-        Ok(Store { pool, backend, replay: Default::default() })
+        Ok(Store { pool, backend, grouped: Default::default() })
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at

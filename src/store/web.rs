@@ -6,27 +6,6 @@ use super::{get, Result, Store};
 use crate::domain::SamlProvider;
 
 impl Store {
-    pub async fn put_web_session(
-        &self,
-        id_hash: &str,
-        kind: &str,
-        data: &str,
-        expires_at: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO web_sessions (id_hash, kind, data, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id_hash) DO UPDATE SET kind = excluded.kind, data = excluded.data,
-             expires_at = excluded.expires_at",
-        )
-        .bind(id_hash)
-        .bind(kind)
-        .bind(data)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// The `(kind, data)` of a live session.
     pub async fn get_web_session(&self, id_hash: &str, now: i64) -> Result<Option<(String, String)>> {
         let row = sqlx::query("SELECT kind, data FROM web_sessions WHERE id_hash = $1 AND expires_at > $2")

@@ -36,11 +36,12 @@ async fn replace_session(
     lifetime: i64,
     then: &str,
 ) -> Result<HttpResponse, PageFailure> {
-    if let Some(old) = pages::cookie_value(req, SESSION_COOKIE) {
-        state.sessions.end(&old).await.map_err(|e| PageFailure::internal(e.to_string()))?;
-    }
-    let id =
-        state.sessions.start(session, lifetime).await.map_err(|e| PageFailure::internal(e.to_string()))?;
+    let old = pages::cookie_value(req, SESSION_COOKIE);
+    let id = state
+        .sessions
+        .start(session, lifetime, old.as_deref())
+        .await
+        .map_err(|e| PageFailure::internal(e.to_string()))?;
     let mut response = see_other(then);
     response
         .add_cookie(&pages::cookie(SESSION_COOKIE, id, lifetime, state.https))

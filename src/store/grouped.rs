@@ -1,0 +1,175 @@
+//! Grouped commits: the durable writes on the sign-in paths (assertion uses
+//! for the replay cache, browser sessions) go through one writer task that
+//! commits everything pending in one transaction and answers each caller
+//! after the commit. Many requests share one fsync, writers never wait on
+//! each other's locks, and nothing is acknowledged before it is stored.
+use super::{Result, Store, StoreError};
+use sqlx::{Any, Transaction};
+use std::sync::OnceLock;
+use tokio::sync::{mpsc, oneshot};
+
+const BATCH: usize = 256;
+
+/// One write of a group.
+enum Write {
+    /// The first use of an assertion; answers false when it was used before.
+    AssertionUse { issuer: String, assertion_id: String, expires_at: i64, now: i64 },
+    /// Stores a web session, ending the one it replaces.
+    PutSession { id_hash: String, kind: String, data: String, expires_at: i64, replaces: Option<String> },
+}
+
+struct Job {
+    write: Write,
+    answer: oneshot::Sender<std::result::Result<bool, String>>,
+}
+
+/// The writer task's queue, started on first use.
+#[derive(Default)]
+pub struct GroupedWriter {
+    queue: OnceLock<mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for GroupedWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupedWriter")
+    }
+}
+
+async fn apply(tx: &mut Transaction<'static, Any>, w: &Write) -> std::result::Result<bool, sqlx::Error> {
+    match w {
+        Write::AssertionUse { issuer, assertion_id, expires_at, now } => {
+            sqlx::query(
+                "DELETE FROM saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at < $3",
+            )
+            .bind(issuer)
+            .bind(assertion_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            let inserted = sqlx::query(
+                "INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(issuer)
+            .bind(assertion_id)
+            .bind(expires_at)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            Ok(inserted == 1)
+        }
+        Write::PutSession { id_hash, kind, data, expires_at, replaces } => {
+            if let Some(old) = replaces {
+                sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
+                    .bind(old)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO web_sessions (id_hash, kind, data, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(id_hash)
+                .bind(kind)
+                .bind(data)
+                .bind(expires_at)
+                .execute(&mut **tx)
+                .await?;
+            Ok(true)
+        }
+    }
+}
+
+async fn write_batch(store: &Store, batch: Vec<Job>) {
+    let outcome: std::result::Result<Vec<bool>, String> = async {
+        let mut tx = store.begin_write().await.map_err(|e| e.to_string())?;
+        let mut answers = Vec::with_capacity(batch.len());
+        for job in &batch {
+            answers.push(apply(&mut tx, &job.write).await.map_err(|e| e.to_string())?);
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+        Ok(answers)
+    }
+    .await;
+    match outcome {
+        Ok(answers) => {
+            for (job, answer) in batch.into_iter().zip(answers) {
+                let _ = job.answer.send(Ok(answer));
+            }
+        }
+        Err(e) => {
+            for job in batch {
+                let _ = job.answer.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Queues a write for the next group commit and waits for that commit.
+    async fn grouped(&self, write: Write) -> Result<bool> {
+        let queue = self.grouped.queue.get_or_init(|| {
+            let (tx, mut rx) = mpsc::channel::<Job>(4096);
+            let store = self.clone();
+            tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(BATCH);
+                while rx.recv_many(&mut batch, BATCH).await > 0 {
+                    write_batch(&store, std::mem::take(&mut batch)).await;
+                }
+            });
+            tx
+        });
+        let (answer, wait) = oneshot::channel();
+        let closed = || StoreError::Backend(sqlx::Error::PoolClosed);
+        queue.send(Job { write, answer }).await.map_err(|_| closed())?;
+        match wait.await.map_err(|_| closed())? {
+            Ok(answer) => Ok(answer),
+            Err(e) => Err(StoreError::Backend(sqlx::Error::Protocol(e))),
+        }
+    }
+
+    /// Records the first use of an assertion. False when it was used before
+    /// (and is not yet expired): the caller must refuse it. Returns once the
+    /// use is committed.
+    pub async fn record_assertion_use(
+        &self,
+        issuer: &str,
+        assertion_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let write = Write::AssertionUse {
+            issuer: issuer.to_owned(),
+            assertion_id: assertion_id.to_owned(),
+            expires_at,
+            now,
+        };
+        self.grouped(write).await
+    }
+
+    /// Stores a new web session (its id is new, so it never conflicts),
+    /// deleting the session it replaces in the same commit.
+    pub async fn put_web_session(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        data: &str,
+        expires_at: i64,
+        replaces: Option<&str>,
+    ) -> Result<()> {
+        let write = Write::PutSession {
+            id_hash: id_hash.to_owned(),
+            kind: kind.to_owned(),
+            data: data.to_owned(),
+            expires_at,
+            replaces: replaces.map(str::to_owned),
+        };
+        self.grouped(write).await.map(|_| ())
+    }
+
+    /// Forgets assertions that expired before `now`.
+    pub async fn purge_replay_cache(&self, now: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM saml_replay WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
