@@ -4,7 +4,12 @@
 //! Time claims are checked by the caller against its clock.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+
+/// A JWS part: JSON, base64url without padding.
+fn part<T: Serialize + ?Sized>(value: &T) -> Result<String, TokenError> {
+    serde_json::to_vec(value).map(|j| B64URL.encode(j)).map_err(|e| TokenError::KeyMaterial(e.to_string()))
+}
 use openssl::bn::BigNumContext;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
@@ -30,7 +35,9 @@ pub enum TokenError {
 
 struct TokenKey {
     kid: String,
-    encoding: EncodingKey,
+    /// Signing goes through OpenSSL with the key loaded once (the JWT
+    /// crate's pure-Rust ECDSA re-parses the key for every token).
+    signing: EcKey<openssl::pkey::Private>,
     decoding: DecodingKey,
     x: String,
     y: String,
@@ -66,8 +73,7 @@ fn load_key(kid: &str, pem: &str) -> Result<TokenKey, TokenError> {
     let public_pem = ec.public_key_to_pem().map_err(err)?;
     Ok(TokenKey {
         kid: kid.to_owned(),
-        encoding: EncodingKey::from_ec_pem(pem.as_bytes())
-            .map_err(|e| TokenError::KeyMaterial(e.to_string()))?,
+        signing: ec.clone(),
         decoding: DecodingKey::from_ec_pem(&public_pem)
             .map_err(|e| TokenError::KeyMaterial(e.to_string()))?,
         x,
@@ -93,12 +99,19 @@ impl TokenKeys {
         Ok(TokenKeys { keys, validation })
     }
 
+    /// An ES256 JWS (RFC 7515 compact form): ECDSA P-256 over SHA-256 of
+    /// `header.payload`, the signature as R || S, 32 bytes each.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, TokenError> {
         let key = self.keys.last().ok_or(TokenError::UnknownKey)?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
-            .map_err(|e| TokenError::KeyMaterial(e.to_string()))
+        let input = format!("{}.{}", part(&header)?, part(claims)?);
+        let err = |e: openssl::error::ErrorStack| TokenError::KeyMaterial(e.to_string());
+        let sig = openssl::ecdsa::EcdsaSig::sign(&crate::crypto::sha256(input.as_bytes()), &key.signing)
+            .map_err(err)?;
+        let mut raw = sig.r().to_vec_padded(32).map_err(err)?;
+        raw.extend(sig.s().to_vec_padded(32).map_err(err)?);
+        Ok(format!("{input}.{}", B64URL.encode(raw)))
     }
 
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
