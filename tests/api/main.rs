@@ -16,6 +16,7 @@ mod mfa;
 mod policies;
 mod providers;
 mod saml;
+mod saml_wrapping;
 mod service;
 mod signin;
 mod sts;

@@ -12,14 +12,15 @@ const PROVIDER: &str = "arn:aws:iam::111122223333:saml-provider/Corp";
 const ROLE: &str = "arn:aws:iam::111122223333:role/SamlDev";
 const ACS: &str = "http://127.0.0.1:8080/saml/acs";
 const SP_ENTITY: &str = "http://127.0.0.1:8080/saml/metadata";
-const TO: Addressing<'static> = Addressing { acs: ACS, sp_entity: SP_ENTITY, role: ROLE, provider: PROVIDER };
+pub(crate) const TO: Addressing<'static> =
+    Addressing { acs: ACS, sp_entity: SP_ENTITY, role: ROLE, provider: PROVIDER };
 
 fn set_attributes(r: &mut Response, attrs: Vec<Attribute>) {
     r.assertion.as_mut().unwrap().attribute_statements.as_mut().unwrap()[0].attributes = attrs;
 }
 
 /// Moves the signature from the Response to the Assertion.
-fn sign_assertion_instead(r: &mut Response, idp: &TestIdp) {
+pub(crate) fn sign_assertion_instead(r: &mut Response, idp: &TestIdp) {
     r.signature = None;
     let a = r.assertion.as_mut().unwrap();
     a.signature = Some(Signature::template(&a.id, &idp.cert()));
@@ -57,7 +58,7 @@ async fn setup_with_trust(trust_condition: &str) -> (TestApp, TestIdp) {
     (app, idp)
 }
 
-async fn setup() -> (TestApp, TestIdp) {
+pub(crate) async fn setup() -> (TestApp, TestIdp) {
     setup_with_trust(&format!(r#","Condition":{{"StringEquals":{{"SAML:aud":"{ACS}"}}}}"#)).await
 }
 
@@ -85,13 +86,13 @@ async fn exchange_with(
     app.raw(&form(&pairs), &[]).await
 }
 
-async fn exchange(app: &TestApp, xml: &str) -> Reply {
+pub(crate) async fn exchange(app: &TestApp, xml: &str) -> Reply {
     exchange_with(app, xml, ROLE, PROVIDER, &[]).await
 }
 
 /// Refused, with no credentials in the answer and no echo of the assertion.
 #[track_caller]
-fn refused(r: &Reply, status: u16, code: &str) {
+pub(crate) fn refused(r: &Reply, status: u16, code: &str) {
     r.err(status, code);
     assert!(!r.body.contains("SessionToken") && !r.body.contains("alice"), "{}", r.body);
 }
