@@ -98,7 +98,10 @@ pub fn verify_response(
     sp: &ServiceEndpoint,
     now: DateTime<Utc>,
 ) -> Result<VerifiedAssertion, SamlError> {
-    let Shape { signatures, response_signed } = strict::check(xml, sp.max_bytes)?;
+    let Shape { signatures, response_signed, sp_name_qualifiers } = strict::check(xml, sp.max_bytes)?;
+    if sp_name_qualifiers.iter().any(|q| !sp.audiences.contains(q)) {
+        return Err(SamlError::Audience);
+    }
     if signatures == 0 {
         return Err(SamlError::Unsigned);
     }
@@ -118,7 +121,9 @@ pub fn verify_response(
 
     // Only what the signature covered is read from here on.
     let assertion = if response_signed {
-        let response = reduced.parse::<Response>().map_err(|_| SamlError::Signature)?;
+        let response = reduced
+            .parse::<Response>()
+            .map_err(|_| SamlError::Malformed("signed Response is not readable"))?;
         check_envelope(&response, idp, sp, true)?;
         let answered = response.in_response_to.clone();
         (response.assertion.ok_or(SamlError::AssertionCount)?, answered)

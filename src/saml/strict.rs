@@ -45,6 +45,8 @@ pub struct Shape {
     pub signatures: usize,
     /// The Response itself carries a signature (else only the Assertion can).
     pub response_signed: bool,
+    /// `SPNameQualifier`s of NameIDs: each must name us (samael drops them).
+    pub sp_name_qualifiers: Vec<String>,
 }
 
 fn bad(what: &'static str) -> SamlError {
@@ -173,6 +175,9 @@ pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
                             id = Some(value.to_string());
                         }
                         (b"Algorithm", false) => algorithm = Some(value.to_string()),
+                        (b"SPNameQualifier", false) if local == b"NameID" => {
+                            shape.sp_name_qualifiers.push(value.to_string())
+                        }
                         (b"URI", false) => uri = Some(value.to_string()),
                         _ => {}
                     }

@@ -135,3 +135,70 @@ async fn p02_the_envelope_must_be_a_saml_2_response() {
     let corrupt = format!("{}yesterday{}", &signed[..at], &signed[at + signed[at..].find('"').unwrap()..]);
     refused(&exchange(&app, &corrupt).await, 400, "InvalidIdentityToken");
 }
+
+/// Re-signs a response after `edit` changed its text (the genuine key, as
+/// the IdP would sign such a document).
+fn resign(idp: &crate::test_idp::TestIdp, xml: &str, edit: impl Fn(&str) -> String) -> String {
+    let (s, e) = span(xml, "<ds:SignatureValue>", "</ds:SignatureValue>");
+    let template = format!("{}<ds:SignatureValue></ds:SignatureValue>{}", &xml[..s], &xml[e..]);
+    let (s, e) = span(&template, "<ds:DigestValue>", "</ds:DigestValue>");
+    let template = format!("{}<ds:DigestValue></ds:DigestValue>{}", &template[..s], &template[e..]);
+    idp.sign(edit(&template))
+}
+
+#[tokio::test]
+async fn p11_cardinality_and_content() {
+    let (app, idp) = setup().await;
+    let now = epoch();
+    // Re-signing alone changes nothing (a fresh response each time: each is used once).
+    let fresh = || idp.response(&TO, now, |_| {});
+    exchange(&app, &resign(&idp, &fresh(), |x| x.to_owned())).await.ok();
+    let cases: Vec<(&str, String)> = vec![
+        ("no Conditions", idp.response(&TO, now, |r| r.assertion.as_mut().unwrap().conditions = None)),
+        (
+            "two AuthnStatements",
+            idp.response(&TO, now, |r| {
+                let a = r.assertion.as_mut().unwrap();
+                let s = a.authn_statements.as_ref().unwrap()[0].clone();
+                a.authn_statements.as_mut().unwrap().push(s);
+            }),
+        ),
+        (
+            "duplicate attribute",
+            idp.response(&TO, now, |r| {
+                let a = r.assertion.as_mut().unwrap();
+                let attrs = &mut a.attribute_statements.as_mut().unwrap()[0].attributes;
+                attrs.push(attrs[0].clone());
+            }),
+        ),
+        (
+            "no NameID",
+            idp.response(&TO, now, |r| {
+                r.assertion.as_mut().unwrap().subject.as_mut().unwrap().name_id = None
+            }),
+        ),
+        (
+            "two Conditions",
+            resign(&idp, &fresh(), |x| {
+                let (s, e) = span(x, "<saml2:Conditions", "</saml2:Conditions>");
+                format!("{}{}{}", &x[..e], &x[s..e], &x[e..])
+            }),
+        ),
+        (
+            "SPNameQualifier of another SP",
+            resign(&idp, &fresh(), |x| {
+                x.replacen("<saml2:NameID ", "<saml2:NameID SPNameQualifier=\"https://other-sp.test\" ", 1)
+            }),
+        ),
+    ];
+    for (what, xml) in cases {
+        let r = exchange(&app, &xml).await;
+        assert!(!r.body.contains("already used"), "{what} must fail on its own check");
+        assert_eq!(
+            (r.status, r.code().as_deref()),
+            (400, Some("InvalidIdentityToken")),
+            "{what}: {}",
+            r.body
+        );
+    }
+}
