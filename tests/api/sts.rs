@@ -353,3 +353,40 @@ async fn session_tags_need_tag_session_and_pass_on_when_transitive() {
     let untagged = Keys::from_credentials(assume(&app, &bob, &[]).await.ok());
     app.iam(&untagged, &[("Action", "ListUsers")]).await.err(403, "AccessDenied");
 }
+
+#[tokio::test]
+async fn t10_role_credentials_cannot_widen_themselves() {
+    let (app, bob) = setup().await;
+    let creds = Keys::from_credentials(assume(&app, &bob, &[]).await.ok());
+    // No new credentials from session credentials.
+    app.sts(&creds, &[("Action", "GetSessionToken")]).await.err(403, "AccessDenied");
+    app.sts(&creds, &[("Action", "GetFederationToken"), ("Name", "x")]).await.err(403, "AccessDenied");
+    // No rewriting its own trust or permissions: the role only lists.
+    let open = trust("*", "");
+    app.iam(&creds, &[("Action", "UpdateAssumeRolePolicy"), ("RoleName", "Dev"), ("PolicyDocument", &open)])
+        .await
+        .err(403, "AccessDenied");
+    let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    app.iam(
+        &creds,
+        &[("Action", "PutRolePolicy"), ("RoleName", "Dev"), ("PolicyName", "all"), ("PolicyDocument", all)],
+    )
+    .await
+    .err(403, "AccessDenied");
+    app.iam(
+        &creds,
+        &[
+            ("Action", "AttachRolePolicy"),
+            ("RoleName", "Dev"),
+            ("PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess"),
+        ],
+    )
+    .await
+    .err(403, "AccessDenied");
+    // Nothing changed: the role still only lists, and is who it says it is.
+    app.iam(&creds, &[("Action", "CreateUser"), ("UserName", "x")]).await.err(403, "AccessDenied");
+    let me = app.sts(&creds, &[("Action", "GetCallerIdentity")]).await;
+    assert_eq!(me.text("Arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Dev/s1"));
+    let r = app.admin(&[("Action", "ListRolePolicies"), ("RoleName", "Dev")]).await;
+    assert_eq!(r.all("member"), vec!["list"]);
+}
