@@ -66,6 +66,9 @@ pub struct SamlClaims {
     pub session_name: String,
     pub session_duration: Option<i64>,
     pub session_not_on_or_after: Option<i64>,
+    /// The end of the assertion's own validity: a role chosen later (the
+    /// picker, switching roles) is refused after it.
+    pub valid_until: i64,
     pub tags: Vec<(String, String)>,
     pub transitive_tag_keys: Vec<String>,
     pub source_identity: Option<String>,
@@ -111,6 +114,7 @@ impl SamlClaims {
             session_name: session.to_owned(),
             session_duration,
             session_not_on_or_after: assertion.session_not_on_or_after().map(|t| t.timestamp()),
+            valid_until: assertion.not_on_or_after().timestamp(),
             tags,
             transitive_tag_keys: assertion
                 .attribute(&format!("{ATTR}TransitiveTagKeys"))
@@ -215,6 +219,9 @@ pub async fn assume_role_with_claims(
         return Err(denied());
     }
     let now = iam.clock.now();
+    if now.timestamp() >= claims.valid_until + CLOCK_SKEW_SECONDS {
+        return Err(rejected(SamlError::Expired));
+    }
     let parsed = Arn::parse(role_arn).filter(|a| a.service == "iam");
     let role = match parsed
         .as_ref()

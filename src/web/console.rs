@@ -74,6 +74,13 @@ pub async fn open_console(
         Ok(c) => c,
         Err(StsError::Iam(e)) => return Err(PageFailure::internal(e.to_string())),
         Err(StsError::Internal(e)) => return Err(PageFailure::internal(e)),
+        Err(StsError::ExpiredTokenException { .. }) => {
+            return Err(PageFailure::new(
+                403,
+                "Sign-in expired",
+                "Your sign-in is more than a few minutes old. Sign in again to choose a role.",
+            ))
+        }
         Err(e) => {
             web_audit(
                 state,
@@ -212,13 +219,19 @@ pub async fn console(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     };
     let csrf = csrf_token(&state.csrf_key, CONSOLE_CSRF, &cookie);
     let expiration = crate::iam::IamService::iso(session.expiration);
-    let can_switch = session.claims.as_ref().is_some_and(|c| c.roles.len() > 1);
+    // Another offered role can be chosen while the assertion is still valid;
+    // later, switching means signing in again.
+    let now = state.iam.clock.now().timestamp();
+    let can_switch = session.claims.as_ref().is_some_and(|c| c.roles.len() > 1 && now < c.valid_until);
+    let can_sign_in_again =
+        session.claims.as_ref().is_some_and(|c| c.roles.len() > 1 && now >= c.valid_until);
     let body = pages::render(&ConsolePage {
         s: &session,
         expiration,
         endpoint: &state.public_url,
         csrf: &csrf,
         can_switch,
+        can_sign_in_again,
     })?;
     Ok(pages::page_builder(StatusCode::OK, None, state.https).body(body))
 }

@@ -72,6 +72,7 @@ pub struct ConsolePage<'a> {
     pub endpoint: &'a str,
     pub csrf: &'a str,
     pub can_switch: bool,
+    pub can_sign_in_again: bool,
 }
 
 #[derive(Template)]

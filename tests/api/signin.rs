@@ -392,3 +392,18 @@ async fn l10_more_groups_than_a_page_are_all_read() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "bounded time");
 }
+
+#[tokio::test]
+async fn a_role_is_chosen_while_the_assertion_is_valid_and_not_after() {
+    let app = directory_app("", "").await;
+    let b = Browser::new(&app);
+    let picker = b.sign_in("alice", "Alpha-Pass-1").await;
+    let csrf = picker.field("csrf").unwrap();
+    // Five minutes of validity and two of clock skew, then one more.
+    app.clock.advance(chrono::Duration::seconds(8 * 60));
+    let late =
+        b.post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Dev")]).await;
+    assert_eq!(late.status, 403);
+    assert!(late.body.contains("Sign in again"), "{}", late.body);
+    assert_eq!(b.get("/console").await.location.as_deref(), Some("/"), "no console session");
+}
