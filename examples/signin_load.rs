@@ -6,6 +6,9 @@
 //!       console session) per sign-in, each worker with its own cookies.
 //!   signin_load bind <ldap-url> <dn> <password> <connections> <seconds>
 //!       simple binds on reused connections, the directory's own ceiling.
+//!   signin_load connect-bind <ldap-url> <dn> <password> <connections> <seconds>
+//!       a new connection per bind (StartTLS when CA_FILE names the CA, with
+//!       TCP_NODELAY): what a login costs a broker that does not pool.
 //!
 //! Prints sign-ins (or binds) per second and latency percentiles.
 use std::sync::Arc;
@@ -78,6 +81,35 @@ async fn bind_worker(url: String, dn: String, password: String, until: Instant) 
     latencies
 }
 
+async fn connect_bind_worker(url: String, dn: String, password: String, until: Instant) -> Vec<Duration> {
+    let tls = std::env::var("CA_FILE").ok().map(|ca| {
+        let pem = std::fs::read(ca).expect("CA_FILE");
+        native_tls::TlsConnector::builder()
+            .add_root_certificate(native_tls::Certificate::from_pem(&pem).expect("CA pem"))
+            .build()
+            .expect("tls")
+    });
+    let addr = url.trim_start_matches("ldap://").to_owned();
+    let mut latencies = Vec::new();
+    while Instant::now() < until {
+        let started = Instant::now();
+        let tcp = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        tcp.set_nodelay(true).expect("nodelay");
+        let mut settings = ldap3::LdapConnSettings::new()
+            .set_starttls(tls.is_some())
+            .set_std_stream(ldap3::StdStream::Tcp(tcp.into_std().expect("std")));
+        if let Some(t) = &tls {
+            settings = settings.set_connector(t.clone());
+        }
+        let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(settings, &url).await.expect("ldap");
+        ldap3::drive!(conn);
+        ldap.simple_bind(&dn, &password).await.expect("bind").success().expect("bind accepted");
+        ldap.unbind().await.ok();
+        latencies.push(started.elapsed());
+    }
+    latencies
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -98,6 +130,7 @@ async fn main() {
         tasks.push(tokio::spawn(async move {
             let l = match mode.as_str() {
                 "signin" => signin_worker(url, who, password, until).await,
+                "connect-bind" => connect_bind_worker(url, who, password, until).await,
                 _ => bind_worker(url, who, password, until).await,
             };
             done.lock().await.extend(l);

@@ -14,7 +14,8 @@ work=$(mktemp -d /tmp/idbroker-bench.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export IDBROKER__SERVER__LISTEN=127.0.0.1:$port IDBROKER__SERVER__PUBLIC_URL=http://127.0.0.1:$port \
   IDBROKER__SERVER__DATA_DIR=$work/data IDBROKER__DATABASE__URL=${BENCH_DATABASE_URL:-sqlite://$work/data/db.sqlite} \
-  IDBROKER__LOG__LEVEL=warn IDBROKER__DIRECTORY__URL=$OPENLDAP_URL \
+  IDBROKER__LOG__LEVEL=warn IDBROKER__DIRECTORY__URL=$OPENLDAP_URL IDBROKER__DIRECTORY__STARTTLS=true \
+  IDBROKER__DIRECTORY__CA_FILE=$OPENLDAP_CA_CERT \
   IDBROKER__DIRECTORY__BIND_DN=$OPENLDAP_SERVICE_DN IDBROKER__DIRECTORY__BIND_PASSWORD=$OPENLDAP_SERVICE_PASSWORD \
   IDBROKER__DIRECTORY__USER_BASE_DN=$OPENLDAP_PEOPLE_DN IDBROKER__DIRECTORY__GROUP_BASE_DN=$OPENLDAP_GROUPS_DN
 creds=$(target/release/idbroker init --account-id 111122223333 --admin-user admin)
@@ -32,3 +33,4 @@ iam.create_role(RoleName="Dev", AssumeRolePolicyDocument=json.dumps(trust))
 PY
 target/release/examples/signin_load signin "http://127.0.0.1:$port" bob Bravo-Pass-2 "$connections" "$seconds"
 target/release/examples/signin_load bind "$OPENLDAP_URL" "uid=bob,$OPENLDAP_PEOPLE_DN" Bravo-Pass-2 4 "$seconds"
+CA_FILE=$OPENLDAP_CA_CERT target/release/examples/signin_load connect-bind "$OPENLDAP_URL" "uid=bob,$OPENLDAP_PEOPLE_DN" Bravo-Pass-2 4 "$seconds"
