@@ -221,10 +221,11 @@ impl LdapDirectory {
             32 | 10 => return Ok(Err(Refusal::UnknownUser)),
             rc => return Err(unavailable(format!("user search answered {rc}: {}", status.text))),
         }
-        Ok(match entries.len() {
-            0 => Err(Refusal::UnknownUser),
-            1 => Ok(SearchEntry::construct(entries.into_iter().next().expect("one entry"))),
-            _ => Err(Refusal::AmbiguousUser),
+        let mut entries = entries.into_iter();
+        Ok(match (entries.next(), entries.next()) {
+            (None, _) => Err(Refusal::UnknownUser),
+            (Some(entry), None) => Ok(SearchEntry::construct(entry)),
+            (Some(_), Some(_)) => Err(Refusal::AmbiguousUser),
         })
     }
 
