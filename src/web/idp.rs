@@ -3,6 +3,7 @@
 //! auto-posting the signed Response to the SP's registered ACS.
 use super::error::PageFailure;
 use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE};
+use super::second_step::{show_second_step, PendingSecondStep, SignedIn, SECOND_STEP_SECONDS};
 use super::{web_audit, AppState};
 use crate::console::csrf_token;
 use crate::directory::{DirectoryError, Refusal, MAX_INPUT_BYTES};
@@ -15,7 +16,7 @@ use base64::Engine;
 const FORM_LIMIT: usize = 16 * 1024;
 /// A login form is good for this long after it was shown.
 const LOGIN_FORM_SECONDS: i64 = 900;
-const LOGIN_CSRF: &str = "idp-login";
+pub(super) const LOGIN_CSRF: &str = "idp-login";
 
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/samlmetadata+xml").body(state.idp.metadata())
@@ -159,7 +160,7 @@ pub async fn login(
     let (form, binding) =
         pages::checked_form(&req, &state, payload, FORM_LIMIT, CSRF_COOKIE, LOGIN_CSRF).await?;
     if let Some(sealed) = form.get("pending")? {
-        return second_step(&req, &state, &binding, &form, sealed).await;
+        return super::second_step::second_step(&req, &state, &binding, &form, sealed).await;
     }
     let request = match form.get("request")? {
         Some(sealed) if !sealed.is_empty() => open_request(&state, sealed)?,
@@ -280,111 +281,8 @@ pub async fn login(
     answer_with_assertion(&req, &state, signed_in, request).await
 }
 
-/// A directory user whose password was accepted, as the assertion will name them.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SignedIn {
-    username: String,
-    dn: String,
-    roles: Vec<String>,
-    tags: Vec<(String, String)>,
-}
-
-/// Between the password and the code: sealed into the form, short-lived.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct PendingSecondStep {
-    user: SignedIn,
-    request: SsoRequest,
-    /// A new seed being enrolled, for users without one.
-    seed: Option<Vec<u8>>,
-    expires: i64,
-}
-
-const SECOND_STEP_SECONDS: i64 = 300;
-const SECOND_STEP_CONTEXT: &str = "idp-second-step";
-
-fn show_second_step(
-    state: &AppState,
-    binding: &str,
-    pending: &PendingSecondStep,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Result<HttpResponse, PageFailure> {
-    let json = serde_json::to_vec(pending).map_err(|e| PageFailure::internal(e.to_string()))?;
-    let sealed = state.iam.master.seal(&json, SECOND_STEP_CONTEXT);
-    let csrf = csrf_token(&state.csrf_key, LOGIN_CSRF, binding);
-    let (qr, secret) = match &pending.seed {
-        Some(seed) => {
-            let totp = crate::crypto::Totp::new(seed.clone(), "idbroker", &pending.user.username)
-                .map_err(|e| PageFailure::internal(e.to_string()))?;
-            let png = totp.qr_png().map_err(|e| PageFailure::internal(e.to_string()))?;
-            (Some(base64::engine::general_purpose::STANDARD.encode(png)), Some(totp.seed_base32()))
-        }
-        None => (None, None),
-    };
-    let body = pages::render(&pages::MfaPage {
-        csrf: &csrf,
-        pending: &sealed,
-        enrolling: pending.seed.is_some(),
-        qr_png_base64: qr,
-        secret_base32: secret,
-        error,
-    })?;
-    Ok(pages::page_builder(status, None, state.https).body(body))
-}
-
-/// The code step: checks the code (enrolling a new seed first when the user
-/// has none), then answers as a password-only sign-in would.
-async fn second_step(
-    req: &HttpRequest,
-    state: &AppState,
-    binding: &str,
-    form: &Form,
-    sealed: &str,
-) -> Result<HttpResponse, PageFailure> {
-    let expired = || PageFailure::bad_request("This sign-in has expired. Start again.");
-    let json = state.iam.master.open(sealed, SECOND_STEP_CONTEXT).map_err(|_| expired())?;
-    let pending: PendingSecondStep = serde_json::from_slice(&json).map_err(|_| expired())?;
-    let now = state.iam.clock.now().timestamp();
-    if pending.expires <= now {
-        return Err(expired());
-    }
-    let address = pages::client_address(req);
-    if !state.throttle.allows(&pending.user.username, &address, now) {
-        return Err(PageFailure::new(
-            429,
-            "Too many attempts",
-            "There have been too many failed sign-ins. Wait a few minutes and try again.",
-        ));
-    }
-    let code = form.text("code")?.trim();
-    let key = SecondFactor::user_key(&pending.user.dn);
-    let accepted = match &pending.seed {
-        Some(seed) => state.second_factor.enroll(&key, seed, code).await?,
-        None => state.second_factor.verify(&key, code).await?,
-    };
-    if !accepted {
-        state.throttle.record_failure(&pending.user.username, &address, now);
-        web_audit(
-            state,
-            req,
-            "DirectoryLogin",
-            Some(&pending.user.username),
-            Some(("InvalidMFACode", "the verification code was not accepted".into())),
-            serde_json::json!({ "reason": "mfa" }),
-        );
-        return show_second_step(
-            state,
-            binding,
-            &pending,
-            Some("That code was not accepted. Try the next one."),
-            StatusCode::UNAUTHORIZED,
-        );
-    }
-    answer_with_assertion(req, state, pending.user, pending.request).await
-}
-
 /// Issues the signed Response and answers with the page that posts it to the SP.
-async fn answer_with_assertion(
+pub(super) async fn answer_with_assertion(
     req: &HttpRequest,
     state: &AppState,
     user: SignedIn,

@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod idp;
 mod pages;
+mod second_step;
 mod signin;
 mod sp;
 
