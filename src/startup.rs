@@ -132,8 +132,12 @@ fn spawn_sweeper(state: Arc<AppState>) {
             if let Err(e) = state.sessions.purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired web sessions");
             }
-            if let Err(e) = state.store.purge_replay_cache(state.iam.now_utc().timestamp()).await {
+            let now = state.iam.now_utc().timestamp();
+            if let Err(e) = state.store.purge_replay_cache(now).await {
                 tracing::warn!(error = %e, "could not purge the replay cache");
+            }
+            if let Err(e) = state.throttle.purge(now).await {
+                tracing::warn!(error = %e, "could not purge old sign-in failures");
             }
         }
     });
@@ -316,6 +320,7 @@ impl Application {
                 .map(|m| RoleRule { group_dn: m.group_dn.clone(), role_arn: m.role_arn.clone() })
                 .collect(),
             throttle: Throttle::new(
+                store.clone(),
                 settings.idp.max_failures_per_user,
                 settings.idp.max_failures_per_address,
                 settings.idp.throttle_window_seconds as i64,

@@ -1,6 +1,6 @@
 //! Console sign-in: browser sessions kept on the server (sealed, in the
 //! database, so any node serves them and logout ends them everywhere),
-//! sign-in throttling, CSRF tokens and same-origin redirect targets. Plain
+//! sign-in throttling (also shared through the database), CSRF tokens and same-origin redirect targets. Plain
 //! Rust: the web layer turns these into cookies and pages.
 mod sessions;
 mod throttle;

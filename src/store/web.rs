@@ -100,3 +100,36 @@ impl Store {
         rows.iter().map(super::providers::provider).collect()
     }
 }
+
+impl Store {
+    /// Failures recorded under `key` after `since`.
+    pub async fn count_signin_failures(&self, key: &str, since: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM signin_failures WHERE throttle_key = $1 AND failed_at > $2",
+        )
+        .bind(key)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        get(&row, "n")
+    }
+
+    pub async fn record_signin_failure(&self, keys: &[&str], now: i64) -> Result<()> {
+        for key in keys {
+            sqlx::query("INSERT INTO signin_failures (throttle_key, failed_at) VALUES ($1, $2)")
+                .bind(*key)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn purge_signin_failures(&self, before: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM signin_failures WHERE failed_at <= $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+}

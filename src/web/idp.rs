@@ -173,7 +173,7 @@ pub async fn login(
     }
     let address = pages::client_address(&req);
     let now = state.iam.clock.now();
-    if !state.throttle.allows(username, &address, now.timestamp()) {
+    if !state.throttle.allows(username, &address, now.timestamp()).await? {
         web_audit(
             &state,
             &req,
@@ -202,7 +202,7 @@ pub async fn login(
         }
         Err(DirectoryError::Refused(reason)) => {
             if reason != Refusal::EmptyPassword {
-                state.throttle.record_failure(username, &address, now.timestamp());
+                state.throttle.record_failure(username, &address, now.timestamp()).await?;
             }
             state.metrics.signins.with_label_values(&["directory", "refused"]).inc();
             web_audit(

@@ -81,7 +81,7 @@ pub(super) async fn second_step(
         return Err(expired());
     }
     let address = pages::client_address(req);
-    if !state.throttle.allows(&pending.user.username, &address, now) {
+    if !state.throttle.allows(&pending.user.username, &address, now).await? {
         return Err(PageFailure::new(
             429,
             "Too many attempts",
@@ -95,7 +95,7 @@ pub(super) async fn second_step(
         None => state.second_factor.verify(&key, code).await?,
     };
     if !accepted {
-        state.throttle.record_failure(&pending.user.username, &address, now);
+        state.throttle.record_failure(&pending.user.username, &address, now).await?;
         web_audit(
             state,
             req,

@@ -51,7 +51,7 @@ pub async fn signin(
     let address = pages::client_address(&req);
     let now = state.iam.clock.now().timestamp();
     let throttle_key = format!("iam:{account}:{username}");
-    if !state.throttle.allows(&throttle_key, &address, now) {
+    if !state.throttle.allows(&throttle_key, &address, now).await? {
         return Err(PageFailure::new(
             429,
             "Too many attempts",
@@ -63,7 +63,7 @@ pub async fn signin(
         Err(SignInError::Iam(e)) => return Err(PageFailure::internal(e.to_string())),
         Err(e) => {
             if !matches!(e, SignInError::MfaRequired) {
-                state.throttle.record_failure(&throttle_key, &address, now);
+                state.throttle.record_failure(&throttle_key, &address, now).await?;
             }
             let reason = match &e {
                 SignInError::Refused(why) => *why,

@@ -117,13 +117,18 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
+        Browser::at(&app.base)
+    }
+
+    /// A browser for the node at `base`.
+    pub fn at(base: &str) -> Browser {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Browser { client, jar, base: app.base.clone() }
+        Browser { client, jar, base: base.to_owned() }
     }
 
     /// Our URL for a path or for a URL under the configured public URL.

@@ -407,3 +407,25 @@ async fn a_role_is_chosen_while_the_assertion_is_valid_and_not_after() {
     assert!(late.body.contains("Sign in again"), "{}", late.body);
     assert_eq!(b.get("/console").await.location.as_deref(), Some("/"), "no console session");
 }
+
+#[tokio::test]
+async fn l07_the_throttle_holds_across_nodes() {
+    let app = directory_app("", "max_failures_per_user = 3\nmax_failures_per_address = 100").await;
+    let node1 = Browser::new(&app);
+    let form = node1.login_form().await;
+    for _ in 0..3 {
+        assert_eq!(node1.submit_login(&form, "bob", "wrong").await.status, 401);
+    }
+    // A second node on the same database and keys refuses bob too.
+    let node2 = idbroker::startup::Application::build(&app.settings, std::sync::Arc::new(app.clock.clone()))
+        .await
+        .unwrap();
+    let base2 = format!("http://127.0.0.1:{}", node2.port());
+    tokio::spawn(node2.run());
+    let b2 = Browser::at(&base2);
+    let form2 = b2.login_form().await;
+    assert_eq!(b2.submit_login(&form2, "bob", "Bravo-Pass-2").await.status, 429);
+    // Once the window has passed, bob signs in.
+    app.clock.advance(chrono::Duration::seconds(301));
+    assert_eq!(b2.submit_login(&b2.login_form().await, "bob", "Bravo-Pass-2").await.status, 200);
+}
