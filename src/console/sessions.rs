@@ -4,7 +4,7 @@
 use super::ConsoleError;
 use crate::clock::SharedClock;
 use crate::crypto::{self, MasterKey};
-use crate::store::Store;
+use crate::store::{AssertionUse, Store};
 use crate::sts::SamlClaims;
 use serde::{Deserialize, Serialize};
 
@@ -77,20 +77,24 @@ impl Sessions {
     /// Stores a session under a new random id and returns the id (the cookie
     /// value). Every sign-in gets a new id, so a planted cookie is useless;
     /// the session of `replaces` (this browser's old cookie) ends with it.
+    /// With `first_use`, the signing-in assertion is recorded in the same
+    /// commit; None when it had been used already (nothing is stored).
     pub async fn start(
         &self,
         session: &WebSession,
         lifetime: i64,
         replaces: Option<&str>,
-    ) -> Result<String, ConsoleError> {
+        first_use: Option<AssertionUse>,
+    ) -> Result<Option<String>, ConsoleError> {
         let cookie = crypto::random_token(32);
         let hash = id_hash(&cookie);
         let json = serde_json::to_vec(session).map_err(|_| ConsoleError::Corrupt)?;
         let sealed = self.master.seal(&json, &context(&hash));
         let expires = self.clock.now().timestamp() + lifetime;
         let old = replaces.map(id_hash);
-        self.store.put_web_session(&hash, session.kind(), &sealed, expires, old.as_deref()).await?;
-        Ok(cookie)
+        let stored =
+            self.store.put_web_session(&hash, session.kind(), &sealed, expires, old.as_deref(), first_use);
+        Ok(stored.await?.then_some(cookie))
     }
 
     /// The live session of a cookie, if any.

@@ -10,12 +10,52 @@ use tokio::sync::{mpsc, oneshot};
 
 const BATCH: usize = 256;
 
+/// An assertion's first use, to be recorded in the replay cache.
+#[derive(Debug, Clone)]
+pub struct AssertionUse {
+    pub issuer: String,
+    pub assertion_id: String,
+    /// Kept until then (the assertion's end plus the clock skew).
+    pub expires_at: i64,
+    pub now: i64,
+}
+
 /// One write of a group.
 enum Write {
     /// The first use of an assertion; answers false when it was used before.
-    AssertionUse { issuer: String, assertion_id: String, expires_at: i64, now: i64 },
-    /// Stores a web session, ending the one it replaces.
-    PutSession { id_hash: String, kind: String, data: String, expires_at: i64, replaces: Option<String> },
+    FirstUse(AssertionUse),
+    /// Stores a web session, ending the one it replaces; with `first_use`,
+    /// only if that assertion was not used before (answers false then).
+    PutSession {
+        id_hash: String,
+        kind: String,
+        data: String,
+        expires_at: i64,
+        replaces: Option<String>,
+        first_use: Option<AssertionUse>,
+    },
+}
+
+async fn first_use(
+    tx: &mut Transaction<'static, Any>,
+    u: &AssertionUse,
+) -> std::result::Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at < $3")
+        .bind(&u.issuer)
+        .bind(&u.assertion_id)
+        .bind(u.now)
+        .execute(&mut **tx)
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(&u.issuer)
+    .bind(&u.assertion_id)
+    .bind(u.expires_at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 struct Job {
@@ -37,28 +77,13 @@ impl std::fmt::Debug for GroupedWriter {
 
 async fn apply(tx: &mut Transaction<'static, Any>, w: &Write) -> std::result::Result<bool, sqlx::Error> {
     match w {
-        Write::AssertionUse { issuer, assertion_id, expires_at, now } => {
-            sqlx::query(
-                "DELETE FROM saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at < $3",
-            )
-            .bind(issuer)
-            .bind(assertion_id)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
-            let inserted = sqlx::query(
-                "INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(issuer)
-            .bind(assertion_id)
-            .bind(expires_at)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            Ok(inserted == 1)
-        }
-        Write::PutSession { id_hash, kind, data, expires_at, replaces } => {
+        Write::FirstUse(u) => first_use(tx, u).await,
+        Write::PutSession { id_hash, kind, data, expires_at, replaces, first_use: used } => {
+            if let Some(u) = used {
+                if !first_use(tx, u).await? {
+                    return Ok(false);
+                }
+            }
             if let Some(old) = replaces {
                 sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
                     .bind(old)
@@ -135,17 +160,19 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool> {
-        let write = Write::AssertionUse {
+        let write = Write::FirstUse(AssertionUse {
             issuer: issuer.to_owned(),
             assertion_id: assertion_id.to_owned(),
             expires_at,
             now,
-        };
+        });
         self.grouped(write).await
     }
 
     /// Stores a new web session (its id is new, so it never conflicts),
-    /// deleting the session it replaces in the same commit.
+    /// deleting the session it replaces in the same commit. With `first_use`,
+    /// the assertion that signed the browser in is recorded in that commit
+    /// too, and nothing is stored (false) if it was used before.
     pub async fn put_web_session(
         &self,
         id_hash: &str,
@@ -153,15 +180,17 @@ impl Store {
         data: &str,
         expires_at: i64,
         replaces: Option<&str>,
-    ) -> Result<()> {
+        first_use: Option<AssertionUse>,
+    ) -> Result<bool> {
         let write = Write::PutSession {
             id_hash: id_hash.to_owned(),
             kind: kind.to_owned(),
             data: data.to_owned(),
             expires_at,
             replaces: replaces.map(str::to_owned),
+            first_use,
         };
-        self.grouped(write).await.map(|_| ())
+        self.grouped(write).await
     }
 
     /// Forgets assertions that expired before `now`.

@@ -18,6 +18,7 @@ use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
 pub use audit::StoreAuditSink;
+pub use grouped::AssertionUse;
 pub use principals::PrincipalUpdate;
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use crate::iam::policy::{
 use crate::iam::IamService;
 use crate::query::{text, Node, Params};
 use crate::saml::{verify_response, SamlError, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
-use crate::store::StoreError;
+use crate::store::{AssertionUse, StoreError};
 use base64::Engine;
 
 const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
@@ -351,13 +351,15 @@ pub(super) async fn assume_role_with_saml(
     Ok(Some(out))
 }
 
-/// A Response posted to the ACS by a browser, verified and recorded: its
+/// A Response posted to the ACS by a browser, verified (its use not yet recorded): its
 /// claims with only the roles of providers whose keys verified it, and the
 /// request it answers.
 pub struct BrowserAssertion {
     pub claims: SamlClaims,
     pub providers: Vec<SamlProvider>,
     pub in_response_to: Option<String>,
+    /// Its use, for the caller to record with what it stores (one commit).
+    pub first_use: AssertionUse,
 }
 
 /// Verifies a browser's `SAMLResponse` (base64). The providers are found by
@@ -404,8 +406,14 @@ pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<
     };
     let mut claims = SamlClaims::of(&assertion)?;
     claims.roles.retain(|(_, provider)| verified.iter().any(|p| p.arn == *provider));
-    record_use(iam, &assertion).await?;
+    let first_use = AssertionUse {
+        issuer: assertion.issuer().to_owned(),
+        assertion_id: assertion.assertion_id().to_owned(),
+        expires_at: assertion.not_on_or_after().timestamp() + CLOCK_SKEW_SECONDS,
+        now: iam.clock.now().timestamp(),
+    };
     Ok(BrowserAssertion {
+        first_use,
         claims,
         providers: verified,
         in_response_to: assertion.in_response_to().map(str::to_owned),

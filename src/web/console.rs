@@ -4,6 +4,7 @@ use super::error::PageFailure;
 use super::pages::{self, AccountRoles, ConsolePage, HomePage, RoleChoice, RolesPage, SESSION_COOKIE};
 use super::{web_audit, AppState};
 use crate::console::{csrf_token, ConsoleSession, PendingRoles, WebSession};
+use crate::store::AssertionUse;
 use crate::sts::{assume_role_with_claims, SamlClaims, SessionAsk, StsError};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -28,20 +29,23 @@ async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<(String, 
     }
 }
 
-/// Replaces this browser's session (if any) with `session`, under a new id.
+/// Replaces this browser's session (if any) with `session`, under a new id,
+/// recording the signing-in assertion's `first_use` in the same commit.
 async fn replace_session(
     req: &HttpRequest,
     state: &AppState,
     session: &WebSession,
     lifetime: i64,
     then: &str,
+    first_use: Option<AssertionUse>,
 ) -> Result<HttpResponse, PageFailure> {
     let old = pages::cookie_value(req, SESSION_COOKIE);
-    let id = state
+    let started = state
         .sessions
-        .start(session, lifetime, old.as_deref())
+        .start(session, lifetime, old.as_deref(), first_use)
         .await
         .map_err(|e| PageFailure::internal(e.to_string()))?;
+    let id = started.ok_or_else(|| super::sp::replayed(state, req))?;
     let mut response = see_other(then);
     response
         .add_cookie(&pages::cookie(SESSION_COOKIE, id, lifetime, state.https))
@@ -57,6 +61,7 @@ pub async fn open_console(
     claims: SamlClaims,
     role: &str,
     relay: Option<String>,
+    first_use: Option<AssertionUse>,
 ) -> Result<HttpResponse, PageFailure> {
     let offered = claims.roles.iter().find(|(r, _)| r == role).map(|(_, p)| p.clone());
     let provider_arn = offered.ok_or_else(|| PageFailure::bad_request("That role is not offered to you."))?;
@@ -112,7 +117,7 @@ pub async fn open_console(
         root_without_mfa: false,
         claims: Some(claims),
     };
-    start_console(req, state, session, relay).await
+    start_console(req, state, session, relay, first_use).await
 }
 
 /// Opens a console session (any sign-in method) and audits it.
@@ -121,12 +126,17 @@ pub async fn start_console(
     state: &AppState,
     session: ConsoleSession,
     relay: Option<String>,
+    first_use: Option<AssertionUse>,
 ) -> Result<HttpResponse, PageFailure> {
     let lifetime = (session.expiration - state.iam.clock.now().timestamp()).max(60);
-    super::audit_console_login(state, req, &session);
-    state.metrics.signins.with_label_values(&[session.method.as_str(), "success"]).inc();
     let then = relay.unwrap_or_else(|| "/console".into());
-    replace_session(req, state, &WebSession::Console(session), lifetime, &then).await
+    let (method, session) = (session.method.clone(), WebSession::Console(session));
+    let response = replace_session(req, state, &session, lifetime, &then, first_use).await?;
+    if let WebSession::Console(s) = &session {
+        super::audit_console_login(state, req, s);
+    }
+    state.metrics.signins.with_label_values(&[method.as_str(), "success"]).inc();
+    Ok(response)
 }
 
 pub async fn open_role_picker(
@@ -134,9 +144,10 @@ pub async fn open_role_picker(
     state: &AppState,
     claims: SamlClaims,
     relay: Option<String>,
+    first_use: AssertionUse,
 ) -> Result<HttpResponse, PageFailure> {
     let pending = WebSession::Roles(PendingRoles { claims, relay_state: relay });
-    replace_session(req, state, &pending, PICKER_SECONDS, "/console/roles").await
+    replace_session(req, state, &pending, PICKER_SECONDS, "/console/roles", Some(first_use)).await
 }
 
 /// `GET /`: a Query API call when it names an Action (presigned GETs), else
@@ -209,7 +220,7 @@ pub async fn choose_role(
     if !claims.roles.iter().any(|(r, _)| *r == role) {
         return Err(PageFailure::bad_request("Choose one of the roles offered to you."));
     }
-    open_console(&req, &state, claims, &role, relay).await
+    open_console(&req, &state, claims, &role, relay, None).await
 }
 
 /// `GET /console`: who you are and your temporary credentials.

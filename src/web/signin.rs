@@ -111,7 +111,7 @@ pub async fn signin(
         root_without_mfa: root && identity.no_mfa_device,
         claims: None,
     };
-    start_console(&req, &state, session, None).await
+    start_console(&req, &state, session, None, None).await
 }
 
 #[derive(serde::Deserialize)]
@@ -249,5 +249,5 @@ async fn login(
     let destination =
         q.destination.as_deref().map(|d| d.strip_prefix(state.public_url.as_str()).unwrap_or(d));
     let relay = destination.and_then(same_origin_path).map(str::to_owned);
-    start_console(req, state, session, relay).await
+    start_console(req, state, session, relay, None).await
 }

@@ -86,6 +86,12 @@ pub async fn login(
         .finish())
 }
 
+/// The answer to a response that was already used (recorded when the
+/// session it opens is stored).
+pub(super) fn replayed(state: &AppState, req: &HttpRequest) -> PageFailure {
+    refused(state, req, "replay", "Invalid SAML assertion: assertion was already used".into())
+}
+
 fn refused(state: &AppState, req: &HttpRequest, check: &str, detail: String) -> PageFailure {
     web_audit(
         state,
@@ -152,8 +158,13 @@ pub async fn acs(
             }
         }
     }
-    let claims = accepted.claims;
+    let (claims, first_use) = (accepted.claims, accepted.first_use);
     if claims.roles.is_empty() {
+        let store = &state.iam.store;
+        let u = &first_use;
+        if !store.record_assertion_use(&u.issuer, &u.assertion_id, u.expires_at, u.now).await? {
+            return Err(replayed(&state, &req));
+        }
         web_audit(
             &state,
             &req,
@@ -170,7 +181,7 @@ pub async fn acs(
     }
     if let [(role, _)] = claims.roles.as_slice() {
         let role = role.clone();
-        return open_console(&req, &state, claims, &role, relay).await;
+        return open_console(&req, &state, claims, &role, relay, Some(first_use)).await;
     }
-    open_role_picker(&req, &state, claims, relay).await
+    open_role_picker(&req, &state, claims, relay, first_use).await
 }

@@ -321,8 +321,14 @@ async fn the_acs_holds_responses_to_their_request_and_browser() {
     let response = page.field("SAMLResponse").unwrap();
     let b = Browser::new(&app);
     assert_eq!(b.post("/saml/acs", &[("SAMLResponse", &response)]).await.status, 403);
-    // Browser A may not use it either now: the response was consumed (replay cache).
+    // Browser A, which asked for it, signs in with it once; not twice (its request is used).
+    assert_eq!(a.post("/saml/acs", &[("SAMLResponse", &response)]).await.status, 303);
     assert_eq!(a.post("/saml/acs", &[("SAMLResponse", &response)]).await.status, 403);
+    // An IdP-initiated response (no request to use up) is held by the replay cache.
+    let c = Browser::new(&app);
+    let page = c.submit_login(&c.get("/idp/login").await, "bob", "Bravo-Pass-2").await;
+    assert_eq!(c.auto_post(&page).await.status, 303);
+    assert_eq!(c.auto_post(&page).await.status, 403);
     let e = app
         .audit_event(|e| {
             e["eventName"] == "ConsoleSAMLLogin" && e["additionalEventData"]["failedCheck"] == "replay"
