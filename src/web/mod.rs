@@ -20,9 +20,13 @@ use crate::idp::IdentityProvider;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::Store;
+use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use std::net::TcpListener;
 use std::sync::Arc;
+
+/// Request headers larger than this, all together, are refused (431).
+const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// What every handler may use.
 pub struct AppState {
@@ -136,6 +140,23 @@ impl HttpServer {
         let mut server = actix_web::HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    use futures_util::future::{Either, FutureExt};
+                    // actix buffers a request head up to 128 KiB; refuse big
+                    // ones before any handler runs.
+                    let size: usize =
+                        req.headers().iter().map(|(k, v)| k.as_str().len() + v.as_bytes().len()).sum();
+                    if size > MAX_HEADER_BYTES {
+                        let too_large = HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+                            .body("Request header fields too large");
+                        Either::Left(std::future::ready(Ok(req
+                            .into_response(too_large)
+                            .map_into_right_body())))
+                    } else {
+                        Either::Right(srv.call(req).map(|r| r.map(|r| r.map_into_left_body())))
+                    }
+                })
                 .route("/", web::post().to(api::query))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

@@ -423,3 +423,50 @@ async fn p10_a_response_is_used_once_across_the_acs_and_the_sts() {
     assert_eq!(r.text("Arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Dev/bob"));
     assert_eq!(b.auto_post(&page).await.status, 403);
 }
+
+#[tokio::test]
+async fn r01_r03_r04_hostile_shapes_at_the_acs_are_refused_fast() {
+    let app = directory_app("", "").await;
+    let b = Browser::new(&app);
+    let page = b.submit_login(&b.get("/idp/login").await, "bob", "Bravo-Pass-2").await;
+    let genuine = String::from_utf8(
+        base64::engine::general_purpose::STANDARD.decode(page.field("SAMLResponse").unwrap()).unwrap(),
+    )
+    .unwrap();
+    let deep = genuine.replacen(
+        "<saml:AttributeValue>",
+        &format!("<saml:AttributeValue>{}{}", "<a>".repeat(50_000), "</a>".repeat(50_000)),
+        1,
+    );
+    let wide_attributes: String = (0..100_000).map(|i| format!(" a{i}=\"x\"")).collect();
+    let wide = genuine.replacen("<saml:Issuer>", &format!("<saml:Issuer{wide_attributes}>"), 1);
+    let namespaces: String = (0..100_000).map(|i| format!(" xmlns:p{i}=\"urn:x:{i}\"")).collect();
+    let many_ns = genuine.replacen("<saml:Issuer>", &format!("<saml:Issuer{namespaces}>"), 1);
+    let signatures = genuine.replacen(
+        "<saml:Issuer>",
+        &format!(
+            "{}<saml:Issuer>",
+            "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"></ds:Signature>".repeat(1000)
+        ),
+        1,
+    );
+    for (what, xml) in [("deep", deep), ("wide", wide), ("namespaces", many_ns), ("signatures", signatures)] {
+        let started = std::time::Instant::now();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&xml);
+        let p = b.post("/saml/acs", &[("SAMLResponse", &encoded)]).await;
+        assert!(p.status == 403 || p.status == 413, "{what}: {}", p.status);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{what} took {:?}", started.elapsed());
+    }
+    // A 100 KB header is refused before any work, at the ACS, the STS and the login.
+    for (method, path) in [("POST", "/saml/acs"), ("POST", "/"), ("POST", "/idp/login"), ("GET", "/")] {
+        let r = b
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", app.base))
+            .header("x-big", "a".repeat(100_000))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 431, "{method} {path}");
+    }
+    assert_eq!(app.get("/healthz").await.status, 200, "still up");
+}
