@@ -272,7 +272,7 @@ impl IamService {
     /// session policies; IAM itself takes no federated-user credentials, and
     /// GetSessionToken credentials only with MFA, as on AWS.
     pub(crate) async fn authorize(&self, caller: &Caller, ctx: &RequestContext) -> Result<(), IamError> {
-        let denied = |why: &str| Err(access_denied(caller, ctx, why));
+        let denied = |why: &str| Err(self.access_denied(caller, ctx, why, false, &[]));
         let is_iam = ctx.action().starts_with("iam:");
         let (principal, session) = match &caller.kind {
             CallerKind::Root => return Ok(()),
@@ -314,7 +314,8 @@ impl IamService {
         if evaluation.allowed() {
             return Ok(());
         }
-        denied(match evaluation.decision {
+        let explicit = evaluation.decision == policy::Decision::ExplicitDeny;
+        let why = match evaluation.decision {
             policy::Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
             policy::Decision::ImplicitDeny(policy::DenyReason::Boundary) => {
                 "because no permissions boundary allows the action"
@@ -323,7 +324,8 @@ impl IamService {
                 "because no session policy allows the action"
             }
             _ => "because no identity-based policy allows the action",
-        })
+        };
+        Err(self.access_denied(caller, ctx, why, explicit, &evaluation.deciding))
     }
 
     /// The user the caller acts as: `Some` for IAM users (also in their
@@ -405,14 +407,69 @@ pub(crate) fn role_arn_of_session(session_arn: &str) -> Option<String> {
     Some(format!("arn:aws:iam::{account}:role/{role}"))
 }
 
-/// AWS's AccessDenied message for a refused request.
-fn access_denied(caller: &Caller, ctx: &RequestContext, why: &str) -> IamError {
-    IamError::AccessDenied(format!(
-        "User: {} is not authorized to perform: {} on resource: {} {why}",
-        caller.arn,
-        original_case_action(ctx.action()),
-        ctx.resource
-    ))
+impl IamService {
+    /// AWS's AccessDenied message for a refused request, carrying an encoded
+    /// authorization message: the decision's details, sealed for the
+    /// caller's account, which DecodeAuthorizationMessage opens for callers
+    /// allowed `sts:DecodeAuthorizationMessage` in that account.
+    fn access_denied(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        why: &str,
+        explicit_deny: bool,
+        deciding: &[policy::MatchedStatement<'_>],
+    ) -> IamError {
+        let action = original_case_action(ctx.action());
+        let statements: Vec<serde_json::Value> = deciding
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "statementId": m.sid,
+                    "effect": if m.effect_allow { "ALLOW" } else { "DENY" },
+                    "policy": m.policy_id,
+                    "statementIndex": m.statement,
+                })
+            })
+            .collect();
+        let conditions: Vec<serde_json::Value> = ctx
+            .entries()
+            .map(|(key, values)| {
+                let values: Vec<serde_json::Value> =
+                    values.iter().map(|v| serde_json::json!({ "value": v })).collect();
+                serde_json::json!({ "key": key, "values": { "items": values } })
+            })
+            .collect();
+        let decoded = serde_json::json!({
+            "allowed": false,
+            "explicitDeny": explicit_deny,
+            "matchedStatements": { "items": statements },
+            "failures": { "items": [] },
+            "context": {
+                "principal": { "id": caller.user_id, "arn": caller.arn },
+                "action": action,
+                "resource": ctx.resource,
+                "conditions": { "items": conditions },
+            },
+        });
+        let encoded = self
+            .master
+            .seal(decoded.to_string().as_bytes(), &authorization_message_context(&caller.account_id));
+        IamError::AccessDenied(format!(
+            "User: {} is not authorized to perform: {action} on resource: {} {why}. Encoded authorization failure message: {encoded}",
+            caller.arn, ctx.resource
+        ))
+    }
+
+    /// The JSON of an encoded authorization message made for `account`.
+    pub(crate) fn open_authorization_message(&self, account: &str, encoded: &str) -> Option<String> {
+        let json = self.master.open(encoded.trim(), &authorization_message_context(account)).ok()?;
+        String::from_utf8(json).ok()
+    }
+}
+
+fn authorization_message_context(account: &str) -> String {
+    format!("authorization-message:{account}")
 }
 
 /// Actions are matched lower-cased; messages show them as AWS spells them.

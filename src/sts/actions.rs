@@ -19,6 +19,7 @@ pub const ACTIONS: &[&str] = &[
     "AssumeRole",
     "AssumeRoleWithSAML",
     "GetAccessKeyInfo",
+    "DecodeAuthorizationMessage",
 ];
 
 /// AssumeRoleWithSAML, which takes no signature: the assertion is the credential.
@@ -39,6 +40,7 @@ pub async fn handle(iam: &IamService, caller: &Caller, action: &str, p: &Params)
         "GetFederationToken" => get_federation_token(iam, caller, p).await,
         "AssumeRole" => assume_role(iam, caller, p).await,
         "GetAccessKeyInfo" => get_access_key_info(iam, p).await,
+        "DecodeAuthorizationMessage" => decode_authorization_message(iam, caller, p).await,
         other => {
             Err(StsError::InvalidAction(format!("Could not find operation {other} for version 2011-06-15")))
         }
@@ -437,4 +439,18 @@ async fn get_access_key_info(iam: &IamService, p: &Params) -> Output {
     let account =
         account.ok_or_else(|| StsError::InvalidParameterValue(format!("Access key {id} is not valid.")))?;
     Ok(Some(vec![text("Account", account)]))
+}
+
+/// Opens an encoded authorization message from an AccessDenied of this
+/// account, for callers allowed `sts:DecodeAuthorizationMessage`.
+async fn decode_authorization_message(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+    let encoded = p.required_string("EncodedMessage", 1, 10_240)?;
+    let ctx = iam.context_for(caller, "sts:DecodeAuthorizationMessage", "*").await?;
+    iam.authorize(caller, &ctx).await?;
+    let decoded = iam.open_authorization_message(&caller.account_id, encoded).ok_or_else(|| {
+        StsError::InvalidAuthorizationMessage(
+            "The message is not an authorization message of this account.".into(),
+        )
+    })?;
+    Ok(Some(vec![text("DecodedMessage", decoded)]))
 }

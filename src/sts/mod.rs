@@ -27,6 +27,8 @@ pub enum StsError {
     MalformedPolicyDocument(String),
     #[error("{0}")]
     InvalidParameterValue(String),
+    #[error("{0}")]
+    InvalidAuthorizationMessage(String),
     /// A refused SAML assertion; `check` names the failed check for the audit.
     #[error("{message}")]
     InvalidIdentityToken { message: String, check: &'static str },
@@ -46,6 +48,7 @@ impl StsError {
             StsError::AccessDenied(_) => ("AccessDenied", 403),
             StsError::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400),
             StsError::InvalidParameterValue(_) => ("InvalidParameterValue", 400),
+            StsError::InvalidAuthorizationMessage(_) => ("InvalidAuthorizationMessageException", 400),
             StsError::InvalidIdentityToken { .. } => ("InvalidIdentityToken", 400),
             StsError::ExpiredTokenException { .. } => ("ExpiredTokenException", 400),
             StsError::Iam(e) => e.code(),

@@ -390,3 +390,44 @@ async fn t10_role_credentials_cannot_widen_themselves() {
     let r = app.admin(&[("Action", "ListRolePolicies"), ("RoleName", "Dev")]).await;
     assert_eq!(r.all("member"), vec!["list"]);
 }
+
+#[tokio::test]
+async fn access_denied_carries_a_message_only_this_account_decodes() {
+    let app = spawn_app().await;
+    let bob = app.user_with_key("bob").await;
+    let r = app.iam(&bob, &[("Action", "CreateUser"), ("UserName", "mallory")]).await;
+    r.err(403, "AccessDenied");
+    let message = r.text("Message").unwrap();
+    let encoded = message.split("Encoded authorization failure message: ").nth(1).unwrap().to_owned();
+    // bob may not decode it; the administrator may.
+    app.sts(&bob, &[("Action", "DecodeAuthorizationMessage"), ("EncodedMessage", &encoded)])
+        .await
+        .err(403, "AccessDenied");
+    let d = app
+        .sts(&app.admin.clone(), &[("Action", "DecodeAuthorizationMessage"), ("EncodedMessage", &encoded)])
+        .await;
+    d.ok();
+    let text = d.text("DecodedMessage").unwrap().replace("&quot;", "\"");
+    let decoded: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(decoded["allowed"], false);
+    assert_eq!(decoded["explicitDeny"], false);
+    assert_eq!(decoded["context"]["action"], "iam:CreateUser");
+    assert_eq!(decoded["context"]["resource"], "arn:aws:iam::111122223333:user/mallory");
+    assert_eq!(decoded["context"]["principal"]["arn"], "arn:aws:iam::111122223333:user/bob");
+    // Altered, or decoded in another account: not an authorization message.
+    // One base64 character inside the sealed bytes, changed.
+    let at = encoded.len() - 4;
+    let flipped = if &encoded[at..at + 1] == "A" { "B" } else { "A" };
+    let altered = format!("{}{flipped}{}", &encoded[..at], &encoded[at + 1..]);
+    app.sts(&app.admin.clone(), &[("Action", "DecodeAuthorizationMessage"), ("EncodedMessage", &altered)])
+        .await
+        .err(400, "InvalidAuthorizationMessageException");
+    let (store, iam, _) =
+        idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
+    let other = iam.create_account("999988887777", "admin").await.unwrap();
+    store.close().await;
+    let other = Keys::long_term(other.access_key_id, other.secret_access_key);
+    app.sts(&other, &[("Action", "DecodeAuthorizationMessage"), ("EncodedMessage", &encoded)])
+        .await
+        .err(400, "InvalidAuthorizationMessageException");
+}

@@ -61,6 +61,11 @@ impl RequestContext {
         }
     }
 
+    /// Every context key (lower case) with its values.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.keys.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
     pub fn values(&self, lower_key: &str) -> Option<&[String]> {
         self.keys.iter().find(|(k, _)| k == lower_key).map(|(_, v)| v.as_slice())
     }
