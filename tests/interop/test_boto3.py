@@ -94,7 +94,7 @@ def test_roles_and_policies(iam, unique):
     assert [r["EvalDecision"] for r in sim["EvaluationResults"]] == ["allowed", "implicitDeny"]
 
 
-def test_access_keys_and_a_user_without_permission(service, iam, unique):
+def test_access_keys_and_a_user_without_permission(service, iam, unique, admin_creds):
     name = f"k{unique}"
     iam.create_user(UserName=name)
     key = iam.create_access_key(UserName=name)["AccessKey"]
@@ -106,7 +106,13 @@ def test_access_keys_and_a_user_without_permission(service, iam, unique):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         weak.create_user(UserName=f"evil{unique}")
     assert (error_code(e), status(e)) == ("AccessDenied", 403)
-    assert "is not authorized to perform: iam:CreateUser" in e.value.response["Error"]["Message"]
+    message = e.value.response["Error"]["Message"]
+    assert "is not authorized to perform: iam:CreateUser" in message
+    # The encoded authorization message decodes with boto3 for the administrator.
+    encoded = message.split("Encoded authorization failure message: ")[1]
+    admin_sts = client(service, "sts", admin_creds["AccessKeyId"], admin_creds["SecretAccessKey"])
+    decoded = json.loads(admin_sts.decode_authorization_message(EncodedMessage=encoded)["DecodedMessage"])
+    assert decoded["context"]["action"] == "iam:CreateUser" and decoded["allowed"] is False
     iam.attach_user_policy(UserName=name, PolicyArn=READ_ONLY)
     assert any(u["UserName"] == name for u in weak.list_users()["Users"])
     with pytest.raises(botocore.exceptions.ClientError) as e:
