@@ -14,19 +14,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A hidden field's value; the fields read here are base64 or hex, which the
+/// page's HTML escaping leaves as they are.
 fn field(body: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = body.find(&marker)? + marker.len();
     let end = body[start..].find('"')? + start;
-    Some(
-        body[start..end]
-            .replace("&#43;", "+")
-            .replace("&#x2B;", "+")
-            .replace("&#61;", "=")
-            .replace("&#x3D;", "=")
-            .replace("&#47;", "/")
-            .replace("&#x2F;", "/"),
-    )
+    Some(body[start..end].to_owned())
 }
 
 async fn signin_worker(base: String, user: String, password: String, until: Instant) -> Vec<Duration> {

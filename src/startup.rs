@@ -31,10 +31,7 @@ pub async fn services(
     let store = Store::connect(&settings.database.url, settings.database.max_connections)
         .await
         .with_context(|| format!("cannot open database {}", redact_url(&settings.database.url)))?;
-    let key_path = settings.server.data_dir.join(MASTER_KEY_FILE);
-    let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())
-        .with_context(|| format!("cannot read or create the master key {}", key_path.display()))?;
-    let master = MasterKey::from_bytes(&key).context("master key")?;
+    let master = master_key(settings)?;
     let tokens =
         token_keys(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master, clock.now().timestamp())?;
     let idp = identity_provider(settings, &master, clock.now().timestamp())?;
@@ -51,35 +48,68 @@ pub async fn services(
 
 pub const IDP_KEY_FOLDER: &str = "idp-keys";
 
-fn idp_key_context(kid: &str) -> String {
-    format!("idp-key:{kid}")
-}
-
 /// Adds a new, newest, IdP signing key (sealed, `<kid>.key`).
 pub fn add_idp_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<String> {
+    add_sealed_key(dir, master, IDP_KEY_CONTEXT, &new_idp_key_pem()?, now)
+}
+
+fn new_idp_key_pem() -> anyhow::Result<String> {
+    Ok(SigningKey::generate("idbroker SAML signing")?.to_pem()?)
+}
+
+const IDP_KEY_CONTEXT: &str = "idp-key";
+const TOKEN_KEY_CONTEXT: &str = "token-key";
+
+/// Writes a PEM key sealed under the master key as `<kid>.key`; kids begin
+/// with the creation time, so they sort by age.
+fn add_sealed_key(
+    dir: &std::path::Path,
+    master: &MasterKey,
+    context: &str,
+    pem: &str,
+    now: i64,
+) -> anyhow::Result<String> {
     let kid = format!("{now:012}-{}", &crate::crypto::random_token(4));
-    let pem = SigningKey::generate("idbroker SAML signing")?.to_pem()?;
-    config::write_key_file(dir, &format!("{kid}.key"), &master.seal(pem.as_bytes(), &idp_key_context(&kid)))?;
+    config::write_key_file(
+        dir,
+        &format!("{kid}.key"),
+        &master.seal(pem.as_bytes(), &format!("{context}:{kid}")),
+    )?;
     Ok(kid)
+}
+
+/// The `(kid, PEM)` keys of a folder, oldest first; `generate` makes the
+/// first one when the folder is empty.
+fn sealed_keys(
+    dir: &std::path::Path,
+    master: &MasterKey,
+    context: &str,
+    now: i64,
+    generate: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    if config::read_key_folder(dir)?.is_empty() {
+        add_sealed_key(dir, master, context, &generate()?, now)?;
+    }
+    let mut keys = Vec::new();
+    for (file, sealed) in config::read_key_folder(dir)? {
+        let Some(kid) = file.strip_suffix(".key") else { continue };
+        let pem = master
+            .open(sealed.trim(), &format!("{context}:{kid}"))
+            .with_context(|| format!("{} does not open with the master key", dir.join(&file).display()))?;
+        keys.push((kid.to_owned(), String::from_utf8(pem).with_context(|| format!("{file} is not PEM"))?));
+    }
+    keys.sort();
+    Ok(keys)
 }
 
 /// The built-in IdP with its keys (made at first start), the SPs it serves
 /// (idbroker's own SP first) and the configured role rules.
 fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyhow::Result<IdentityProvider> {
     let dir = settings.server.data_dir.join(IDP_KEY_FOLDER);
-    if config::read_key_folder(&dir)?.is_empty() {
-        add_idp_key(&dir, master, now)?;
-    }
-    let mut files = config::read_key_folder(&dir)?;
-    // Newest first: kids begin with their creation time.
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    // Newest first: the newest signs.
     let mut keys = Vec::new();
-    for (file, sealed) in files {
-        let Some(kid) = file.strip_suffix(".key") else { continue };
-        let pem = master
-            .open(sealed.trim(), &idp_key_context(kid))
-            .with_context(|| format!("IdP key {file} does not open with the master key"))?;
-        keys.push(SigningKey::from_pem(&String::from_utf8(pem).context("IdP key is not PEM")?)?);
+    for (_, pem) in sealed_keys(&dir, master, IDP_KEY_CONTEXT, now, new_idp_key_pem)?.into_iter().rev() {
+        keys.push(SigningKey::from_pem(&pem)?);
     }
     let own = ServiceProviderUrls::new(&settings.server.public_url);
     let own_certificate = keys.first().map(|k| k.certificate_der()).transpose()?;
@@ -197,42 +227,23 @@ pub async fn register_builtin_provider(
 /// The session-token signing keys, sealed under the master key, one file each
 /// (`<kid>.key`). The first start makes one; `rotate_token_key` adds a newer one.
 fn token_keys(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<TokenKeys> {
-    if config::read_key_folder(dir)?.is_empty() {
-        add_token_key(dir, master, now)?;
-    }
-    let mut pems = Vec::new();
-    for (file, sealed) in config::read_key_folder(dir)? {
-        let Some(kid) = file.strip_suffix(".key") else { continue };
-        let pem = master
-            .open(sealed.trim(), &token_key_context(kid))
-            .with_context(|| format!("token key {file} does not open with the master key"))?;
-        pems.push((kid.to_owned(), String::from_utf8(pem).context("token key is not PEM")?));
-    }
+    let pems = sealed_keys(dir, master, TOKEN_KEY_CONTEXT, now, || Ok(generate_token_key_pem()?))?;
     Ok(TokenKeys::from_pems(pems, SESSION_AUDIENCE)?)
-}
-
-fn token_key_context(kid: &str) -> String {
-    format!("token-key:{kid}")
 }
 
 /// Adds a new, newest, token key; nodes pick it up when they restart, and keep
 /// verifying tokens signed with the older ones.
 pub fn add_token_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<String> {
-    let kid = format!("{now:012}-{}", &crate::crypto::random_token(4));
-    let pem = generate_token_key_pem()?;
-    config::write_key_file(
-        dir,
-        &format!("{kid}.key"),
-        &master.seal(pem.as_bytes(), &token_key_context(&kid)),
-    )?;
-    Ok(kid)
+    add_sealed_key(dir, master, TOKEN_KEY_CONTEXT, &generate_token_key_pem()?, now)
 }
 
 pub const TOKEN_KEY_FOLDER: &str = "token-keys";
 
+/// The master key under the data folder, made at first start.
 fn master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
     let key_path = settings.server.data_dir.join(MASTER_KEY_FILE);
-    let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())?;
+    let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())
+        .with_context(|| format!("cannot read or create the master key {}", key_path.display()))?;
     MasterKey::from_bytes(&key).context("master key")
 }
 
@@ -288,14 +299,10 @@ impl Application {
                 Some(Arc::new(LdapDirectory::new(&settings.directory, clock.clone())?) as Arc<dyn Directory>)
             }
         };
-        let master = master_key(settings)?;
-        let key = config::load_or_create_key_file(&settings.server.data_dir.join(MASTER_KEY_FILE), || {
-            MasterKey::generate_bytes().to_vec()
-        })?;
-        let csrf_key = crate::crypto::hmac_sha256(&key, b"idbroker csrf tokens");
+        let (master, csrf_key) = (iam.master.clone(), iam.master.csrf_key());
         let (audit, audit_writer) = StoreAuditSink::start(store.clone());
         let state = Arc::new(AppState {
-            sessions: Sessions::new(store.clone(), master, clock.clone()),
+            sessions: Sessions::new(store.clone(), master.clone(), clock.clone()),
             iam,
             store: store.clone(),
             metrics: Metrics::new().context("metrics registry")?,
@@ -307,7 +314,7 @@ impl Application {
             idp: Arc::new(idp),
             second_factor: crate::idp::second_factor::SecondFactor::new(
                 store.clone(),
-                master_key(settings)?,
+                master.clone(),
                 clock.clone(),
                 settings.idp.mfa_groups.clone(),
             ),

@@ -88,8 +88,7 @@ impl Sessions {
     ) -> Result<Option<String>, ConsoleError> {
         let cookie = crypto::random_token(32);
         let hash = id_hash(&cookie);
-        let json = serde_json::to_vec(session).map_err(|_| ConsoleError::Corrupt)?;
-        let sealed = self.master.seal(&json, &context(&hash));
+        let sealed = self.master.seal_json(session, &context(&hash)).map_err(|_| ConsoleError::Corrupt)?;
         let expires = self.clock.now().timestamp() + lifetime;
         let old = replaces.map(id_hash);
         let stored =
@@ -106,8 +105,7 @@ impl Sessions {
         let Some((_, sealed)) = self.store.get_web_session(&hash, self.clock.now().timestamp()).await? else {
             return Ok(None);
         };
-        let json = self.master.open(&sealed, &context(&hash)).map_err(|_| ConsoleError::Corrupt)?;
-        serde_json::from_slice(&json).map(Some).map_err(|_| ConsoleError::Corrupt)
+        self.master.open_json(&sealed, &context(&hash)).map(Some).map_err(|_| ConsoleError::Corrupt)
     }
 
     /// Ends a session on the server: the cookie no longer works anywhere.

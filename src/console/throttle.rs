@@ -27,10 +27,11 @@ impl Throttle {
 
     /// Whether a sign-in for `user` from `address` may be tried now.
     pub async fn allows(&self, user: &str, address: &str, now: i64) -> Result<bool, StoreError> {
-        let since = now - self.window;
-        Ok(self.store.count_signin_failures(&user_key(user), since).await? < i64::from(self.per_user)
-            && self.store.count_signin_failures(&address_key(address), since).await?
-                < i64::from(self.per_address))
+        let [by_user, by_address] = self
+            .store
+            .count_signin_failures([&user_key(user), &address_key(address)], now - self.window)
+            .await?;
+        Ok(by_user < i64::from(self.per_user) && by_address < i64::from(self.per_address))
     }
 
     pub async fn record_failure(&self, user: &str, address: &str, now: i64) -> Result<(), StoreError> {

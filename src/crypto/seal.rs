@@ -17,10 +17,13 @@ pub enum SealError {
     Malformed,
     #[error("sealed value does not open with this master key")]
     Open,
+    #[error("sealed value is not the expected JSON")]
+    Json,
 }
 
+/// The cipher, and a key derived once for HMAC uses (CSRF tokens).
 #[derive(Clone)]
-pub struct MasterKey(Aes256Gcm);
+pub struct MasterKey(Aes256Gcm, [u8; 32]);
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,7 +36,14 @@ impl MasterKey {
         if bytes.len() != 32 {
             return Err(SealError::KeyLength(bytes.len()));
         }
-        Aes256Gcm::new_from_slice(bytes).map(MasterKey).map_err(|_| SealError::KeyLength(bytes.len()))
+        let cipher = Aes256Gcm::new_from_slice(bytes).map_err(|_| SealError::KeyLength(bytes.len()))?;
+        Ok(MasterKey(cipher, super::hmac_sha256(bytes, b"idbroker csrf tokens")))
+    }
+
+    /// A key for CSRF tokens, derived from the master key: every node that
+    /// shares the master key accepts the others' tokens.
+    pub fn csrf_key(&self) -> [u8; 32] {
+        self.1
     }
 
     pub fn generate_bytes() -> [u8; 32] {
@@ -51,6 +61,16 @@ impl MasterKey {
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         format!("{VERSION}{}", B64.encode(out))
+    }
+
+    /// Seals a value as JSON (state carried by a browser, kept in a row).
+    pub fn seal_json<T: serde::Serialize + ?Sized>(&self, value: &T, aad: &str) -> Result<String, SealError> {
+        let json = serde_json::to_vec(value).map_err(|_| SealError::Json)?;
+        Ok(self.seal(&json, aad))
+    }
+
+    pub fn open_json<T: serde::de::DeserializeOwned>(&self, sealed: &str, aad: &str) -> Result<T, SealError> {
+        serde_json::from_slice(&self.open(sealed, aad)?).map_err(|_| SealError::Json)
     }
 
     pub fn open(&self, sealed: &str, aad: &str) -> Result<Vec<u8>, SealError> {

@@ -111,10 +111,14 @@ impl NameRule {
     pub const SAML_PROVIDER: NameRule = NameRule { what: "name", max: 128 };
 }
 
+/// A character of IAM's and STS's name alphabet, `[\w+=,.@-]`.
+pub fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
+}
+
 /// Checks a name against `[\w+=,.@-]+` and its length, as IAM does.
 pub fn validate_name(rule: NameRule, value: &str) -> Result<(), IdError> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
-    if value.is_empty() || value.chars().count() > rule.max || !value.chars().all(ok_char) {
+    if value.is_empty() || value.chars().count() > rule.max || !value.chars().all(is_name_char) {
         return Err(IdError::Name(format!(
             "1 validation error detected: Value '{value}' at '{}' failed to satisfy constraint: \
              Member must have length between 1 and {} and match pattern [\\w+=,.@-]+",

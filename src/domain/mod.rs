@@ -9,8 +9,8 @@ pub use entities::{
     AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal, SamlProvider, Tag,
 };
 pub use ids::{
-    account_of_temporary_key, temporary_access_key_id, validate_name, AccountId, EntityKind, IamPath,
-    IdError, NameRule, ACCESS_KEY_PREFIX_LONG_TERM, ACCESS_KEY_PREFIX_TEMPORARY,
+    account_of_temporary_key, is_name_char, temporary_access_key_id, validate_name, AccountId, EntityKind,
+    IamPath, IdError, NameRule, ACCESS_KEY_PREFIX_LONG_TERM, ACCESS_KEY_PREFIX_TEMPORARY,
 };
 pub use session::{SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE};
 

@@ -68,11 +68,8 @@ fn attr(s: &str) -> String {
 
 /// AWS's RoleSessionName alphabet; anything else becomes `_`.
 fn session_name(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '_' })
-        .take(64)
-        .collect();
+    let mut s: String =
+        name.chars().map(|c| if crate::domain::is_name_char(c) { c } else { '_' }).take(64).collect();
     while s.len() < 2 {
         s.push('_');
     }

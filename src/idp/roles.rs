@@ -13,7 +13,7 @@ pub struct RoleRule {
 }
 
 fn valid_role_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    (1..=64).contains(&name.len()) && name.chars().all(crate::domain::is_name_char)
 }
 
 /// `(account, role name)` of an `arn:aws:iam::<account>:role/<path/><name>` ARN.

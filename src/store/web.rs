@@ -102,16 +102,19 @@ impl Store {
 }
 
 impl Store {
-    /// Failures recorded under `key` after `since`.
-    pub async fn count_signin_failures(&self, key: &str, since: i64) -> Result<i64> {
+    /// Failures recorded after `since` under each of two keys, in one query.
+    pub async fn count_signin_failures(&self, keys: [&str; 2], since: i64) -> Result<[i64; 2]> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM signin_failures WHERE throttle_key = $1 AND failed_at > $2",
+            "SELECT COALESCE(SUM(CASE WHEN throttle_key = $1 THEN 1 ELSE 0 END), 0) AS first_count,
+                    COALESCE(SUM(CASE WHEN throttle_key = $2 THEN 1 ELSE 0 END), 0) AS second_count
+             FROM signin_failures WHERE throttle_key IN ($1, $2) AND failed_at > $3",
         )
-        .bind(key)
+        .bind(keys[0])
+        .bind(keys[1])
         .bind(since)
         .fetch_one(&self.pool)
         .await?;
-        get(&row, "n")
+        Ok([get(&row, "first_count")?, get(&row, "second_count")?])
     }
 
     pub async fn record_signin_failure(&self, keys: &[&str], now: i64) -> Result<()> {

@@ -62,8 +62,7 @@ fn session_name<'a>(
     max: usize,
 ) -> Result<&'a str, StsError> {
     let v = p.required(param)?;
-    let ok = (min..=max).contains(&v.len())
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    let ok = (min..=max).contains(&v.len()) && v.chars().all(crate::domain::is_name_char);
     if !ok {
         return Err(validation(
             field,

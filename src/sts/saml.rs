@@ -80,8 +80,8 @@ impl SamlClaims {
     pub fn of(assertion: &VerifiedAssertion) -> Result<SamlClaims, StsError> {
         let session = single(assertion, "RoleSessionName")
             .ok_or_else(|| claim_error("RoleSessionName is missing", "role-session-name"))?;
-        let valid_name = (2..=64).contains(&session.len())
-            && session.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        let valid_name =
+            (2..=64).contains(&session.len()) && session.chars().all(crate::domain::is_name_char);
         if !valid_name {
             return Err(claim_error("RoleSessionName is not valid", "role-session-name"));
         }

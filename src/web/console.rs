@@ -150,16 +150,8 @@ pub async fn open_role_picker(
     replace_session(req, state, &pending, PICKER_SECONDS, "/console/roles", Some(first_use)).await
 }
 
-/// `GET /`: a Query API call when it names an Action (presigned GETs), else
-/// the console when signed in, else the sign-in choices.
-pub async fn home(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, PageFailure> {
-    if req.query_string().split('&').any(|p| p.starts_with("Action=")) {
-        return Ok(super::api::query(req, payload, state).await);
-    }
+/// `GET /`: the console when signed in, else the sign-in choices.
+pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
     if let Some((_, WebSession::Console(_))) = current(&req, &state).await? {
         return Ok(see_other("/console"));
     }

@@ -43,15 +43,18 @@ fn seal_request(state: &AppState, request: &SsoRequest) -> Result<String, PageFa
         request: request.clone(),
         expires: state.iam.clock.now().timestamp() + LOGIN_FORM_SECONDS,
     };
-    let json = serde_json::to_vec(&pending).map_err(|e| PageFailure::internal(e.to_string()))?;
-    Ok(state.iam.master.seal(&json, "idp-login-request"))
+    state
+        .iam
+        .master
+        .seal_json(&pending, "idp-login-request")
+        .map_err(|e| PageFailure::internal(e.to_string()))
 }
 
 fn open_request(state: &AppState, sealed: &str) -> Result<SsoRequest, PageFailure> {
     let expired =
         || PageFailure::bad_request("This sign-in page has expired. Start again from the application.");
-    let json = state.iam.master.open(sealed, "idp-login-request").map_err(|_| expired())?;
-    let pending: PendingLogin = serde_json::from_slice(&json).map_err(|_| expired())?;
+    let pending: PendingLogin =
+        state.iam.master.open_json(sealed, "idp-login-request").map_err(|_| expired())?;
     if pending.expires <= state.iam.clock.now().timestamp() {
         return Err(expired());
     }

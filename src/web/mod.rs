@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::Store;
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpRequest, HttpResponse};
+use actix_web::{guard, web, App, HttpRequest, HttpResponse};
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -59,23 +59,11 @@ pub(crate) fn web_audit(
     additional: serde_json::Value,
 ) {
     state.audit.record(AuditEvent {
-        event_time: state.iam.now_utc(),
-        event_name: name.to_owned(),
-        event_source: "signin.amazonaws.com".into(),
-        account_id: None,
-        principal_arn: None,
         user_identity: serde_json::json!({ "type": "Unknown", "userName": user }),
-        source_ip: Some(pages::client_address(req)),
-        user_agent: req
-            .headers()
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(256).collect()),
-        request_parameters: serde_json::Value::Null,
         error_code: error.as_ref().map(|(code, _)| (*code).to_owned()),
         error_message: error.map(|(_, message)| message),
-        request_id: crate::crypto::random_token(8),
         additional,
+        ..browser_event(state, req, name)
     });
 }
 
@@ -86,24 +74,45 @@ pub(crate) fn audit_console_login(state: &AppState, req: &HttpRequest, s: &Conso
         "iam-user" => "IAMUser",
         _ => "AssumedRole",
     };
+    let root = s.method == "root";
     state.audit.record(AuditEvent {
-        event_time: state.iam.now_utc(),
-        event_name: "ConsoleLogin".into(),
-        event_source: "signin.amazonaws.com".into(),
         account_id: Some(s.account_id.clone()),
         principal_arn: Some(s.arn.clone()),
         user_identity: serde_json::json!({
             "type": kind, "arn": s.arn, "accountId": s.account_id, "userName": s.user,
             "accessKeyId": s.access_key_id,
         }),
-        source_ip: Some(pages::client_address(req)),
-        user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect()),
         request_parameters: serde_json::json!({ "method": s.method, "roleArn": s.role_arn }),
+        additional: serde_json::json!({ "rootSignIn": root, "MFAUsed": root && !s.root_without_mfa }),
+        ..browser_event(state, req, "ConsoleLogin")
+    });
+}
+
+/// The parts every browser-side audit event shares.
+fn browser_event(state: &AppState, req: &HttpRequest, name: &str) -> AuditEvent {
+    AuditEvent {
+        event_time: state.iam.now_utc(),
+        event_name: name.to_owned(),
+        event_source: "signin.amazonaws.com".into(),
+        account_id: None,
+        principal_arn: None,
+        user_identity: serde_json::Value::Null,
+        source_ip: Some(pages::client_address(req)),
+        user_agent: req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect()),
+        request_parameters: serde_json::Value::Null,
         error_code: None,
         error_message: None,
         request_id: crate::crypto::random_token(8),
-        additional: serde_json::json!({ "rootSignIn": s.method == "root", "MFAUsed": !s.root_without_mfa && s.method == "root" }),
-    });
+        additional: serde_json::Value::Null,
+    }
+}
+
+fn names_an_action(ctx: &guard::GuardContext<'_>) -> bool {
+    ctx.head().uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("Action=")))
 }
 
 /// The stylesheet and scripts, compiled in.
@@ -163,6 +172,8 @@ impl HttpServer {
                 .route("/metrics", web::get().to(health::metrics))
                 .route("/.well-known/jwks.json", web::get().to(health::jwks))
                 .route("/static/{file}", web::get().to(static_file))
+                // A GET that names an Action is a Query API call (presigned); else the home page.
+                .route("/", web::get().guard(guard::fn_guard(names_an_action)).to(api::query))
                 .route("/", web::get().to(console::home))
                 .route("/saml/metadata", web::get().to(sp::metadata))
                 .route("/saml/login", web::get().to(sp::login))

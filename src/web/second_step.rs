@@ -41,8 +41,11 @@ pub(super) fn show_second_step(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageFailure> {
-    let json = serde_json::to_vec(pending).map_err(|e| PageFailure::internal(e.to_string()))?;
-    let sealed = state.iam.master.seal(&json, SECOND_STEP_CONTEXT);
+    let sealed = state
+        .iam
+        .master
+        .seal_json(pending, SECOND_STEP_CONTEXT)
+        .map_err(|e| PageFailure::internal(e.to_string()))?;
     let csrf = csrf_token(&state.csrf_key, LOGIN_CSRF, binding);
     let (qr, secret) = match &pending.seed {
         Some(seed) => {
@@ -74,8 +77,8 @@ pub(super) async fn second_step(
     sealed: &str,
 ) -> Result<HttpResponse, PageFailure> {
     let expired = || PageFailure::bad_request("This sign-in has expired. Start again.");
-    let json = state.iam.master.open(sealed, SECOND_STEP_CONTEXT).map_err(|_| expired())?;
-    let pending: PendingSecondStep = serde_json::from_slice(&json).map_err(|_| expired())?;
+    let pending: PendingSecondStep =
+        state.iam.master.open_json(sealed, SECOND_STEP_CONTEXT).map_err(|_| expired())?;
     let now = state.iam.clock.now().timestamp();
     if pending.expires <= now {
         return Err(expired());

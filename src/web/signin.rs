@@ -215,8 +215,11 @@ async fn get_signin_token(state: &AppState, q: &FederationQuery) -> Result<HttpR
     };
     let token = crypto::random_token(48);
     let hash = crypto::sha256_hex(token.as_bytes());
-    let json = serde_json::to_vec(&session).map_err(|e| PageFailure::internal(e.to_string()))?;
-    let sealed = state.iam.master.seal(&json, &format!("signin-token:{hash}"));
+    let sealed = state
+        .iam
+        .master
+        .seal_json(&session, &format!("signin-token:{hash}"))
+        .map_err(|e| PageFailure::internal(e.to_string()))?;
     state.iam.store.put_signin_token(&hash, &sealed, now + SIGNIN_TOKEN_SECONDS).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -240,8 +243,8 @@ async fn login(
     let hash = crypto::sha256_hex(token.as_bytes());
     let now = state.iam.clock.now().timestamp();
     let sealed = state.iam.store.take_signin_token(&hash, now).await?.ok_or_else(refused)?;
-    let json = state.iam.master.open(&sealed, &format!("signin-token:{hash}")).map_err(|_| refused())?;
-    let session: ConsoleSession = serde_json::from_slice(&json).map_err(|_| refused())?;
+    let session: ConsoleSession =
+        state.iam.master.open_json(&sealed, &format!("signin-token:{hash}")).map_err(|_| refused())?;
     if session.expiration <= now {
         return Err(refused());
     }
