@@ -145,7 +145,14 @@ pub async fn acs(
             }
         }
         None => {
-            for provider in &accepted.providers {
+            // Only the providers whose roles it offers: the built-in IdP is a
+            // provider in every account, and one lookup per account would
+            // put the whole deployment on each sign-in.
+            let offering = accepted
+                .providers
+                .iter()
+                .filter(|p| accepted.claims.roles.iter().any(|(_, arn)| *arn == p.arn));
+            for provider in offering {
                 let tags = state.iam.store.list_tags(&provider.arn).await?;
                 if tags.iter().any(|t| t.key == SP_INITIATED_ONLY_TAG && t.value == "true") {
                     return Err(refused(
