@@ -22,11 +22,6 @@ pub const ACTIONS: &[&str] = &[
     "DecodeAuthorizationMessage",
 ];
 
-/// AssumeRoleWithSAML, which takes no signature: the assertion is the credential.
-pub async fn assume_role_with_saml(iam: &IamService, p: &Params) -> Output {
-    super::saml::assume_role_with_saml(iam, p).await
-}
-
 type Output = Result<Option<Vec<Node>>, StsError>;
 
 pub async fn handle(iam: &IamService, caller: &Caller, action: &str, p: &Params) -> Output {

@@ -5,9 +5,9 @@ mod saml;
 mod session;
 pub mod sigv4;
 
-pub use actions::{assume_role_with_saml, handle, ACTIONS};
+pub use actions::{handle, ACTIONS};
 pub use saml::{
-    accept_browser_response, assume_role_with_claims, saml_audit_identity, BrowserAssertion, RoleSession,
+    accept_browser_response, assume_role_with_claims, assume_role_with_saml, BrowserAssertion, RoleSession,
     SamlClaims, SessionAsk,
 };
 pub use session::{console_credentials, Issued};

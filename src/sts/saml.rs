@@ -315,10 +315,36 @@ pub async fn assume_role_with_claims(
     })
 }
 
-pub(super) async fn assume_role_with_saml(
+/// AssumeRoleWithSAML's answer, with the audit record's userIdentity: the
+/// principal the assertion names (NameID, issuer, role, session name, source
+/// identity), from the verified claims when it was accepted and from what a
+/// refused one claimed otherwise.
+pub async fn assume_role_with_saml(
     iam: &IamService,
     p: &Params,
-) -> Result<Option<Vec<Node>>, StsError> {
+) -> (Result<Option<Vec<Node>>, StsError>, serde_json::Value) {
+    match exchange_assertion(iam, p).await {
+        Ok((nodes, claims)) => {
+            let named = crate::saml::ClaimedIdentity {
+                issuer: Some(claims.issuer),
+                name_id: Some(claims.name_id),
+                session_name: Some(claims.session_name),
+                source_identity: claims.source_identity,
+            };
+            (Ok(Some(nodes)), audit_identity(p, named, true))
+        }
+        Err(e) => {
+            let claimed = p
+                .get("SAMLAssertion")
+                .and_then(|a| decode_assertion(a).ok())
+                .map(|xml| crate::saml::claimed_identity(&xml))
+                .unwrap_or_default();
+            (Err(e), audit_identity(p, claimed, false))
+        }
+    }
+}
+
+async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, SamlClaims), StsError> {
     let role_arn = p.required_string("RoleArn", 20, 2048)?;
     let provider_arn = p.required_string("PrincipalArn", 20, 2048)?;
     let encoded = p.required_string("SAMLAssertion", 4, MAX_ASSERTION_CHARS)?;
@@ -347,8 +373,8 @@ pub(super) async fn assume_role_with_saml(
         text("Audience", &claims.recipient),
         text("NameQualifier", session.name_qualifier),
     ]);
-    out.extend(claims.source_identity.map(|s| text("SourceIdentity", s)));
-    Ok(Some(out))
+    out.extend(claims.source_identity.iter().map(|s| text("SourceIdentity", s)));
+    Ok((out, claims))
 }
 
 /// A Response posted to the ACS by a browser, verified (its use not yet recorded): its
@@ -420,25 +446,16 @@ pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<
     })
 }
 
-/// The audit record's userIdentity for an AssumeRoleWithSAML call: the
-/// principal the assertion names (NameID, issuer, role, session name, source
-/// identity). `verified` says whether the assertion was accepted; a refused
-/// one is recorded with what it claimed.
-pub fn saml_audit_identity(p: &Params, verified: bool) -> serde_json::Value {
-    let claimed = p
-        .get("SAMLAssertion")
-        .and_then(|a| decode_assertion(a).ok())
-        .map(|xml| crate::saml::claimed_identity(&xml))
-        .unwrap_or_default();
+fn audit_identity(p: &Params, named: crate::saml::ClaimedIdentity, verified: bool) -> serde_json::Value {
     serde_json::json!({
         "type": "SAMLUser",
-        "userName": claimed.name_id,
-        "principalId": claimed.name_id,
+        "userName": named.name_id,
+        "principalId": named.name_id,
         "identityProvider": p.get("PrincipalArn"),
-        "issuer": claimed.issuer,
+        "issuer": named.issuer,
         "roleArn": p.get("RoleArn"),
-        "roleSessionName": claimed.session_name,
-        "sourceIdentity": claimed.source_identity,
+        "roleSessionName": named.session_name,
+        "sourceIdentity": named.source_identity,
         "verified": verified,
     })
 }

@@ -127,23 +127,19 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
         secure_transport: req.connection_info().scheme() == "https",
     };
     let unsigned_saml = service == Service::Sts && action == "AssumeRoleWithSAML";
-    let (caller, outcome) = if unsigned_saml {
+    let (caller, outcome, identity) = if unsigned_saml {
         // As on AWS, the signed assertion is the credential; no SigV4.
-        (None, sts::assume_role_with_saml(&state.iam, &params).await.map_err(ApiFailure::from))
+        let (outcome, identity) = sts::assume_role_with_saml(&state.iam, &params).await;
+        (None, outcome.map_err(ApiFailure::from), identity)
     } else {
         match state.iam.authenticate(&parts, authorization, service.signing_name(), origin.clone()).await {
-            Err(e) => (None, Err(ApiFailure::from(e))),
+            Err(e) => (None, Err(ApiFailure::from(e)), serde_json::json!({ "type": "Unknown" })),
             Ok(c) => {
                 let outcome = run(&state, service, &c, &action, action_label, &params).await;
-                (Some(c), outcome)
+                let identity = c.audit_identity();
+                (Some(c), outcome, identity)
             }
         }
-    };
-
-    let identity = match &caller {
-        Some(c) => c.audit_identity(),
-        None if unsigned_saml => sts::saml_audit_identity(&params, outcome.is_ok()),
-        None => serde_json::json!({ "type": "Unknown" }),
     };
     audit(
         &state,
