@@ -39,6 +39,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Forget a directory user's TOTP enrolment (a lost authenticator): they
+    /// enrol again at their next sign-in. Audited.
+    ResetDirectoryMfa {
+        /// The user's distinguished name in the directory.
+        #[arg(long)]
+        dn: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Create an account with its root user and an administrator user with one
     /// access key; prints the credentials as one JSON object.
     Init {
@@ -57,7 +66,8 @@ fn main() -> ExitCode {
         Command::Serve { config }
         | Command::Init { config, .. }
         | Command::RotateTokenKey { config }
-        | Command::RotateIdpKey { config } => config.clone(),
+        | Command::RotateIdpKey { config }
+        | Command::ResetDirectoryMfa { config, .. } => config.clone(),
     };
     let settings = match Settings::load(config.as_deref()) {
         Ok(s) => s,
@@ -83,6 +93,7 @@ fn main() -> ExitCode {
                 println!("{kid}");
                 Ok(ExitCode::SUCCESS)
             }
+            Command::ResetDirectoryMfa { dn, .. } => reset_directory_mfa(settings, &dn).await,
             Command::RotateIdpKey { .. } => {
                 let kid = startup::rotate_idp_key(&settings)?;
                 println!("{kid}");
@@ -105,6 +116,35 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     app.run().await?;
     tracing::info!("idbroker stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<ExitCode> {
+    let (store, iam, _) = startup::services(&settings, Arc::new(SystemClock)).await?;
+    let existed = idbroker::idp::second_factor::SecondFactor::reset(&store, dn).await?;
+    let event = idbroker::audit::AuditEvent {
+        event_time: iam.now_utc(),
+        event_name: "ResetDirectoryMFA".into(),
+        event_source: "idbroker.cli".into(),
+        account_id: None,
+        principal_arn: None,
+        user_identity: serde_json::json!({ "type": "Operator" }),
+        source_ip: None,
+        user_agent: None,
+        request_parameters: serde_json::json!({ "dn": dn }),
+        error_code: (!existed).then(|| "NoSuchEntity".to_owned()),
+        error_message: None,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        additional: serde_json::json!({}),
+    };
+    store.insert_audit_events(&[event]).await?;
+    store.close().await;
+    if existed {
+        println!("reset: {dn} enrols again at the next sign-in");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("idbroker reset-directory-mfa: {dn} has no enrolment");
+        Ok(ExitCode::from(1))
+    }
 }
 
 async fn init(settings: Settings, account_id: &str, admin_user: &str) -> anyhow::Result<ExitCode> {

@@ -38,6 +38,13 @@ impl SecondFactor {
         dn.to_lowercase()
     }
 
+    /// Forgets the enrolment of the user with this DN (a lost or replaced
+    /// authenticator): they enrol again at their next sign-in. False if they
+    /// had none.
+    pub async fn reset(store: &Store, dn: &str) -> Result<bool, StoreError> {
+        store.delete_directory_mfa(&Self::user_key(dn)).await
+    }
+
     pub async fn enrolled(&self, user_key: &str) -> Result<bool, StoreError> {
         Ok(self.store.get_directory_mfa(user_key).await?.is_some())
     }

@@ -43,4 +43,13 @@ impl Store {
         .await?;
         Ok(r.rows_affected() == 1)
     }
+
+    /// Forgets a user's enrolment; false if there was none.
+    pub async fn delete_directory_mfa(&self, user_key: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM directory_mfa WHERE user_key = $1")
+            .bind(user_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
 }

@@ -335,9 +335,12 @@ async fn members_of_an_mfa_group_enrol_then_give_a_fresh_code_each_time() {
     assert!(enrol.body.contains("data:image/png;base64,"), "a QR code to enrol");
     assert!(enrol.field("SAMLResponse").is_none(), "no assertion before the code");
     let secret = enrol.by_id("totp-secret").unwrap();
-    let totp =
-        idbroker::crypto::Totp::new(totp_rs::Secret::Encoded(secret).to_bytes().unwrap(), "t", "alice")
-            .unwrap();
+    let totp = idbroker::crypto::Totp::new(
+        totp_rs::Secret::Encoded(secret.clone()).to_bytes().unwrap(),
+        "t",
+        "alice",
+    )
+    .unwrap();
     let step = idbroker::crypto::Totp::step_of(app.clock_now().timestamp());
     let send = |page: &Page, code: String| {
         let (csrf, pending) = (page.field("csrf").unwrap(), page.field("pending").unwrap());
@@ -357,6 +360,25 @@ async fn members_of_an_mfa_group_enrol_then_give_a_fresh_code_each_time() {
     assert!(ok.field("SAMLResponse").is_some(), "{}", ok.body);
     // Users outside the group sign in with the password alone.
     assert!(Browser::new(&app).sign_in("bob", "Bravo-Pass-2").await.by_id("access-key-id").is_some());
+
+    // A lost authenticator: the operator resets the enrolment, and the next
+    // sign-in enrols again with a new QR code.
+    let reset = |dn: String| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_idbroker"))
+            .args(["reset-directory-mfa", "--dn", &dn])
+            .env("IDBROKER__DATABASE__URL", &app.settings.database.url)
+            .env("IDBROKER__SERVER__DATA_DIR", &app.settings.server.data_dir)
+            .env("IDBROKER__LOG__LEVEL", "warn")
+            .output()
+            .unwrap()
+    };
+    let people = directory_env("OPENLDAP_PEOPLE_DN", "the test OpenLDAP");
+    let done = reset(format!("uid=alice,{people}"));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(reset(format!("uid=alice,{people}")).status.code(), Some(1), "nothing left to reset");
+    let again = b.submit_login(&b.login_form().await, "alice", "Alpha-Pass-1").await;
+    assert!(again.body.contains("data:image/png;base64,"), "enrols again");
+    assert_ne!(again.by_id("totp-secret"), Some(secret), "with a new seed");
 }
 
 #[tokio::test]
