@@ -26,6 +26,7 @@ fn validation(c: &mut Criterion) {
     let trusted = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
         signing_certificates: metadata.signing_certificates,
+        allows_sha1: false,
     };
     let sp = ServiceEndpoint {
         audiences: vec![TO.sp_entity.into()],

@@ -221,6 +221,7 @@ mod tests {
         let trusted = crate::saml::TrustedIdp {
             entity_id: idp.entity_id.clone(),
             signing_certificates: vec![idp.certificate_der().to_vec()],
+            allows_sha1: false,
         };
         let sp = crate::saml::ServiceEndpoint {
             audiences: vec!["https://idb.test/saml/metadata".into()],

@@ -6,7 +6,7 @@ mod sp;
 mod strict;
 mod trust;
 
-pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
+pub use response::{names_sha1, verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 pub use sp::{claimed_identity, claimed_issuer, ClaimedIdentity, ServiceProviderUrls};
 pub use trust::{parse_sp_metadata, validate_idp_metadata, IdpMetadata, MetadataError, SpMetadata};
 

@@ -20,6 +20,9 @@ pub struct TrustedIdp {
     pub entity_id: String,
     /// DER of the signing certificates in its metadata; never a key from a message.
     pub signing_certificates: Vec<Vec<u8>>,
+    /// RSA-SHA1 signatures with SHA-1 digests are accepted from this IdP (an
+    /// explicit opt-in for IdPs that cannot do better; refused otherwise).
+    pub allows_sha1: bool,
 }
 
 /// Where idbroker expects to be named in a response.
@@ -84,11 +87,22 @@ impl VerifiedAssertion {
     }
 }
 
-/// SHA-2 RSA and ECDSA only. samael offers no SHA-1 algorithm, so a provider
-/// cannot opt in to SHA-1 signatures either.
-fn allowed_algorithms() -> Vec<AllowedSignatureAlgorithm> {
+/// SHA-2 RSA and ECDSA, and RSA-SHA1 only where the IdP is allowed it.
+/// Never HMAC, DSA or MD5.
+fn allowed_algorithms(idp: &TrustedIdp) -> Vec<AllowedSignatureAlgorithm> {
     use AllowedSignatureAlgorithm::*;
-    vec![RsaSha256, RsaSha384, RsaSha512, EcdsaSha256, EcdsaSha384, EcdsaSha512]
+    let mut allowed = vec![RsaSha256, RsaSha384, RsaSha512, EcdsaSha256, EcdsaSha384, EcdsaSha512];
+    if idp.allows_sha1 {
+        allowed.push(RsaSha1);
+    }
+    allowed
+}
+
+/// Whether a response names a SHA-1 algorithm, so that the opt-in is looked
+/// up only then. Spelled any other way (character references), the name is
+/// missed and the response is held to SHA-2: it fails closed.
+pub fn names_sha1(xml: &str) -> bool {
+    xml.contains("xmldsig#rsa-sha1") || xml.contains("xmldsig#sha1")
 }
 
 /// Validates a SAML Response (XML text) for `sp` from `idp`, at `now`.
@@ -98,7 +112,8 @@ pub fn verify_response(
     sp: &ServiceEndpoint,
     now: DateTime<Utc>,
 ) -> Result<VerifiedAssertion, SamlError> {
-    let Shape { signatures, response_signed, sp_name_qualifiers } = strict::check(xml, sp.max_bytes)?;
+    let Shape { signatures, response_signed, sp_name_qualifiers } =
+        strict::check(xml, sp.max_bytes, idp.allows_sha1)?;
     if sp_name_qualifiers.iter().any(|q| !sp.audiences.contains(q)) {
         return Err(SamlError::Audience);
     }
@@ -110,7 +125,7 @@ pub fn verify_response(
     }
     let certs: Vec<CertificateDer> =
         idp.signing_certificates.iter().cloned().map(CertificateDer::from).collect();
-    let algorithms = allowed_algorithms();
+    let algorithms = allowed_algorithms(idp);
     // With one signature, read exactly the bytes xmlsec digested (PreDigest):
     // the strictest reduction, and several times cheaper than rebuilding the
     // verified tree. A Response signed twice (Response and Assertion) needs the

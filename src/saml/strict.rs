@@ -33,6 +33,9 @@ const STRONG_SIGNATURES: &[&str] = &[
     "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
     "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
 ];
+/// Accepted only from an IdP explicitly allowed SHA-1.
+const SHA1_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+const SHA1_DIGEST: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
 const STRONG_DIGESTS: &[&str] = &[
     "http://www.w3.org/2001/04/xmlenc#sha256",
     "http://www.w3.org/2001/04/xmldsig-more#sha384",
@@ -59,7 +62,9 @@ struct Open {
 }
 
 /// Checks `xml` (already known to be UTF-8).
-pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
+/// `allows_sha1`: RSA-SHA1 signatures and SHA-1 digests pass too (an IdP's
+/// explicit opt-in); every other algorithm outside the allow-list is refused.
+pub fn check(xml: &str, max_bytes: usize, allows_sha1: bool) -> Result<Shape, SamlError> {
     if xml.len() > max_bytes {
         return Err(SamlError::TooLarge);
     }
@@ -216,7 +221,7 @@ pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
                             let ok = if local == b"CanonicalizationMethod" {
                                 C14N.contains(&alg)
                             } else {
-                                STRONG_SIGNATURES.contains(&alg)
+                                STRONG_SIGNATURES.contains(&alg) || (allows_sha1 && alg == SHA1_SIGNATURE)
                             };
                             if !ok {
                                 return Err(SamlError::Algorithm);
@@ -248,7 +253,7 @@ pub fn check(xml: &str, max_bytes: usize) -> Result<Shape, SamlError> {
                         }
                         b"DigestMethod" if parent_dsig == "Reference" => {
                             let alg = algorithm.as_deref().unwrap_or_default();
-                            if !STRONG_DIGESTS.contains(&alg) {
+                            if !(STRONG_DIGESTS.contains(&alg) || (allows_sha1 && alg == SHA1_DIGEST)) {
                                 return Err(SamlError::Algorithm);
                             }
                             "DigestMethod"
@@ -325,7 +330,7 @@ mod tests {
 
     #[test]
     fn a_well_shaped_message_passes() {
-        let shape = check(&good(), 100_000).unwrap();
+        let shape = check(&good(), 100_000, false).unwrap();
         assert_eq!(shape.signatures, 1);
         assert!(!shape.response_signed);
     }
@@ -337,7 +342,7 @@ mod tests {
         let not_ncname =
             good().replace(r#"ID="_a1""#, r#"ID="element(/1/3)""#).replace("#_a1", "#element(/1/3)");
         for bad in [dup, prefixed, not_ncname] {
-            assert!(matches!(check(&bad, 100_000), Err(SamlError::Malformed(_))), "{bad}");
+            assert!(matches!(check(&bad, 100_000, false), Err(SamlError::Malformed(_))), "{bad}");
         }
     }
 
@@ -352,10 +357,10 @@ mod tests {
             "#xpointer(id('_a1'))",
         ] {
             let bad = doc(&reference(uri), &standard_transforms(), "", "");
-            assert!(matches!(check(&bad, 100_000), Err(SamlError::Malformed(_))), "{uri}");
+            assert!(matches!(check(&bad, 100_000, false), Err(SamlError::Malformed(_))), "{uri}");
         }
         let no_uri = good().replace(r##"URI="#_a1""##, "");
-        assert!(check(&no_uri, 100_000).is_err());
+        assert!(check(&no_uri, 100_000, false).is_err());
     }
 
     #[test]
@@ -363,7 +368,7 @@ mod tests {
         let two_refs = doc(&(reference("#_a1") + &reference("#_a1")), &standard_transforms(), "", "");
         let two_signed_info = good().replace("</ds:SignedInfo>", "</ds:SignedInfo><ds:SignedInfo/>");
         for bad in [two_refs, two_signed_info] {
-            assert!(matches!(check(&bad, 100_000), Err(SamlError::Malformed(_))), "{bad}");
+            assert!(matches!(check(&bad, 100_000, false), Err(SamlError::Malformed(_))), "{bad}");
         }
         let sig = good();
         let sig = &sig[sig.find("<ds:Signature>").unwrap()..sig.find("</ds:Signature>").unwrap() + 15];
@@ -374,7 +379,10 @@ mod tests {
             )
             .replace("</samlp:Response>", "")
             + &format!("{}</samlp:Response>", sig.replace("#_a1", "#_r1"));
-        assert!(matches!(check(&three, 100_000), Err(SamlError::TooComplex | SamlError::Malformed(_))));
+        assert!(matches!(
+            check(&three, 100_000, false),
+            Err(SamlError::TooComplex | SamlError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -385,7 +393,7 @@ mod tests {
         let three = standard_transforms() + &transform(C14N_EXC);
         for t in [xslt, xpath, inclusive, three] {
             let bad = doc(&reference("#_a1"), &t, "", "");
-            assert!(matches!(check(&bad, 100_000), Err(SamlError::Algorithm)), "{t}");
+            assert!(matches!(check(&bad, 100_000, false), Err(SamlError::Algorithm)), "{t}");
         }
         for (from, to) in [
             (RSA_SHA256, "http://www.w3.org/2000/09/xmldsig#rsa-sha1"),
@@ -395,15 +403,30 @@ mod tests {
             (C14N_EXC, "http://example.test/unknown-c14n"),
         ] {
             let bad = good().replacen(from, to, 1);
-            assert!(matches!(check(&bad, 100_000), Err(SamlError::Algorithm)), "{to}");
+            assert!(matches!(check(&bad, 100_000, false), Err(SamlError::Algorithm)), "{to}");
+        }
+        // An IdP allowed SHA-1 gets RSA-SHA1 and SHA-1 digests, nothing weaker.
+        let sha1 = good().replacen(RSA_SHA256, "http://www.w3.org/2000/09/xmldsig#rsa-sha1", 1).replacen(
+            SHA256,
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+            1,
+        );
+        assert!(matches!(check(&sha1, 100_000, false), Err(SamlError::Algorithm)));
+        assert!(check(&sha1, 100_000, true).is_ok());
+        for weak in [
+            "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
+            "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+        ] {
+            let bad = good().replacen(RSA_SHA256, weak, 1);
+            assert!(matches!(check(&bad, 100_000, true), Err(SamlError::Algorithm)), "{weak}");
         }
         let hmac_length = good().replace(
             &format!(r#"<ds:SignatureMethod Algorithm="{RSA_SHA256}"/>"#),
             &format!(r#"<ds:SignatureMethod Algorithm="{RSA_SHA256}"><ds:HMACOutputLength>8</ds:HMACOutputLength></ds:SignatureMethod>"#),
         );
-        assert!(check(&hmac_length, 100_000).is_err());
+        assert!(check(&hmac_length, 100_000, false).is_err());
         let object = good().replace("</ds:SignatureValue>", "</ds:SignatureValue><ds:Object/>");
-        assert!(matches!(check(&object, 100_000), Err(SamlError::Malformed("ds:Object"))));
+        assert!(matches!(check(&object, 100_000, false), Err(SamlError::Malformed("ds:Object"))));
     }
 
     #[test]
@@ -417,13 +440,13 @@ mod tests {
             "<Assertion xmlns=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_e\"/><saml:Assertion ID=\"_a1\">",
         );
         let encrypted = good().replace("<saml:Subject/>", "<saml:Subject/><saml:EncryptedAssertion/>");
-        assert!(matches!(check(&evil_ns, 100_000), Err(SamlError::Malformed(_))));
-        assert!(matches!(check(&default_ns, 100_000), Err(SamlError::AssertionCount)));
-        assert!(matches!(check(&encrypted, 100_000), Err(SamlError::Malformed(_))));
+        assert!(matches!(check(&evil_ns, 100_000, false), Err(SamlError::Malformed(_))));
+        assert!(matches!(check(&default_ns, 100_000, false), Err(SamlError::AssertionCount)));
+        assert!(matches!(check(&encrypted, 100_000, false), Err(SamlError::Malformed(_))));
         let no_assertion = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#;
-        assert!(matches!(check(no_assertion, 100_000), Err(SamlError::AssertionCount)));
+        assert!(matches!(check(no_assertion, 100_000, false), Err(SamlError::AssertionCount)));
         let wrong_root = good().replace("samlp:Response", "samlp:AuthnRequest");
-        assert!(check(&wrong_root, 100_000).is_err());
+        assert!(check(&wrong_root, 100_000, false).is_err());
     }
 
     #[test]
@@ -442,11 +465,11 @@ mod tests {
             format!("\u{feff}{g}"),
         ];
         for bad in cases {
-            assert!(check(&bad, 100_000).is_err(), "{bad}");
+            assert!(check(&bad, 100_000, false).is_err(), "{bad}");
         }
-        assert!(matches!(check(&good(), 100), Err(SamlError::TooLarge)));
+        assert!(matches!(check(&good(), 100, false), Err(SamlError::TooLarge)));
         let wide: String = (0..40).map(|i| format!(" a{i}=\"x\"")).collect();
         let too_wide = good().replacen("<saml:Subject/>", &format!("<saml:Subject{wide}/>"), 1);
-        assert!(matches!(check(&too_wide, 100_000), Err(SamlError::TooComplex)));
+        assert!(matches!(check(&too_wide, 100_000, false), Err(SamlError::TooComplex)));
     }
 }

@@ -163,8 +163,26 @@ pub(super) fn verification_endpoint(iam: &IamService) -> ServiceEndpoint {
     }
 }
 
+/// Providers tagged so accept RSA-SHA1 signatures (refused otherwise).
+pub const ALLOWS_SHA1_TAG: &str = "idbroker:AllowSHA1Signatures";
+
+/// Whether `provider` accepts this response's SHA-1 signature: looked up only
+/// for a response that names SHA-1.
+async fn allows_sha1(iam: &IamService, provider: &SamlProvider, xml: &str) -> Result<bool, StsError> {
+    if !crate::saml::names_sha1(xml) {
+        return Ok(false);
+    }
+    let tags = iam.store.list_tags(&provider.arn).await?;
+    Ok(tags.iter().any(|t| t.key == ALLOWS_SHA1_TAG && t.value == "true"))
+}
+
 /// Verifies a Response against one provider's metadata keys, off the async workers.
-async fn verify_with(iam: &IamService, xml: String, metadata: &str) -> Result<VerifiedAssertion, StsError> {
+async fn verify_with(
+    iam: &IamService,
+    xml: String,
+    metadata: &str,
+    allows_sha1: bool,
+) -> Result<VerifiedAssertion, StsError> {
     let now = iam.clock.now();
     let metadata = iam
         .trusted_metadata(metadata)
@@ -172,6 +190,7 @@ async fn verify_with(iam: &IamService, xml: String, metadata: &str) -> Result<Ve
     let idp = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
         signing_certificates: metadata.signing_certificates.clone(),
+        allows_sha1,
     };
     let sp = verification_endpoint(iam);
     tokio::task::spawn_blocking(move || verify_response(&xml, &idp, &sp, now))
@@ -357,7 +376,8 @@ async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, 
         Err(StoreError::NotFound(_)) => return Err(claim_error("SAML provider not found", "provider")),
         Err(e) => return Err(e.into()),
     };
-    let assertion = verify_with(iam, xml, &provider.metadata).await?;
+    let sha1 = allows_sha1(iam, &provider, &xml).await?;
+    let assertion = verify_with(iam, xml, &provider.metadata, sha1).await?;
     let claims = SamlClaims::of(&assertion)?;
     if !claims.roles.iter().any(|(r, pr)| r == role_arn && pr == provider_arn) {
         return Err(denied());
@@ -406,23 +426,25 @@ pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<
     let mut verified: Vec<SamlProvider> = Vec::new();
     let mut assertion = None;
     let mut failure = None;
-    let mut tried: Vec<(String, bool)> = Vec::new();
+    // (metadata, SHA-1 allowed, verified)
+    let mut tried: Vec<(String, bool, bool)> = Vec::new();
     for provider in candidates {
+        let sha1 = allows_sha1(iam, &provider, &xml).await?;
         // Providers registered with the same metadata share one verification.
-        if let Some((_, ok)) = tried.iter().find(|(m, _)| *m == provider.metadata) {
+        if let Some((_, _, ok)) = tried.iter().find(|(m, s, _)| *m == provider.metadata && *s == sha1) {
             if *ok {
                 verified.push(provider);
             }
             continue;
         }
-        match verify_with(iam, xml.clone(), &provider.metadata).await {
+        let outcome = verify_with(iam, xml.clone(), &provider.metadata, sha1).await;
+        tried.push((provider.metadata.clone(), sha1, outcome.is_ok()));
+        match outcome {
             Ok(a) => {
-                tried.push((provider.metadata.clone(), true));
                 assertion.get_or_insert(a);
                 verified.push(provider);
             }
             Err(e) => {
-                tried.push((provider.metadata.clone(), false));
                 failure.get_or_insert(e);
             }
         }

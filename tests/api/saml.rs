@@ -208,21 +208,43 @@ async fn s04_s06_wrapped_and_extra_assertions_are_refused() {
 async fn s14_weak_algorithms_are_refused() {
     let (app, idp) = setup().await;
     // A response signed with RSA-SHA1 and a SHA-1 digest by the genuine key.
-    let sha1 = idp.response(&TO, epoch(), |_| {});
-    let unsigned = {
+    let sha1_signed = || {
+        let sha1 = idp.response(&TO, epoch(), |_| {});
         let s = sha1.find("<ds:SignatureValue>").unwrap() + "<ds:SignatureValue>".len();
         let e = sha1.find("</ds:SignatureValue>").unwrap();
         let mut t = format!("{}{}", &sha1[..s], &sha1[e..]);
         t = regex_replace(&t, "<ds:DigestValue>", "</ds:DigestValue>", "");
-        t.replace(
-            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-        )
-        .replace("http://www.w3.org/2001/04/xmlenc#sha256", "http://www.w3.org/2000/09/xmldsig#sha1")
+        let unsigned = t
+            .replace(
+                "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            )
+            .replace("http://www.w3.org/2001/04/xmlenc#sha256", "http://www.w3.org/2000/09/xmldsig#sha1");
+        let resigned = idp.sign(unsigned);
+        assert!(resigned.contains("xmldsig#rsa-sha1"));
+        resigned
     };
-    let resigned = idp.sign(unsigned);
-    assert!(resigned.contains("xmldsig#rsa-sha1"));
+    let resigned = sha1_signed();
     refused(&exchange(&app, &resigned).await, 400, "InvalidIdentityToken");
+
+    // A provider whose IdP cannot do better is allowed SHA-1 explicitly, by a
+    // tag; "false" (or no tag) holds it to SHA-2 again.
+    let tag = |value: &'static str| {
+        let app = &app;
+        async move {
+            app.admin(&[
+                ("Action", "TagSAMLProvider"),
+                ("SAMLProviderArn", PROVIDER),
+                ("Tags.member.1.Key", "idbroker:AllowSHA1Signatures"),
+                ("Tags.member.1.Value", value),
+            ])
+            .await
+        }
+    };
+    tag("true").await.ok();
+    exchange(&app, &resigned).await.ok();
+    tag("false").await.ok();
+    refused(&exchange(&app, &sha1_signed()).await, 400, "InvalidIdentityToken");
 }
 
 #[tokio::test]
