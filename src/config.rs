@@ -94,6 +94,10 @@ pub struct ServiceProviderSettings {
     /// requests from this SP are refused.
     #[serde(default)]
     pub signing_certificate: String,
+    /// Sign the Assertion too, not only the Response (metadata asks for it
+    /// with `WantAssertionsSigned="true"`).
+    #[serde(default)]
+    pub sign_assertions: bool,
 }
 
 /// The user filter default; with `kind = "active_directory"` it stands for

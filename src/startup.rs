@@ -117,6 +117,7 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
         entity_id: own.entity_id,
         acs_urls: vec![own.acs_url],
         signing_certificate: own_certificate,
+        sign_assertions: false,
     }];
     for sp in &settings.idp.service_providers {
         if !sp.metadata_file.is_empty() {
@@ -129,6 +130,7 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
                 entity_id: m.entity_id,
                 acs_urls: m.acs_urls,
                 signing_certificate: m.signing_certificate,
+                sign_assertions: sp.sign_assertions || m.wants_assertions_signed,
             });
             continue;
         }
@@ -145,6 +147,7 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
             entity_id: sp.entity_id.clone(),
             acs_urls: sp.acs_urls.clone(),
             signing_certificate,
+            sign_assertions: sp.sign_assertions,
         });
     }
     Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration)?)

@@ -42,6 +42,8 @@ pub struct ServiceProvider {
     pub acs_urls: Vec<String>,
     /// When set, AuthnRequests must be signed with this certificate's key (DER).
     pub signing_certificate: Option<Vec<u8>>,
+    /// The Assertion is signed too, not only the Response.
+    pub sign_assertions: bool,
 }
 
 /// The built-in IdP: its identity, key, and the SPs it serves.

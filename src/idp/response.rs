@@ -93,13 +93,15 @@ fn attribute(out: &mut String, name: &str, values: &[String]) {
 
 impl IdentityProvider {
     /// A signed Response for `subject`, for the SP `audience` at `acs_url`;
-    /// returns the XML text.
+    /// returns the XML text. With `sign_assertion`, the Assertion carries a
+    /// signature of its own too (for SPs that want it).
     pub fn issue(
         &self,
         subject: &Subject<'_>,
         audience: &str,
         acs_url: &str,
         in_response_to: Option<&str>,
+        sign_assertion: bool,
         now: DateTime<Utc>,
     ) -> Result<String, IdpError> {
         let (issued, until) = (instant(now), instant(now + Duration::seconds(LIFETIME_SECONDS)));
@@ -109,9 +111,12 @@ impl IdentityProvider {
         let issuer = text(&self.entity_id);
 
         let mut assertion = format!(
+            r#"<saml:Assertion xmlns:saml="{SAML}" ID="{assertion_id}" IssueInstant="{issued}" Version="2.0"><saml:Issuer>{issuer}</saml:Issuer>"#
+        );
+        let issuer_end = assertion.len();
+        assertion += &format!(
             concat!(
-                r#"<saml:Assertion xmlns:saml="{saml}" ID="{id}" IssueInstant="{issued}" Version="2.0">"#,
-                r#"<saml:Issuer>{issuer}</saml:Issuer><saml:Subject>"#,
+                r#"<saml:Subject>"#,
                 r#"<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name}</saml:NameID>"#,
                 r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">"#,
                 r#"<saml:SubjectConfirmationData{answers} NotOnOrAfter="{until}" Recipient="{acs}"></saml:SubjectConfirmationData>"#,
@@ -122,10 +127,8 @@ impl IdentityProvider {
                 r#"<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>"#,
                 r#"</saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>"#
             ),
-            saml = SAML,
             id = assertion_id,
             issued = issued,
-            issuer = issuer,
             name = text(subject.name_id),
             answers = answers,
             until = until,
@@ -139,6 +142,12 @@ impl IdentityProvider {
             attribute(&mut assertion, &format!("PrincipalTag:{key}"), std::slice::from_ref(value));
         }
         assertion.push_str("</saml:AttributeStatement></saml:Assertion>");
+        if sign_assertion {
+            // The Assertion is canonical on its own (it declares its prefix);
+            // its Signature goes right after its Issuer, as the schema wants.
+            let signature = self.enveloped_signature(&assertion_id, &assertion)?;
+            assertion.insert_str(issuer_end, &signature);
+        }
 
         let open = format!(
             r#"<samlp:Response xmlns:samlp="{SAMLP}" Destination="{}" ID="{response_id}"{answers} IssueInstant="{issued}" Version="2.0">"#,
@@ -148,9 +157,15 @@ impl IdentityProvider {
         let tail = format!(
             r#"<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>{assertion}</samlp:Response>"#
         );
-        // The enveloped-signature transform removes the Signature: the digest
-        // covers the Response without it, which is these parts joined.
-        let digest = crate::crypto::sha256(format!("{open}{head}{tail}").as_bytes());
+        let signature = self.enveloped_signature(&response_id, &format!("{open}{head}{tail}"))?;
+        Ok(format!("{open}{head}{signature}{tail}"))
+    }
+
+    /// The `ds:Signature` for the element `id` whose canonical form, without
+    /// this signature, is `canonical`: the enveloped-signature transform
+    /// removes the Signature, so the digest covers exactly that text.
+    fn enveloped_signature(&self, id: &str, canonical: &str) -> Result<String, IdpError> {
+        let digest = crate::crypto::sha256(canonical.as_bytes());
         let b64 = base64::engine::general_purpose::STANDARD;
         let signed_info = format!(
             concat!(
@@ -164,19 +179,18 @@ impl IdentityProvider {
             ),
             ns = "{ns}",
             c14n = EXC_C14N,
-            id = response_id,
+            id = id,
             digest = b64.encode(digest),
         );
         // Canonicalised on its own, SignedInfo carries the ds namespace itself.
         let canonical_signed_info = signed_info.replace("{ns}", &format!(r#" xmlns:ds="{DS}""#));
         let signature = self.signing_key().sign_sha256(canonical_signed_info.as_bytes())?;
-        let signature = format!(
+        Ok(format!(
             r#"<ds:Signature xmlns:ds="{DS}">{}<ds:SignatureValue>{}</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"#,
             signed_info.replace("{ns}", ""),
             b64.encode(signature),
             b64.encode(self.certificate_der()),
-        );
-        Ok(format!("{open}{head}{signature}{tail}"))
+        ))
     }
 }
 
@@ -200,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn issued_responses_verify_with_the_published_certificate() {
+    fn issued_responses_and_assertions_verify_with_the_published_certificate() {
         let key = crate::crypto::SigningKey::generate("test").unwrap();
         let idp = IdentityProvider::new("https://idb.test", vec![key], vec![], 3600).unwrap();
         let roles =
@@ -209,15 +223,17 @@ mod tests {
         let tags = [("title".to_owned(), "</saml:AttributeValue>&\"".to_owned())];
         let subject = Subject { name_id: "bob<&>", roles: &roles, tags: &tags };
         let now = chrono::Utc::now();
-        let xml = idp
-            .issue(
+        let issue = |sign_assertion| {
+            idp.issue(
                 &subject,
                 "https://idb.test/saml/metadata",
                 "https://idb.test/saml/acs",
                 Some("_q\"1"),
+                sign_assertion,
                 now,
             )
-            .unwrap();
+            .unwrap()
+        };
         let trusted = crate::saml::TrustedIdp {
             entity_id: idp.entity_id.clone(),
             signing_certificates: vec![idp.certificate_der().to_vec()],
@@ -229,6 +245,8 @@ mod tests {
             max_bytes: 100_000,
             clock_skew: Duration::seconds(60),
         };
+        let xml = issue(false);
+        assert_eq!(xml.matches("<ds:Signature ").count(), 1);
         let verified = crate::saml::verify_response(&xml, &trusted, &sp, now).unwrap();
         assert_eq!(verified.name_id(), "bob<&>");
         assert_eq!(verified.in_response_to(), Some("_q\"1"));
@@ -238,6 +256,19 @@ mod tests {
         );
         // One byte changed anywhere signed, and it no longer verifies.
         let forged = xml.replace("bob&lt;&amp;&gt;", "admin");
+        assert!(crate::saml::verify_response(&forged, &trusted, &sp, now).is_err());
+
+        // Signed twice: both signatures verify, and the Assertion's holds on
+        // its own once the Response's is taken away.
+        let both = issue(true);
+        assert_eq!(both.matches("<ds:Signature ").count(), 2);
+        assert_eq!(crate::saml::verify_response(&both, &trusted, &sp, now).unwrap().name_id(), "bob<&>");
+        let (start, end) = (both.find("<ds:Signature ").unwrap(), both.find("</ds:Signature>").unwrap());
+        let assertion_only = format!("{}{}", &both[..start], &both[end + "</ds:Signature>".len()..]);
+        assert_eq!(assertion_only.matches("<ds:Signature ").count(), 1);
+        let verified = crate::saml::verify_response(&assertion_only, &trusted, &sp, now).unwrap();
+        assert_eq!(verified.name_id(), "bob<&>");
+        let forged = assertion_only.replace("bob&lt;&amp;&gt;", "admin");
         assert!(crate::saml::verify_response(&forged, &trusted, &sp, now).is_err());
     }
 }

@@ -107,6 +107,8 @@ pub struct SpMetadata {
     pub acs_urls: Vec<String>,
     /// DER of its signing certificate, when it signs AuthnRequests.
     pub signing_certificate: Option<Vec<u8>>,
+    /// `WantAssertionsSigned="true"`: the Assertion must carry its own signature.
+    pub wants_assertions_signed: bool,
 }
 
 const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
@@ -142,7 +144,8 @@ pub fn parse_sp_metadata(xml: &str) -> Result<SpMetadata, MetadataError> {
     } else {
         None
     };
-    Ok(SpMetadata { entity_id, acs_urls, signing_certificate })
+    let wants_assertions_signed = descriptors.iter().any(|d| d.want_assertions_signed == Some(true));
+    Ok(SpMetadata { entity_id, acs_urls, signing_certificate, wants_assertions_signed })
 }
 
 #[cfg(test)]
@@ -156,6 +159,7 @@ mod sp_metadata_tests {
         assert_eq!(m.acs_urls[0], "https://signin.aws.amazon.com/saml");
         assert_eq!(m.acs_urls.len(), 2);
         assert!(m.signing_certificate.is_none());
+        assert!(m.wants_assertions_signed, "AWS's metadata asks for signed assertions");
         assert!(matches!(parse_sp_metadata("<!DOCTYPE x><x/>"), Err(MetadataError::Doctype)));
     }
 }

@@ -294,10 +294,11 @@ pub(super) async fn answer_with_assertion(
     let now = state.iam.clock.now();
     let issuing = state.idp.clone();
     let (sp, acs, id) = (request.sp_entity_id.clone(), request.acs_url.clone(), request.request_id.clone());
+    let sign_assertion = state.idp.service_provider(&sp).is_some_and(|s| s.sign_assertions);
     let (name_id, pairs, tags) = (user.username.clone(), user.roles.clone(), user.tags.clone());
     let xml = tokio::task::spawn_blocking(move || {
         let subject = Subject { name_id: &name_id, roles: &pairs, tags: &tags };
-        issuing.issue(&subject, &sp, &acs, id.as_deref(), now)
+        issuing.issue(&subject, &sp, &acs, id.as_deref(), sign_assertion, now)
     })
     .await
     .map_err(|e| PageFailure::internal(e.to_string()))?

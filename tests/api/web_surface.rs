@@ -387,6 +387,9 @@ async fn aws_registered_by_its_metadata_gets_idp_initiated_assertions() {
         xml.contains("arn:aws:iam::111122223333:role/Dev,arn:aws:iam::111122223333:saml-provider/idbroker")
     );
     assert!(!xml.contains("InResponseTo"), "IdP-initiated");
+    // AWS's metadata says WantAssertionsSigned: the Assertion is signed too.
+    assert_eq!(xml.matches("<ds:Signature ").count(), 2, "{xml}");
+    assert!(xml[xml.find("<saml:Assertion ").unwrap()..].contains("<ds:Signature "));
     assert!(page
         .header("content-security-policy")
         .contains("form-action 'self' https://signin.aws.amazon.com/saml"));
@@ -413,6 +416,12 @@ async fn p10_a_response_is_used_once_across_the_acs_and_the_sts() {
     // ACS first, then the STS.
     let b = Browser::new(&app);
     let page = b.submit_login(&b.get("/idp/login").await, "bob", "Bravo-Pass-2").await;
+    let signatures = |page: &Page| {
+        let xml =
+            base64::engine::general_purpose::STANDARD.decode(page.field("SAMLResponse").unwrap()).unwrap();
+        String::from_utf8(xml).unwrap().matches("<ds:Signature ").count()
+    };
+    assert_eq!(signatures(&page), 1, "idbroker's own SP gets the Response signed");
     assert_eq!(b.auto_post(&page).await.status, 303);
     sts(page.field("SAMLResponse").unwrap()).await.err(400, "InvalidIdentityToken");
     // The STS first (the built-in IdP's assertion buys credentials there too), then the ACS.
