@@ -23,7 +23,7 @@ fn sp_key() -> SpKey {
 
 async fn app_with_sps(sp3: &SpKey, directory_extra: &str) -> TestApp {
     let idp = format!(
-        "service_providers = [{{ entity_id = \"{SP2}\", acs_urls = [\"{SP2_ACS}\"] }}, {{ entity_id = \"{SP3}\", acs_urls = [\"https://sp3.test/acs\"], signing_certificate = \"\"\"{}\"\"\" }}]",
+        "service_providers = [{{ entity_id = \"{SP2}\", acs_urls = [\"{SP2_ACS}\"], sign_assertions = true }}, {{ entity_id = \"{SP3}\", acs_urls = [\"https://sp3.test/acs\"], signing_certificate = \"\"\"{}\"\"\" }}]",
         sp3.cert_pem
     );
     directory_app(directory_extra, &idp).await
@@ -141,6 +141,7 @@ async fn i03_issued_assertions_are_addressed_signed_and_short_lived() {
     assert!(xml.contains(r#"InResponseTo="_sp2req""#));
     assert!(xml.contains("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"));
     assert!(xml.contains("http://www.w3.org/2001/04/xmlenc#sha256"));
+    assert_eq!(xml.matches("<ds:Signature ").count(), 2, "sign_assertions: the Assertion too");
     assert!(xml.contains(r#"NotOnOrAfter="2026-11-27T12:05:00"#), "five minutes at most: {xml}");
     assert!(!xml.contains("2026-11-27T12:05:01") && !xml.contains("T12:06"));
     // The auto-POST page escapes RelayState and lets the form post only there.
