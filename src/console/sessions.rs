@@ -38,6 +38,8 @@ pub struct PendingRoles {
     pub relay_state: Option<String>,
 }
 
+// One per request, read from its sealed row: its size is of no consequence.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WebSession {

@@ -47,6 +47,8 @@ impl From<SigV4Error> for AuthError {
     }
 }
 
+// One per request; boxing the user would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum CallerKind {
     Root,

@@ -288,7 +288,8 @@ async fn s15_s16_s17_parser_tricks_are_refused() {
 async fn p01_to_p06_protocol_checks() {
     let (app, idp) = setup().await;
     let now = epoch();
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Response)>)> = vec![
+    type Edit = Box<dyn FnOnce(&mut Response)>;
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "status",
             Box::new(|r: &mut Response| {

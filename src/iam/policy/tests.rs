@@ -274,9 +274,12 @@ fn cond_decides(condition: &str, keys: &[(&str, &[&str])]) -> bool {
     decide(&[&allow(&body)], &user_ctx("iam:GetUser", "*", keys)) == ALLOW
 }
 
+/// A condition block, the request's context keys, and whether it matches.
+type ConditionCase<'a> = (&'a str, &'a [(&'a str, &'a [&'a str])], bool);
+
 #[test]
 fn condition_operators() {
-    let cases: &[(&str, &[(&str, &[&str])], bool)] = &[
+    let cases: &[ConditionCase] = &[
         (r#"{"StringEquals":{"aws:PrincipalTag/team":"ops"}}"#, &[("aws:PrincipalTag/team", &["ops"])], true),
         (
             r#"{"StringEquals":{"aws:PrincipalTag/team":"ops"}}"#,
