@@ -292,11 +292,6 @@ pub fn read_key_folder(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// A text file named in the configuration (an SP's metadata, say).
-pub fn read_text_file(path: &str) -> std::io::Result<String> {
-    std::fs::read_to_string(path)
-}
-
 /// Writes a new private file (mode 0600) in `dir`, creating the folder.
 pub fn write_key_file(dir: &Path, name: &str, contents: &str) -> std::io::Result<()> {
     use std::io::Write;

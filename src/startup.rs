@@ -121,17 +121,13 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
     }];
     for sp in &settings.idp.service_providers {
         if !sp.metadata_file.is_empty() {
-            let xml = config::read_text_file(&sp.metadata_file)
+            let xml = std::fs::read_to_string(&sp.metadata_file)
                 .with_context(|| format!("idp.service_providers: cannot read {}", sp.metadata_file))?;
-            let m = crate::saml::parse_sp_metadata(&xml).with_context(|| {
+            let mut registered = crate::idp::parse_sp_metadata(&xml).with_context(|| {
                 format!("idp.service_providers: {} is not usable SP metadata", sp.metadata_file)
             })?;
-            sps.push(ServiceProvider {
-                entity_id: m.entity_id,
-                acs_urls: m.acs_urls,
-                signing_certificate: m.signing_certificate,
-                sign_assertions: sp.sign_assertions || m.wants_assertions_signed,
-            });
+            registered.sign_assertions |= sp.sign_assertions;
+            sps.push(registered);
             continue;
         }
         let signing_certificate = if sp.signing_certificate.trim().is_empty() {

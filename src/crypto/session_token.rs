@@ -5,11 +5,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
-
-/// A JWS part: JSON, base64url without padding.
-fn part<T: Serialize + ?Sized>(value: &T) -> Result<String, TokenError> {
-    serde_json::to_vec(value).map(|j| B64URL.encode(j)).map_err(|e| TokenError::KeyMaterial(e.to_string()))
-}
 use openssl::bn::BigNumContext;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
@@ -18,6 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub const TOKEN_ISSUER: &str = "idbroker";
+
+/// A JWS part: JSON, base64url without padding.
+fn part<T: Serialize + ?Sized>(value: &T) -> Result<String, TokenError> {
+    serde_json::to_vec(value).map(|j| B64URL.encode(j)).map_err(|e| TokenError::KeyMaterial(e.to_string()))
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {

@@ -252,22 +252,12 @@ impl IamService {
     /// time and key-id checks still run on every request.
     fn verified_session(&self, token: &str) -> Result<std::sync::Arc<SessionClaims>, AuthError> {
         let digest = crate::crypto::sha256(token.as_bytes());
-        if let Some(hit) = self.session_cache.lock().ok().and_then(|c| c.get(&digest).cloned()) {
-            return Ok(hit);
-        }
-        let claims: SessionClaims = self.tokens.verify(token).map_err(|_| AuthError::InvalidClientTokenId)?;
-        let claims = std::sync::Arc::new(claims);
-        if let Ok(mut cache) = self.session_cache.lock() {
-            if cache.len() >= SESSION_CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(digest, claims.clone());
-        }
-        Ok(claims)
+        self.session_cache
+            .get_or_try(digest, || self.tokens.verify(token).map_err(|_| AuthError::InvalidClientTokenId))
     }
 }
 
-const SESSION_CACHE_LIMIT: usize = 16_384;
+pub(super) const SESSION_CACHE_LIMIT: usize = 16_384;
 
 /// Associated data that binds a sealed session secret to its access key id.
 pub(crate) fn session_secret_context(access_key_id: &str) -> String {

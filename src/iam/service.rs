@@ -1,6 +1,7 @@
 //! The IAM service: state shared by every action, account creation, and the
 //! authorization of a caller's request.
-use super::authn::{access_key_context, Caller, CallerKind};
+use super::authn::{access_key_context, Caller, CallerKind, SESSION_CACHE_LIMIT};
+use super::memo::Memo;
 use super::policy::{self, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
 use super::{builtin, IamError};
 use crate::clock::SharedClock;
@@ -11,8 +12,7 @@ use crate::domain::{
 };
 use crate::store::{Store, StoreError};
 use chrono::SecondsFormat;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub struct IamService {
     pub(crate) store: Store,
@@ -22,11 +22,11 @@ pub struct IamService {
     pub(crate) region: String,
     /// `server.public_url`: our SAML entity id and ACS derive from it.
     pub(crate) public_url: String,
-    policy_cache: Mutex<HashMap<(bool, String), Arc<Policy>>>,
+    policy_cache: Memo<(bool, String), Policy>,
     /// Session tokens whose signature verified, by SHA-256 of the token.
-    pub(super) session_cache: Mutex<HashMap<[u8; 32], Arc<SessionClaims>>>,
+    pub(super) session_cache: Memo<[u8; 32], SessionClaims>,
     /// Provider metadata already checked, by SHA-256 of the document.
-    metadata_cache: Mutex<HashMap<[u8; 32], Arc<crate::saml::IdpMetadata>>>,
+    metadata_cache: Memo<[u8; 32], crate::saml::IdpMetadata>,
 }
 
 /// What `idbroker init` prints.
@@ -67,9 +67,9 @@ impl IamService {
             clock,
             region,
             public_url,
-            policy_cache: Mutex::new(HashMap::new()),
-            session_cache: Mutex::new(HashMap::new()),
-            metadata_cache: Mutex::new(HashMap::new()),
+            policy_cache: Memo::new(POLICY_CACHE_LIMIT),
+            session_cache: Memo::new(SESSION_CACHE_LIMIT),
+            metadata_cache: Memo::new(POLICY_CACHE_LIMIT),
         }
     }
 
@@ -81,20 +81,8 @@ impl IamService {
     ) -> Result<Arc<crate::saml::IdpMetadata>, crate::saml::MetadataError> {
         let now = self.clock.now();
         let digest = crate::crypto::sha256(document.as_bytes());
-        let cached = self.metadata_cache.lock().ok().and_then(|c| c.get(&digest).cloned());
-        let metadata = match cached {
-            Some(m) => m,
-            None => {
-                let m = Arc::new(crate::saml::validate_idp_metadata(document, now)?);
-                if let Ok(mut cache) = self.metadata_cache.lock() {
-                    if cache.len() >= POLICY_CACHE_LIMIT {
-                        cache.clear();
-                    }
-                    cache.insert(digest, m.clone());
-                }
-                m
-            }
-        };
+        let metadata =
+            self.metadata_cache.get_or_try(digest, || crate::saml::validate_idp_metadata(document, now))?;
         match metadata.valid_until {
             Some(t) if t <= now => Err(crate::saml::MetadataError::Expired(t)),
             _ => Ok(metadata),
@@ -122,19 +110,7 @@ impl IamService {
     /// Parses a policy document, reusing an earlier parse of the same text.
     pub(crate) fn parse_policy(&self, text: &str, kind: PolicyKind) -> Result<Arc<Policy>, IamError> {
         let key = (kind == PolicyKind::Resource, text.to_owned());
-        if let Ok(cache) = self.policy_cache.lock() {
-            if let Some(p) = cache.get(&key) {
-                return Ok(p.clone());
-            }
-        }
-        let parsed = Arc::new(Policy::parse(text, kind)?);
-        if let Ok(mut cache) = self.policy_cache.lock() {
-            if cache.len() >= POLICY_CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(key, parsed.clone());
-        }
-        Ok(parsed)
+        Ok(self.policy_cache.get_or_try(key, || Policy::parse(text, kind))?)
     }
 
     /// The document of a managed policy: built-in or the default version.

@@ -7,9 +7,11 @@ mod request;
 mod response;
 pub mod roles;
 pub mod second_factor;
+mod sp_metadata;
 
 pub use request::{parse_post, parse_redirect, SsoRequest};
 pub use response::Subject;
+pub use sp_metadata::parse_sp_metadata;
 
 use crate::crypto::{KeyError, SigningKey};
 use base64::Engine;

@@ -34,36 +34,33 @@ fn legal(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
-/// Element text in canonical form (c14n escapes `&`, `<`, `>` and CR).
-fn text(s: &str) -> String {
+/// A value in canonical form, illegal characters dropped. c14n escapes `&`,
+/// `<` and CR everywhere; `>` in text; `"`, TAB and LF in attribute values.
+fn canonical(s: &str, in_attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars().filter(|&c| legal(c)) {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#xD;"),
+            '>' if !in_attribute => out.push_str("&gt;"),
+            '"' if in_attribute => out.push_str("&quot;"),
+            '\t' if in_attribute => out.push_str("&#x9;"),
+            '\n' if in_attribute => out.push_str("&#xA;"),
             c => out.push(c),
         }
     }
     out
 }
 
-/// An attribute value in canonical form (c14n escapes `&`, `<`, `"`, TAB, LF, CR).
+/// Element text in canonical form.
+fn text(s: &str) -> String {
+    canonical(s, false)
+}
+
+/// An attribute value in canonical form.
 fn attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars().filter(|&c| legal(c)) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-    out
+    canonical(s, true)
 }
 
 /// AWS's RoleSessionName alphabet; anything else becomes `_`.

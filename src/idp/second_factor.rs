@@ -49,13 +49,6 @@ impl SecondFactor {
         Ok(self.store.get_directory_mfa(user_key).await?.is_some())
     }
 
-    /// A new seed for enrolment and its authenticator (for the QR code).
-    pub fn new_seed(username: &str) -> Option<(Vec<u8>, Totp)> {
-        let seed = Totp::generate_seed();
-        let totp = Totp::new(seed.clone(), "idbroker", username).ok()?;
-        Some((seed, totp))
-    }
-
     /// Enrols `seed` if `code` is current for it; false otherwise (or if the
     /// user enrolled meanwhile).
     pub async fn enroll(&self, user_key: &str, seed: &[u8], code: &str) -> Result<bool, StoreError> {

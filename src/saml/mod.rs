@@ -8,7 +8,8 @@ mod trust;
 
 pub use response::{names_sha1, verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 pub use sp::{claimed_identity, claimed_issuer, ClaimedIdentity, ServiceProviderUrls};
-pub use trust::{parse_sp_metadata, validate_idp_metadata, IdpMetadata, MetadataError, SpMetadata};
+pub(crate) use trust::check_certificate;
+pub use trust::{validate_idp_metadata, IdpMetadata, MetadataError};
 
 /// Why a SAML message was refused. `check()` names the failed check for the
 /// audit record; clients only get a short message.

@@ -83,7 +83,8 @@ pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadat
     Ok(IdpMetadata { entity_id, valid_until, signing_certificates: certificates, redirect_sso_url })
 }
 
-fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {
+/// A base64 certificate from metadata, as DER, if its key is strong enough.
+pub(crate) fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {
     use base64::Engine;
     let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
@@ -96,70 +97,5 @@ fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {
         Id::RSA => Err(MetadataError::WeakKey(format!("RSA {} bits", key.bits()))),
         Id::EC => Ok(der),
         other => Err(MetadataError::WeakKey(format!("{other:?}"))),
-    }
-}
-
-/// What the built-in IdP keeps from a service provider's metadata.
-#[derive(Debug, Clone)]
-pub struct SpMetadata {
-    pub entity_id: String,
-    /// HTTP-POST AssertionConsumerService locations.
-    pub acs_urls: Vec<String>,
-    /// DER of its signing certificate, when it signs AuthnRequests.
-    pub signing_certificate: Option<Vec<u8>>,
-    /// `WantAssertionsSigned="true"`: the Assertion must carry its own signature.
-    pub wants_assertions_signed: bool,
-}
-
-const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
-
-/// Reads SP metadata (AWS publishes its own): entity id, POST ACS URLs and,
-/// when requests are signed, the signing certificate.
-pub fn parse_sp_metadata(xml: &str) -> Result<SpMetadata, MetadataError> {
-    if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
-        return Err(MetadataError::Doctype);
-    }
-    let entity = xml.parse::<EntityDescriptor>().map_err(|e| MetadataError::Malformed(e.to_string()))?;
-    let entity_id = entity.entity_id.clone().filter(|e| !e.is_empty()).ok_or(MetadataError::NoEntityId)?;
-    let descriptors = entity.sp_sso_descriptors.unwrap_or_default();
-    let acs_urls: Vec<String> = descriptors
-        .iter()
-        .flat_map(|d| d.assertion_consumer_services.iter())
-        .filter(|s| s.binding == POST_BINDING && s.location.starts_with("https://"))
-        .map(|s| s.location.clone())
-        .collect();
-    if acs_urls.is_empty() {
-        return Err(MetadataError::Malformed("no https HTTP-POST AssertionConsumerService".into()));
-    }
-    let signs = descriptors.iter().any(|d| d.authn_requests_signed == Some(true));
-    let signing_certificate = if signs {
-        let certificate = descriptors
-            .iter()
-            .flat_map(|d| d.key_descriptors.iter().flatten())
-            .filter(|k| k.key_use.as_deref().is_none_or(|u| u == "signing"))
-            .flat_map(|k| k.key_info.x509_data.iter().flat_map(|x| x.certificates.iter()))
-            .next()
-            .ok_or(MetadataError::NoSigningCertificate)?;
-        Some(check_certificate(certificate)?)
-    } else {
-        None
-    };
-    let wants_assertions_signed = descriptors.iter().any(|d| d.want_assertions_signed == Some(true));
-    Ok(SpMetadata { entity_id, acs_urls, signing_certificate, wants_assertions_signed })
-}
-
-#[cfg(test)]
-mod sp_metadata_tests {
-    use super::*;
-
-    #[test]
-    fn reads_aws_shaped_sp_metadata() {
-        let m = parse_sp_metadata(include_str!("../../tests/fixtures/aws-sp-metadata.xml")).unwrap();
-        assert_eq!(m.entity_id, "urn:amazon:webservices");
-        assert_eq!(m.acs_urls[0], "https://signin.aws.amazon.com/saml");
-        assert_eq!(m.acs_urls.len(), 2);
-        assert!(m.signing_certificate.is_none());
-        assert!(m.wants_assertions_signed, "AWS's metadata asks for signed assertions");
-        assert!(matches!(parse_sp_metadata("<!DOCTYPE x><x/>"), Err(MetadataError::Doctype)));
     }
 }

@@ -153,20 +153,8 @@ impl Store {
     /// Records the first use of an assertion. False when it was used before
     /// (and is not yet expired): the caller must refuse it. Returns once the
     /// use is committed.
-    pub async fn record_assertion_use(
-        &self,
-        issuer: &str,
-        assertion_id: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool> {
-        let write = Write::FirstUse(AssertionUse {
-            issuer: issuer.to_owned(),
-            assertion_id: assertion_id.to_owned(),
-            expires_at,
-            now,
-        });
-        self.grouped(write).await
+    pub async fn record_assertion_use(&self, first_use: AssertionUse) -> Result<bool> {
+        self.grouped(Write::FirstUse(first_use)).await
     }
 
     /// Stores a new web session (its id is new, so it never conflicts),

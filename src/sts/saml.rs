@@ -172,8 +172,7 @@ async fn allows_sha1(iam: &IamService, provider: &SamlProvider, xml: &str) -> Re
     if !crate::saml::names_sha1(xml) {
         return Ok(false);
     }
-    let tags = iam.store.list_tags(&provider.arn).await?;
-    Ok(tags.iter().any(|t| t.key == ALLOWS_SHA1_TAG && t.value == "true"))
+    Ok(iam.store.tagged_true(&provider.arn, ALLOWS_SHA1_TAG).await?)
 }
 
 /// Verifies a Response against one provider's metadata keys, off the async workers.
@@ -199,11 +198,19 @@ async fn verify_with(
         .map_err(rejected)
 }
 
-/// Records the assertion's use: accepted once, on every node and through every endpoint.
+/// The assertion's use, kept by the replay cache until the assertion's end
+/// (plus the clock skew): accepted once, on every node and every endpoint.
+fn first_use(iam: &IamService, assertion: &VerifiedAssertion) -> AssertionUse {
+    AssertionUse {
+        issuer: assertion.issuer().to_owned(),
+        assertion_id: assertion.assertion_id().to_owned(),
+        expires_at: assertion.not_on_or_after().timestamp() + CLOCK_SKEW_SECONDS,
+        now: iam.clock.now().timestamp(),
+    }
+}
+
 async fn record_use(iam: &IamService, assertion: &VerifiedAssertion) -> Result<(), StsError> {
-    let expires = assertion.not_on_or_after().timestamp() + CLOCK_SKEW_SECONDS;
-    let now = iam.clock.now().timestamp();
-    if !iam.store.record_assertion_use(assertion.issuer(), assertion.assertion_id(), expires, now).await? {
+    if !iam.store.record_assertion_use(first_use(iam, assertion)).await? {
         return Err(rejected(SamlError::Replay));
     }
     Ok(())
@@ -454,14 +461,8 @@ pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<
     };
     let mut claims = SamlClaims::of(&assertion)?;
     claims.roles.retain(|(_, provider)| verified.iter().any(|p| p.arn == *provider));
-    let first_use = AssertionUse {
-        issuer: assertion.issuer().to_owned(),
-        assertion_id: assertion.assertion_id().to_owned(),
-        expires_at: assertion.not_on_or_after().timestamp() + CLOCK_SKEW_SECONDS,
-        now: iam.clock.now().timestamp(),
-    };
     Ok(BrowserAssertion {
-        first_use,
+        first_use: first_use(iam, &assertion),
         claims,
         providers: verified,
         in_response_to: assertion.in_response_to().map(str::to_owned),

@@ -134,6 +134,14 @@ impl PageFailure {
     pub fn too_large() -> Self {
         Self::new(413, "Request refused", "The request is too large.")
     }
+    /// Past the sign-in throttle's limit.
+    pub fn throttled() -> Self {
+        Self::new(
+            429,
+            "Too many attempts",
+            "There have been too many failed sign-ins. Wait a few minutes and try again.",
+        )
+    }
     pub fn signed_out() -> Self {
         Self::new(401, "Signed out", "You are not signed in, or your session has ended. Sign in again.")
     }

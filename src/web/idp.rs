@@ -6,6 +6,7 @@ use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE};
 use super::second_step::{show_second_step, PendingSecondStep, SignedIn, SECOND_STEP_SECONDS};
 use super::{web_audit, AppState};
 use crate::console::csrf_token;
+use crate::crypto::Totp;
 use crate::directory::{DirectoryError, Refusal, MAX_INPUT_BYTES};
 use crate::idp::second_factor::SecondFactor;
 use crate::idp::{parse_post, parse_redirect, roles, IdpError, SsoRequest, Subject};
@@ -185,11 +186,7 @@ pub async fn login(
             Some(("Throttled", "too many failed sign-ins".into())),
             serde_json::json!({}),
         );
-        return Err(PageFailure::new(
-            429,
-            "Too many attempts",
-            "There have been too many failed sign-ins. Wait a few minutes and try again.",
-        ));
+        return Err(PageFailure::throttled());
     }
     let directory = state.directory.as_ref().ok_or_else(|| {
         PageFailure::new(
@@ -264,15 +261,7 @@ pub async fn login(
         SignedIn { username: user.username, dn: user.dn, roles: role_pairs, tags: user.attributes };
     if state.second_factor.required(&user.groups) {
         let key = SecondFactor::user_key(&signed_in.dn);
-        let seed = if state.second_factor.enrolled(&key).await? {
-            None
-        } else {
-            Some(
-                SecondFactor::new_seed(&signed_in.username)
-                    .ok_or_else(|| PageFailure::internal("TOTP seed"))?
-                    .0,
-            )
-        };
+        let seed = if state.second_factor.enrolled(&key).await? { None } else { Some(Totp::generate_seed()) };
         let pending = PendingSecondStep {
             user: signed_in,
             request,

@@ -85,11 +85,7 @@ pub(super) async fn second_step(
     }
     let address = pages::client_address(req);
     if !state.throttle.allows(&pending.user.username, &address, now).await? {
-        return Err(PageFailure::new(
-            429,
-            "Too many attempts",
-            "There have been too many failed sign-ins. Wait a few minutes and try again.",
-        ));
+        return Err(PageFailure::throttled());
     }
     let code = form.text("code")?.trim();
     let key = SecondFactor::user_key(&pending.user.dn);

@@ -52,11 +52,7 @@ pub async fn signin(
     let now = state.iam.clock.now().timestamp();
     let throttle_key = format!("iam:{account}:{username}");
     if !state.throttle.allows(&throttle_key, &address, now).await? {
-        return Err(PageFailure::new(
-            429,
-            "Too many attempts",
-            "There have been too many failed sign-ins. Wait a few minutes and try again.",
-        ));
+        return Err(PageFailure::throttled());
     }
     let identity = match state.iam.console_sign_in(account, username, password, Some(mfa)).await {
         Ok(identity) => identity,

@@ -153,8 +153,7 @@ pub async fn acs(
                 .iter()
                 .filter(|p| accepted.claims.roles.iter().any(|(_, arn)| *arn == p.arn));
             for provider in offering {
-                let tags = state.iam.store.list_tags(&provider.arn).await?;
-                if tags.iter().any(|t| t.key == SP_INITIATED_ONLY_TAG && t.value == "true") {
+                if state.iam.store.tagged_true(&provider.arn, SP_INITIATED_ONLY_TAG).await? {
                     return Err(refused(
                         &state,
                         &req,
@@ -167,9 +166,7 @@ pub async fn acs(
     }
     let (claims, first_use) = (accepted.claims, accepted.first_use);
     if claims.roles.is_empty() {
-        let store = &state.iam.store;
-        let u = &first_use;
-        if !store.record_assertion_use(&u.issuer, &u.assertion_id, u.expires_at, u.now).await? {
+        if !state.iam.store.record_assertion_use(first_use).await? {
             return Err(replayed(&state, &req));
         }
         web_audit(

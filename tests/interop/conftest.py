@@ -36,37 +36,26 @@ def database_url(tmp):
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
-def openldap_env():
-    """The test OpenLDAP, when scripts/test.sh started one."""
-    if not os.environ.get("OPENLDAP_URL"):
+def directory_env(prefix, **extra):
+    """The test directory whose settings scripts/test.sh exported under
+    `prefix` (OPENLDAP, SAMBA_AD), as idbroker settings; {} without one."""
+    if not os.environ.get(f"{prefix}_URL"):
         return {}
+    var = lambda name: os.environ[f"{prefix}_{name}"]
     return dict(
-        IDBROKER__DIRECTORY__URL=os.environ["OPENLDAP_URL"],
+        IDBROKER__DIRECTORY__URL=var("URL"),
         IDBROKER__DIRECTORY__STARTTLS="true",
-        IDBROKER__DIRECTORY__CA_FILE=os.environ["OPENLDAP_CA_CERT"],
-        IDBROKER__DIRECTORY__BIND_DN=os.environ["OPENLDAP_SERVICE_DN"],
-        IDBROKER__DIRECTORY__BIND_PASSWORD=os.environ["OPENLDAP_SERVICE_PASSWORD"],
-        IDBROKER__DIRECTORY__USER_BASE_DN=os.environ["OPENLDAP_PEOPLE_DN"],
-        IDBROKER__DIRECTORY__GROUP_BASE_DN=os.environ["OPENLDAP_GROUPS_DN"],
-    )
-
-
-def samba_env():
-    """The test Samba AD domain controller, when scripts/test.sh started one."""
-    return dict(
-        IDBROKER__DIRECTORY__KIND="active_directory",
-        IDBROKER__DIRECTORY__URL=os.environ["SAMBA_AD_URL"],
-        IDBROKER__DIRECTORY__STARTTLS="true",
-        IDBROKER__DIRECTORY__CA_FILE=os.environ["SAMBA_AD_CA_CERT"],
-        IDBROKER__DIRECTORY__BIND_DN=os.environ["SAMBA_AD_SERVICE_DN"],
-        IDBROKER__DIRECTORY__BIND_PASSWORD=os.environ["SAMBA_AD_SERVICE_PASSWORD"],
-        IDBROKER__DIRECTORY__USER_BASE_DN=os.environ["SAMBA_AD_PEOPLE_DN"],
-        IDBROKER__DIRECTORY__GROUP_BASE_DN=os.environ["SAMBA_AD_GROUPS_DN"],
+        IDBROKER__DIRECTORY__CA_FILE=var("CA_CERT"),
+        IDBROKER__DIRECTORY__BIND_DN=var("SERVICE_DN"),
+        IDBROKER__DIRECTORY__BIND_PASSWORD=var("SERVICE_PASSWORD"),
+        IDBROKER__DIRECTORY__USER_BASE_DN=var("PEOPLE_DN"),
+        IDBROKER__DIRECTORY__GROUP_BASE_DN=var("GROUPS_DN"),
+        **extra,
     )
 
 
 class Service:
-    def __init__(self, directory_env=None):
+    def __init__(self, directory=None):
         self.tmp = tempfile.mkdtemp(prefix="idbroker-interop-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -78,7 +67,7 @@ class Service:
             IDBROKER__DATABASE__URL=database_url(self.tmp),
             IDBROKER__LOG__LEVEL="warn",
         )
-        self.env.update(openldap_env() if directory_env is None else directory_env)
+        self.env.update(directory_env("OPENLDAP") if directory is None else directory)
         self.binary = os.environ.get("IDBROKER_BIN", str(ROOT / "target/debug/idbroker"))
         self.log = open(f"{self.tmp}/serve.log", "w")
         self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self.log, stderr=self.log)
@@ -119,7 +108,7 @@ def ad_service():
     """A second idbroker whose directory is the test Samba AD, with an account."""
     if not os.environ.get("SAMBA_AD_URL"):
         pytest.skip("needs the test Samba AD (scripts/test.sh)")
-    s = Service(samba_env())
+    s = Service(directory_env("SAMBA_AD", IDBROKER__DIRECTORY__KIND="active_directory"))
     out = s.init(ACCOUNT)
     assert out.returncode == 0, out.stderr
     s.admin = json.loads(out.stdout)

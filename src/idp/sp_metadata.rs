@@ -1,0 +1,58 @@
+//! Service providers registered by their metadata (AWS's, for example).
+use super::ServiceProvider;
+use crate::saml::{check_certificate, MetadataError};
+use samael::metadata::EntityDescriptor;
+
+const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
+/// Reads SP metadata (AWS publishes its own): entity id, https POST ACS
+/// URLs, the signing certificate when it signs requests, and whether it wants
+/// its assertions signed.
+pub fn parse_sp_metadata(xml: &str) -> Result<ServiceProvider, MetadataError> {
+    if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
+        return Err(MetadataError::Doctype);
+    }
+    let entity = xml.parse::<EntityDescriptor>().map_err(|e| MetadataError::Malformed(e.to_string()))?;
+    let entity_id = entity.entity_id.clone().filter(|e| !e.is_empty()).ok_or(MetadataError::NoEntityId)?;
+    let descriptors = entity.sp_sso_descriptors.unwrap_or_default();
+    let acs_urls: Vec<String> = descriptors
+        .iter()
+        .flat_map(|d| d.assertion_consumer_services.iter())
+        .filter(|s| s.binding == POST_BINDING && s.location.starts_with("https://"))
+        .map(|s| s.location.clone())
+        .collect();
+    if acs_urls.is_empty() {
+        return Err(MetadataError::Malformed("no https HTTP-POST AssertionConsumerService".into()));
+    }
+    let signs = descriptors.iter().any(|d| d.authn_requests_signed == Some(true));
+    let signing_certificate = if signs {
+        let certificate = descriptors
+            .iter()
+            .flat_map(|d| d.key_descriptors.iter().flatten())
+            .filter(|k| k.key_use.as_deref().is_none_or(|u| u == "signing"))
+            .flat_map(|k| k.key_info.x509_data.iter().flat_map(|x| x.certificates.iter()))
+            .next()
+            .ok_or(MetadataError::NoSigningCertificate)?;
+        Some(check_certificate(certificate)?)
+    } else {
+        None
+    };
+    let sign_assertions = descriptors.iter().any(|d| d.want_assertions_signed == Some(true));
+    Ok(ServiceProvider { entity_id, acs_urls, signing_certificate, sign_assertions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_aws_shaped_sp_metadata() {
+        let m = parse_sp_metadata(include_str!("../../tests/fixtures/aws-sp-metadata.xml")).unwrap();
+        assert_eq!(m.entity_id, "urn:amazon:webservices");
+        assert_eq!(m.acs_urls[0], "https://signin.aws.amazon.com/saml");
+        assert_eq!(m.acs_urls.len(), 2);
+        assert!(m.signing_certificate.is_none());
+        assert!(m.sign_assertions, "AWS's metadata asks for signed assertions");
+        assert!(matches!(parse_sp_metadata("<!DOCTYPE x><x/>"), Err(MetadataError::Doctype)));
+    }
+}
