@@ -25,7 +25,7 @@ fn validation(c: &mut Criterion) {
     let metadata = idbroker::saml::validate_idp_metadata(&idp.metadata(), Utc::now()).unwrap();
     let trusted = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
-        signing_certificates: metadata.signing_certificates,
+        signing_keys: metadata.signing_keys,
         allows_sha1: false,
     };
     let sp = ServiceEndpoint {

@@ -233,7 +233,7 @@ mod tests {
         };
         let trusted = crate::saml::TrustedIdp {
             entity_id: idp.entity_id.clone(),
-            signing_certificates: vec![idp.certificate_der().to_vec()],
+            signing_keys: vec![crate::saml::signing_key(idp.certificate_der()).unwrap()],
             allows_sha1: false,
         };
         let sp = crate::saml::ServiceEndpoint {

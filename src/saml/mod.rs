@@ -1,15 +1,17 @@
 //! The SAML side of idbroker; the only module (with `idp`) that uses samael.
-//! `trust` checks identity-provider metadata; `strict` and `response` turn a
-//! signed Response into a `VerifiedAssertion`.
+//! `trust` checks identity-provider metadata; `xml` (the one parser), `c14n`,
+//! `dsig` and `response` turn a signed Response into a `VerifiedAssertion`.
+mod c14n;
+mod dsig;
 mod response;
 mod sp;
-mod strict;
 mod trust;
+pub mod xml;
 
 pub use response::{names_sha1, verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 pub use sp::{claimed_identity, claimed_issuer, ClaimedIdentity, ServiceProviderUrls};
 pub(crate) use trust::check_certificate;
-pub use trust::{validate_idp_metadata, IdpMetadata, MetadataError};
+pub use trust::{signing_key, validate_idp_metadata, IdpMetadata, MetadataError};
 
 /// Why a SAML message was refused. `check()` names the failed check for the
 /// audit record; clients only get a short message.
@@ -17,20 +19,16 @@ pub use trust::{validate_idp_metadata, IdpMetadata, MetadataError};
 pub enum SamlError {
     #[error("message is too large")]
     TooLarge,
-    #[error("message is too deep or too wide")]
-    TooComplex,
-    #[error("message contains a DOCTYPE or an entity")]
-    Doctype,
+    #[error("message is not well-formed: {0}")]
+    NotWellFormed(xml::XmlError),
     #[error("message is malformed: {0}")]
-    Malformed(&'static str),
+    Structure(&'static str),
     #[error("message is not signed")]
     Unsigned,
     #[error("signature is invalid")]
     Signature,
     #[error("signature algorithm is not allowed")]
     Algorithm,
-    #[error("message must contain exactly one assertion")]
-    AssertionCount,
     #[error("status is not Success")]
     Status,
     #[error("destination does not match")]
@@ -45,34 +43,38 @@ pub enum SamlError {
     Expired,
     #[error("assertion is not yet valid")]
     NotYetValid,
-    #[error("assertion has no NameID")]
-    NoNameId,
+    #[error("assertion has no usable Subject NameID")]
+    Subject,
+    #[error("assertion must have exactly one AuthnStatement")]
+    AuthnStatement,
     #[error("assertion was already used")]
     Replay,
     #[error("response does not answer a request of this browser")]
     InResponseTo,
 }
 
+impl From<xml::XmlError> for SamlError {
+    fn from(e: xml::XmlError) -> Self {
+        SamlError::NotWellFormed(e)
+    }
+}
+
 impl SamlError {
-    /// A stable name of the check that failed, for audit records.
+    /// The failure code of design.md ("Failure codes"): the same in the
+    /// audit event, the console's error page and the assertion debugger.
     pub fn check(&self) -> &'static str {
         match self {
-            SamlError::TooLarge => "size",
-            SamlError::TooComplex => "structure-limits",
-            SamlError::Doctype => "doctype",
-            SamlError::Malformed(_) => "structure",
-            SamlError::Unsigned => "signature-missing",
-            SamlError::Signature => "signature",
+            SamlError::TooLarge | SamlError::NotWellFormed(_) | SamlError::Structure(_) => "structure",
+            SamlError::Unsigned | SamlError::Signature => "signature",
             SamlError::Algorithm => "algorithm",
-            SamlError::AssertionCount => "assertion-count",
             SamlError::Status => "status",
             SamlError::Destination => "destination",
             SamlError::Issuer => "issuer",
             SamlError::Audience => "audience",
             SamlError::Recipient => "recipient",
-            SamlError::Expired => "expiry",
-            SamlError::NotYetValid => "not-before",
-            SamlError::NoNameId => "name-id",
+            SamlError::Expired | SamlError::NotYetValid => "time-window",
+            SamlError::Subject => "subject",
+            SamlError::AuthnStatement => "authn-statement",
             SamlError::Replay => "replay",
             SamlError::InResponseTo => "in-response-to",
         }

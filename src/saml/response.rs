@@ -1,25 +1,29 @@
 //! Validation of a SAML Response from a trusted identity provider, producing a
-//! `VerifiedAssertion`: the only way to get one. Order: strict structure check,
-//! signature verification with the provider's metadata keys only (xmlsec via
-//! samael, algorithms on an allow-list), then every protocol check on the
-//! verified content alone, with idbroker's clock.
-use super::strict::{self, Shape};
+//! `VerifiedAssertion`: the only way to get one. The message is parsed once
+//! (`xml`, strict, never recovering); each signature is verified over that
+//! tree (`dsig`, keys from the provider's metadata only); the claims are then
+//! read from the very elements the verified signature covers, and checked
+//! with idbroker's clock.
+use super::dsig::{self, element_children, DSIG_NS};
+use super::xml::{self, Document, Limits};
 use super::SamlError;
 use chrono::{DateTime, Duration, Utc};
-use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
-use samael::schema::{Assertion, Response};
+use openssl::pkey::{PKey, Public};
 
+pub const SAML_ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub const SAML_PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
 /// An assertion issued longer ago than this is refused (besides its own expiry).
 const MAX_ASSERTION_AGE_SECONDS: i64 = 600;
+const LIMITS: Limits = Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };
 
 /// An identity provider idbroker trusts: from a registered SAML provider.
 pub struct TrustedIdp {
     pub entity_id: String,
-    /// DER of the signing certificates in its metadata; never a key from a message.
-    pub signing_certificates: Vec<Vec<u8>>,
+    /// The keys of the signing certificates in its metadata; never a key from a message.
+    pub signing_keys: Vec<PKey<Public>>,
     /// RSA-SHA1 signatures with SHA-1 digests are accepted from this IdP (an
     /// explicit opt-in for IdPs that cannot do better; refused otherwise).
     pub allows_sha1: bool,
@@ -36,7 +40,7 @@ pub struct ServiceEndpoint {
 }
 
 /// A checked assertion. Its fields can only be set by `verify_response`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAssertion {
     issuer: String,
     assertion_id: String,
@@ -87,22 +91,23 @@ impl VerifiedAssertion {
     }
 }
 
-/// SHA-2 RSA and ECDSA, and RSA-SHA1 only where the IdP is allowed it.
-/// Never HMAC, DSA or MD5.
-fn allowed_algorithms(idp: &TrustedIdp) -> Vec<AllowedSignatureAlgorithm> {
-    use AllowedSignatureAlgorithm::*;
-    let mut allowed = vec![RsaSha256, RsaSha384, RsaSha512, EcdsaSha256, EcdsaSha384, EcdsaSha512];
-    if idp.allows_sha1 {
-        allowed.push(RsaSha1);
-    }
-    allowed
-}
-
 /// Whether a response names a SHA-1 algorithm, so that the opt-in is looked
 /// up only then. Spelled any other way (character references), the name is
 /// missed and the response is held to SHA-2: it fails closed.
 pub fn names_sha1(xml: &str) -> bool {
     xml.contains("xmldsig#rsa-sha1") || xml.contains("xmldsig#sha1")
+}
+
+fn structure(what: &'static str) -> SamlError {
+    SamlError::Structure(what)
+}
+
+/// The parts of a Response, found by a walk that refuses anything out of place.
+struct Layout {
+    response: usize,
+    response_signature: Option<usize>,
+    assertion: usize,
+    assertion_signature: Option<usize>,
 }
 
 /// Validates a SAML Response (XML text) for `sp` from `idp`, at `now`.
@@ -112,52 +117,27 @@ pub fn verify_response(
     sp: &ServiceEndpoint,
     now: DateTime<Utc>,
 ) -> Result<VerifiedAssertion, SamlError> {
-    let Shape { signatures, response_signed, sp_name_qualifiers } =
-        strict::check(xml, sp.max_bytes, idp.allows_sha1)?;
-    if sp_name_qualifiers.iter().any(|q| !sp.audiences.contains(q)) {
-        return Err(SamlError::Audience);
+    if xml.len() > sp.max_bytes {
+        return Err(SamlError::TooLarge);
     }
-    if signatures == 0 {
+    let doc = xml::parse(xml, LIMITS).map_err(SamlError::from)?;
+    let layout = layout(&doc)?;
+    if layout.response_signature.is_none() && layout.assertion_signature.is_none() {
         return Err(SamlError::Unsigned);
     }
-    if idp.signing_certificates.is_empty() {
-        return Err(SamlError::Signature);
+    // Every signature present must verify; one of them must cover the Assertion.
+    for (signed, signature) in [
+        (layout.response, layout.response_signature),
+        (layout.assertion, layout.assertion_signature),
+    ] {
+        if let Some(signature) = signature {
+            dsig::verify(&doc, signed, signature, &idp.signing_keys, idp.allows_sha1)?;
+        }
     }
-    let certs: Vec<CertificateDer> =
-        idp.signing_certificates.iter().cloned().map(CertificateDer::from).collect();
-    let algorithms = allowed_algorithms(idp);
-    // With one signature, read exactly the bytes xmlsec digested (PreDigest):
-    // the strictest reduction, and several times cheaper than rebuilding the
-    // verified tree. A Response signed twice (Response and Assertion) needs the
-    // tree reduction.
-    let mode = if signatures == 1 { ReduceMode::PreDigest } else { ReduceMode::ValidateAndMarkNoAncestors };
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(xml, &certs, mode, Some(&algorithms))
-        .map_err(|_| SamlError::Signature)?;
-
-    // Only what the signature covered is read from here on.
-    let assertion = if response_signed {
-        let response = reduced
-            .parse::<Response>()
-            .map_err(|_| SamlError::Malformed("signed Response is not readable"))?;
-        check_envelope(&response, idp, sp, true)?;
-        let answered = response.in_response_to.clone();
-        (response.assertion.ok_or(SamlError::AssertionCount)?, answered)
-    } else {
-        // The Assertion alone is signed: the reduced document is the Assertion,
-        // or a bare Response shell around it.
-        let assertion = match reduced.parse::<Assertion>() {
-            Ok(a) => a,
-            Err(_) => {
-                reduced.parse::<Response>().ok().and_then(|r| r.assertion).ok_or(SamlError::Signature)?
-            }
-        };
-        // The unsigned envelope is still held to the same rules: stricter, never looser.
-        let envelope = xml.parse::<Response>().map_err(|_| SamlError::Malformed("unreadable Response"))?;
-        check_envelope(&envelope, idp, sp, false)?;
-        (assertion, envelope.in_response_to)
-    };
-    let (assertion, answered) = assertion;
-    let verified = check_assertion(assertion, idp, sp, now)?;
+    // From here on only verified elements are read, and the unsigned envelope
+    // of an Assertion-signed Response is held to the same rules.
+    let answered = check_envelope(&doc, layout.response, idp, sp, layout.response_signature.is_some())?;
+    let verified = check_assertion(&doc, layout.assertion, idp, sp, now)?;
     // The Response and its confirmation must not answer different requests.
     if answered.is_some() && answered != verified.in_response_to {
         return Err(SamlError::InResponseTo);
@@ -165,116 +145,188 @@ pub fn verify_response(
     Ok(verified)
 }
 
-fn check_envelope(
-    r: &Response,
-    idp: &TrustedIdp,
-    sp: &ServiceEndpoint,
-    signed: bool,
-) -> Result<(), SamlError> {
-    if r.version != "2.0" {
-        return Err(SamlError::Malformed("version other than 2.0"));
+/// Response: Issuer?, Signature?, Extensions?, Status, one Assertion. A
+/// signature anywhere but directly in the Response or the Assertion, a second
+/// assertion anywhere, or an encrypted one, is refused.
+fn layout(doc: &Document) -> Result<Layout, SamlError> {
+    let response = 0;
+    if !doc.is(response, SAML_PROTOCOL_NS, "Response") {
+        return Err(structure("root is not a samlp:Response"));
     }
-    let status = r.status.as_ref().and_then(|s| s.status_code.value.as_deref());
-    if status != Some(SUCCESS) {
-        return Err(SamlError::Status);
+    let mut layout = Layout { response, response_signature: None, assertion: usize::MAX, assertion_signature: None };
+    for child in element_children(doc, response)? {
+        let e = doc.element(child);
+        match (doc.uri(e.ns), e.local) {
+            (SAML_ASSERTION_NS, "Issuer") | (SAML_PROTOCOL_NS, "Status" | "Extensions") => {}
+            (DSIG_NS, "Signature") if layout.response_signature.is_none() => layout.response_signature = Some(child),
+            (SAML_ASSERTION_NS, "Assertion") if layout.assertion == usize::MAX => layout.assertion = child,
+            (SAML_ASSERTION_NS, "EncryptedAssertion") => return Err(structure("encrypted assertion")),
+            _ => return Err(structure("unexpected element in the Response")),
+        }
     }
-    match &r.destination {
-        Some(d) if sp.recipients.iter().any(|ok| ok == d) => {}
-        None if !signed => {}
-        _ => return Err(SamlError::Destination),
+    if layout.assertion == usize::MAX {
+        return Err(structure("no Assertion"));
     }
-    if let Some(issuer) = &r.issuer {
-        check_issuer(issuer, idp)?;
+    for child in element_children(doc, layout.assertion)? {
+        if doc.is(child, DSIG_NS, "Signature") {
+            if layout.assertion_signature.is_some() {
+                return Err(structure("two signatures on the Assertion"));
+            }
+            layout.assertion_signature = Some(child);
+        }
     }
-    Ok(())
+    // IDs are unique, signatures sit only where found above, and no other
+    // element anywhere is an assertion.
+    let mut ids: Vec<&str> = Vec::new();
+    for (i, e) in doc.elements.iter().enumerate() {
+        if let Some(id) = doc.attribute(i, "ID") {
+            if ids.contains(&id) {
+                return Err(structure("duplicate ID"));
+            }
+            ids.push(id);
+        }
+        let signature = doc.uri(e.ns) == DSIG_NS && e.local == "Signature";
+        if signature && Some(i) != layout.response_signature && Some(i) != layout.assertion_signature {
+            return Err(structure("signature in an unexpected place"));
+        }
+        let assertion_like = matches!(e.local, "Assertion" | "EncryptedAssertion" | "EncryptedAttribute" | "EncryptedID");
+        if assertion_like && i != layout.assertion {
+            return Err(structure("assertion or encrypted element in an unexpected place"));
+        }
+    }
+    Ok(layout)
 }
 
-fn check_issuer(issuer: &samael::schema::Issuer, idp: &TrustedIdp) -> Result<(), SamlError> {
-    let format_ok = issuer.format.as_deref().is_none_or(|f| f == ENTITY_FORMAT);
-    if issuer.value.as_deref() != Some(idp.entity_id.as_str()) || !format_ok {
+fn text(doc: &Document, id: usize) -> Result<String, SamlError> {
+    let t = doc.text(id).ok_or(structure("element where text was expected"))?;
+    Ok(t.trim_matches([' ', '\t', '\n', '\r']).to_owned())
+}
+
+fn time(value: Option<&str>) -> Result<Option<DateTime<Utc>>, SamlError> {
+    value
+        .map(|v| DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|_| structure("time is not an xs:dateTime"))
+}
+
+fn check_issuer(doc: &Document, issuer: usize, idp: &TrustedIdp) -> Result<(), SamlError> {
+    let format_ok = doc.attribute(issuer, "Format").is_none_or(|f| f == ENTITY_FORMAT);
+    if text(doc, issuer)? != idp.entity_id || !format_ok {
         return Err(SamlError::Issuer);
     }
     Ok(())
 }
 
+/// The Response's own checks; returns its InResponseTo.
+fn check_envelope(
+    doc: &Document,
+    response: usize,
+    idp: &TrustedIdp,
+    sp: &ServiceEndpoint,
+    signed: bool,
+) -> Result<Option<String>, SamlError> {
+    if doc.attribute(response, "Version") != Some("2.0") {
+        return Err(structure("version other than 2.0"));
+    }
+    let mut status = None;
+    for child in doc.child_elements(response) {
+        if doc.is(child, SAML_ASSERTION_NS, "Issuer") {
+            check_issuer(doc, child, idp)?;
+        } else if doc.is(child, SAML_PROTOCOL_NS, "Status") {
+            let code = doc.child_elements(child).find(|c| doc.is(*c, SAML_PROTOCOL_NS, "StatusCode"));
+            status = code.and_then(|c| doc.attribute(c, "Value"));
+        }
+    }
+    if status != Some(SUCCESS) {
+        return Err(SamlError::Status);
+    }
+    match doc.attribute(response, "Destination") {
+        Some(d) if sp.recipients.iter().any(|ok| ok == d) => {}
+        None if !signed => {}
+        _ => return Err(SamlError::Destination),
+    }
+    Ok(doc.attribute(response, "InResponseTo").map(str::to_owned))
+}
+
+/// The Assertion's children, each in its allowed number.
+#[derive(Default)]
+struct AssertionParts {
+    issuer: Option<usize>,
+    subject: Option<usize>,
+    conditions: Option<usize>,
+    authn: Vec<usize>,
+    attribute_statements: Vec<usize>,
+}
+
+fn assertion_parts(doc: &Document, assertion: usize) -> Result<AssertionParts, SamlError> {
+    let mut parts = AssertionParts::default();
+    for child in element_children(doc, assertion)? {
+        let e = doc.element(child);
+        let slot = match (doc.uri(e.ns), e.local) {
+            (SAML_ASSERTION_NS, "Issuer") => &mut parts.issuer,
+            (SAML_ASSERTION_NS, "Subject") => &mut parts.subject,
+            (SAML_ASSERTION_NS, "Conditions") => &mut parts.conditions,
+            (SAML_ASSERTION_NS, "AuthnStatement") => {
+                parts.authn.push(child);
+                continue;
+            }
+            (SAML_ASSERTION_NS, "AttributeStatement") => {
+                parts.attribute_statements.push(child);
+                continue;
+            }
+            (DSIG_NS, "Signature") | (SAML_ASSERTION_NS, "Advice" | "AuthzDecisionStatement") => continue,
+            _ => return Err(structure("unexpected element in the Assertion")),
+        };
+        if slot.replace(child).is_some() {
+            return Err(structure("repeated element in the Assertion"));
+        }
+    }
+    Ok(parts)
+}
+
 fn check_assertion(
-    a: Assertion,
+    doc: &Document,
+    assertion: usize,
     idp: &TrustedIdp,
     sp: &ServiceEndpoint,
     now: DateTime<Utc>,
 ) -> Result<VerifiedAssertion, SamlError> {
     let skew = sp.clock_skew;
-    if a.version != "2.0" {
-        return Err(SamlError::Malformed("version other than 2.0"));
+    if doc.attribute(assertion, "Version") != Some("2.0") {
+        return Err(structure("version other than 2.0"));
     }
-    check_issuer(&a.issuer, idp)?;
-    if a.issue_instant > now + skew
-        || a.issue_instant + Duration::seconds(MAX_ASSERTION_AGE_SECONDS) + skew < now
-    {
+    let parts = assertion_parts(doc, assertion)?;
+    check_issuer(doc, parts.issuer.ok_or(SamlError::Issuer)?, idp)?;
+    let issued = time(doc.attribute(assertion, "IssueInstant"))?.ok_or(structure("no IssueInstant"))?;
+    if issued > now + skew || issued + Duration::seconds(MAX_ASSERTION_AGE_SECONDS) + skew < now {
         return Err(SamlError::Expired);
     }
-    let subject = a.subject.ok_or(SamlError::NoNameId)?;
-    let name_id = subject.name_id.filter(|n| !n.value.trim().is_empty()).ok_or(SamlError::NoNameId)?;
-    // One bearer confirmation for us must be fully valid.
-    let mut confirmed: Option<(String, DateTime<Utc>, Option<String>)> = None;
-    let mut failure = SamlError::Recipient;
-    for c in subject.subject_confirmations.unwrap_or_default() {
-        if c.method.as_deref() != Some(BEARER) {
-            continue;
-        }
-        let Some(data) = c.subject_confirmation_data else { continue };
-        let (Some(recipient), Some(until)) = (data.recipient, data.not_on_or_after) else { continue };
-        if !sp.recipients.contains(&recipient) {
-            continue;
-        }
-        if now >= until + skew {
-            failure = SamlError::Expired;
-        } else if data.not_before.is_some_and(|nb| now + skew < nb) {
-            failure = SamlError::NotYetValid;
-        } else {
-            confirmed = Some((recipient, until, data.in_response_to));
-            break;
-        }
-    }
-    let (recipient, confirmation_until, in_response_to) = confirmed.ok_or(failure)?;
-    let conditions = a.conditions.ok_or(SamlError::Audience)?;
-    if conditions.not_before.is_some_and(|nb| now + skew < nb) {
+
+    let subject = parts.subject.ok_or(SamlError::Subject)?;
+    let (name_id, name_id_format) = subject_name(doc, subject, sp)?;
+    let (recipient, confirmation_until, in_response_to) = bearer_confirmation(doc, subject, sp, now)?;
+
+    let conditions = parts.conditions.ok_or(SamlError::Audience)?;
+    if time(doc.attribute(conditions, "NotBefore"))?.is_some_and(|nb| now + skew < nb) {
         return Err(SamlError::NotYetValid);
     }
-    let conditions_until = conditions.not_on_or_after.ok_or(SamlError::Expired)?;
+    let conditions_until = time(doc.attribute(conditions, "NotOnOrAfter"))?.ok_or(SamlError::Expired)?;
     if now >= conditions_until + skew {
         return Err(SamlError::Expired);
     }
-    let restrictions = conditions.audience_restrictions.unwrap_or_default();
-    let for_us =
-        |r: &samael::schema::AudienceRestriction| r.audience.iter().any(|au| sp.audiences.contains(au));
-    if restrictions.is_empty() || !restrictions.iter().all(for_us) {
-        return Err(SamlError::Audience);
-    }
-    let authn = a.authn_statements.unwrap_or_default();
-    if authn.len() > 1 {
-        return Err(SamlError::Malformed("more than one AuthnStatement"));
-    }
-    let session_not_on_or_after = authn.first().and_then(|s| s.session_not_on_or_after);
+    check_audiences(doc, conditions, sp)?;
+
+    let [authn] = parts.authn[..] else { return Err(SamlError::AuthnStatement) };
+    let session_not_on_or_after = time(doc.attribute(authn, "SessionNotOnOrAfter"))?;
     if session_not_on_or_after.is_some_and(|t| t <= now) {
         return Err(SamlError::Expired);
     }
-    let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
-    for statement in a.attribute_statements.unwrap_or_default() {
-        for attr in statement.attributes {
-            let Some(name) = attr.name else { continue };
-            if attributes.iter().any(|(n, _)| *n == name) {
-                return Err(SamlError::Malformed("duplicate attribute"));
-            }
-            let values = attr.values.into_iter().filter_map(|v| v.value).collect();
-            attributes.push((name, values));
-        }
-    }
+    let attributes = attributes(doc, &parts.attribute_statements)?;
     Ok(VerifiedAssertion {
         issuer: idp.entity_id.clone(),
-        assertion_id: a.id,
-        name_id: name_id.value,
-        name_id_format: name_id.format,
+        assertion_id: doc.attribute(assertion, "ID").ok_or(structure("Assertion without an ID"))?.to_owned(),
+        name_id,
+        name_id_format,
         recipient,
         in_response_to,
         not_on_or_after: conditions_until.min(confirmation_until),
@@ -282,3 +334,112 @@ fn check_assertion(
         attributes,
     })
 }
+
+/// The Subject's NameID (value, Format). An SPNameQualifier must name us.
+fn subject_name(doc: &Document, subject: usize, sp: &ServiceEndpoint) -> Result<(String, Option<String>), SamlError> {
+    let mut found = None;
+    for child in element_children(doc, subject)? {
+        if doc.is(child, SAML_ASSERTION_NS, "NameID") && found.is_none() {
+            found = Some(child);
+        } else if !doc.is(child, SAML_ASSERTION_NS, "SubjectConfirmation") {
+            return Err(SamlError::Subject);
+        }
+    }
+    let name_id = found.ok_or(SamlError::Subject)?;
+    if doc.attribute(name_id, "SPNameQualifier").is_some_and(|q| !sp.audiences.iter().any(|a| a == q)) {
+        return Err(SamlError::Audience);
+    }
+    let value = text(doc, name_id)?;
+    if value.is_empty() {
+        return Err(SamlError::Subject);
+    }
+    Ok((value, doc.attribute(name_id, "Format").map(str::to_owned)))
+}
+
+/// One bearer confirmation for us that is valid now: (Recipient, NotOnOrAfter, InResponseTo).
+fn bearer_confirmation(
+    doc: &Document,
+    subject: usize,
+    sp: &ServiceEndpoint,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>, Option<String>), SamlError> {
+    let mut failure = SamlError::Recipient;
+    for c in doc.child_elements(subject) {
+        if !doc.is(c, SAML_ASSERTION_NS, "SubjectConfirmation") || doc.attribute(c, "Method") != Some(BEARER) {
+            continue;
+        }
+        let Some(data) = doc.child_elements(c).find(|d| doc.is(*d, SAML_ASSERTION_NS, "SubjectConfirmationData"))
+        else {
+            continue;
+        };
+        let recipient = doc.attribute(data, "Recipient");
+        let Some(recipient) = recipient.filter(|r| sp.recipients.iter().any(|ok| ok == r)) else { continue };
+        let Some(until) = time(doc.attribute(data, "NotOnOrAfter"))? else { continue };
+        if now >= until + sp.clock_skew {
+            failure = SamlError::Expired;
+        } else if time(doc.attribute(data, "NotBefore"))?.is_some_and(|nb| now + sp.clock_skew < nb) {
+            failure = SamlError::NotYetValid;
+        } else {
+            return Ok((recipient.to_owned(), until, doc.attribute(data, "InResponseTo").map(str::to_owned)));
+        }
+    }
+    Err(failure)
+}
+
+/// Every AudienceRestriction names us; a condition idbroker does not know
+/// makes the assertion indeterminate, so it is refused.
+fn check_audiences(doc: &Document, conditions: usize, sp: &ServiceEndpoint) -> Result<(), SamlError> {
+    let mut restricted = false;
+    for c in element_children(doc, conditions)? {
+        let e = doc.element(c);
+        match (doc.uri(e.ns), e.local) {
+            (SAML_ASSERTION_NS, "AudienceRestriction") => {
+                restricted = true;
+                let mut audiences = doc.child_elements(c);
+                if !audiences.any(|a| {
+                    doc.is(a, SAML_ASSERTION_NS, "Audience")
+                        && text(doc, a).is_ok_and(|t| sp.audiences.iter().any(|ok| *ok == t))
+                }) {
+                    return Err(SamlError::Audience);
+                }
+            }
+            (SAML_ASSERTION_NS, "OneTimeUse" | "ProxyRestriction") => {}
+            _ => return Err(SamlError::Audience),
+        }
+    }
+    if !restricted {
+        return Err(SamlError::Audience);
+    }
+    Ok(())
+}
+
+/// Attributes of all AttributeStatements; a name twice is refused.
+fn attributes(doc: &Document, statements: &[usize]) -> Result<Vec<(String, Vec<String>)>, SamlError> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for &statement in statements {
+        for a in element_children(doc, statement)? {
+            if !doc.is(a, SAML_ASSERTION_NS, "Attribute") {
+                return Err(structure("unexpected element in an AttributeStatement"));
+            }
+            let name = doc.attribute(a, "Name").ok_or(structure("Attribute without a Name"))?;
+            if out.iter().any(|(n, _)| n == name) {
+                return Err(structure("duplicate attribute"));
+            }
+            let mut values = Vec::new();
+            for v in element_children(doc, a)? {
+                if !doc.is(v, SAML_ASSERTION_NS, "AttributeValue") {
+                    return Err(structure("unexpected element in an Attribute"));
+                }
+                // A structured value (an element) is not a string: left out.
+                if let Ok(value) = text(doc, v) {
+                    values.push(value);
+                }
+            }
+            out.push((name.to_owned(), values));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 //! whose key is RSA of at least 2048 bits or EC, and a `validUntil` (if any) in
 //! the future.
 use chrono::{DateTime, Utc};
-use openssl::pkey::Id;
+use openssl::pkey::{Id, PKey, Public};
 use openssl::x509::X509;
 use samael::metadata::EntityDescriptor;
 
@@ -36,6 +36,8 @@ pub struct IdpMetadata {
     pub valid_until: Option<DateTime<Utc>>,
     /// DER of each signing certificate.
     pub signing_certificates: Vec<Vec<u8>>,
+    /// Their public keys, decoded once (verification takes them from here).
+    pub signing_keys: Vec<PKey<Public>>,
     /// The HTTP-Redirect SingleSignOnService location, for SP-initiated sign-in.
     pub redirect_sso_url: Option<String>,
 }
@@ -80,7 +82,15 @@ pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadat
         .find(|s| s.binding == REDIRECT_BINDING)
         .map(|s| s.location.clone())
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
-    Ok(IdpMetadata { entity_id, valid_until, signing_certificates: certificates, redirect_sso_url })
+    let signing_keys = certificates.iter().map(|der| signing_key(der)).collect::<Result<_, _>>()?;
+    Ok(IdpMetadata { entity_id, valid_until, signing_certificates: certificates, signing_keys, redirect_sso_url })
+}
+
+/// The public key of a certificate (DER) that `check_certificate` accepted.
+pub fn signing_key(der: &[u8]) -> Result<PKey<Public>, MetadataError> {
+    X509::from_der(der)
+        .and_then(|c| c.public_key())
+        .map_err(|e| MetadataError::BadCertificate(e.to_string()))
 }
 
 /// A base64 certificate from metadata, as DER, if its key is strong enough.

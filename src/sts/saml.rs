@@ -188,7 +188,7 @@ async fn verify_with(
         .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "provider-metadata"))?;
     let idp = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
-        signing_certificates: metadata.signing_certificates.clone(),
+        signing_keys: metadata.signing_keys.clone(),
         allows_sha1,
     };
     let sp = verification_endpoint(iam);
