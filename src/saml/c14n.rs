@@ -202,6 +202,9 @@ mod tests {
     #[test]
     fn a_redeclared_prefix_is_written_again() {
         let xml = r#"<p:a xmlns:p="urn:1"><b xmlns:p="urn:2"><p:c/></b><p:d/></p:a>"#;
-        assert_eq!(c14n(xml, "a", &[]), r#"<p:a xmlns:p="urn:1"><b><p:c xmlns:p="urn:2"></p:c></b><p:d></p:d></p:a>"#);
+        assert_eq!(
+            c14n(xml, "a", &[]),
+            r#"<p:a xmlns:p="urn:1"><b><p:c xmlns:p="urn:2"></p:c></b><p:d></p:d></p:a>"#
+        );
     }
 }

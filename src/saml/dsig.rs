@@ -69,7 +69,12 @@ pub(super) fn element_children(doc: &Document, id: usize) -> Result<Vec<usize>, 
 }
 
 /// The one child `{DSIG_NS}local` expected at `children[at]`.
-fn expect_dsig(doc: &Document, children: &[usize], at: usize, local: &'static str) -> Result<usize, SamlError> {
+fn expect_dsig(
+    doc: &Document,
+    children: &[usize],
+    at: usize,
+    local: &'static str,
+) -> Result<usize, SamlError> {
     match children.get(at) {
         Some(&e) if doc.is(e, DSIG_NS, local) => Ok(e),
         _ => Err(structure("signature not in the ds:Signature shape")),
@@ -85,10 +90,14 @@ fn exclusive_prefixes<'d>(doc: &'d Document, method: usize) -> Result<Vec<&'d st
     }
     let mut prefixes = Vec::new();
     for child in element_children(doc, method)? {
-        if !doc.is(child, EXC_C14N_NS, "InclusiveNamespaces") || !prefixes.is_empty() || !element_children(doc, child)?.is_empty() {
+        if !doc.is(child, EXC_C14N_NS, "InclusiveNamespaces")
+            || !prefixes.is_empty()
+            || !element_children(doc, child)?.is_empty()
+        {
             return Err(structure("unexpected element in a c14n method"));
         }
-        let list = doc.attribute(child, "PrefixList").ok_or(structure("InclusiveNamespaces without PrefixList"))?;
+        let list =
+            doc.attribute(child, "PrefixList").ok_or(structure("InclusiveNamespaces without PrefixList"))?;
         prefixes = list.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()).collect();
     }
     Ok(prefixes)
@@ -158,8 +167,9 @@ pub fn verify(
     if !element_children(doc, digest_method_element)?.is_empty() {
         return Err(structure("parameters in DigestMethod"));
     }
-    let digest = digest_method(doc.attribute(digest_method_element, "Algorithm").unwrap_or_default(), allows_sha1)
-        .ok_or(SamlError::Algorithm)?;
+    let digest =
+        digest_method(doc.attribute(digest_method_element, "Algorithm").unwrap_or_default(), allows_sha1)
+            .ok_or(SamlError::Algorithm)?;
 
     let mut canonical = Vec::with_capacity(8192);
     c14n::exclusive(doc, signed, Some(signature), &reference_prefixes, &mut canonical);
@@ -201,6 +211,7 @@ fn ecdsa_der(raw: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (r, s) = raw.split_at(raw.len() / 2);
-    let sig = EcdsaSig::from_private_components(BigNum::from_slice(r).ok()?, BigNum::from_slice(s).ok()?).ok()?;
+    let sig =
+        EcdsaSig::from_private_components(BigNum::from_slice(r).ok()?, BigNum::from_slice(s).ok()?).ok()?;
     sig.to_der().ok()
 }

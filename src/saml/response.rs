@@ -126,10 +126,9 @@ pub fn verify_response(
         return Err(SamlError::Unsigned);
     }
     // Every signature present must verify; one of them must cover the Assertion.
-    for (signed, signature) in [
-        (layout.response, layout.response_signature),
-        (layout.assertion, layout.assertion_signature),
-    ] {
+    for (signed, signature) in
+        [(layout.response, layout.response_signature), (layout.assertion, layout.assertion_signature)]
+    {
         if let Some(signature) = signature {
             dsig::verify(&doc, signed, signature, &idp.signing_keys, idp.allows_sha1)?;
         }
@@ -153,12 +152,15 @@ fn layout(doc: &Document) -> Result<Layout, SamlError> {
     if !doc.is(response, SAML_PROTOCOL_NS, "Response") {
         return Err(structure("root is not a samlp:Response"));
     }
-    let mut layout = Layout { response, response_signature: None, assertion: usize::MAX, assertion_signature: None };
+    let mut layout =
+        Layout { response, response_signature: None, assertion: usize::MAX, assertion_signature: None };
     for child in element_children(doc, response)? {
         let e = doc.element(child);
         match (doc.uri(e.ns), e.local) {
             (SAML_ASSERTION_NS, "Issuer") | (SAML_PROTOCOL_NS, "Status" | "Extensions") => {}
-            (DSIG_NS, "Signature") if layout.response_signature.is_none() => layout.response_signature = Some(child),
+            (DSIG_NS, "Signature") if layout.response_signature.is_none() => {
+                layout.response_signature = Some(child)
+            }
             (SAML_ASSERTION_NS, "Assertion") if layout.assertion == usize::MAX => layout.assertion = child,
             (SAML_ASSERTION_NS, "EncryptedAssertion") => return Err(structure("encrypted assertion")),
             _ => return Err(structure("unexpected element in the Response")),
@@ -189,7 +191,8 @@ fn layout(doc: &Document) -> Result<Layout, SamlError> {
         if signature && Some(i) != layout.response_signature && Some(i) != layout.assertion_signature {
             return Err(structure("signature in an unexpected place"));
         }
-        let assertion_like = matches!(e.local, "Assertion" | "EncryptedAssertion" | "EncryptedAttribute" | "EncryptedID");
+        let assertion_like =
+            matches!(e.local, "Assertion" | "EncryptedAssertion" | "EncryptedAttribute" | "EncryptedID");
         if assertion_like && i != layout.assertion {
             return Err(structure("assertion or encrypted element in an unexpected place"));
         }
@@ -336,7 +339,11 @@ fn check_assertion(
 }
 
 /// The Subject's NameID (value, Format). An SPNameQualifier must name us.
-fn subject_name(doc: &Document, subject: usize, sp: &ServiceEndpoint) -> Result<(String, Option<String>), SamlError> {
+fn subject_name(
+    doc: &Document,
+    subject: usize,
+    sp: &ServiceEndpoint,
+) -> Result<(String, Option<String>), SamlError> {
     let mut found = None;
     for child in element_children(doc, subject)? {
         if doc.is(child, SAML_ASSERTION_NS, "NameID") && found.is_none() {
@@ -365,10 +372,12 @@ fn bearer_confirmation(
 ) -> Result<(String, DateTime<Utc>, Option<String>), SamlError> {
     let mut failure = SamlError::Recipient;
     for c in doc.child_elements(subject) {
-        if !doc.is(c, SAML_ASSERTION_NS, "SubjectConfirmation") || doc.attribute(c, "Method") != Some(BEARER) {
+        if !doc.is(c, SAML_ASSERTION_NS, "SubjectConfirmation") || doc.attribute(c, "Method") != Some(BEARER)
+        {
             continue;
         }
-        let Some(data) = doc.child_elements(c).find(|d| doc.is(*d, SAML_ASSERTION_NS, "SubjectConfirmationData"))
+        let Some(data) =
+            doc.child_elements(c).find(|d| doc.is(*d, SAML_ASSERTION_NS, "SubjectConfirmationData"))
         else {
             continue;
         };

@@ -83,14 +83,18 @@ pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadat
         .map(|s| s.location.clone())
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
     let signing_keys = certificates.iter().map(|der| signing_key(der)).collect::<Result<_, _>>()?;
-    Ok(IdpMetadata { entity_id, valid_until, signing_certificates: certificates, signing_keys, redirect_sso_url })
+    Ok(IdpMetadata {
+        entity_id,
+        valid_until,
+        signing_certificates: certificates,
+        signing_keys,
+        redirect_sso_url,
+    })
 }
 
 /// The public key of a certificate (DER) that `check_certificate` accepted.
 pub fn signing_key(der: &[u8]) -> Result<PKey<Public>, MetadataError> {
-    X509::from_der(der)
-        .and_then(|c| c.public_key())
-        .map_err(|e| MetadataError::BadCertificate(e.to_string()))
+    X509::from_der(der).and_then(|c| c.public_key()).map_err(|e| MetadataError::BadCertificate(e.to_string()))
 }
 
 /// A base64 certificate from metadata, as DER, if its key is strong enough.

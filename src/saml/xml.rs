@@ -330,7 +330,9 @@ impl<'a> Parser<'a> {
                 },
                 Some(_) => {
                     let text = self.char_data()?;
-                    let Some((parent, _)) = open.last() else { return Err(self.err("text outside the root")) };
+                    let Some((parent, _)) = open.last() else {
+                        return Err(self.err("text outside the root"));
+                    };
                     doc.texts.push(text);
                     doc.elements[*parent].children.push(Node::Text(doc.texts.len() - 1));
                 }
@@ -384,7 +386,11 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads a start tag; returns the new element and whether it was empty (`/>`).
-    fn start_tag(&mut self, doc: &mut Document<'a>, parent: Option<usize>) -> Result<(usize, bool), XmlError> {
+    fn start_tag(
+        &mut self,
+        doc: &mut Document<'a>,
+        parent: Option<usize>,
+    ) -> Result<(usize, bool), XmlError> {
         if doc.elements.len() >= self.limits.max_elements {
             return Err(XmlError::TooComplex);
         }
@@ -460,7 +466,13 @@ impl<'a> Parser<'a> {
             if attr_ns != NO_NS && attributes.iter().any(|b| b.ns == attr_ns && b.local == a.local) {
                 return Err(self.err("the same attribute twice through two prefixes"));
             }
-            attributes.push(Attribute { qname: a.qname, prefix: a.prefix, local: a.local, ns: attr_ns, value: a.value });
+            attributes.push(Attribute {
+                qname: a.qname,
+                prefix: a.prefix,
+                local: a.local,
+                ns: attr_ns,
+                value: a.value,
+            });
         }
         doc.elements.push(Element {
             qname,
@@ -492,7 +504,10 @@ impl<'a> Parser<'a> {
 
     /// A quoted attribute value, normalised (references replaced, white space to spaces).
     fn attribute_value(&mut self) -> Result<Cow<'a, str>, XmlError> {
-        let quote = self.peek().filter(|q| *q == b'"' || *q == b'\'').ok_or_else(|| self.err("attribute value must be quoted"))?;
+        let quote = self
+            .peek()
+            .filter(|q| *q == b'"' || *q == b'\'')
+            .ok_or_else(|| self.err("attribute value must be quoted"))?;
         self.pos += 1;
         let start = self.pos;
         let mut owned: Option<String> = None;
@@ -580,7 +595,10 @@ impl<'a> Parser<'a> {
             };
         }
         // U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not characters.
-        if c == 0xEF && self.b.get(self.pos + 1) == Some(&0xBF) && matches!(self.b.get(self.pos + 2), Some(0xBE | 0xBF)) {
+        if c == 0xEF
+            && self.b.get(self.pos + 1) == Some(&0xBF)
+            && matches!(self.b.get(self.pos + 2), Some(0xBE | 0xBF))
+        {
             return Err(self.err("noncharacter U+FFFE or U+FFFF"));
         }
         Ok(match c {
@@ -594,7 +612,11 @@ impl<'a> Parser<'a> {
     fn reference(&mut self) -> Result<char, XmlError> {
         let at = self.pos;
         let rest = &self.b[at + 1..];
-        let end = rest.iter().take(12).position(|c| *c == b';').ok_or_else(|| self.err("'&' not starting a reference"))?;
+        let end = rest
+            .iter()
+            .take(12)
+            .position(|c| *c == b';')
+            .ok_or_else(|| self.err("'&' not starting a reference"))?;
         let name = &self.s[at + 1..at + 1 + end];
         let ch = match name {
             "lt" => '<',
@@ -602,8 +624,12 @@ impl<'a> Parser<'a> {
             "amp" => '&',
             "apos" => '\'',
             "quot" => '"',
-            _ if name.starts_with("#x") => char_ref(&name[2..], 16).ok_or_else(|| self.err("invalid character reference"))?,
-            _ if name.starts_with('#') => char_ref(&name[1..], 10).ok_or_else(|| self.err("invalid character reference"))?,
+            _ if name.starts_with("#x") => {
+                char_ref(&name[2..], 16).ok_or_else(|| self.err("invalid character reference"))?
+            }
+            _ if name.starts_with('#') => {
+                char_ref(&name[1..], 10).ok_or_else(|| self.err("invalid character reference"))?
+            }
             _ => return Err(XmlError::Doctype { at }),
         };
         self.pos = at + end + 2;
