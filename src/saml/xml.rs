@@ -445,9 +445,10 @@ impl<'a> Parser<'a> {
             if !ok {
                 return Err(self.err("reserved or empty namespace declaration"));
             }
-            // Canonical XML is undefined for relative namespace URIs: refused.
-            if !uri.is_empty() && !uri.contains(':') {
-                return Err(self.err("relative namespace URI"));
+            // Canonical XML is undefined for relative namespace URIs, and a
+            // namespace name is a URI (RFC 3986): anything else is refused.
+            if !uri.is_empty() && !is_absolute_uri(uri) {
+                return Err(self.err("namespace name is not an absolute URI"));
             }
             if declared == "xml" {
                 continue;
@@ -643,6 +644,20 @@ fn char_ref(digits: &str, radix: u32) -> Option<char> {
     }
     let c = char::from_u32(u32::from_str_radix(digits, radix).ok()?)?;
     is_xml_char(c).then_some(c)
+}
+
+/// An absolute URI in RFC 3986's characters: a scheme, then unreserved,
+/// reserved and percent-encoded characters only.
+fn is_absolute_uri(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else { return false };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let b = rest.as_bytes();
+    let rest_ok = b.iter().enumerate().all(|(i, c)| match c {
+        b'%' => b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+        _ => c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(c),
+    });
+    scheme_ok && rest_ok
 }
 
 fn intern<'a>(uris: &mut Vec<Cow<'a, str>>, uri: &Cow<'a, str>) -> UriId {
