@@ -114,26 +114,11 @@ fn seeds(idp: &TestIdp) -> Vec<String> {
     let exc = r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#;
     let listed = r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="xs xsd"/></ds:Transform>"#;
     let prefix_list = idp.sign(template(&plain).replacen(exc, listed, 1));
-    // The Assertion signed instead of the Response: move the template into it.
-    let assertion_signed = {
-        let t = template(&plain);
-        let (s, e) = (t.find("<ds:Signature").unwrap(), t.find("</ds:Signature>").unwrap() + 15);
-        let signature = &t[s..e];
-        let rest = format!("{}{}", &t[..s], &t[e..]);
-        let assertion_id = {
-            let at = rest.find("<saml2:Assertion").unwrap();
-            let id = rest[at..].find(" ID=\"").unwrap() + at + 5;
-            rest[id..id + rest[id..].find('"').unwrap()].to_owned()
-        };
-        let response_id = {
-            let id = rest.find(" ID=\"").unwrap() + 5;
-            rest[id..id + rest[id..].find('"').unwrap()].to_owned()
-        };
-        let signature = signature.replacen(&format!("#{response_id}"), &format!("#{assertion_id}"), 1);
-        let issuer_end = rest.find("</saml2:Issuer>").unwrap();
-        let issuer_end = issuer_end + rest[issuer_end + 1..].find("</saml2:Issuer>").unwrap() + 1 + 15;
-        idp.sign(format!("{}{signature}{}", &rest[..issuer_end], &rest[issuer_end..]))
-    };
+    let assertion_signed = idp.response(&TO, now(), |r| {
+        r.signature = None;
+        let a = r.assertion.as_mut().unwrap();
+        a.signature = Some(samael::signature::Signature::template(&a.id, &idp.cert()));
+    });
     vec![plain, prefix_list, assertion_signed]
 }
 

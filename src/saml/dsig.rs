@@ -175,7 +175,8 @@ pub fn verify(
     c14n::exclusive(doc, signed, Some(signature), &reference_prefixes, &mut canonical);
     let computed = openssl::hash::hash(digest, &canonical).map_err(|_| SamlError::Signature)?;
     let expected = decode_base64(doc, digest_value)?;
-    if !openssl::memcmp::eq(&computed, &expected) || computed.len() != expected.len() {
+    // (memcmp::eq panics on different lengths: the length is checked first.)
+    if computed.len() != expected.len() || !openssl::memcmp::eq(&computed, &expected) {
         return Err(SamlError::Signature);
     }
 

@@ -182,8 +182,8 @@ fn layout(doc: &Document) -> Result<Layout, SamlError> {
     let mut ids: Vec<&str> = Vec::new();
     for (i, e) in doc.elements.iter().enumerate() {
         if let Some(id) = doc.attribute(i, "ID") {
-            if ids.contains(&id) {
-                return Err(structure("duplicate ID"));
+            if !is_plain_id(id) || ids.contains(&id) {
+                return Err(structure("ID not a unique ASCII NCName"));
             }
             ids.push(id);
         }
@@ -198,6 +198,13 @@ fn layout(doc: &Document) -> Result<Layout, SamlError> {
         }
     }
     Ok(layout)
+}
+
+/// IdPs use ASCII IDs (`_` and hex, `id` and a UUID); XML 1.0's wider name
+/// alphabet (U+FEFF, say) is read differently by other parsers, so refused.
+fn is_plain_id(id: &str) -> bool {
+    id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn text(doc: &Document, id: usize) -> Result<String, SamlError> {

@@ -87,21 +87,17 @@ impl ServiceProviderUrls {
     }
 }
 
+/// Limits for reading a message's claims before it is verified.
+const CLAIM_LIMITS: super::xml::Limits =
+    super::xml::Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };
+
 /// The Issuer a Response claims, read without trusting it: only to choose
-/// which registered providers' keys to verify it with.
+/// which registered providers' keys to verify it with. Read by the same
+/// strict parser as the verification; a message it refuses claims nothing.
 pub fn claimed_issuer(xml: &str) -> Option<String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut in_issuer = false;
-    for _ in 0..64 {
-        match reader.read_event().ok()? {
-            Event::Start(e) if e.local_name().as_ref() == b"Issuer" => in_issuer = true,
-            Event::Text(t) if in_issuer => return Some(t.decode().ok()?.trim().to_owned()),
-            Event::Eof => return None,
-            _ => {}
-        }
-    }
-    None
+    let doc = super::xml::parse(xml, CLAIM_LIMITS).ok()?;
+    let issuer = doc.child_elements(0).find(|e| doc.element(*e).local == "Issuer")?;
+    Some(doc.text(issuer)?.trim().to_owned())
 }
 
 /// Who a Response claims to be about, read without trusting it: for the
@@ -115,45 +111,35 @@ pub struct ClaimedIdentity {
 }
 
 pub fn claimed_identity(xml: &str) -> ClaimedIdentity {
-    use quick_xml::events::Event;
     const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
-    let mut reader = quick_xml::Reader::from_str(xml);
     let mut out = ClaimedIdentity::default();
-    let (mut element, mut attribute) = (Vec::new(), String::new());
-    // Bounded: an audit record is not worth parsing a hostile document in full.
-    for _ in 0..2000 {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                element = e.local_name().as_ref().to_vec();
-                if element == b"Attribute" {
-                    attribute = e
-                        .try_get_attribute("Name")
-                        .ok()
-                        .flatten()
-                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
-                        .unwrap_or_default();
-                }
-            }
-            Ok(Event::Text(t)) => {
-                let text =
-                    t.decode().map(|t| t.trim().chars().take(256).collect::<String>()).unwrap_or_default();
-                let slot = match element.as_slice() {
-                    b"Issuer" => &mut out.issuer,
-                    b"NameID" => &mut out.name_id,
-                    b"AttributeValue" if attribute == format!("{ATTR}RoleSessionName") => {
-                        &mut out.session_name
+    let Ok(doc) = super::xml::parse(xml, CLAIM_LIMITS) else { return out };
+    let text = |e: usize| {
+        let t = doc.text(e)?;
+        let t: String = t.trim().chars().take(256).collect();
+        (!t.is_empty()).then_some(t)
+    };
+    for (e, element) in doc.elements.iter().enumerate() {
+        let slot = match element.local {
+            "Issuer" => &mut out.issuer,
+            "NameID" => &mut out.name_id,
+            "Attribute" => {
+                let value = doc.child_elements(e).next();
+                match doc.attribute(e, "Name").and_then(|n| n.strip_prefix(ATTR)) {
+                    Some("RoleSessionName") if out.session_name.is_none() => {
+                        out.session_name = value.and_then(text)
                     }
-                    b"AttributeValue" if attribute == format!("{ATTR}SourceIdentity") => {
-                        &mut out.source_identity
+                    Some("SourceIdentity") if out.source_identity.is_none() => {
+                        out.source_identity = value.and_then(text)
                     }
-                    _ => continue,
-                };
-                if slot.is_none() && !text.is_empty() {
-                    *slot = Some(text);
+                    _ => {}
                 }
+                continue;
             }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => {}
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = text(e);
         }
     }
     out
@@ -165,7 +151,7 @@ mod tests {
 
     #[test]
     fn finds_the_claimed_issuer() {
-        let xml = r#"<samlp:Response xmlns:samlp="p" xmlns:saml="a"><saml:Issuer>https://idp.test/x</saml:Issuer></samlp:Response>"#;
+        let xml = r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Issuer>https://idp.test/x</saml:Issuer></samlp:Response>"#;
         assert_eq!(claimed_issuer(xml).as_deref(), Some("https://idp.test/x"));
         assert_eq!(claimed_issuer("<a/>"), None);
     }

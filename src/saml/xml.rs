@@ -646,18 +646,51 @@ fn char_ref(digits: &str, radix: u32) -> Option<char> {
     is_xml_char(c).then_some(c)
 }
 
-/// An absolute URI in RFC 3986's characters: a scheme, then unreserved,
-/// reserved and percent-encoded characters only.
+/// An absolute URI per RFC 3986 (`scheme ":" hier-part [ "?" query ] [ "#"
+/// fragment ]`), without IP literals: what a namespace name must be, and what
+/// libxml2 checks before xmlsec will touch a document.
 fn is_absolute_uri(uri: &str) -> bool {
+    let pct_ok = |s: &str| {
+        let b = s.as_bytes();
+        b.iter().enumerate().all(|(i, c)| {
+            *c != b'%' || b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+        })
+    };
+    let chars_ok = |s: &str, extra: &[u8]| {
+        pct_ok(s)
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&c) || extra.contains(&c))
+    };
     let Some((scheme, rest)) = uri.split_once(':') else { return false };
-    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    let b = rest.as_bytes();
-    let rest_ok = b.iter().enumerate().all(|(i, c)| match c {
-        b'%' => b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
-        _ => c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(c),
-    });
-    scheme_ok && rest_ok
+    if !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return false;
+    }
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (hier, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if !chars_ok(fragment, b":@/?") || !chars_ok(query, b":@/?") {
+        return false;
+    }
+    let path = match hier.strip_prefix("//") {
+        Some(after) => {
+            let (authority, path) = after.find('/').map_or((after, ""), |i| after.split_at(i));
+            let host_port = authority.rsplit_once('@').map_or(authority, |(user, host)| {
+                if chars_ok(user, b":") {
+                    host
+                } else {
+                    "\u{0}"
+                }
+            });
+            let (host, port) = host_port.split_once(':').unwrap_or((host_port, ""));
+            if !chars_ok(host, b"") || !port.bytes().all(|c| c.is_ascii_digit()) {
+                return false;
+            }
+            path
+        }
+        None => hier,
+    };
+    chars_ok(path, b":@/")
 }
 
 fn intern<'a>(uris: &mut Vec<Cow<'a, str>>, uri: &Cow<'a, str>) -> UriId {

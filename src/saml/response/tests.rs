@@ -250,6 +250,8 @@ fn s07_s08_assertions_elsewhere_and_duplicate_ids_are_refused() {
         xml.replacen(status_end, &format!("{status_end}<saml2:EncryptedAssertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\"/>"), 1),
         xml.replacen("<saml2:Subject ", "<saml2:Subject ID=\"_dup\" ", 1).replacen("<saml2:Conditions ", "<saml2:Conditions ID=\"_dup\" ", 1),
         xml.replacen("<saml2p:Status>", "<saml2p:Unknown/><saml2p:Status>", 1),
+        xml.replacen("<saml2:Subject ", "<saml2:Subject ID=\"_a\u{feff}b\" ", 1),
+        xml.replacen("<saml2:Subject ", "<saml2:Subject ID=\"1a\" ", 1),
     ];
     for (i, bad) in cases.iter().enumerate() {
         assert_eq!(code(verify(&idp, bad)), "structure", "case {i}");
@@ -334,4 +336,15 @@ fn s13_s14_only_allowed_transforms_and_algorithms() {
         1,
     );
     assert_eq!(code(verify(&idp, &hmac_length)), "structure");
+}
+
+#[test]
+fn a_digest_value_of_another_length_is_a_bad_signature_not_a_panic() {
+    let idp = TestIdp::new("https://idp.test/saml");
+    let xml = genuine(&idp);
+    let (s, e) = span(&xml, "<ds:DigestValue>", "</ds:DigestValue>");
+    for value in ["", "AAAA", "c2hvcnQ=", &"QUFB".repeat(30)] {
+        let bad = format!("{}<ds:DigestValue>{value}</ds:DigestValue>{}", &xml[..s], &xml[e..]);
+        assert_eq!(code(verify(&idp, &bad)), "signature", "{value}");
+    }
 }

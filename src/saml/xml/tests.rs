@@ -47,6 +47,9 @@ fn documents_that_are_not_well_formed_are_refused() {
         "<a xmlns:p=\"http://x/a b\"/>",
         "<a xmlns=\"1urn:x\"/>",
         "<a xmlns:p=\"urn:%zz\"/>",
+        "<a xmlns:p=\"http://wwa:b:cw.w3.org/2001/XMLSchema\"/>",
+        "<a xmlns:p=\"http://[::1]/x\"/>",
+        "<a xmlns:p=\"urn:a#b#c\"/>",
         "<a>& b</a>",
         "<a b=c/>",
         "<a b/>",
@@ -95,6 +98,14 @@ fn limits_hold() {
 
 #[test]
 fn well_formed_documents_parse_with_namespaces_resolved() {
+    for uri in [
+        "urn:oasis:names:tc:SAML:2.0:assertion",
+        "http://www.w3.org/2001/10/xml-exc-c14n#",
+        "https://user:pw@idp.example:8443/a/b;c?d=e&amp;f#g",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims",
+    ] {
+        assert!(parse(&format!("<p:a xmlns:p=\"{uri}\"/>"), LIMITS).is_ok(), "{uri}");
+    }
     let xml = "<?xml version='1.0' encoding='utf-8' standalone=\"no\" ?>\r\n<p:a xmlns:p=\"urn:p\" xmlns=\"urn:d\" xml:lang=\"en\"\n   b = 'x&#9;y\r\nz&amp;' >\r\n <c p:d=\"1\" e=\"&quot;&apos;\">t&lt;&#x10000;\r</c><f xmlns=\"\"/></p:a>\n";
     let doc = parse(xml, LIMITS).unwrap();
     let root = doc.element(0);
