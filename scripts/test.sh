@@ -58,6 +58,12 @@ if [[ ! -x $venv/bin/python ]] || ! cmp -s tests/interop/requirements.txt "$venv
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/interop/requirements.txt
   cp tests/interop/requirements.txt "$venv/requirements.txt"
 fi
+# xml-crypto for the SAML peer test, from its lock file; again only when that changes.
+peers_node=tests/interop/peers/node
+if ! cmp -s "$peers_node/package-lock.json" "$peers_node/node_modules/.package-lock.json.installed"; then
+  (cd "$peers_node" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$peers_node/package-lock.json" "$peers_node/node_modules/.package-lock.json.installed"
+fi
 export PATH=$venv/bin:$PATH IDBROKER_BIN=$root/target/debug/idbroker
 echo "-- on SQLite"
 (cd tests/interop && python -m pytest -q -p no:cacheprovider)

@@ -159,9 +159,18 @@ pub fn verify(
     if !doc.is(enveloped, DSIG_NS, "Transform")
         || !doc.is(exclusive, DSIG_NS, "Transform")
         || doc.attribute(enveloped, "Algorithm") != Some(ENVELOPED)
-        || !element_children(doc, enveloped)?.is_empty()
     {
         return Err(SamlError::Algorithm);
+    }
+    // The enveloped-signature transform takes no parameters. xml-crypto (behind
+    // samlify and node-saml IdPs) writes its InclusiveNamespaces into it too,
+    // as libxmlsec1 and AWS accept: that one element is ignored, nothing else.
+    for parameter in element_children(doc, enveloped)? {
+        if doc.element(parameter).local != "InclusiveNamespaces"
+            || !element_children(doc, parameter)?.is_empty()
+        {
+            return Err(SamlError::Algorithm);
+        }
     }
     let reference_prefixes = exclusive_prefixes(doc, exclusive)?;
     if !element_children(doc, digest_method_element)?.is_empty() {

@@ -79,17 +79,17 @@ pub struct SamlClaims {
 impl SamlClaims {
     pub fn of(assertion: &VerifiedAssertion) -> Result<SamlClaims, StsError> {
         let session = single(assertion, "RoleSessionName")
-            .ok_or_else(|| claim_error("RoleSessionName is missing", "role-session-name"))?;
+            .ok_or_else(|| claim_error("RoleSessionName is missing", "subject"))?;
         let valid_name =
             (2..=64).contains(&session.len()) && session.chars().all(crate::domain::is_name_char);
         if !valid_name {
-            return Err(claim_error("RoleSessionName is not valid", "role-session-name"));
+            return Err(claim_error("RoleSessionName is not valid", "subject"));
         }
         let session_duration = match single(assertion, "SessionDuration") {
             None => None,
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (900..=43_200).contains(&n) => Some(n),
-                _ => return Err(claim_error("SessionDuration is not valid", "session-duration")),
+                _ => return Err(claim_error("SessionDuration is not valid", "duration")),
             },
         };
         let tags: Vec<(String, String)> = assertion
@@ -104,7 +104,7 @@ impl SamlClaims {
             .as_ref()
             .is_some_and(|s| !(2..=64).contains(&s.len()) || s.to_ascii_lowercase().starts_with("aws:"))
         {
-            return Err(claim_error("SourceIdentity is not valid", "source-identity"));
+            return Err(claim_error("SourceIdentity is not valid", "subject"));
         }
         Ok(SamlClaims {
             issuer: assertion.issuer().to_owned(),
@@ -185,7 +185,7 @@ async fn verify_with(
     let now = iam.clock.now();
     let metadata = iam
         .trusted_metadata(metadata)
-        .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "provider-metadata"))?;
+        .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "issuer"))?;
     let idp = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
         signing_keys: metadata.signing_keys.clone(),
@@ -221,7 +221,7 @@ fn decode_assertion(encoded: &str) -> Result<String, StsError> {
         .decode(encoded.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| claim_error("Invalid base64 SAMLResponse", "encoding"))
+        .ok_or_else(|| claim_error("Invalid base64 SAMLResponse", "structure"))
 }
 
 fn denied() -> StsError {
@@ -380,7 +380,7 @@ async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, 
     let xml = decode_assertion(encoded)?;
     let provider = match iam.store.get_saml_provider(provider_arn).await {
         Ok(pr) => pr,
-        Err(StoreError::NotFound(_)) => return Err(claim_error("SAML provider not found", "provider")),
+        Err(StoreError::NotFound(_)) => return Err(claim_error("SAML provider not found", "issuer")),
         Err(e) => return Err(e.into()),
     };
     let sha1 = allows_sha1(iam, &provider, &xml).await?;
@@ -428,7 +428,7 @@ pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<
         .ok_or_else(|| claim_error("The response names no issuer", "issuer"))?;
     let candidates = iam.store.saml_providers_by_entity_id(&issuer).await?;
     if candidates.is_empty() {
-        return Err(claim_error("No SAML provider is registered for this issuer", "provider"));
+        return Err(claim_error("No SAML provider is registered for this issuer", "issuer"));
     }
     let mut verified: Vec<SamlProvider> = Vec::new();
     let mut assertion = None;

@@ -186,7 +186,19 @@ fn inclusive_namespaces_prefix_lists_are_honoured() {
             1,
         )
     });
-    for signed in [in_transform, in_both] {
+    // xml-crypto also writes the list into the enveloped-signature Transform.
+    let enveloped = r#"<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>"#;
+    let xml_crypto = resigned(&idp, &xml, |x| {
+        x.replacen(&format!("<ds:Transform {exc}"), &format!("<ds:Transform {}</ds:Transform>", with_list("xsd")), 1).replacen(
+            enveloped,
+            r#"<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"><InclusiveNamespaces PrefixList="xsd" xmlns="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></ds:Transform>"#,
+            1,
+        )
+    });
+    assert!(xml_crypto.contains("<InclusiveNamespaces "));
+    let other_parameter = xml_crypto.replacen("<InclusiveNamespaces ", "<XPath ", 1);
+    assert_eq!(code(verify(&idp, &other_parameter)), "algorithm");
+    for signed in [in_transform, in_both, xml_crypto] {
         assert!(signed.contains("PrefixList"));
         assert_eq!(verify(&idp, &signed).unwrap().name_id(), "alice");
         // The listed namespace is signed: rebinding it breaks the digest.
