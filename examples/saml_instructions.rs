@@ -21,7 +21,7 @@ fn main() {
     let meta = idbroker::saml::validate_idp_metadata(&idp.metadata(), now).unwrap();
     let trusted = TrustedIdp {
         entity_id: meta.entity_id,
-        signing_certificates: meta.signing_certificates,
+        signing_keys: meta.signing_keys,
         allows_sha1: false,
     };
     let sp = ServiceEndpoint {
