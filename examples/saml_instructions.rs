@@ -19,11 +19,8 @@ fn main() {
     let now = chrono::Utc::now();
     let xml = idp.response(&to, now, |_| {});
     let meta = idbroker::saml::validate_idp_metadata(&idp.metadata(), now).unwrap();
-    let trusted = TrustedIdp {
-        entity_id: meta.entity_id,
-        signing_keys: meta.signing_keys,
-        allows_sha1: false,
-    };
+    let trusted =
+        TrustedIdp { entity_id: meta.entity_id, signing_keys: meta.signing_keys, allows_sha1: false };
     let sp = ServiceEndpoint {
         audiences: vec![to.sp_entity.into()],
         recipients: vec![to.acs.into()],

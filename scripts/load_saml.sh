@@ -3,7 +3,8 @@
 # write and credential issuance: the release binary on a fresh database (SQLite
 # by default, PostgreSQL with LOAD_DATABASE_URL), COUNT unique pre-signed
 # responses replayed once each by wrk. Also GetCallerIdentity signed with the
-# temporary credentials. Bounded: DURATION seconds each.
+# temporary credentials. Bounded: DURATION seconds each. PERF=1 profiles the
+# server during the AssumeRoleWithSAML run (perf, into target/perf-saml*.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5}
@@ -39,7 +40,17 @@ function request()
 end
 LUA
 echo "AssumeRoleWithSAML over HTTP: wrk -t2 -c$CONNECTIONS -d${DURATION}s, $COUNT unique responses, database ${IDBROKER__DATABASE__URL%%:*}"
+# PERF=1: the server's profile during the run, written to target/perf-saml.txt.
+if [[ ${PERF:-} == 1 ]]; then
+  perf record -q -F 499 -g -p "$server" -o "$work/perf.data" -- sleep "$DURATION" &
+  perf_pid=$!
+fi
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/saml.lua" "http://127.0.0.1:$port/"
+if [[ ${PERF:-} == 1 ]]; then
+  wait "$perf_pid"
+  perf report -i "$work/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null >target/perf-saml.txt
+  perf report -i "$work/perf.data" --children --percent-limit 3 --stdio -g none 2>/dev/null >target/perf-saml-children.txt
+fi
 
 # GetCallerIdentity signed with temporary credentials from one exchange.
 body=$(tail -1 "$work/bodies.txt")

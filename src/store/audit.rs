@@ -8,23 +8,36 @@ const BATCH: usize = 256;
 const QUEUE: usize = 65_536;
 
 impl Store {
+    /// Stores `events` in one commit, many rows to a statement: each
+    /// statement is a round trip to the database (SQLite's is a thread).
     pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()> {
+        const COLUMNS: usize = 8;
+        const ROWS: usize = 64;
         let mut tx = self.begin_write().await?;
-        for e in events {
-            sqlx::query(
-                "INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(e.event_time.timestamp())
-            .bind(&e.event_name)
-            .bind(&e.event_source)
-            .bind(&e.account_id)
-            .bind(&e.principal_arn)
-            .bind(&e.error_code)
-            .bind(&e.request_id)
-            .bind(e.to_json())
-            .execute(&mut *tx)
-            .await?;
+        for chunk in events.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body) VALUES ",
+            );
+            for row in 0..chunk.len() {
+                let first = row * COLUMNS + 1;
+                let placeholders: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
+                sql.push_str(if row == 0 { "(" } else { ",(" });
+                sql.push_str(&placeholders.join(","));
+                sql.push(')');
+            }
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                query = query
+                    .bind(e.event_time.timestamp())
+                    .bind(&e.event_name)
+                    .bind(&e.event_source)
+                    .bind(&e.account_id)
+                    .bind(&e.principal_arn)
+                    .bind(&e.error_code)
+                    .bind(&e.request_id)
+                    .bind(e.to_json());
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

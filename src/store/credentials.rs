@@ -2,7 +2,6 @@
 use super::{get, opt, Result, Store, StoreError};
 use crate::domain::{AccessKey, LoginProfile, MfaDevice};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 
 /// Earlier passwords kept per user: IAM's largest PasswordReusePrevention.
 pub const MAX_PASSWORD_HISTORY: usize = 24;
@@ -38,7 +37,7 @@ fn mfa(row: &AnyRow) -> Result<MfaDevice> {
     })
 }
 
-pub(super) async fn insert_access_key(tx: &mut Transaction<'_, Any>, k: &AccessKey) -> Result<()> {
+pub(super) async fn insert_access_key(tx: &mut super::WriteTx, k: &AccessKey) -> Result<()> {
     sqlx::query(
         "INSERT INTO access_keys (access_key_id, account_id, user_id, sealed_secret, active, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -3,8 +3,7 @@
 //! commits everything pending in one transaction and answers each caller
 //! after the commit. Many requests share one fsync, writers never wait on
 //! each other's locks, and nothing is acknowledged before it is stored.
-use super::{Result, Store, StoreError};
-use sqlx::{Any, Transaction};
+use super::{Result, Store, StoreError, WriteTx};
 use std::sync::OnceLock;
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,22 +35,18 @@ enum Write {
     },
 }
 
-async fn first_use(
-    tx: &mut Transaction<'static, Any>,
-    u: &AssertionUse,
-) -> std::result::Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at < $3")
-        .bind(&u.issuer)
-        .bind(&u.assertion_id)
-        .bind(u.now)
-        .execute(&mut **tx)
-        .await?;
+async fn first_use(tx: &mut WriteTx, u: &AssertionUse) -> std::result::Result<bool, sqlx::Error> {
+    // One statement: a new id is inserted; an id whose earlier entry expired
+    // is taken again; a live one changes nothing (0 rows).
     let inserted = sqlx::query(
-        "INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        "INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (issuer, assertion_id) DO UPDATE SET expires_at = excluded.expires_at
+         WHERE saml_replay.expires_at < $4",
     )
     .bind(&u.issuer)
     .bind(&u.assertion_id)
     .bind(u.expires_at)
+    .bind(u.now)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -75,7 +70,7 @@ impl std::fmt::Debug for GroupedWriter {
     }
 }
 
-async fn apply(tx: &mut Transaction<'static, Any>, w: &Write) -> std::result::Result<bool, sqlx::Error> {
+async fn apply(tx: &mut WriteTx, w: &Write) -> std::result::Result<bool, sqlx::Error> {
     match w {
         Write::FirstUse(u) => first_use(tx, u).await,
         Write::PutSession { id_hash, kind, data, expires_at, replaces, first_use: used } => {

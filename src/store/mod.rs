@@ -62,6 +62,36 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     grouped: std::sync::Arc<grouped::GroupedWriter>,
+    /// SQLite has one writer at a time; a transaction that waits for the lock
+    /// inside SQLite sleeps in steps of up to 100 ms, so this node's writers
+    /// take turns here instead, woken as soon as the last one commits.
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction, holding this node's write turn on SQLite until it ends.
+/// Dereferences to the connection, as sqlx's `Transaction` does.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -103,17 +133,20 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| StoreError::Backend(e.into()))?;
-        Ok(Store { pool, backend, grouped: Default::default() })
+        Ok(Store { pool, backend, grouped: Default::default(), write_turn: Default::default() })
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at
     /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes
     /// fails with SQLITE_BUSY, without waiting, when another connection wrote
     /// meanwhile.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    async fn begin_write(&self) -> Result<WriteTx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = self.write_turn.clone().lock_owned().await;
+                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
+            }
+            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None },
         })
     }
 

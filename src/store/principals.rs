@@ -2,7 +2,6 @@
 use super::{get, opt, Result, Store, StoreError};
 use crate::domain::{EntityKind, Principal};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 
 fn kind_from(s: &str) -> Result<EntityKind> {
     match s {
@@ -30,7 +29,7 @@ fn principal(row: &AnyRow) -> Result<Principal> {
     })
 }
 
-pub(super) async fn insert_principal(tx: &mut Transaction<'_, Any>, p: &Principal) -> Result<()> {
+pub(super) async fn insert_principal(tx: &mut super::WriteTx, p: &Principal) -> Result<()> {
     sqlx::query(
         "INSERT INTO principals (id, account_id, kind, name, name_key, path, arn, created_at, description,
                                  trust_policy, max_session_duration, permissions_boundary, password_last_used)

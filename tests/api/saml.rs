@@ -588,3 +588,22 @@ async fn p10_replay_is_refused_on_a_second_node() {
         .unwrap();
     assert_eq!(me.status().as_u16(), 200);
 }
+
+/// The replay cache's one statement: an id is taken once; a live entry
+/// refuses it; once its entry has expired, the id can be taken again.
+#[tokio::test]
+async fn the_replay_cache_takes_an_id_once_until_it_expires() {
+    let app = spawn_app().await;
+    let store = idbroker::store::Store::connect(&app.settings.database.url, 2).await.unwrap();
+    let using = |now: i64, expires_at: i64| idbroker::store::AssertionUse {
+        issuer: "https://idp.test".into(),
+        assertion_id: "_a1".into(),
+        expires_at,
+        now,
+    };
+    assert!(store.record_assertion_use(using(100, 200)).await.unwrap());
+    assert!(!store.record_assertion_use(using(150, 300)).await.unwrap(), "live entry");
+    assert!(!store.record_assertion_use(using(200, 300)).await.unwrap(), "live until its expiry");
+    assert!(store.record_assertion_use(using(201, 400)).await.unwrap(), "expired entry");
+    assert!(!store.record_assertion_use(using(250, 500)).await.unwrap(), "taken again");
+}
