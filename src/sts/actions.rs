@@ -84,8 +84,9 @@ pub(super) fn duration(p: &Params, min: i64, max: i64, default: i64) -> Result<i
     }
 }
 
-/// The session policy (inline and managed ARNs), checked.
-pub(super) async fn session_policy(
+/// The session policy (inline document and managed ARNs) a request asks for,
+/// checked for form only: nothing is looked up before the trust decision.
+pub(super) fn session_policy(
     iam: &IamService,
     p: &Params,
 ) -> Result<(Option<String>, Vec<String>), StsError> {
@@ -105,12 +106,34 @@ pub(super) async fn session_policy(
     if arns.len() > 10 {
         return Err(validation("policyArns", "…", "Member must have length less than or equal to 10"));
     }
-    for arn in &arns {
-        iam.managed_policy_document(arn).await.map_err(|_| {
-            StsError::InvalidParameterValue(format!("Policy {arn} does not exist or is not attachable."))
-        })?;
+    if let Some(arn) = arns.iter().find(|a| Arn::parse(a).is_none_or(|a| a.service != "iam")) {
+        return Err(validation("policyArns", arn, "Member must be the ARN of a managed policy"));
     }
     Ok((policy, arns))
+}
+
+/// Managed session policies, checked once the trust decision has allowed the
+/// session: each must exist and be AWS managed or of the session's own
+/// account, as on AWS. A policy of another account is answered exactly like
+/// a missing one, so nothing about other tenants can be learnt.
+pub(super) async fn check_session_policy_arns(
+    iam: &IamService,
+    account: &str,
+    arns: &[String],
+) -> Result<(), StsError> {
+    for arn in arns {
+        let not_attachable =
+            || StsError::InvalidParameterValue(format!("Policy {arn} does not exist or is not attachable."));
+        let own_or_aws = Arn::parse(arn).is_some_and(|a| a.account == account || a.account == "aws");
+        if !own_or_aws {
+            return Err(not_attachable());
+        }
+        iam.managed_policy_document(arn).await.map_err(|e| match e {
+            crate::iam::IamError::NoSuchEntity(_) => not_attachable(),
+            other => other.into(),
+        })?;
+    }
+    Ok(())
 }
 
 /// Session tags (key, value) and the keys that pass on to chained sessions.
@@ -205,7 +228,8 @@ async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> 
     iam.authorize(caller, &ctx).await?;
     let (max, default) = if user.is_none() { (3600, 3600) } else { (129_600, 43_200) };
     let duration = duration(p, 900, max, default)?;
-    let (policy, policy_arns) = session_policy(iam, p).await?;
+    let (policy, policy_arns) = session_policy(iam, p)?;
+    check_session_policy_arns(iam, &caller.account_id, &policy_arns).await?;
     let (tags, _) = session_tags(p)?;
     let packed = packed_size(&policy, &policy_arns, &tags);
     let principal_id = user.map(|u| u.id).unwrap_or_else(|| caller.account_id.clone());
@@ -331,11 +355,6 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
             "role chaining limits a session to 3600 seconds",
         ));
     }
-    if requested > role_max {
-        return Err(StsError::Validation(format!(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({role_max})."
-        )));
-    }
     let external_id = p.string("ExternalId", 2, 1224)?;
     let source_identity = p.string("SourceIdentity", 2, 64)?;
     if source_identity.is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:")) {
@@ -349,7 +368,7 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
             ));
         }
     }
-    let (policy, policy_arns) = session_policy(iam, p).await?;
+    let (policy, policy_arns) = session_policy(iam, p)?;
     let (mut tags, mut transitive) = session_tags(p)?;
     // Transitive tags of the calling session pass on and cannot be overridden.
     if let Some(s) = caller.session() {
@@ -405,6 +424,11 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     if !trust_allows(iam, caller, &role, &ctx, &actions).await? {
         return Err(denied());
     }
+    // Only now, with the caller trusted, may the role's settings shape the answer.
+    if requested > role_max {
+        return Err(exceeds_max_session_duration(role_max));
+    }
+    check_session_policy_arns(iam, &role.account_id, &policy_arns).await?;
     let source = source_identity.map(str::to_owned).or(inherited_source);
     let mut session = SessionRequest::for_role(&role, session, requested);
     session.mfa = mfa;
@@ -417,6 +441,12 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     let (mut out, _) = issue_role_session(iam, session)?;
     out.extend(source.map(|s| text("SourceIdentity", s)));
     Ok(Some(out))
+}
+
+pub(super) fn exceeds_max_session_duration(role_max: i64) -> StsError {
+    StsError::Validation(format!(
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({role_max})."
+    ))
 }
 
 async fn get_access_key_info(iam: &IamService, p: &Params) -> Output {

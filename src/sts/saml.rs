@@ -256,12 +256,6 @@ pub async fn assume_role_with_claims(
     }
     .filter(|r| r.arn == role_arn && provider.account_id == r.account_id);
     let role = role.ok_or_else(denied)?;
-    let role_max = role.max_session_duration.unwrap_or(3600);
-    if ask.duration.is_some_and(|d| d > role_max) {
-        return Err(StsError::Validation(format!(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({role_max})."
-        )));
-    }
 
     // The trust policy decides, with AWS's SAML condition keys.
     let sub_type = claims.sub_type();
@@ -307,6 +301,13 @@ pub async fn assume_role_with_claims(
             return Err(denied());
         }
     }
+    // Only now, with the trust policy satisfied, may the role's settings and
+    // the policies of its account shape the answer.
+    let role_max = role.max_session_duration.unwrap_or(3600);
+    if ask.duration.is_some_and(|d| d > role_max) {
+        return Err(super::actions::exceeds_max_session_duration(role_max));
+    }
+    super::actions::check_session_policy_arns(iam, &role.account_id, &ask.policy_arns).await?;
     if let Some(assertion) = unused {
         record_use(iam, assertion).await?;
     }
@@ -373,12 +374,19 @@ async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, 
     let provider_arn = p.required_string("PrincipalArn", 20, 2048)?;
     let encoded = p.required_string("SAMLAssertion", 4, MAX_ASSERTION_CHARS)?;
     let requested = super::actions::duration(p, 900, 43_200, 3600)?;
-    let (policy, policy_arns) = super::actions::session_policy(iam, p).await?;
+    let (policy, policy_arns) = super::actions::session_policy(iam, p)?;
 
     let xml = decode_assertion(encoded)?;
     let provider = match iam.store.get_saml_provider(provider_arn).await {
         Ok(pr) => pr,
-        Err(StoreError::NotFound(_)) => return Err(claim_error("SAML provider not found", "issuer")),
+        // A provider that does not exist trusts no key: the answer is the one
+        // a registered provider gives a response its keys did not sign, so no
+        // one learns which providers exist.
+        Err(StoreError::NotFound(_)) => {
+            let nobody = TrustedIdp { entity_id: String::new(), signing_keys: vec![], allows_sha1: false };
+            let refused = verify_response(&xml, &nobody, &verification_endpoint(iam), iam.clock.now());
+            return Err(refused.err().map_or_else(denied, rejected));
+        }
         Err(e) => return Err(e.into()),
     };
     let sha1 = allows_sha1(iam, &provider, &xml).await?;

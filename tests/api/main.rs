@@ -20,4 +20,5 @@ mod saml_wrapping;
 mod service;
 mod signin;
 mod sts;
+mod tenants;
 mod web_surface;

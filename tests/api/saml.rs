@@ -67,7 +67,7 @@ fn pad(metadata: &str) -> String {
     metadata.replacen("><md:IDPSSODescriptor", &format!(" {}><md:IDPSSODescriptor", " ".repeat(1000)), 1)
 }
 
-async fn exchange_with(
+pub(crate) async fn exchange_with(
     app: &TestApp,
     xml: &str,
     role: &str,
