@@ -21,7 +21,7 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub listen: String,
-    pub public_url: String,
+    pub public_url: crate::domain::PublicUrl,
     pub region: String,
     pub data_dir: PathBuf,
     pub max_body_bytes: usize,
@@ -123,7 +123,7 @@ impl Default for Settings {
         Settings {
             server: ServerSettings {
                 listen: "127.0.0.1:8080".into(),
-                public_url: "http://127.0.0.1:8080".into(),
+                public_url: crate::domain::PublicUrl::default(),
                 region: "us-east-1".into(),
                 data_dir: PathBuf::from("./data"),
                 max_body_bytes: 1024 * 1024,
@@ -206,13 +206,6 @@ impl Settings {
             return Err(ConfigError::Invalid(format!(
                 "server.listen `{}` is not an address:port",
                 self.server.listen
-            )));
-        }
-        if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://"))
-        {
-            return Err(ConfigError::Invalid(format!(
-                "server.public_url `{}` must be an http:// or https:// URL",
-                self.server.public_url
             )));
         }
         if !["text", "json"].contains(&self.log.format.as_str()) {
@@ -330,6 +323,17 @@ mod tests {
         assert!(err.contains("listen_port"), "{err}");
         let err = Settings::from_toml("[nosuch]\na = 1\n").unwrap_err().to_string();
         assert!(err.contains("nosuch"), "{err}");
+    }
+
+    #[test]
+    fn public_url_is_normalised_once_and_refused_with_a_path() {
+        let s = Settings::from_toml("[server]\npublic_url = \"https://idb.example/\"\n").unwrap();
+        assert_eq!(s.server.public_url.acs(), "https://idb.example/saml/acs");
+        for bad in ["https://idb.example/idb", "https://idb.example/?x=1", "idb.example"] {
+            let err =
+                Settings::from_toml(&format!("[server]\npublic_url = \"{bad}\"\n")).unwrap_err().to_string();
+            assert!(err.contains("public_url"), "{err}");
+        }
     }
 
     #[test]

@@ -308,8 +308,8 @@ impl Application {
             audit: Arc::new(audit),
             max_body_bytes: settings.server.max_body_bytes,
             region: settings.server.region.clone(),
-            public_url: settings.server.public_url.trim_end_matches('/').to_owned(),
-            https: settings.server.public_url.starts_with("https://"),
+            public_url: settings.server.public_url.clone(),
+            https: settings.server.public_url.is_https(),
             idp: Arc::new(idp),
             second_factor: crate::idp::second_factor::SecondFactor::new(
                 store.clone(),

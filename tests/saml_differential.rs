@@ -159,7 +159,7 @@ fn element_spans(xml: &str) -> Vec<(usize, usize)> {
         if rest.starts_with('/') || rest.starts_with('!') || rest.starts_with('?') {
             continue;
         }
-        let name_len = rest.find(|c: char| c == ' ' || c == '>' || c == '/').unwrap_or(0);
+        let name_len = rest.find([' ', '>', '/']).unwrap_or(0);
         let name = &rest[..name_len];
         let self_closing = rest.find('>').is_some_and(|g| rest[..g].ends_with('/'));
         let end = if self_closing {
@@ -255,7 +255,7 @@ fn mutate(xml: &str, rng: &mut StdRng) -> String {
         _ => {
             // Duplicate or add an attribute on one start tag.
             let (s, _) = pick(rng);
-            let name_end = s + xml[s..].find(|c: char| c == ' ' || c == '>' || c == '/').unwrap_or(1);
+            let name_end = s + xml[s..].find([' ', '>', '/']).unwrap_or(1);
             let attribute = [
                 " ID=\"_x\"",
                 " xmlns:saml2=\"urn:evil\"",

@@ -2,6 +2,7 @@
 mod arn;
 mod entities;
 mod ids;
+mod public_url;
 mod session;
 
 pub use arn::Arn;
@@ -12,6 +13,7 @@ pub use ids::{
     account_of_temporary_key, is_name_char, temporary_access_key_id, validate_name, AccountId, EntityKind,
     IamPath, IdError, NameRule, ACCESS_KEY_PREFIX_LONG_TERM, ACCESS_KEY_PREFIX_TEMPORARY,
 };
+pub use public_url::PublicUrl;
 pub use session::{SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE};
 
 /// The name of the SAML provider every account has for the built-in IdP.

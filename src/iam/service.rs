@@ -6,6 +6,7 @@ use super::policy::{self, NamedPolicy, Policy, PolicyKind, PolicySet, RequestCon
 use super::{builtin, IamError};
 use crate::clock::SharedClock;
 use crate::crypto::{self, MasterKey, TokenKeys};
+use crate::domain::PublicUrl;
 use crate::domain::{
     AccessKey, Account, AccountId, EntityKind, Principal, SessionClaims, SessionKind,
     ACCESS_KEY_PREFIX_LONG_TERM,
@@ -21,7 +22,7 @@ pub struct IamService {
     pub(crate) clock: SharedClock,
     pub(crate) region: String,
     /// `server.public_url`: our SAML entity id and ACS derive from it.
-    pub(crate) public_url: String,
+    pub(crate) public_url: PublicUrl,
     policy_cache: Memo<(bool, String), Policy>,
     /// Session tokens whose signature verified, by SHA-256 of the token.
     pub(super) session_cache: Memo<[u8; 32], SessionClaims>,
@@ -57,9 +58,8 @@ impl IamService {
         tokens: TokenKeys,
         clock: SharedClock,
         region: String,
-        public_url: String,
+        public_url: PublicUrl,
     ) -> Self {
-        let public_url = public_url.trim_end_matches('/').to_owned();
         IamService {
             store,
             master,

@@ -64,7 +64,7 @@ pub struct IdentityProvider {
 impl IdentityProvider {
     /// `keys` holds the signing keys, newest first; the newest signs.
     pub fn new(
-        public_url: &str,
+        public_url: &crate::domain::PublicUrl,
         keys: Vec<SigningKey>,
         service_providers: Vec<ServiceProvider>,
         session_duration: i64,
@@ -75,8 +75,8 @@ impl IdentityProvider {
         }
         let key = keys.into_iter().next().ok_or(IdpError::Signing("no IdP signing key".into()))?;
         Ok(IdentityProvider {
-            entity_id: format!("{public_url}/idp/metadata"),
-            sso_url: format!("{public_url}/idp/sso"),
+            entity_id: public_url.join("/idp/metadata"),
+            sso_url: public_url.join("/idp/sso"),
             cert_der: key.certificate_der()?,
             key,
             published,

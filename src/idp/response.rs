@@ -213,7 +213,13 @@ mod tests {
     #[test]
     fn issued_responses_and_assertions_verify_with_the_published_certificate() {
         let key = crate::crypto::SigningKey::generate("test").unwrap();
-        let idp = IdentityProvider::new("https://idb.test", vec![key], vec![], 3600).unwrap();
+        let idp = IdentityProvider::new(
+            &crate::domain::PublicUrl::parse("https://idb.test").unwrap(),
+            vec![key],
+            vec![],
+            3600,
+        )
+        .unwrap();
         let roles =
             ["arn:aws:iam::111122223333:role/Dev,arn:aws:iam::111122223333:saml-provider/idbroker"
                 .to_owned()];

@@ -414,7 +414,7 @@ fn check_audiences(doc: &Document, conditions: usize, sp: &ServiceEndpoint) -> R
                 let mut audiences = doc.child_elements(c);
                 if !audiences.any(|a| {
                     doc.is(a, SAML_ASSERTION_NS, "Audience")
-                        && text(doc, a).is_ok_and(|t| sp.audiences.iter().any(|ok| *ok == t))
+                        && text(doc, a).is_ok_and(|t| sp.audiences.contains(&t))
                 }) {
                     return Err(SamlError::Audience);
                 }

@@ -20,11 +20,8 @@ pub struct ServiceProviderUrls {
 }
 
 impl ServiceProviderUrls {
-    pub fn new(public_url: &str) -> ServiceProviderUrls {
-        ServiceProviderUrls {
-            entity_id: format!("{public_url}/saml/metadata"),
-            acs_url: format!("{public_url}/saml/acs"),
-        }
+    pub fn new(public_url: &crate::domain::PublicUrl) -> ServiceProviderUrls {
+        ServiceProviderUrls { entity_id: public_url.sp_entity_id(), acs_url: public_url.acs() }
     }
 
     pub fn metadata(&self, signing_certificate_der: &[u8]) -> String {

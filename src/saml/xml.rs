@@ -453,7 +453,7 @@ impl<'a> Parser<'a> {
             if declared == "xml" {
                 continue;
             }
-            let id = intern(&mut doc.uris, &a.value);
+            let id = intern(&mut doc.uris, a.value.clone());
             declarations.push((declared, id));
             self.scope.push((declared, id));
         }
@@ -693,11 +693,11 @@ fn is_absolute_uri(uri: &str) -> bool {
     chars_ok(path, b":@/")
 }
 
-fn intern<'a>(uris: &mut Vec<Cow<'a, str>>, uri: &Cow<'a, str>) -> UriId {
-    match uris.iter().position(|u| u == uri) {
+fn intern<'a>(uris: &mut Vec<Cow<'a, str>>, uri: Cow<'a, str>) -> UriId {
+    match uris.iter().position(|u| *u == uri) {
         Some(i) => i as UriId,
         None => {
-            uris.push(uri.clone());
+            uris.push(uri);
             (uris.len() - 1) as UriId
         }
     }

@@ -156,8 +156,8 @@ pub struct SessionAsk {
 
 pub(super) fn verification_endpoint(iam: &IamService) -> ServiceEndpoint {
     ServiceEndpoint {
-        audiences: vec![format!("{}/saml/metadata", iam.public_url)],
-        recipients: vec![format!("{}/saml/acs", iam.public_url)],
+        audiences: vec![iam.public_url.sp_entity_id()],
+        recipients: vec![iam.public_url.acs()],
         max_bytes: MAX_ASSERTION_CHARS,
         clock_skew: chrono::Duration::seconds(CLOCK_SKEW_SECONDS),
     }

@@ -44,6 +44,9 @@ impl Service {
     }
 }
 
+/// More than any action takes (tags, policy ARNs and list members included).
+const MAX_PARAMETERS: usize = 500;
+
 /// Reads the body, refusing it (413) as soon as it passes the limit.
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiFailure> {
     let too_large =
@@ -95,6 +98,16 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
         Ok(b) => b,
         Err(f) => return f.respond(IAM_NS, &request_id),
     };
+    // R05: the number of parameters is bounded before any is decoded.
+    let pieces = |b: &[u8]| if b.is_empty() { 0 } else { b.split(|c| *c == b'&').count() };
+    if pieces(req.query_string().as_bytes()) + pieces(&body) > MAX_PARAMETERS {
+        let f = ApiFailure::client(
+            "MalformedQueryString",
+            400,
+            format!("The request has more than {MAX_PARAMETERS} parameters."),
+        );
+        return f.respond(IAM_NS, &request_id);
+    }
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();

@@ -232,7 +232,7 @@ pub async fn console(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     let body = pages::render(&ConsolePage {
         s: &session,
         expiration,
-        endpoint: &state.public_url,
+        endpoint: state.public_url.as_str(),
         csrf: &csrf,
         can_switch,
         can_sign_in_again,

@@ -36,7 +36,7 @@ pub struct AppState {
     pub audit: Arc<dyn AuditSink>,
     pub max_body_bytes: usize,
     pub region: String,
-    pub public_url: String,
+    pub public_url: crate::domain::PublicUrl,
     /// Cookies get `Secure` and pages HSTS when the public URL is https.
     pub https: bool,
     pub idp: Arc<IdentityProvider>,
@@ -115,6 +115,23 @@ fn names_an_action(ctx: &guard::GuardContext<'_>) -> bool {
     ctx.head().uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("Action=")))
 }
 
+/// Answers carry credentials, sessions, CSRF tokens or enrolment secrets
+/// unless they say otherwise (static files, metadata, JWKS choose their own
+/// caching): nothing else may be stored by a browser or a proxy (W05).
+fn no_store_unless_cacheable<B>(
+    mut res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::dev::ServiceResponse<B> {
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL, PRAGMA};
+    let headers = res.headers_mut();
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if headers.get(CACHE_CONTROL).is_some_and(|v| v == "no-store") {
+        headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    res
+}
+
 /// The stylesheet and scripts, compiled in.
 async fn static_file(path: web::Path<String>) -> HttpResponse {
     let (body, kind) = match path.as_str() {
@@ -163,7 +180,10 @@ impl HttpServer {
                             .into_response(too_large)
                             .map_into_right_body())))
                     } else {
-                        Either::Right(srv.call(req).map(|r| r.map(|r| r.map_into_left_body())))
+                        Either::Right(
+                            srv.call(req)
+                                .map(|r| r.map(|r| no_store_unless_cacheable(r).map_into_left_body())),
+                        )
                     }
                 })
                 .route("/", web::post().to(api::query))

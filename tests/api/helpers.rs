@@ -45,6 +45,7 @@ pub struct TestApp {
 
 pub struct Reply {
     pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
@@ -219,14 +220,14 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        Reply { status, body: resp.text().await.unwrap() }
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        Reply { status, headers, body: resp.text().await.unwrap() }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
         let resp = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
-        let status = resp.status().as_u16();
-        Reply { status, body: resp.text().await.unwrap() }
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        Reply { status, headers, body: resp.text().await.unwrap() }
     }
 
     /// Creates a user with an access key; returns its keys.

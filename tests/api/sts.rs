@@ -431,3 +431,51 @@ async fn access_denied_carries_a_message_only_this_account_decodes() {
         .await
         .err(400, "InvalidAuthorizationMessageException");
 }
+
+/// W05: answers with credentials (and every other dynamic answer) are never
+/// stored by a browser or proxy; static files keep their caching.
+#[tokio::test]
+async fn answers_with_secrets_are_never_cached() {
+    let app = spawn_app().await;
+    let bob = app.user_with_key("bob").await;
+    let session = app.sts(&bob, &[("Action", "GetSessionToken")]).await;
+    session.ok();
+    let failed = app.raw("Action=AssumeRoleWithSAML&Version=2011-06-15", &[]).await;
+    let federation = app.get("/federation?Action=getSigninToken&Session=x").await;
+    let console = app.get("/console").await;
+    for r in [&session, &failed, &federation, &console] {
+        assert_eq!(
+            r.headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.headers.get("pragma").map(|v| v.to_str().unwrap()), Some("no-cache"));
+    }
+    let style = app.get("/static/style.css").await;
+    assert_eq!(style.headers.get("cache-control").unwrap(), "public, max-age=3600");
+}
+
+/// R05: ten thousand parameters are refused before any work, with the
+/// Query API's error.
+#[tokio::test]
+async fn r05_a_request_with_too_many_parameters_is_refused() {
+    let app = spawn_app().await;
+    let many: String = (0..10_000).map(|i| format!("&p{i}=x")).collect();
+    let r = app.raw(&format!("Action=GetCallerIdentity&Version=2011-06-15{many}"), &[]).await;
+    r.err(400, "MalformedQueryString");
+    let bob = app.user_with_key("bob").await;
+    let tags: Vec<(String, String)> = (1..=50)
+        .flat_map(|i| {
+            [
+                (format!("Tags.member.{i}.Key"), format!("k{i}")),
+                (format!("Tags.member.{i}.Value"), "v".into()),
+            ]
+        })
+        .collect();
+    let mut pairs: Vec<(&str, &str)> = vec![("Action", "GetFederationToken"), ("Name", "fifty-tags")];
+    pairs.extend(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // The largest real request shape still passes the bound (it may fail on its own merits).
+    let r = app.sts(&bob, &pairs).await;
+    assert_ne!(r.code().as_deref(), Some("MalformedQueryString"), "{}", r.body);
+}
