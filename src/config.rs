@@ -232,6 +232,20 @@ impl Settings {
         if !self.directory.user_filter.contains("{username}") {
             return Err(ConfigError::Invalid("directory.user_filter must contain `{username}`".into()));
         }
+        let d = &self.directory;
+        if !d.url.is_empty() && !(d.url.starts_with("ldap://") || d.url.starts_with("ldaps://")) {
+            return Err(ConfigError::Invalid(format!(
+                "directory.url `{}` must be an ldap:// or ldaps:// URL",
+                d.url
+            )));
+        }
+        // A CA bundle with TLS off would be silently unused: the operator meant TLS.
+        if !d.ca_file.is_empty() && !(d.starttls || d.url.starts_with("ldaps://")) {
+            return Err(ConfigError::Invalid(
+                "directory.ca_file is set but TLS is off: use an ldaps:// directory.url or directory.starttls = true"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -334,6 +348,19 @@ mod tests {
                 Settings::from_toml(&format!("[server]\npublic_url = \"{bad}\"\n")).unwrap_err().to_string();
             assert!(err.contains("public_url"), "{err}");
         }
+    }
+
+    #[test]
+    fn directory_settings_that_cannot_work_stop_start_up() {
+        for (toml, key) in [
+            ("[directory]\nurl = \"http://dc.example\"\n", "directory.url"),
+            ("[directory]\nurl = \"ldap://dc.example\"\nca_file = \"/etc/ca.pem\"\n", "directory.ca_file"),
+        ] {
+            let err = Settings::from_toml(toml).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let tls = "[directory]\nurl = \"ldap://dc.example\"\nstarttls = true\nca_file = \"/etc/ca.pem\"\n";
+        assert!(Settings::from_toml(tls).is_ok());
     }
 
     #[test]

@@ -295,7 +295,16 @@ impl Application {
             Some(d) => Some(d),
             None if settings.directory.url.is_empty() => None,
             None => {
-                Some(Arc::new(LdapDirectory::new(&settings.directory, clock.clone())?) as Arc<dyn Directory>)
+                let ldap = LdapDirectory::new(&settings.directory, clock.clone())?;
+                match ldap.check().await {
+                    Ok(()) => {}
+                    Err(e @ crate::directory::DirectoryError::Misconfigured(_)) => {
+                        anyhow::bail!("directory.url {}: {e}", settings.directory.url)
+                    }
+                    // An outage, not a mistake: serve the API; sign-ins wait for it.
+                    Err(e) => tracing::warn!(error = %e, "the directory cannot be reached at start-up"),
+                }
+                Some(Arc::new(ldap) as Arc<dyn Directory>)
             }
         };
         let (master, csrf_key) = (iam.master.clone(), iam.master.csrf_key());

@@ -119,7 +119,12 @@ impl LdapDirectory {
             conn_settings = conn_settings.set_connector(tls.clone());
         }
         let (conn, ldap) =
-            LdapConnAsync::with_settings(conn_settings, &self.settings.url).await.map_err(unavailable)?;
+            LdapConnAsync::with_settings(conn_settings, &self.settings.url).await.map_err(|e| match e {
+                LdapError::NativeTLS { .. } => {
+                    DirectoryError::Misconfigured(format!("TLS with {}: {e}", self.settings.url))
+                }
+                other => unavailable(other),
+            })?;
         ldap3::drive!(conn);
         Ok(ldap)
     }
@@ -135,8 +140,19 @@ impl LdapDirectory {
             .await
             .map_err(unavailable)?
             .success()
-            .map_err(|e| unavailable(format!("service account bind failed: {e}")))?;
+            .map_err(|e| {
+                DirectoryError::Misconfigured(format!("the service account's bind is refused: {e}"))
+            })?;
         Ok(ldap)
+    }
+
+    /// At start-up: connects (with TLS as configured) and binds as the service
+    /// account, so settings that cannot work are found before any employee is.
+    pub async fn check(&self) -> Result<(), DirectoryError> {
+        let _permit = self.searchers.permits.acquire().await.map_err(unavailable)?;
+        let ldap = self.searcher().await?;
+        self.searchers.give_back(ldap);
+        Ok(())
     }
 
     /// Runs `work` on a service-bound connection; a connection that failed

@@ -68,6 +68,11 @@ pub enum DirectoryError {
     /// The directory could not be reached or answered unexpectedly.
     #[error("directory unavailable: {0}")]
     Unavailable(String),
+    /// The directory answered, but these settings cannot work with it (the
+    /// service account's bind is refused, its TLS certificate is not trusted):
+    /// waiting will not help, so start-up stops on it.
+    #[error("directory settings do not work: {0}")]
+    Misconfigured(String),
     #[error("directory is not configured")]
     NotConfigured,
 }

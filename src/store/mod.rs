@@ -31,6 +31,8 @@ pub enum StoreError {
     Backend(#[source] sqlx::Error),
     #[error("stored {0} is corrupt")]
     Corrupt(&'static str),
+    #[error("the database cannot be reached: {0}")]
+    Unreachable(#[source] sqlx::Error),
 }
 
 impl StoreError {
@@ -108,6 +110,13 @@ impl Store {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
+        // One plain connection first: a pool that cannot connect reports only
+        // "pool timed out" after its timeout, hiding the cause (refused,
+        // authentication, unknown database) that an operator needs.
+        if backend == Backend::Postgres {
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(&url).await.map_err(StoreError::Unreachable)?.close().await.ok();
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))

@@ -14,8 +14,10 @@ pub fn directory_env(name: &str, how: &str) -> String {
 pub fn openldap_toml(directory_extra: &str, idp_extra: &str) -> String {
     let how = "the test OpenLDAP; run scripts/test.sh, or start scripts/openldap.sh, seed tests/fixtures/openldap-seed.ldif and eval its env";
     let var = |name: &str| directory_env(name, how);
+    // StartTLS unless a test says otherwise: the CA bundle is for TLS.
+    let tls = if directory_extra.contains("starttls") { "" } else { "starttls = true\n" };
     format!(
-        "[directory]\nurl = \"{}\"\nbind_dn = \"{}\"\nbind_password = \"{}\"\nuser_base_dn = \"{}\"\ngroup_base_dn = \"{}\"\nca_file = \"{}\"\n{directory_extra}\n[idp]\n{idp_extra}\n",
+        "[directory]\nurl = \"{}\"\nbind_dn = \"{}\"\nbind_password = \"{}\"\nuser_base_dn = \"{}\"\ngroup_base_dn = \"{}\"\nca_file = \"{}\"\n{tls}{directory_extra}\n[idp]\n{idp_extra}\n",
         var("OPENLDAP_URL"),
         var("OPENLDAP_SERVICE_DN"),
         var("OPENLDAP_SERVICE_PASSWORD"),

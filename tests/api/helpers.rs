@@ -107,9 +107,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with("").await
 }
 
-/// As `spawn_app`, with more settings (whole sections other than server,
-/// database and log) appended to the configuration.
-pub async fn spawn_app_with(extra_toml: &str) -> TestApp {
+/// A private folder and database, with `extra_toml` appended.
+async fn test_settings(extra_toml: &str) -> (tempfile::TempDir, Settings) {
     let dir = tempfile::tempdir().unwrap();
     let db = database_url(dir.path()).await;
     let toml = format!(
@@ -117,6 +116,22 @@ pub async fn spawn_app_with(extra_toml: &str) -> TestApp {
         dir.path().display()
     );
     let settings = Settings::from_toml(&toml).unwrap();
+    (dir, settings)
+}
+
+/// Why the app refuses to start with `extra_toml` (it must refuse).
+pub async fn start_up_error(extra_toml: &str) -> String {
+    let (_dir, settings) = test_settings(extra_toml).await;
+    match Application::build(&settings, Arc::new(FixedClock::at(epoch()))).await {
+        Ok(_) => panic!("started with {extra_toml}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+/// As `spawn_app`, with more settings (whole sections other than server,
+/// database and log) appended to the configuration.
+pub async fn spawn_app_with(extra_toml: &str) -> TestApp {
+    let (dir, settings) = test_settings(extra_toml).await;
     idbroker::telemetry::init(&settings.log);
     let clock = FixedClock::at(epoch());
     let (store, iam, idp) = startup::services(&settings, Arc::new(clock.clone())).await.unwrap();

@@ -97,3 +97,15 @@ async fn concurrent_writes_never_fail() {
     let r = app.admin(&[("Action", "ListUsers"), ("MaxItems", "100")]).await;
     assert_eq!(r.all("UserName").len(), 25);
 }
+
+/// A PostgreSQL URL that refuses connections stops start-up at once with the
+/// cause, not "pool timed out" ten seconds later.
+#[tokio::test]
+async fn an_unreachable_database_is_named_with_its_cause() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let err = idbroker::store::Store::connect(&format!("postgres://idbroker@127.0.0.1:{closed}/idbroker"), 2)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot be reached") && err.contains("refused"), "{err}");
+}

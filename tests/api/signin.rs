@@ -209,16 +209,18 @@ async fn l09_transport_fails_closed() {
             .replace(&std::env::var("OPENLDAP_URL").unwrap(), &format!("ldap://127.0.0.1:{ldaps_port}")),
     )
     .await;
-    // LDAPS with a CA bundle that does not hold the directory's CA.
+    // LDAPS with a CA bundle that does not hold the directory's CA: settings
+    // that can never work stop start-up, naming the cause.
     let untrusted = {
         let other_ca = std::env::temp_dir().join(format!("untrusted-ca-{}.pem", std::process::id()));
         std::fs::write(&other_ca, self_signed("Other CA").1.to_pem().unwrap()).unwrap();
         let toml = openldap_toml("", "")
             .replace(&std::env::var("OPENLDAP_URL").unwrap(), &ldaps)
             .replace(&std::env::var("OPENLDAP_CA_CERT").unwrap(), &other_ca.display().to_string());
-        spawn_app_with(&toml).await
+        start_up_error(&toml).await
     };
-    for broken in [&refused_starttls, &untrusted] {
+    assert!(untrusted.contains("TLS") && untrusted.contains("certificate"), "{untrusted}");
+    for broken in [&refused_starttls] {
         let browser = Browser::new(broken);
         let p = browser.submit_login(&browser.login_form().await, "bob", "Bravo-Pass-2").await;
         assert_eq!(p.status, 503, "{}", p.body);
@@ -450,4 +452,15 @@ async fn l07_the_throttle_holds_across_nodes() {
     // Once the window has passed, bob signs in.
     app.clock.advance(chrono::Duration::seconds(301));
     assert_eq!(b2.submit_login(&b2.login_form().await, "bob", "Bravo-Pass-2").await.status, 200);
+}
+
+/// A wrong service-account password would otherwise show every employee
+/// "cannot be reached" later: start-up stops on it, naming the bind.
+#[tokio::test]
+async fn a_refused_service_bind_stops_start_up() {
+    let password = std::env::var("OPENLDAP_SERVICE_PASSWORD").expect("the test OpenLDAP (scripts/test.sh)");
+    let toml = openldap_toml("", "")
+        .replace(&format!("bind_password = \"{password}\""), "bind_password = \"wrong\"");
+    let err = start_up_error(&toml).await;
+    assert!(err.contains("service account") && err.contains("directory"), "{err}");
 }
