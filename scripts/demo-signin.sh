@@ -54,8 +54,12 @@ def call(params):
     except urllib.error.HTTPError as e:
         if b"EntityAlreadyExists" not in e.read():
             raise
-for role in ("Dev", "Admin"):
+# Each role with a policy, so the console's credentials can do something:
+# Dev reads IAM (AWS's ReadOnlyAccess), Admin may do everything.
+policies = {"Dev": "arn:aws:iam::aws:policy/ReadOnlyAccess", "Admin": "arn:aws:iam::aws:policy/AdministratorAccess"}
+for role, policy in policies.items():
     call({"Action": "CreateRole", "Version": "2010-05-08", "RoleName": role, "AssumeRolePolicyDocument": trust})
+    call({"Action": "AttachRolePolicy", "Version": "2010-05-08", "RoleName": role, "PolicyArn": policy})
 PY
 echo "open http://127.0.0.1:8080/ and sign in as alice / Alpha-Pass-1 or carol / Charlie-Pass-3"
 wait $server

@@ -233,14 +233,16 @@ impl Settings {
             return Err(ConfigError::Invalid("directory.user_filter must contain `{username}`".into()));
         }
         let d = &self.directory;
-        if !d.url.is_empty() && !(d.url.starts_with("ldap://") || d.url.starts_with("ldaps://")) {
+        let ldap_scheme = d.url.starts_with("ldap://") || d.url.starts_with("ldaps://");
+        if !d.url.is_empty() && !ldap_scheme {
             return Err(ConfigError::Invalid(format!(
                 "directory.url `{}` must be an ldap:// or ldaps:// URL",
                 d.url
             )));
         }
         // A CA bundle with TLS off would be silently unused: the operator meant TLS.
-        if !d.ca_file.is_empty() && !(d.starttls || d.url.starts_with("ldaps://")) {
+        let tls = d.starttls || d.url.starts_with("ldaps://");
+        if !d.ca_file.is_empty() && !tls {
             return Err(ConfigError::Invalid(
                 "directory.ca_file is set but TLS is off: use an ldaps:// directory.url or directory.starttls = true"
                     .into(),

@@ -169,8 +169,18 @@ fn offered_claims(session: &WebSession) -> Option<&SamlClaims> {
 /// `GET /console/roles`: the roles the assertion offered, grouped by account.
 pub async fn roles_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
     let (cookie, session) = current(&req, &state).await?.ok_or_else(PageFailure::signed_out)?;
-    let claims = offered_claims(&session).ok_or_else(PageFailure::signed_out)?;
-    let current_role = match &session {
+    render_roles(&state, &cookie, &session, None).await
+}
+
+/// The picker, with `error` above it when a submission was not usable.
+async fn render_roles(
+    state: &AppState,
+    cookie: &str,
+    session: &WebSession,
+    error: Option<&str>,
+) -> Result<HttpResponse, PageFailure> {
+    let claims = offered_claims(session).ok_or_else(PageFailure::signed_out)?;
+    let current_role = match session {
         WebSession::Console(c) => c.role_arn.clone(),
         WebSession::Roles(_) => None,
     };
@@ -191,9 +201,10 @@ pub async fn roles_page(req: HttpRequest, state: web::Data<AppState>) -> Result<
             }
         }
     }
-    let csrf = csrf_token(&state.csrf_key, CONSOLE_CSRF, &cookie);
-    let body = pages::render(&RolesPage { user: &claims.name_id, csrf: &csrf, accounts })?;
-    Ok(pages::page_builder(StatusCode::OK, None, state.https).body(body))
+    let csrf = csrf_token(&state.csrf_key, CONSOLE_CSRF, cookie);
+    let body = pages::render(&RolesPage { user: &claims.name_id, csrf: &csrf, error, accounts })?;
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    Ok(pages::page_builder(status, None, state.https).body(body))
 }
 
 /// `POST /console/roles`: opens the console on the chosen role.
@@ -204,8 +215,12 @@ pub async fn choose_role(
 ) -> Result<HttpResponse, PageFailure> {
     let (form, _) =
         pages::checked_form(&req, &state, payload, 16 * 1024, SESSION_COOKIE, CONSOLE_CSRF).await?;
-    let (_, session) = current(&req, &state).await?.ok_or_else(PageFailure::signed_out)?;
+    let (cookie, session) = current(&req, &state).await?.ok_or_else(PageFailure::signed_out)?;
     let role = form.text("role")?.to_owned();
+    if role.is_empty() {
+        return render_roles(&state, &cookie, &session, Some("Choose one of the roles below to continue."))
+            .await;
+    }
     let (claims, relay) = match session {
         WebSession::Roles(p) => (p.claims, p.relay_state),
         WebSession::Console(c) => (c.claims.ok_or_else(PageFailure::signed_out)?, None),

@@ -61,6 +61,7 @@ pub struct AccountRoles {
 pub struct RolesPage<'a> {
     pub user: &'a str,
     pub csrf: &'a str,
+    pub error: Option<&'a str>,
     pub accounts: Vec<AccountRoles>,
 }
 

@@ -50,6 +50,14 @@ async fn several_roles_go_through_the_picker_which_needs_its_token() {
         .post("/console/roles", &[("csrf", &csrf), ("role", "arn:aws:iam::111122223333:role/Paren")])
         .await;
     assert_eq!(p.status, 400);
+    // Nothing chosen: the picker again, with a message.
+    let again = browser.post("/console/roles", &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again.body.contains("Choose one of the roles below") && again.body.contains("role/Dev"),
+        "{}",
+        again.body
+    );
     assert_eq!(browser.get("/console").await.location.as_deref(), Some("/"));
     let console = browser
         .follow(
