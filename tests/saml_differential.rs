@@ -14,24 +14,13 @@
 #[allow(dead_code)]
 mod test_idp;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use idbroker::saml::{signing_key, verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider, ReduceMode};
 use samael::schema::{Assertion, Response};
-use test_idp::{Addressing, TestIdp};
-
-const TO: Addressing<'static> = Addressing {
-    acs: "https://idb.test/saml/acs",
-    sp_entity: "https://idb.test/saml/metadata",
-    role: "arn:aws:iam::111122223333:role/Dev",
-    provider: "arn:aws:iam::111122223333:saml-provider/Corp",
-};
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
-}
+use test_idp::{offline_now as now, TestIdp, OFFLINE as TO};
 
 fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())

@@ -23,6 +23,20 @@ pub struct Addressing<'a> {
     pub provider: &'a str,
 }
 
+/// Where responses verified without a server are addressed, and the fixed
+/// time they are made and checked at (unit tests, the differential harness).
+pub const OFFLINE: Addressing<'static> = Addressing {
+    acs: "https://idb.test/saml/acs",
+    sp_entity: "https://idb.test/saml/metadata",
+    role: "arn:aws:iam::111122223333:role/Dev",
+    provider: "arn:aws:iam::111122223333:saml-provider/Corp",
+};
+
+pub fn offline_now() -> DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
+}
+
 pub struct TestIdp {
     pub entity_id: String,
     key_der: Vec<u8>,

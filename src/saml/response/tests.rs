@@ -5,19 +5,7 @@
 mod test_idp;
 
 use super::*;
-use chrono::TimeZone;
-use test_idp::{Addressing, TestIdp};
-
-const TO: Addressing<'static> = Addressing {
-    acs: "https://idb.test/saml/acs",
-    sp_entity: "https://idb.test/saml/metadata",
-    role: "arn:aws:iam::111122223333:role/Dev",
-    provider: "arn:aws:iam::111122223333:saml-provider/Corp",
-};
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
-}
+use test_idp::{offline_now as now, TestIdp, OFFLINE as TO};
 
 fn trusted(idp: &TestIdp) -> TrustedIdp {
     TrustedIdp {
