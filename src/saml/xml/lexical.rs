@@ -45,8 +45,13 @@ pub(super) fn is_absolute_uri(uri: &str) -> bool {
                     "\u{0}"
                 }
             });
-            let (host, port) = host_port.split_once(':').unwrap_or((host_port, ""));
-            if !chars_ok(host, b"") || !port.bytes().all(|c| c.is_ascii_digit()) {
+            // RFC 3986 allows an empty port after ':'; libxml2 does not, nor
+            // would any namespace name: a port is 1 to 5 digits.
+            let (host, port) = host_port.split_once(':').unwrap_or((host_port, "1"));
+            if !chars_ok(host, b"")
+                || !(1..=5).contains(&port.len())
+                || !port.bytes().all(|c| c.is_ascii_digit())
+            {
                 return false;
             }
             path

@@ -49,6 +49,8 @@ fn documents_that_are_not_well_formed_are_refused() {
         "<a xmlns:p=\"urn:%zz\"/>",
         "<a xmlns:p=\"http://wwa:b:cw.w3.org/2001/XMLSchema\"/>",
         "<a xmlns:p=\"http://[::1]/x\"/>",
+        "<a xmlns:p=\"http://www.w3.org:/2001/XMLSchema\"/>",
+        "<a xmlns:p=\"http://www.w3.org:123456/x\"/>",
         "<a xmlns:p=\"urn:a#b#c\"/>",
         "<a>& b</a>",
         "<a b=c/>",
