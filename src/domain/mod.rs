@@ -16,5 +16,13 @@ pub use ids::{
 pub use public_url::PublicUrl;
 pub use session::{SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE};
 
+/// A SAML provider tagged so accepts only responses to its own requests.
+pub const TAG_REQUIRE_SP_INITIATED: &str = "idbroker:RequireSPInitiated";
+/// A SAML provider tagged so has RSA-SHA1 signatures accepted (refused otherwise).
+pub const TAG_ALLOW_SHA1_SIGNATURES: &str = "idbroker:AllowSHA1Signatures";
+/// Every `idbroker:` tag key idbroker acts on; any other is refused, since a
+/// misspelt switch would otherwise be stored and silently do nothing.
+pub const IDBROKER_TAG_KEYS: &[&str] = &[TAG_REQUIRE_SP_INITIATED, TAG_ALLOW_SHA1_SIGNATURES];
+
 /// The name of the SAML provider every account has for the built-in IdP.
 pub const BUILTIN_PROVIDER: &str = "idbroker";

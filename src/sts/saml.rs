@@ -164,7 +164,7 @@ pub(super) fn verification_endpoint(iam: &IamService) -> ServiceEndpoint {
 }
 
 /// Providers tagged so accept RSA-SHA1 signatures (refused otherwise).
-pub const ALLOWS_SHA1_TAG: &str = "idbroker:AllowSHA1Signatures";
+pub use crate::domain::TAG_ALLOW_SHA1_SIGNATURES as ALLOWS_SHA1_TAG;
 
 /// Whether `provider` accepts this response's SHA-1 signature: looked up only
 /// for a response that names SHA-1.

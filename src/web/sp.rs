@@ -17,7 +17,7 @@ const REQUEST_SECONDS: i64 = 600;
 /// base64 and then form-encoded (`+`, `/`, `=` take three bytes each), and RelayState.
 const ACS_FORM_LIMIT: usize = 300_000;
 /// Providers tagged so accept only responses to their own requests.
-pub const SP_INITIATED_ONLY_TAG: &str = "idbroker:RequireSPInitiated";
+pub use crate::domain::TAG_REQUIRE_SP_INITIATED as SP_INITIATED_ONLY_TAG;
 
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -60,8 +60,21 @@ async fn provider_life_cycle() {
     ])
     .await
     .ok();
+    // A misspelt idbroker switch is refused, not stored to do nothing.
+    let switch = |key: &'static str| {
+        [
+            ("Action", "TagSAMLProvider"),
+            ("SAMLProviderArn", ARN),
+            ("Tags.member.1.Key", key),
+            ("Tags.member.1.Value", "true"),
+        ]
+    };
+    let r = app.admin(&switch("idbroker:RequireSPInitated")).await;
+    r.err(400, "InvalidInput");
+    assert!(r.body.contains("idbroker:RequireSPInitiated"), "{}", r.body);
+    app.admin(&switch("idbroker:RequireSPInitiated")).await.ok();
     let r = app.admin(&[("Action", "ListSAMLProviderTags"), ("SAMLProviderArn", ARN)]).await;
-    assert_eq!(r.all("Key"), vec!["env"]);
+    assert_eq!(r.all("Key"), vec!["env", "idbroker:RequireSPInitiated"]);
     app.admin(&[("Action", "DeleteSAMLProvider"), ("SAMLProviderArn", ARN)]).await.ok();
     app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)]).await.err(404, "NoSuchEntity");
 }

@@ -109,3 +109,32 @@ async fn an_unreachable_database_is_named_with_its_cause() {
         .to_string();
     assert!(err.contains("cannot be reached") && err.contains("refused"), "{err}");
 }
+
+/// Log lines written to a file (not a terminal) carry no colour codes.
+#[tokio::test]
+async fn logs_to_a_file_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_idbroker"))
+        .arg("serve")
+        .env("IDBROKER__SERVER__LISTEN", "127.0.0.1:0")
+        .env("IDBROKER__SERVER__DATA_DIR", dir.path().join("data"))
+        .env("IDBROKER__DATABASE__URL", format!("sqlite://{}/db.sqlite", dir.path().display()))
+        .env("IDBROKER__LOG__LEVEL", "info")
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let path = dir.path().join("serve.log");
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("idbroker serving") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert!(text.contains("idbroker serving"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+}

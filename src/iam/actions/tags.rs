@@ -34,6 +34,12 @@ pub fn request_tags(p: &Params) -> Result<Vec<Tag>, IamError> {
         if k.to_ascii_lowercase().starts_with("aws:") {
             return Err(IamError::InvalidInput(format!("Tag key `{k}` uses the reserved prefix aws:.")));
         }
+        if k.to_ascii_lowercase().starts_with("idbroker:") && !crate::domain::IDBROKER_TAG_KEYS.contains(&k) {
+            return Err(IamError::InvalidInput(format!(
+                "Tag key `{k}` is not one idbroker knows; its keys are {}.",
+                crate::domain::IDBROKER_TAG_KEYS.join(", ")
+            )));
+        }
         if tags.iter().any(|t| t.key.eq_ignore_ascii_case(k)) {
             return Err(IamError::InvalidInput(format!(
                 "Duplicate tag key `{k}`: tag keys are case-insensitive."
