@@ -142,6 +142,9 @@ impl PageFailure {
             "There have been too many failed sign-ins. Wait a few minutes and try again.",
         )
     }
+    pub fn not_found() -> Self {
+        Self::new(404, "Page not found", "There is no page at this address. Start again from the home page.")
+    }
     pub fn signed_out() -> Self {
         Self::new(401, "Signed out", "You are not signed in, or your session has ended. Sign in again.")
     }

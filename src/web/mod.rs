@@ -132,6 +132,11 @@ fn no_store_unless_cacheable<B>(
     res
 }
 
+/// Any other address: the branded page, not a bare 404.
+async fn not_found() -> Result<HttpResponse, error::PageFailure> {
+    Err(error::PageFailure::not_found())
+}
+
 /// The stylesheet and scripts, compiled in.
 async fn static_file(path: web::Path<String>) -> HttpResponse {
     let (body, kind) = match path.as_str() {
@@ -166,8 +171,13 @@ impl HttpServer {
         let mut server = actix_web::HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .wrap_fn(|req, srv| {
+                .wrap_fn(|mut req, srv| {
                     use actix_web::dev::Service;
+                    // HEAD is answered as GET (the HTTP layer, which saw the
+                    // HEAD, sends the head without the body).
+                    if req.method() == actix_web::http::Method::HEAD {
+                        req.head_mut().method = actix_web::http::Method::GET;
+                    }
                     use futures_util::future::{Either, FutureExt};
                     // actix buffers a request head up to 128 KiB; refuse big
                     // ones before any handler runs.
@@ -210,6 +220,7 @@ impl HttpServer {
                 .route("/signin", web::get().to(signin::signin_form))
                 .route("/signin", web::post().to(signin::signin))
                 .route("/federation", web::get().to(signin::federation))
+                .default_service(web::to(not_found))
         })
         .listen(listener)?;
         if workers > 0 {

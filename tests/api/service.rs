@@ -138,3 +138,20 @@ async fn logs_to_a_file_have_no_colour_codes() {
     assert!(text.contains("idbroker serving"), "{text}");
     assert!(!text.contains('\u{1b}'), "{text:?}");
 }
+
+/// HEAD is answered like GET, without a body; an unknown address gets the
+/// branded 404 page.
+#[tokio::test]
+async fn head_is_answered_like_get_and_unknown_pages_are_branded() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/saml/metadata", "/idp/metadata", "/signin"] {
+        let get = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        let head = app.client.head(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        assert_eq!(head.headers().get("content-type"), get.headers().get("content-type"), "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    let missing = app.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("Page not found") && missing.body.contains("<html"), "{}", missing.body);
+}
