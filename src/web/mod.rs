@@ -57,14 +57,18 @@ pub(crate) fn web_audit(
     user: Option<&str>,
     error: Option<(&str, String)>,
     additional: serde_json::Value,
-) {
-    state.audit.record(AuditEvent {
+) -> String {
+    let event = AuditEvent {
         user_identity: serde_json::json!({ "type": "Unknown", "userName": user }),
         error_code: error.as_ref().map(|(code, _)| (*code).to_owned()),
         error_message: error.map(|(_, message)| message),
         additional,
         ..browser_event(state, req, name)
-    });
+    };
+    let request_id = event.request_id.clone();
+    state.audit.record(event);
+    // The page can show it: the same id finds this event.
+    request_id
 }
 
 /// A console sign-in, flagged when it is the root user's.

@@ -93,7 +93,7 @@ pub(super) fn replayed(state: &AppState, req: &HttpRequest) -> PageFailure {
 }
 
 fn refused(state: &AppState, req: &HttpRequest, check: &str, detail: String) -> PageFailure {
-    web_audit(
+    let request_id = web_audit(
         state,
         req,
         "ConsoleSAMLLogin",
@@ -104,7 +104,10 @@ fn refused(state: &AppState, req: &HttpRequest, check: &str, detail: String) -> 
     PageFailure::new(
         403,
         "Sign-in failed",
-        "The identity provider's response was not accepted. Start the sign-in again; if it keeps failing, contact your administrator.",
+        format!(
+            "The identity provider's response was not accepted (failed check: {check}; request id: {request_id}). \
+             Start the sign-in again; if it keeps failing, give your administrator the request id."
+        ),
     )
 }
 

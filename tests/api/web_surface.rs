@@ -329,13 +329,18 @@ async fn the_acs_holds_responses_to_their_request_and_browser() {
     let c = Browser::new(&app);
     let page = c.submit_login(&c.get("/idp/login").await, "bob", "Bravo-Pass-2").await;
     assert_eq!(c.auto_post(&page).await.status, 303);
-    assert_eq!(c.auto_post(&page).await.status, 403);
+    let refused = c.auto_post(&page).await;
+    assert_eq!(refused.status, 403);
     let e = app
         .audit_event(|e| {
             e["eventName"] == "ConsoleSAMLLogin" && e["additionalEventData"]["failedCheck"] == "replay"
         })
         .await;
     assert_eq!(e["errorCode"], "InvalidIdentityToken");
+    // The page names the failed check and the request id that finds this event.
+    let request_id = e["requestID"].as_str().unwrap();
+    assert!(refused.body.contains("failed check: replay"), "{}", refused.body);
+    assert!(refused.body.contains(&format!("request id: {request_id}")), "{}", refused.body);
     // A fresh request of A, answered once, works; the same answer again does not.
     let form = a.login_form().await;
     let page = a.submit_login(&form, "bob", "Bravo-Pass-2").await;
