@@ -92,17 +92,9 @@ fn oracle(xml: &str, cert: &CertificateDer) -> Result<Claims, String> {
 /// Genuine signed responses in the shapes the mutations start from.
 fn seeds(idp: &TestIdp) -> Vec<String> {
     let plain = idp.response(&TO, now(), |_| {});
-    let template = |xml: &str| {
-        let cut = |x: &str, open: &str, close: &str| {
-            let s = x.find(open).unwrap() + open.len();
-            let e = s + x[s..].find(close).unwrap();
-            format!("{}{}", &x[..s], &x[e..])
-        };
-        cut(&cut(xml, "<ds:SignatureValue>", "</ds:SignatureValue>"), "<ds:DigestValue>", "</ds:DigestValue>")
-    };
     let exc = r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#;
     let listed = r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="xs xsd"/></ds:Transform>"#;
-    let prefix_list = idp.sign(template(&plain).replacen(exc, listed, 1));
+    let prefix_list = idp.resign(&plain, |t| t.replacen(exc, listed, 1));
     let assertion_signed = idp.response(&TO, now(), |r| {
         r.signature = None;
         let a = r.assertion.as_mut().unwrap();

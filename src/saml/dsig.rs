@@ -5,8 +5,8 @@
 //! (KeyInfo is never read). Both canonical forms are computed from the parsed
 //! tree, so what is verified is exactly what the claims are read from.
 use super::c14n;
-use super::xml::Document;
-use super::SamlError;
+use super::xml::{Document, XML_SPACE};
+use super::{element_children, structure, SamlError};
 use base64::Engine;
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
@@ -50,24 +50,6 @@ fn digest_method(uri: &str, allows_sha1: bool) -> Option<MessageDigest> {
     })
 }
 
-fn structure(what: &'static str) -> SamlError {
-    SamlError::Structure(what)
-}
-
-/// The element children of `id`, refusing any non-white-space text beside them.
-pub(super) fn element_children(doc: &Document, id: usize) -> Result<Vec<usize>, SamlError> {
-    use super::xml::Node;
-    let mut out = Vec::with_capacity(doc.element(id).children.len());
-    for child in &doc.element(id).children {
-        match child {
-            Node::Element(e) => out.push(*e),
-            Node::Text(t) if doc.texts[*t].trim_matches([' ', '\t', '\n', '\r']).is_empty() => {}
-            Node::Text(_) => return Err(structure("text beside elements")),
-        }
-    }
-    Ok(out)
-}
-
 /// The one child `{DSIG_NS}local` expected at `children[at]`.
 fn expect_dsig(
     doc: &Document,
@@ -98,14 +80,14 @@ fn exclusive_prefixes<'d>(doc: &'d Document, method: usize) -> Result<Vec<&'d st
         }
         let list =
             doc.attribute(child, "PrefixList").ok_or(structure("InclusiveNamespaces without PrefixList"))?;
-        prefixes = list.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()).collect();
+        prefixes = list.split(XML_SPACE).filter(|p| !p.is_empty()).collect();
     }
     Ok(prefixes)
 }
 
 fn decode_base64(doc: &Document, id: usize) -> Result<Vec<u8>, SamlError> {
     let text = doc.text(id).ok_or(structure("element in a base64 value"))?;
-    let compact: Vec<u8> = text.bytes().filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).collect();
+    let compact: String = text.chars().filter(|c| !XML_SPACE.contains(c)).collect();
     base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| SamlError::Signature)
 }
 

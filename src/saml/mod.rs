@@ -13,6 +13,18 @@ pub use sp::{claimed_identity, claimed_issuer, ClaimedIdentity, ServiceProviderU
 pub(crate) use trust::check_certificate;
 pub use trust::{signing_key, validate_idp_metadata, IdpMetadata, MetadataError};
 
+/// The bounds every SAML message is read within (verified or only claimed).
+const MESSAGE_LIMITS: xml::Limits = xml::Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };
+
+fn structure(what: &'static str) -> SamlError {
+    SamlError::Structure(what)
+}
+
+/// The element children of `id`; text other than white space beside them is refused.
+fn element_children(doc: &xml::Document, id: usize) -> Result<Vec<usize>, SamlError> {
+    doc.element_children_only(id).ok_or(structure("text beside elements"))
+}
+
 /// Why a SAML message was refused. `check()` names the failed check for the
 /// audit record; clients only get a short message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,9 +4,9 @@
 //! tree (`dsig`, keys from the provider's metadata only); the claims are then
 //! read from the very elements the verified signature covers, and checked
 //! with idbroker's clock.
-use super::dsig::{self, element_children, DSIG_NS};
-use super::xml::{self, Document, Limits};
-use super::SamlError;
+use super::dsig::{self, DSIG_NS};
+use super::xml::{self, Document, XML_SPACE};
+use super::{element_children, structure, SamlError, MESSAGE_LIMITS};
 use chrono::{DateTime, Duration, Utc};
 use openssl::pkey::{PKey, Public};
 
@@ -17,7 +17,6 @@ const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
 /// An assertion issued longer ago than this is refused (besides its own expiry).
 const MAX_ASSERTION_AGE_SECONDS: i64 = 600;
-const LIMITS: Limits = Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };
 
 /// An identity provider idbroker trusts: from a registered SAML provider.
 pub struct TrustedIdp {
@@ -98,10 +97,6 @@ pub fn names_sha1(xml: &str) -> bool {
     xml.contains("xmldsig#rsa-sha1") || xml.contains("xmldsig#sha1")
 }
 
-fn structure(what: &'static str) -> SamlError {
-    SamlError::Structure(what)
-}
-
 /// The parts of a Response, found by a walk that refuses anything out of place.
 struct Layout {
     response: usize,
@@ -120,7 +115,7 @@ pub fn verify_response(
     if xml.len() > sp.max_bytes {
         return Err(SamlError::TooLarge);
     }
-    let doc = xml::parse(xml, LIMITS).map_err(SamlError::from)?;
+    let doc = xml::parse(xml, MESSAGE_LIMITS).map_err(SamlError::from)?;
     let layout = layout(&doc)?;
     if layout.response_signature.is_none() && layout.assertion_signature.is_none() {
         return Err(SamlError::Unsigned);
@@ -209,7 +204,7 @@ fn is_plain_id(id: &str) -> bool {
 
 fn text(doc: &Document, id: usize) -> Result<String, SamlError> {
     let t = doc.text(id).ok_or(structure("element where text was expected"))?;
-    Ok(t.trim_matches([' ', '\t', '\n', '\r']).to_owned())
+    Ok(t.trim_matches(XML_SPACE).to_owned())
 }
 
 fn time(value: Option<&str>) -> Result<Option<DateTime<Utc>>, SamlError> {

@@ -84,15 +84,11 @@ impl ServiceProviderUrls {
     }
 }
 
-/// Limits for reading a message's claims before it is verified.
-const CLAIM_LIMITS: super::xml::Limits =
-    super::xml::Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };
-
 /// The Issuer a Response claims, read without trusting it: only to choose
 /// which registered providers' keys to verify it with. Read by the same
 /// strict parser as the verification; a message it refuses claims nothing.
 pub fn claimed_issuer(xml: &str) -> Option<String> {
-    let doc = super::xml::parse(xml, CLAIM_LIMITS).ok()?;
+    let doc = super::xml::parse(xml, super::MESSAGE_LIMITS).ok()?;
     let issuer = doc.child_elements(0).find(|e| doc.element(*e).local == "Issuer")?;
     Some(doc.text(issuer)?.trim().to_owned())
 }
@@ -110,7 +106,7 @@ pub struct ClaimedIdentity {
 pub fn claimed_identity(xml: &str) -> ClaimedIdentity {
     const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
     let mut out = ClaimedIdentity::default();
-    let Ok(doc) = super::xml::parse(xml, CLAIM_LIMITS) else { return out };
+    let Ok(doc) = super::xml::parse(xml, super::MESSAGE_LIMITS) else { return out };
     let text = |e: usize| {
         let t = doc.text(e)?;
         let t: String = t.trim().chars().take(256).collect();

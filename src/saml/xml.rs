@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// XML's white space (S): what may sit between elements and pad values.
+pub const XML_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// Bounds on a document's shape, checked while it is read.
@@ -97,6 +99,21 @@ impl<'a> Document<'a> {
         })
     }
 
+    /// The element children of `id`, or None if any text beside them is not
+    /// white space (mixed content, which no SAML element has).
+    pub fn element_children_only(&self, id: usize) -> Option<Vec<usize>> {
+        let children = &self.elements[id].children;
+        let mut out = Vec::with_capacity(children.len());
+        for child in children {
+            match child {
+                Node::Element(e) => out.push(*e),
+                Node::Text(t) if self.texts[*t].trim_matches(XML_SPACE).is_empty() => {}
+                Node::Text(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
     /// The value of the unqualified attribute `name` of element `id`.
     pub fn attribute(&self, id: usize, name: &str) -> Option<&str> {
         self.elements[id].attributes.iter().find(|a| a.ns == NO_NS && a.local == name).map(|a| &*a.value)
@@ -154,8 +171,6 @@ pub fn parse(text: &str, limits: Limits) -> Result<Document<'_>, XmlError> {
 
 mod lexical;
 mod parser;
-
-pub use lexical::is_xml_char;
 
 #[cfg(test)]
 mod tests;

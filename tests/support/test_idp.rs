@@ -125,6 +125,19 @@ impl TestIdp {
         Crypto::sign_xml(xml, &self.key_der).unwrap()
     }
 
+    /// A signed response (one signature) emptied of its signature values,
+    /// changed by `edit`, and signed again with this key, as the IdP would
+    /// sign such a document.
+    pub fn resign(&self, xml: &str, edit: impl Fn(&str) -> String) -> String {
+        let emptied = |x: &str, open: &str, close: &str| {
+            let start = x.find(open).expect("a signature value") + open.len();
+            let end = start + x[start..].find(close).expect("its end");
+            format!("{}{}", &x[..start], &x[end..])
+        };
+        let template = emptied(xml, "<ds:SignatureValue>", "</ds:SignatureValue>");
+        self.sign(edit(&emptied(&template, "<ds:DigestValue>", "</ds:DigestValue>")))
+    }
+
     /// The certificate, base64 DER as metadata carries it.
     pub fn cert_base64(&self) -> String {
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &self.cert_der)
