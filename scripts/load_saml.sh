@@ -40,16 +40,27 @@ function request()
 end
 LUA
 echo "AssumeRoleWithSAML over HTTP: wrk -t2 -c$CONNECTIONS -d${DURATION}s, $COUNT unique responses, database ${IDBROKER__DATABASE__URL%%:*}"
-# PERF=1: the server's profile during the run, written to target/perf-saml.txt.
+# PERF=1: the server's profile during the run, written to target/perf-saml*.txt
+# (PERF_ALL=1: the whole machine's, the load tool included).
 if [[ ${PERF:-} == 1 ]]; then
-  perf record -q -F 499 -g -p "$server" -o "$work/perf.data" -- sleep "$DURATION" &
+  target=(-p "$server"); [[ ${PERF_ALL:-} == 1 ]] && target=(-a)
+  perf record -q -F 499 -g "${target[@]}" -o "$work/perf.data" -- sleep "$DURATION" &
   perf_pid=$!
 fi
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/saml.lua" "http://127.0.0.1:$port/"
+# Server CPU per request (user + system, from /proc): steadier than the rate
+# on a shared machine, where the rate moves with the neighbours' load.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+before=$(cpu_ticks)
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/saml.lua" "http://127.0.0.1:$port/" | tee "$work/wrk.txt"
+after=$(cpu_ticks)
+requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
+echo "server CPU per exchange: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) µs"
 if [[ ${PERF:-} == 1 ]]; then
   wait "$perf_pid"
   perf report -i "$work/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null >target/perf-saml.txt
   perf report -i "$work/perf.data" --children --percent-limit 3 --stdio -g none 2>/dev/null >target/perf-saml-children.txt
+  perf report -i "$work/perf.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null >target/perf-saml-threads.txt
+  perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null >target/perf-saml-symbols.txt
 fi
 
 # GetCallerIdentity signed with temporary credentials from one exchange.

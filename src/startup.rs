@@ -151,6 +151,20 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
 
 /// Every five minutes, deletes expired browser sessions and replay-cache
 /// entries. Expired rows are refused anyway; this only keeps tables small.
+/// Reads the shared change counter every `CHANGE_POLL`, so that rows this node
+/// keeps in memory follow other nodes' changes (store/cache.rs).
+fn spawn_change_watch(state: &Arc<AppState>) {
+    let state = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::store::CHANGE_POLL);
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            state.store.watch_changes().await;
+        }
+    });
+}
+
 fn spawn_sweeper(state: Arc<AppState>) {
     let state = Arc::downgrade(&state);
     tokio::spawn(async move {
@@ -271,7 +285,6 @@ pub struct Application {
     port: u16,
     server: HttpServer,
     store: Store,
-    audit_writer: tokio::task::JoinHandle<()>,
     state: Arc<AppState>,
 }
 
@@ -308,7 +321,7 @@ impl Application {
             }
         };
         let (master, csrf_key) = (iam.master.clone(), iam.master.csrf_key());
-        let (audit, audit_writer) = StoreAuditSink::start(store.clone());
+        let audit = StoreAuditSink::new(store.clone());
         let state = Arc::new(AppState {
             sessions: Sessions::new(store.clone(), master.clone(), clock.clone()),
             iam,
@@ -342,12 +355,13 @@ impl Application {
             ),
             csrf_key,
         });
+        spawn_change_watch(&state);
         spawn_sweeper(state.clone());
         let listener = TcpListener::bind(&settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::bind(state.clone(), listener, settings.server.workers)?;
-        Ok(Application { port, server, store, audit_writer, state })
+        Ok(Application { port, server, store, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -362,8 +376,10 @@ impl Application {
     pub async fn run(self) -> anyhow::Result<()> {
         self.server.run().await?;
         drop(self.state);
-        if tokio::time::timeout(std::time::Duration::from_secs(10), self.audit_writer).await.is_err() {
-            tracing::error!("audit writer did not finish within 10 s");
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.store.flush_grouped()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "queued audit events could not be stored"),
+            Err(_) => tracing::error!("queued audit events were not stored within 10 s"),
         }
         self.store.close().await;
         Ok(())

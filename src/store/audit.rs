@@ -1,44 +1,49 @@
-//! Stored audit events, written by a background task in batches so that
-//! recording an event never waits on the database.
-use super::{Result, Store};
+//! Stored audit events, written with the group commits (store/grouped.rs)
+//! so that recording an event never waits on the database.
+use super::{Result, Store, WriteTx};
 use crate::audit::{log_event, AuditEvent, AuditSink};
-use tokio::sync::mpsc;
 
-const BATCH: usize = 256;
-const QUEUE: usize = 65_536;
+/// Inserts `events` in `tx`, many rows to a statement: each statement is a
+/// round trip to the database (SQLite's is a thread).
+pub(super) async fn insert_audit_rows(
+    tx: &mut WriteTx,
+    events: &[&AuditEvent],
+) -> std::result::Result<(), sqlx::Error> {
+    const COLUMNS: usize = 8;
+    const ROWS: usize = 64;
+    for chunk in events.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            let first = row * COLUMNS + 1;
+            let placeholders: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
+            sql.push_str(if row == 0 { "(" } else { ",(" });
+            sql.push_str(&placeholders.join(","));
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(e.event_time.timestamp())
+                .bind(&e.event_name)
+                .bind(&e.event_source)
+                .bind(&e.account_id)
+                .bind(&e.principal_arn)
+                .bind(&e.error_code)
+                .bind(&e.request_id)
+                .bind(e.to_json());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
 impl Store {
-    /// Stores `events` in one commit, many rows to a statement: each
-    /// statement is a round trip to the database (SQLite's is a thread).
+    /// Stores `events` in one commit of their own (the command line's events).
     pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()> {
-        const COLUMNS: usize = 8;
-        const ROWS: usize = 64;
         let mut tx = self.begin_write().await?;
-        for chunk in events.chunks(ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body) VALUES ",
-            );
-            for row in 0..chunk.len() {
-                let first = row * COLUMNS + 1;
-                let placeholders: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
-                sql.push_str(if row == 0 { "(" } else { ",(" });
-                sql.push_str(&placeholders.join(","));
-                sql.push(')');
-            }
-            let mut query = sqlx::query(&sql);
-            for e in chunk {
-                query = query
-                    .bind(e.event_time.timestamp())
-                    .bind(&e.event_name)
-                    .bind(&e.event_source)
-                    .bind(&e.account_id)
-                    .bind(&e.principal_arn)
-                    .bind(&e.error_code)
-                    .bind(&e.request_id)
-                    .bind(e.to_json());
-            }
-            query.execute(&mut *tx).await?;
-        }
+        insert_audit_rows(&mut tx, &events.iter().collect::<Vec<_>>()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -52,34 +57,23 @@ impl Store {
     }
 }
 
-/// An audit sink that logs each event and stores it through a background writer.
+/// An audit sink that logs each event and stores it with the next group
+/// commit (store/grouped.rs), so recording never waits on the database.
 pub struct StoreAuditSink {
-    tx: mpsc::Sender<AuditEvent>,
+    store: Store,
 }
 
 impl StoreAuditSink {
-    /// Starts the writer. It ends, after storing what is queued, when the last
-    /// sink is dropped; the returned handle lets shutdown wait for that.
-    pub fn start(store: Store) -> (StoreAuditSink, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE);
-        let writer = tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while rx.recv_many(&mut batch, BATCH).await > 0 {
-                if let Err(e) = store.insert_audit_events(&batch).await {
-                    tracing::error!(error = ?e, lost = batch.len(), "audit events could not be stored");
-                }
-                batch.clear();
-            }
-        });
-        (StoreAuditSink { tx }, writer)
+    pub fn new(store: Store) -> StoreAuditSink {
+        StoreAuditSink { store }
     }
 }
 
 impl AuditSink for StoreAuditSink {
     fn record(&self, event: AuditEvent) {
         log_event(&event);
-        if let Err(e) = self.tx.try_send(event) {
-            tracing::error!(error = %e, "audit queue full; event kept in the log only");
+        if !self.store.queue_audit_event(event) {
+            tracing::error!("audit queue full; event kept in the log only");
         }
     }
 }

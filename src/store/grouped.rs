@@ -1,9 +1,12 @@
 //! Grouped commits: the durable writes on the sign-in paths (assertion uses
-//! for the replay cache, browser sessions) go through one writer task that
-//! commits everything pending in one transaction and answers each caller
-//! after the commit. Many requests share one fsync, writers never wait on
-//! each other's locks, and nothing is acknowledged before it is stored.
+//! for the replay cache, browser sessions) and the audit events go through
+//! one writer task that commits everything pending in one transaction and
+//! answers each caller after the commit. Many requests share one fsync,
+//! writers never wait on each other's locks, and nothing is acknowledged
+//! before it is stored.
 use super::{Result, Store, StoreError, WriteTx};
+use crate::audit::AuditEvent;
+use sqlx::Row;
 use std::sync::OnceLock;
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,30 +36,23 @@ enum Write {
         replaces: Option<String>,
         first_use: Option<AssertionUse>,
     },
+    /// An audit event, stored in the commit of the writes it came with, so
+    /// that recording it costs no commit of its own. Nobody waits for it.
+    Audit(Box<AuditEvent>),
+    /// Answered once everything queued before it is committed (shutdown).
+    Flush,
 }
 
-async fn first_use(tx: &mut WriteTx, u: &AssertionUse) -> std::result::Result<bool, sqlx::Error> {
-    // One statement: a new id is inserted; an id whose earlier entry expired
-    // is taken again; a live one changes nothing (0 rows).
-    let inserted = sqlx::query(
-        "INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ($1, $2, $3)
-         ON CONFLICT (issuer, assertion_id) DO UPDATE SET expires_at = excluded.expires_at
-         WHERE saml_replay.expires_at < $4",
-    )
-    .bind(&u.issuer)
-    .bind(&u.assertion_id)
-    .bind(u.expires_at)
-    .bind(u.now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
-}
+type Answer = oneshot::Sender<std::result::Result<bool, String>>;
 
 struct Job {
     write: Write,
-    answer: oneshot::Sender<std::result::Result<bool, String>>,
+    answer: Option<Answer>,
 }
+
+/// Jobs waiting beyond the current commit. Audit events wait here while the
+/// database is slow; past this many they are refused (logged only).
+const QUEUE: usize = 65_536;
 
 /// The writer task's queue, started on first use.
 #[derive(Default)]
@@ -70,63 +66,133 @@ impl std::fmt::Debug for GroupedWriter {
     }
 }
 
-async fn apply(tx: &mut WriteTx, w: &Write) -> std::result::Result<bool, sqlx::Error> {
-    match w {
-        Write::FirstUse(u) => first_use(tx, u).await,
-        Write::PutSession { id_hash, kind, data, expires_at, replaces, first_use: used } => {
-            if let Some(u) = used {
-                if !first_use(tx, u).await? {
-                    return Ok(false);
-                }
-            }
-            if let Some(old) = replaces {
-                sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
-                    .bind(old)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            sqlx::query("INSERT INTO web_sessions (id_hash, kind, data, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(id_hash)
-                .bind(kind)
-                .bind(data)
-                .bind(expires_at)
-                .execute(&mut **tx)
-                .await?;
-            Ok(true)
+/// Records the first uses of a group in one statement. Answers, per use and in
+/// order, whether it was the first: an id new to the cache is inserted, one
+/// whose entry expired is taken again, a live one changes nothing (and is not
+/// returned); an id twice in the group is first only once.
+async fn first_uses(tx: &mut WriteTx, uses: &[&AssertionUse]) -> std::result::Result<Vec<bool>, sqlx::Error> {
+    if uses.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut distinct: Vec<&AssertionUse> = Vec::with_capacity(uses.len());
+    for u in uses {
+        if !distinct.iter().any(|d| d.issuer == u.issuer && d.assertion_id == u.assertion_id) {
+            distinct.push(u);
         }
     }
+    // The earliest clock of the group judges expiry: never later than the
+    // request's own, so an entry is taken again only if it expired for it.
+    let now = uses.iter().map(|u| u.now).min().unwrap_or_default();
+    let mut sql = String::from("INSERT INTO saml_replay (issuer, assertion_id, expires_at) VALUES ");
+    for i in 0..distinct.len() {
+        let n = i * 3;
+        sql.push_str(&format!("{}(${}, ${}, ${})", if i == 0 { "" } else { "," }, n + 1, n + 2, n + 3));
+    }
+    sql.push_str(&format!(
+        " ON CONFLICT (issuer, assertion_id) DO UPDATE SET expires_at = excluded.expires_at
+          WHERE saml_replay.expires_at < ${} RETURNING issuer, assertion_id",
+        distinct.len() * 3 + 1
+    ));
+    let mut query = sqlx::query(&sql);
+    for u in &distinct {
+        query = query.bind(&u.issuer).bind(&u.assertion_id).bind(u.expires_at);
+    }
+    let rows = query.bind(now).fetch_all(&mut **tx).await?;
+    let mut fresh: Vec<(String, String)> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        fresh.push((row.try_get(0)?, row.try_get(1)?));
+    }
+    Ok(uses
+        .iter()
+        .map(|u| match fresh.iter().position(|(i, a)| *i == u.issuer && *a == u.assertion_id) {
+            Some(at) => {
+                fresh.swap_remove(at);
+                true
+            }
+            None => false,
+        })
+        .collect())
+}
+
+async fn put_session(tx: &mut WriteTx, w: &Write) -> std::result::Result<bool, sqlx::Error> {
+    let Write::PutSession { id_hash, kind, data, expires_at, replaces, first_use: used } = w else {
+        return Ok(true);
+    };
+    if let Some(u) = used {
+        if !first_uses(tx, &[u]).await?[0] {
+            return Ok(false);
+        }
+    }
+    if let Some(old) = replaces {
+        sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1").bind(old).execute(&mut **tx).await?;
+    }
+    sqlx::query("INSERT INTO web_sessions (id_hash, kind, data, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(id_hash)
+        .bind(kind)
+        .bind(data)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}
+
+/// Applies a group in one transaction: the first uses in one statement, then
+/// the sessions in order (a session's assertion already used by the group is
+/// refused), then the audit events. Answers per job, in order.
+async fn apply(tx: &mut WriteTx, batch: &[Job]) -> std::result::Result<Vec<bool>, sqlx::Error> {
+    let uses: Vec<&AssertionUse> = batch
+        .iter()
+        .filter_map(|j| match &j.write {
+            Write::FirstUse(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    let mut first = first_uses(tx, &uses).await?.into_iter();
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        answers.push(match &job.write {
+            Write::FirstUse(_) => first.next().unwrap_or(false),
+            w @ Write::PutSession { .. } => put_session(tx, w).await?,
+            Write::Audit(_) | Write::Flush => true,
+        });
+    }
+    let events: Vec<&AuditEvent> = batch
+        .iter()
+        .filter_map(|j| match &j.write {
+            Write::Audit(e) => Some(e.as_ref()),
+            _ => None,
+        })
+        .collect();
+    super::audit::insert_audit_rows(tx, &events).await?;
+    Ok(answers)
 }
 
 async fn write_batch(store: &Store, batch: Vec<Job>) {
     let outcome: std::result::Result<Vec<bool>, String> = async {
         let mut tx = store.begin_write().await.map_err(|e| e.to_string())?;
-        let mut answers = Vec::with_capacity(batch.len());
-        for job in &batch {
-            answers.push(apply(&mut tx, &job.write).await.map_err(|e| e.to_string())?);
-        }
+        let answers = apply(&mut tx, &batch).await.map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
         Ok(answers)
     }
     .await;
-    match outcome {
-        Ok(answers) => {
-            for (job, answer) in batch.into_iter().zip(answers) {
-                let _ = job.answer.send(Ok(answer));
-            }
+    if let Err(e) = &outcome {
+        let lost = batch.iter().filter(|j| matches!(j.write, Write::Audit(_))).count();
+        if lost > 0 {
+            tracing::error!(error = %e, lost, "audit events could not be stored");
         }
-        Err(e) => {
-            for job in batch {
-                let _ = job.answer.send(Err(e.clone()));
-            }
+    }
+    for (i, job) in batch.into_iter().enumerate() {
+        if let Some(answer) = job.answer {
+            let _ = answer.send(outcome.as_ref().map(|a| a[i]).map_err(Clone::clone));
         }
     }
 }
 
 impl Store {
-    /// Queues a write for the next group commit and waits for that commit.
-    async fn grouped(&self, write: Write) -> Result<bool> {
-        let queue = self.grouped.queue.get_or_init(|| {
-            let (tx, mut rx) = mpsc::channel::<Job>(4096);
+    /// The writer task's queue (the task starts with the first write).
+    fn group_queue(&self) -> &mpsc::Sender<Job> {
+        self.grouped.queue.get_or_init(|| {
+            let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
             let store = self.clone();
             tokio::spawn(async move {
                 let mut batch = Vec::with_capacity(BATCH);
@@ -135,10 +201,14 @@ impl Store {
                 }
             });
             tx
-        });
+        })
+    }
+
+    /// Queues a write for the next group commit and waits for that commit.
+    async fn grouped(&self, write: Write) -> Result<bool> {
         let (answer, wait) = oneshot::channel();
         let closed = || StoreError::Backend(sqlx::Error::PoolClosed);
-        queue.send(Job { write, answer }).await.map_err(|_| closed())?;
+        self.group_queue().send(Job { write, answer: Some(answer) }).await.map_err(|_| closed())?;
         match wait.await.map_err(|_| closed())? {
             Ok(answer) => Ok(answer),
             Err(e) => Err(StoreError::Backend(sqlx::Error::Protocol(e))),
@@ -174,6 +244,18 @@ impl Store {
             first_use,
         };
         self.grouped(write).await
+    }
+
+    /// Queues an audit event for the next group commit, without waiting.
+    /// False when the queue is full (the database is far behind).
+    pub(super) fn queue_audit_event(&self, event: AuditEvent) -> bool {
+        let job = Job { write: Write::Audit(Box::new(event)), answer: None };
+        self.group_queue().try_send(job).is_ok()
+    }
+
+    /// Returns once everything queued for group commits so far is committed.
+    pub async fn flush_grouped(&self) -> Result<()> {
+        self.grouped(Write::Flush).await.map(|_| ())
     }
 
     /// Forgets assertions that expired before `now`.

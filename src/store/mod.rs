@@ -4,6 +4,7 @@
 //! `migrations/postgres/`. The same test suite runs against both.
 mod accounts;
 mod audit;
+mod cache;
 mod credentials;
 mod directory_mfa;
 mod grouped;
@@ -53,6 +54,10 @@ impl From<sqlx::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// How often a node reads the shared change counter: the longest another
+/// node's change to a provider or principal takes to be in force here.
+pub const CHANGE_POLL: Duration = Duration::from_millis(250);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -68,6 +73,7 @@ pub struct Store {
     /// inside SQLite sleeps in steps of up to 100 ms, so this node's writers
     /// take turns here instead, woken as soon as the last one commits.
     write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    cache: std::sync::Arc<cache::RowCache>,
 }
 
 /// A write transaction, holding this node's write turn on SQLite until it ends.
@@ -142,7 +148,13 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| StoreError::Backend(e.into()))?;
-        Ok(Store { pool, backend, grouped: Default::default(), write_turn: Default::default() })
+        Ok(Store {
+            pool,
+            backend,
+            grouped: Default::default(),
+            write_turn: Default::default(),
+            cache: std::sync::Arc::new(cache::RowCache::new()),
+        })
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at
@@ -157,6 +169,30 @@ impl Store {
             }
             Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None },
         })
+    }
+
+    /// Commits a write to rows that nodes keep in memory (store/cache.rs): the
+    /// shared change counter is bumped as the last statement (so transactions
+    /// take its lock last and cannot deadlock on it), then this node forgets
+    /// what it kept.
+    async fn commit_change(&self, mut tx: WriteTx) -> Result<()> {
+        sqlx::query("UPDATE change_counter SET changes = changes + 1 WHERE id = 1").execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.cache.changed();
+        Ok(())
+    }
+
+    /// Reads the shared change counter: rows this node keeps are dropped when
+    /// another node (or command) has changed them. Called every
+    /// `CHANGE_POLL` by the server; until it is, nothing is kept.
+    pub async fn watch_changes(&self) {
+        let changes = sqlx::query_scalar::<_, i64>("SELECT changes FROM change_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await;
+        if let Err(e) = &changes {
+            tracing::warn!(error = %e, "could not read the change counter; nothing is kept in memory");
+        }
+        self.cache.saw_changes(changes.ok());
     }
 
     pub fn backend(&self) -> Backend {

@@ -71,20 +71,26 @@ impl Store {
     pub async fn insert_principal(&self, p: &Principal) -> Result<()> {
         let mut tx = self.begin_write().await?;
         insert_principal(&mut tx, p).await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
     pub async fn get_principal(&self, account_id: &str, kind: EntityKind, name: &str) -> Result<Principal> {
+        let key = (account_id.to_owned(), kind.as_str(), name.to_lowercase());
+        if let Some(kept) = self.cache.get(&self.cache.principals, &key) {
+            return Ok(kept);
+        }
+        let seen = self.cache.generation();
         let row =
             sqlx::query("SELECT * FROM principals WHERE account_id = $1 AND kind = $2 AND name_key = $3")
-                .bind(account_id)
-                .bind(kind.as_str())
-                .bind(name.to_lowercase())
+                .bind(&key.0)
+                .bind(key.1)
+                .bind(&key.2)
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or(StoreError::NotFound(kind.as_str()))?;
-        principal(&row)
+        let found = principal(&row)?;
+        self.cache.put(&self.cache.principals, seen, key, &found);
+        Ok(found)
     }
 
     pub async fn get_principal_by_id(&self, id: &str) -> Result<Principal> {
@@ -118,6 +124,7 @@ impl Store {
     pub async fn update_principal(&self, id: &str, u: &PrincipalUpdate) -> Result<()> {
         let boundary_set = u.permissions_boundary.is_some();
         let boundary = u.permissions_boundary.clone().flatten();
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE principals SET
                 name = COALESCE($1, name), name_key = COALESCE($2, name_key), path = COALESCE($3, path),
@@ -139,10 +146,10 @@ impl Store {
         .bind(boundary)
         .bind(u.password_last_used)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::on_insert("entity"))?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
     /// Deletes a principal that holds nothing any more. What it still holds is a
@@ -166,8 +173,7 @@ impl Store {
         }
         sqlx::query("DELETE FROM tags WHERE resource = $1").bind(&p.arn).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM principals WHERE id = $1").bind(&p.id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
     pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {

@@ -18,6 +18,7 @@ pub(super) fn provider(row: &AnyRow) -> Result<SamlProvider> {
 
 impl Store {
     pub async fn insert_saml_provider(&self, p: &SamlProvider) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, valid_until, created_at, entity_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -30,19 +31,26 @@ impl Store {
         .bind(p.valid_until)
         .bind(p.created_at)
         .bind(&p.entity_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::on_insert("SAML provider"))?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
     pub async fn get_saml_provider(&self, arn: &str) -> Result<SamlProvider> {
+        let key = arn.to_owned();
+        if let Some(kept) = self.cache.get(&self.cache.providers, &key) {
+            return Ok(kept);
+        }
+        let seen = self.cache.generation();
         let row = sqlx::query("SELECT * FROM saml_providers WHERE arn = $1")
             .bind(arn)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound("SAML provider"))?;
-        provider(&row)
+        let found = provider(&row)?;
+        self.cache.put(&self.cache.providers, seen, key, &found);
+        Ok(found)
     }
 
     pub async fn list_saml_providers(&self, account_id: &str) -> Result<Vec<SamlProvider>> {
@@ -60,6 +68,7 @@ impl Store {
         entity_id: &str,
         valid_until: Option<i64>,
     ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE saml_providers SET metadata = $1, valid_until = $2, entity_id = $4 WHERE arn = $3",
         )
@@ -67,12 +76,12 @@ impl Store {
         .bind(valid_until)
         .bind(arn)
         .bind(entity_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("SAML provider"));
         }
-        Ok(())
+        self.commit_change(tx).await
     }
 
     pub async fn delete_saml_provider(&self, arn: &str) -> Result<()> {
@@ -82,7 +91,6 @@ impl Store {
             return Err(StoreError::NotFound("SAML provider"));
         }
         sqlx::query("DELETE FROM tags WHERE resource = $1").bind(arn).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit_change(tx).await
     }
 }

@@ -10,6 +10,7 @@ mod active_directory;
 mod authentication;
 mod authorization;
 mod browser;
+mod changes;
 mod console_signin;
 mod credentials;
 mod entities;
