@@ -10,6 +10,7 @@
 //!   file), when the shared change counter that every such write bumps is
 //!   seen to move: `Store::watch_changes` polls it, so another node's change
 //!   is in force here within one poll interval.
+//!
 //! The generation is taken before the row is read, so a change that commits
 //! while the read runs leaves that row already stale. Nothing is kept until
 //! the counter has been read once, and a poll that fails forgets everything.
