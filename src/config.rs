@@ -22,6 +22,8 @@ pub struct Settings {
 pub struct ServerSettings {
     pub listen: String,
     pub public_url: crate::domain::PublicUrl,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` name the client (CIDRs).
+    pub trusted_proxies: crate::domain::TrustedProxies,
     pub region: String,
     pub data_dir: PathBuf,
     pub max_body_bytes: usize,
@@ -124,6 +126,7 @@ impl Default for Settings {
             server: ServerSettings {
                 listen: "127.0.0.1:8080".into(),
                 public_url: crate::domain::PublicUrl::default(),
+                trusted_proxies: crate::domain::TrustedProxies::default(),
                 region: "us-east-1".into(),
                 data_dir: PathBuf::from("./data"),
                 max_body_bytes: 1024 * 1024,

@@ -331,6 +331,7 @@ impl Application {
             max_body_bytes: settings.server.max_body_bytes,
             region: settings.server.region.clone(),
             public_url: settings.server.public_url.clone(),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
             https: settings.server.public_url.is_https(),
             idp: Arc::new(idp),
             second_factor: crate::idp::second_factor::SecondFactor::new(

@@ -1,11 +1,13 @@
 //! Pure data with its invariants: ids, names and ARNs in AWS's shapes.
 mod arn;
+mod client_address;
 mod entities;
 mod ids;
 mod public_url;
 mod session;
 
 pub use arn::Arn;
+pub use client_address::TrustedProxies;
 pub use entities::{
     AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal, SamlProvider, Tag,
 };

@@ -102,19 +102,20 @@ impl Store {
 }
 
 impl Store {
-    /// Failures recorded after `since` under each of two keys, in one query.
-    pub async fn count_signin_failures(&self, keys: [&str; 2], since: i64) -> Result<[i64; 2]> {
-        let row = sqlx::query(
-            "SELECT COALESCE(SUM(CASE WHEN throttle_key = $1 THEN 1 ELSE 0 END), 0) AS first_count,
-                    COALESCE(SUM(CASE WHEN throttle_key = $2 THEN 1 ELSE 0 END), 0) AS second_count
-             FROM signin_failures WHERE throttle_key IN ($1, $2) AND failed_at > $3",
-        )
-        .bind(keys[0])
-        .bind(keys[1])
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok([get(&row, "first_count")?, get(&row, "second_count")?])
+    /// Failures recorded after `since` under each key (each count is bounded
+    /// by its limit: past it, attempts are refused and not recorded).
+    pub async fn count_signin_failures(&self, keys: &[&str], since: i64) -> Result<Vec<i64>> {
+        let mut counts = Vec::with_capacity(keys.len());
+        for key in keys {
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM signin_failures WHERE throttle_key = $1 AND failed_at > $2")
+                    .bind(*key)
+                    .bind(since)
+                    .fetch_one(&self.pool)
+                    .await?;
+            counts.push(n);
+        }
+        Ok(counts)
     }
 
     pub async fn record_signin_failure(&self, keys: &[&str], now: i64) -> Result<()> {
@@ -130,6 +131,38 @@ impl Store {
 
     pub async fn purge_signin_failures(&self, before: i64) -> Result<u64> {
         let r = sqlx::query("DELETE FROM signin_failures WHERE failed_at <= $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Whether `user` completed a sign-in from `address` after `since`.
+    pub async fn is_familiar_source(&self, user: &str, address: &str, since: i64) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM familiar_sources WHERE user_key = $1 AND address = $2 AND last_success > $3")
+            .bind(user)
+            .bind(address)
+            .bind(since)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn record_familiar_source(&self, user: &str, address: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO familiar_sources (user_key, address, last_success) VALUES ($1, $2, $3)
+             ON CONFLICT (user_key, address) DO UPDATE SET last_success = excluded.last_success",
+        )
+        .bind(user)
+        .bind(address)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn purge_familiar_sources(&self, before: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM familiar_sources WHERE last_success <= $1")
             .bind(before)
             .execute(&self.pool)
             .await?;

@@ -135,7 +135,7 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
         body: &body,
     };
     let origin = Origin {
-        source_ip: req.peer_addr().map(|a| a.ip().to_string()),
+        source_ip: Some(super::pages::client_address(&req)),
         user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
         secure_transport: req.connection_info().scheme() == "https",
     };

@@ -177,7 +177,7 @@ pub async fn login(
     }
     let address = pages::client_address(&req);
     let now = state.iam.clock.now();
-    if !state.throttle.allows(username, &address, now.timestamp()).await? {
+    let Some(attempt) = state.throttle.attempt(username, &address, now.timestamp()).await? else {
         web_audit(
             &state,
             &req,
@@ -187,7 +187,7 @@ pub async fn login(
             serde_json::json!({}),
         );
         return Err(PageFailure::throttled());
-    }
+    };
     let directory = state.directory.as_ref().ok_or_else(|| {
         PageFailure::new(
             503,
@@ -202,7 +202,7 @@ pub async fn login(
         }
         Err(DirectoryError::Refused(reason)) => {
             if reason != Refusal::EmptyPassword {
-                state.throttle.record_failure(username, &address, now.timestamp()).await?;
+                state.throttle.record_failure(&attempt).await?;
             }
             state.metrics.signins.with_label_values(&["directory", "refused"]).inc();
             web_audit(
@@ -264,12 +264,14 @@ pub async fn login(
         let seed = if state.second_factor.enrolled(&key).await? { None } else { Some(Totp::generate_seed()) };
         let pending = PendingSecondStep {
             user: signed_in,
+            login_name: username.to_owned(),
             request,
             seed,
             expires: now.timestamp() + SECOND_STEP_SECONDS,
         };
         return show_second_step(&state, &binding, &pending, None, StatusCode::OK);
     }
+    state.throttle.record_success(&attempt).await?;
     answer_with_assertion(&req, &state, signed_in, request).await
 }
 

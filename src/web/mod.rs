@@ -37,6 +37,7 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub region: String,
     pub public_url: crate::domain::PublicUrl,
+    pub trusted_proxies: crate::domain::TrustedProxies,
     /// Cookies get `Secure` and pages HSTS when the public URL is https.
     pub https: bool,
     pub idp: Arc<IdentityProvider>,

@@ -165,9 +165,19 @@ pub fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name).map(|c| c.value().to_owned()).filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// The address the request came from (the socket's; no forwarded header is trusted).
+/// The client's address: the socket peer's, or the one a trusted proxy
+/// names in its forwarding headers (`server.trusted_proxies`).
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let Some(state) = req.app_data::<web::Data<super::AppState>>() else {
+        return peer.to_string();
+    };
+    let lines = |name: &str| -> Vec<&str> {
+        req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect()
+    };
+    state.trusted_proxies.client_address(peer, &lines("x-forwarded-for"), &lines("forwarded")).to_string()
 }
 
 /// A form body, read within `limit` bytes. Only `application/x-www-form-urlencoded`.

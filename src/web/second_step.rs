@@ -25,6 +25,8 @@ pub(super) struct SignedIn {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct PendingSecondStep {
     pub user: SignedIn,
+    /// The name as typed at the password step: the throttle's key.
+    pub login_name: String,
     pub request: SsoRequest,
     /// A new seed being enrolled, for users without one.
     pub seed: Option<Vec<u8>>,
@@ -84,9 +86,9 @@ pub(super) async fn second_step(
         return Err(expired());
     }
     let address = pages::client_address(req);
-    if !state.throttle.allows(&pending.user.username, &address, now).await? {
+    let Some(attempt) = state.throttle.attempt(&pending.login_name, &address, now).await? else {
         return Err(PageFailure::throttled());
-    }
+    };
     let code = form.text("code")?.trim();
     let key = SecondFactor::user_key(&pending.user.dn);
     let accepted = match &pending.seed {
@@ -94,7 +96,7 @@ pub(super) async fn second_step(
         None => state.second_factor.verify(&key, code).await?,
     };
     if !accepted {
-        state.throttle.record_failure(&pending.user.username, &address, now).await?;
+        state.throttle.record_failure(&attempt).await?;
         web_audit(
             state,
             req,
@@ -111,5 +113,6 @@ pub(super) async fn second_step(
             StatusCode::UNAUTHORIZED,
         );
     }
+    state.throttle.record_success(&attempt).await?;
     answer_with_assertion(req, state, pending.user, pending.request).await
 }

@@ -51,15 +51,15 @@ pub async fn signin(
     let address = pages::client_address(&req);
     let now = state.iam.clock.now().timestamp();
     let throttle_key = format!("iam:{account}:{username}");
-    if !state.throttle.allows(&throttle_key, &address, now).await? {
+    let Some(attempt) = state.throttle.attempt(&throttle_key, &address, now).await? else {
         return Err(PageFailure::throttled());
-    }
+    };
     let identity = match state.iam.console_sign_in(account, username, password, Some(mfa)).await {
         Ok(identity) => identity,
         Err(SignInError::Iam(e)) => return Err(PageFailure::internal(e.to_string())),
         Err(e) => {
             if !matches!(e, SignInError::MfaRequired) {
-                state.throttle.record_failure(&throttle_key, &address, now).await?;
+                state.throttle.record_failure(&attempt).await?;
             }
             let reason = match &e {
                 SignInError::Refused(why) => *why,
@@ -85,6 +85,7 @@ pub async fn signin(
             );
         }
     };
+    state.throttle.record_success(&attempt).await?;
     let (arn, issued) = crate::sts::console_credentials(&state.iam, &identity)
         .map_err(|e| PageFailure::internal(e.to_string()))?;
     let root = identity.user.is_none();

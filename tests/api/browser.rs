@@ -31,7 +31,13 @@ pub const TRUST_IDBROKER: &str = r#"{"Version":"2012-10-17","Statement":[{"Effec
 
 /// An app on the test OpenLDAP with the roles the seeded groups name.
 pub async fn directory_app(directory_extra: &str, idp_extra: &str) -> TestApp {
-    let app = spawn_app_with(&openldap_toml(directory_extra, idp_extra)).await;
+    directory_app_serving("", directory_extra, idp_extra).await
+}
+
+/// As `directory_app`, with keys added to the server section.
+pub async fn directory_app_serving(server_extra: &str, directory_extra: &str, idp_extra: &str) -> TestApp {
+    let toml = format!("[server]\n{server_extra}\n{}", openldap_toml(directory_extra, idp_extra));
+    let app = spawn_app_with(&toml).await;
     for role in ["Dev", "Admin", "Paren", "Injected", "Bulk"] {
         app.admin(&[
             ("Action", "CreateRole"),
@@ -124,8 +130,21 @@ impl Browser {
 
     /// A browser for the node at `base`.
     pub fn at(base: &str) -> Browser {
+        Browser::at_with(base, reqwest::header::HeaderMap::new())
+    }
+
+    /// A browser whose requests arrive through a proxy that names `address`
+    /// as the client (for an app that trusts 127.0.0.1 as a proxy).
+    pub fn relayed_from(app: &TestApp, address: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().unwrap());
+        Browser::at_with(&app.base, headers)
+    }
+
+    fn at_with(base: &str, headers: reqwest::header::HeaderMap) -> Browser {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()

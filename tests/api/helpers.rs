@@ -107,12 +107,17 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with("").await
 }
 
-/// A private folder and database, with `extra_toml` appended.
+/// A private folder and database, with `extra_toml` appended; a `[server]`
+/// section at its start adds keys to the test's own server section.
 async fn test_settings(extra_toml: &str) -> (tempfile::TempDir, Settings) {
     let dir = tempfile::tempdir().unwrap();
     let db = database_url(dir.path()).await;
+    let (server_extra, extra_toml) = match extra_toml.strip_prefix("[server]\n") {
+        Some(tail) => tail.find("\n[").map_or((tail, ""), |i| tail.split_at(i + 1)),
+        None => ("", extra_toml),
+    };
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = 2\nmax_body_bytes = 262144\n[database]\nurl = \"{db}\"\nmax_connections = 4\n[log]\nlevel = \"warn\"\n{extra_toml}",
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = 2\nmax_body_bytes = 262144\n{server_extra}\n[database]\nurl = \"{db}\"\nmax_connections = 4\n[log]\nlevel = \"warn\"\n{extra_toml}",
         dir.path().display()
     );
     let settings = Settings::from_toml(&toml).unwrap();

@@ -2,6 +2,7 @@
 //! database per test (SQLite by default, PostgreSQL when TEST_DATABASE_URL is
 //! set), requests signed with SigV4 as a client would.
 mod helpers;
+mod lockout;
 #[path = "../support/test_idp.rs"]
 #[allow(dead_code)] // the offline addressing serves the unit tests and the harness
 mod test_idp;
