@@ -14,7 +14,18 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub directory: DirectorySettings,
     pub idp: IdpSettings,
+    pub sts: StsSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StsSettings {
+    /// Temporary credentials one principal (a user, a role whatever the
+    /// session name, a root user) may obtain with `AssumeRole`,
+    /// `GetSessionToken` and `GetFederationToken` per clock hour; past it,
+    /// `Throttling`. 0: no limit.
+    pub sessions_per_principal_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,6 +167,7 @@ impl Default for Settings {
                 mfa_groups: vec![],
                 service_providers: vec![],
             },
+            sts: StsSettings { sessions_per_principal_per_hour: 3600 },
             log: LogSettings { level: "info".into(), format: "text".into() },
         }
     }

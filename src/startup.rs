@@ -42,7 +42,8 @@ pub async fn services(
         clock,
         settings.server.region.clone(),
         settings.server.public_url.clone(),
-    );
+    )
+    .with_session_limit(settings.sts.sessions_per_principal_per_hour);
     Ok((store, iam, idp))
 }
 
@@ -181,6 +182,9 @@ fn spawn_sweeper(state: Arc<AppState>) {
             }
             if let Err(e) = state.throttle.purge(now).await {
                 tracing::warn!(error = %e, "could not purge old sign-in failures");
+            }
+            if let Err(e) = state.store.purge_issuance_counts(now - 3600).await {
+                tracing::warn!(error = %e, "could not purge old issuance counts");
             }
         }
     });

@@ -28,6 +28,8 @@ pub struct IamService {
     pub(super) session_cache: Memo<[u8; 32], SessionClaims>,
     /// Provider metadata already checked, by SHA-256 of the document.
     metadata_cache: Memo<[u8; 32], crate::saml::IdpMetadata>,
+    /// `sts.sessions_per_principal_per_hour` (0: no limit).
+    pub(crate) sessions_per_principal_per_hour: u32,
 }
 
 /// What `idbroker init` prints.
@@ -70,7 +72,14 @@ impl IamService {
             policy_cache: Memo::new(POLICY_CACHE_LIMIT),
             session_cache: Memo::new(SESSION_CACHE_LIMIT),
             metadata_cache: Memo::new(POLICY_CACHE_LIMIT),
+            sessions_per_principal_per_hour: 0,
         }
+    }
+
+    /// Limits the credentials one principal may obtain per hour (0: none).
+    pub fn with_session_limit(mut self, per_principal_per_hour: u32) -> Self {
+        self.sessions_per_principal_per_hour = per_principal_per_hour;
+        self
     }
 
     /// A provider's metadata, checked (certificates parsed, key sizes, no

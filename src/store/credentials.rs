@@ -305,3 +305,29 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Counts one more session request by `principal` in the hour starting at
+    /// `window_start`; answers the count including it. One statement, so
+    /// concurrent requests on any node each get their own number.
+    pub async fn count_issuance(&self, principal: &str, window_start: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO issuance_counts (principal, window_start, issued) VALUES ($1, $2, 1)
+             ON CONFLICT (principal, window_start) DO UPDATE SET issued = issuance_counts.issued + 1
+             RETURNING issued",
+        )
+        .bind(principal)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Forgets the hours that started before `before`.
+    pub async fn purge_issuance_counts(&self, before: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM issuance_counts WHERE window_start < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+}

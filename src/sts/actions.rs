@@ -31,15 +31,44 @@ pub async fn handle(iam: &IamService, caller: &Caller, action: &str, p: &Params)
             text("Account", &caller.account_id),
             text("Arn", &caller.arn),
         ])),
-        "GetSessionToken" => get_session_token(iam, caller, p).await,
-        "GetFederationToken" => get_federation_token(iam, caller, p).await,
-        "AssumeRole" => assume_role(iam, caller, p).await,
+        "GetSessionToken" => {
+            count_session(iam, caller).await?;
+            get_session_token(iam, caller, p).await
+        }
+        "GetFederationToken" => {
+            count_session(iam, caller).await?;
+            get_federation_token(iam, caller, p).await
+        }
+        "AssumeRole" => {
+            count_session(iam, caller).await?;
+            assume_role(iam, caller, p).await
+        }
         "GetAccessKeyInfo" => get_access_key_info(iam, p).await,
         "DecodeAuthorizationMessage" => decode_authorization_message(iam, caller, p).await,
         other => {
             Err(StsError::InvalidAction(format!("Could not find operation {other} for version 2011-06-15")))
         }
     }
+}
+
+/// Counts a session request against its principal's hourly budget
+/// (`sts.sessions_per_principal_per_hour`): a leaked key or a runaway job
+/// cannot mint sessions without end (as reported against MinIO's STS). The
+/// principal is the one behind the credentials, so a role's sessions share
+/// one budget whatever their names. Counted before the request is judged, so
+/// refused requests spend it too.
+async fn count_session(iam: &IamService, caller: &Caller) -> Result<(), StsError> {
+    let limit = iam.sessions_per_principal_per_hour;
+    if limit == 0 {
+        return Ok(());
+    }
+    let principal = caller.session().map_or(caller.user_id.as_str(), |s| s.pid.as_str());
+    let now = iam.clock.now().timestamp();
+    let issued = iam.store.count_issuance(principal, now - now.rem_euclid(3600)).await?;
+    if issued > i64::from(limit) {
+        return Err(StsError::Throttling);
+    }
+    Ok(())
 }
 
 fn validation(field: &str, value: &str, constraint: &str) -> StsError {

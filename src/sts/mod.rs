@@ -34,6 +34,9 @@ pub enum StsError {
     InvalidIdentityToken { message: String, check: &'static str },
     #[error("Token has expired")]
     ExpiredTokenException { check: &'static str },
+    /// Too many sessions for one principal this hour.
+    #[error("Rate exceeded")]
+    Throttling,
     #[error("{0}")]
     Iam(#[source] IamError),
     #[error("internal failure: {0}")]
@@ -51,6 +54,7 @@ impl StsError {
             StsError::InvalidAuthorizationMessage(_) => ("InvalidAuthorizationMessageException", 400),
             StsError::InvalidIdentityToken { .. } => ("InvalidIdentityToken", 400),
             StsError::ExpiredTokenException { .. } => ("ExpiredTokenException", 400),
+            StsError::Throttling => ("Throttling", 400),
             StsError::Iam(e) => e.code(),
             StsError::Internal(_) => ("InternalFailure", 500),
         }

@@ -479,3 +479,51 @@ async fn r05_a_request_with_too_many_parameters_is_refused() {
     let r = app.sts(&bob, &pairs).await;
     assert_ne!(r.code().as_deref(), Some("MalformedQueryString"), "{}", r.body);
 }
+
+/// One principal's session requests per hour are bounded
+/// (`sts.sessions_per_principal_per_hour`): a role's sessions share one
+/// budget whatever their names, and the next hour starts afresh.
+#[tokio::test]
+async fn sessions_per_principal_are_limited_per_hour() {
+    let app = spawn_app_with("[sts]\nsessions_per_principal_per_hour = 3\n").await;
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    app.admin(&[("Action", "CreateRole"), ("RoleName", "Ci"), ("AssumeRolePolicyDocument", &trust)]).await.ok();
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/Ci");
+    let may_assume = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{role}"}}]}}"#
+    );
+    app.admin(&[("Action", "PutRolePolicy"), ("RoleName", "Ci"), ("PolicyName", "chain"), ("PolicyDocument", &may_assume)])
+        .await
+        .ok();
+    let assume = |name: &'static str| {
+        let role = role.clone();
+        let app = &app;
+        async move {
+            let pairs = [("Action", "AssumeRole"), ("RoleArn", role.as_str()), ("RoleSessionName", name)];
+            app.sts(&app.admin, &pairs).await
+        }
+    };
+    for name in ["s-a", "s-b", "s-c"] {
+        assume(name).await.ok();
+    }
+    let r = assume("s-d").await;
+    r.err(400, "Throttling");
+    assert!(r.body.contains("Rate exceeded"), "{}", r.body);
+    app.sts(&app.admin, &[("Action", "GetSessionToken")]).await.err(400, "Throttling");
+
+    // The role's sessions share one budget, whatever their names.
+    app.clock.advance(chrono::Duration::hours(1));
+    let first = Keys::from_credentials(&assume("s-e").await);
+    let chained = |name: &'static str| {
+        let role = role.clone();
+        let (app, first) = (&app, first.clone());
+        async move {
+            let pairs = [("Action", "AssumeRole"), ("RoleArn", role.as_str()), ("RoleSessionName", name)];
+            app.sts(&first, &pairs).await.status
+        }
+    };
+    let statuses = [chained("s-f").await, chained("s-g").await, chained("s-h").await, chained("s-i").await];
+    assert_eq!(statuses, [200, 200, 200, 400]);
+}
