@@ -107,12 +107,13 @@ impl Store {
     pub async fn count_signin_failures(&self, keys: &[&str], since: i64) -> Result<Vec<i64>> {
         let mut counts = Vec::with_capacity(keys.len());
         for key in keys {
-            let n: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM signin_failures WHERE throttle_key = $1 AND failed_at > $2")
-                    .bind(*key)
-                    .bind(since)
-                    .fetch_one(&self.pool)
-                    .await?;
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM signin_failures WHERE throttle_key = $1 AND failed_at > $2",
+            )
+            .bind(*key)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
             counts.push(n);
         }
         Ok(counts)
@@ -139,12 +140,14 @@ impl Store {
 
     /// Whether `user` completed a sign-in from `address` after `since`.
     pub async fn is_familiar_source(&self, user: &str, address: &str, since: i64) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM familiar_sources WHERE user_key = $1 AND address = $2 AND last_success > $3")
-            .bind(user)
-            .bind(address)
-            .bind(since)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT 1 FROM familiar_sources WHERE user_key = $1 AND address = $2 AND last_success > $3",
+        )
+        .bind(user)
+        .bind(address)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.is_some())
     }
 

@@ -34,6 +34,11 @@ pub enum StsError {
     InvalidIdentityToken { message: String, check: &'static str },
     #[error("Token has expired")]
     ExpiredTokenException { check: &'static str },
+    /// AssumeRoleWithSAML refused for the role: `check` is `role` or
+    /// `trust-policy` (design.md's codes), `reason` says which case, for the
+    /// audit only; the caller sees one answer for all of them.
+    #[error("Not authorized to perform sts:AssumeRoleWithSAML")]
+    SamlDenied { check: &'static str, reason: &'static str },
     /// Too many sessions for one principal this hour.
     #[error("Rate exceeded")]
     Throttling,
@@ -48,7 +53,7 @@ impl StsError {
         match self {
             StsError::InvalidAction(_) => ("InvalidAction", 400),
             StsError::Validation(_) => ("ValidationError", 400),
-            StsError::AccessDenied(_) => ("AccessDenied", 403),
+            StsError::AccessDenied(_) | StsError::SamlDenied { .. } => ("AccessDenied", 403),
             StsError::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400),
             StsError::InvalidParameterValue(_) => ("InvalidParameterValue", 400),
             StsError::InvalidAuthorizationMessage(_) => ("InvalidAuthorizationMessageException", 400),
@@ -65,9 +70,17 @@ impl StsError {
     /// The check a refused assertion failed, for the audit record.
     pub fn failed_check(&self) -> Option<&'static str> {
         match self {
-            StsError::InvalidIdentityToken { check, .. } | StsError::ExpiredTokenException { check } => {
-                Some(check)
-            }
+            StsError::InvalidIdentityToken { check, .. }
+            | StsError::ExpiredTokenException { check }
+            | StsError::SamlDenied { check, .. } => Some(check),
+            _ => None,
+        }
+    }
+
+    /// Why a role was refused to a verified assertion, for the audit record.
+    pub fn denial_reason(&self) -> Option<&'static str> {
+        match self {
+            StsError::SamlDenied { reason, .. } => Some(reason),
             _ => None,
         }
     }

@@ -222,9 +222,11 @@ fn decode_assertion(encoded: &str) -> Result<String, StsError> {
         .ok_or_else(|| claim_error("Invalid base64 SAMLResponse", "structure"))
 }
 
-fn denied() -> StsError {
-    StsError::AccessDenied("Not authorized to perform sts:AssumeRoleWithSAML".into())
-}
+/// The role the assertion does not name with this provider.
+const NOT_OFFERED: StsError = StsError::SamlDenied { check: "role", reason: "role-not-offered" };
+/// The role does not exist, or is in another account than the provider.
+const MISSING: StsError = StsError::SamlDenied { check: "role", reason: "role-missing" };
+const UNTRUSTED: StsError = StsError::SamlDenied { check: "trust-policy", reason: "trust-policy" };
 
 /// The trust decision and the credentials: AssumeRoleWithSAML semantics for
 /// `role_arn` through `provider`, from verified claims. `unused` is recorded
@@ -240,7 +242,7 @@ pub async fn assume_role_with_claims(
 ) -> Result<RoleSession, StsError> {
     // AWS's attribute semantics, matched exactly.
     if !claims.roles.iter().any(|(r, pr)| r == role_arn && *pr == provider.arn) {
-        return Err(denied());
+        return Err(NOT_OFFERED);
     }
     let now = iam.clock.now();
     if now.timestamp() >= claims.valid_until + CLOCK_SKEW_SECONDS {
@@ -255,7 +257,7 @@ pub async fn assume_role_with_claims(
         _ => None,
     }
     .filter(|r| r.arn == role_arn && provider.account_id == r.account_id);
-    let role = role.ok_or_else(denied)?;
+    let role = role.ok_or(MISSING)?;
 
     // The trust policy decides, with AWS's SAML condition keys.
     let sub_type = claims.sub_type();
@@ -298,7 +300,7 @@ pub async fn assume_role_with_claims(
         ctx.set_action(action);
         let e = policy::evaluate(&set, &ctx);
         if !e.allowed() || e.resource_grant.is_none() {
-            return Err(denied());
+            return Err(UNTRUSTED);
         }
     }
     // Only now, with the trust policy satisfied, may the role's settings and
@@ -385,7 +387,7 @@ async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, 
         Err(StoreError::NotFound(_)) => {
             let nobody = TrustedIdp { entity_id: String::new(), signing_keys: vec![], allows_sha1: false };
             let refused = verify_response(&xml, &nobody, &verification_endpoint(iam), iam.clock.now());
-            return Err(refused.err().map_or_else(denied, rejected));
+            return Err(refused.err().map_or(NOT_OFFERED, rejected));
         }
         Err(e) => return Err(e.into()),
     };
@@ -393,7 +395,7 @@ async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, 
     let assertion = verify_with(iam, &xml, &provider.metadata, sha1)?;
     let claims = SamlClaims::of(&assertion)?;
     if !claims.roles.iter().any(|(r, pr)| r == role_arn && pr == provider_arn) {
-        return Err(denied());
+        return Err(NOT_OFFERED);
     }
     let ask =
         SessionAsk { duration: p.get("DurationSeconds").is_some().then_some(requested), policy, policy_arns };

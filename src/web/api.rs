@@ -225,7 +225,10 @@ fn audit(
         error_message: failure.map(|f| f.message.clone()),
         request_id: request_id.to_owned(),
         additional: match failure.and_then(|f| f.failed_check) {
-            Some(check) => serde_json::json!({ "failedCheck": check }),
+            Some(check) => match failure.and_then(|f| f.denial_reason) {
+                Some(reason) => serde_json::json!({ "failedCheck": check, "reason": reason }),
+                None => serde_json::json!({ "failedCheck": check }),
+            },
             None => serde_json::Value::Null,
         },
     });

@@ -20,11 +20,20 @@ pub struct ApiFailure {
     pub internal: Option<String>,
     /// The check a refused SAML assertion failed, for the audit record only.
     pub failed_check: Option<&'static str>,
+    /// Which case of a refused role (`role-not-offered`, `role-missing`, `trust-policy`).
+    pub denial_reason: Option<&'static str>,
 }
 
 impl ApiFailure {
     pub fn client(code: &'static str, status: u16, message: impl Into<String>) -> Self {
-        ApiFailure { code, status, message: message.into(), internal: None, failed_check: None }
+        ApiFailure {
+            code,
+            status,
+            message: message.into(),
+            internal: None,
+            failed_check: None,
+            denial_reason: None,
+        }
     }
 
     fn from_code(code: (&'static str, u16), err: &(dyn std::error::Error + 'static)) -> Self {
@@ -35,6 +44,7 @@ impl ApiFailure {
                 message: String::new(),
                 internal: Some(chain(err)),
                 failed_check: None,
+                denial_reason: None,
             }
         } else {
             ApiFailure::client(code.0, code.1, err.to_string())
@@ -84,6 +94,7 @@ impl From<StsError> for ApiFailure {
     fn from(e: StsError) -> Self {
         let mut f = ApiFailure::from_code(e.code(), &e);
         f.failed_check = e.failed_check();
+        f.denial_reason = e.denial_reason();
         f
     }
 }

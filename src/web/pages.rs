@@ -174,9 +174,8 @@ pub fn client_address(req: &HttpRequest) -> String {
     let Some(state) = req.app_data::<web::Data<super::AppState>>() else {
         return peer.to_string();
     };
-    let lines = |name: &str| -> Vec<&str> {
-        req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect()
-    };
+    let lines =
+        |name: &str| -> Vec<&str> { req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect() };
     state.trusted_proxies.client_address(peer, &lines("x-forwarded-for"), &lines("forwarded")).to_string()
 }
 

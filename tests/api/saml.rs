@@ -607,3 +607,45 @@ async fn the_replay_cache_takes_an_id_once_until_it_expires() {
     assert!(store.record_assertion_use(using(201, 400)).await.unwrap(), "expired entry");
     assert!(!store.record_assertion_use(using(250, 500)).await.unwrap(), "taken again");
 }
+
+/// A refused role answers one AccessDenied for every case, and the audit
+/// names the case: the assertion does not offer the role, the role is
+/// missing, or its trust policy refuses.
+#[tokio::test]
+async fn a_refused_role_is_audited_with_its_reason() {
+    let (app, idp) = setup().await;
+    let ghost = "arn:aws:iam::111122223333:role/Ghost";
+    app.admin(&[
+        ("Action", "CreateRole"),
+        ("RoleName", "Closed"),
+        ("AssumeRolePolicyDocument", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRoleWithSAML"}]}"#),
+    ])
+    .await
+    .ok();
+    let closed = "arn:aws:iam::111122223333:role/Closed";
+    let offering = |roles: Vec<String>| {
+        idp.response(&TO, epoch(), move |r| {
+            let offered: Vec<&str> = roles.iter().map(String::as_str).collect();
+            set_attributes(r, vec![attribute("Role", &offered), attribute("RoleSessionName", &["alice"])])
+        })
+    };
+    let cases = [
+        (offering(vec![format!("{ROLE},{PROVIDER}")]), ghost, "role", "role-not-offered"),
+        (offering(vec![format!("{ghost},{PROVIDER}")]), ghost, "role", "role-missing"),
+        (offering(vec![format!("{closed},{PROVIDER}")]), closed, "trust-policy", "trust-policy"),
+    ];
+    let mut bodies = Vec::new();
+    for (xml, role, check, reason) in cases {
+        let r = exchange_with(&app, &xml, role, PROVIDER, &[]).await;
+        refused(&r, 403, "AccessDenied");
+        bodies.push(r.body.split("<RequestId>").next().unwrap().to_owned());
+        let event = app
+            .audit_event(|e| {
+                e["eventName"] == "AssumeRoleWithSAML" && e["additionalEventData"]["reason"] == reason
+            })
+            .await;
+        assert_eq!(event["additionalEventData"]["failedCheck"], check);
+        assert_eq!(event["requestParameters"]["RoleArn"], role);
+    }
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "{bodies:?}");
+}

@@ -489,14 +489,21 @@ async fn sessions_per_principal_are_limited_per_hour() {
     let trust = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
     );
-    app.admin(&[("Action", "CreateRole"), ("RoleName", "Ci"), ("AssumeRolePolicyDocument", &trust)]).await.ok();
+    app.admin(&[("Action", "CreateRole"), ("RoleName", "Ci"), ("AssumeRolePolicyDocument", &trust)])
+        .await
+        .ok();
     let role = format!("arn:aws:iam::{ACCOUNT}:role/Ci");
     let may_assume = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{role}"}}]}}"#
     );
-    app.admin(&[("Action", "PutRolePolicy"), ("RoleName", "Ci"), ("PolicyName", "chain"), ("PolicyDocument", &may_assume)])
-        .await
-        .ok();
+    app.admin(&[
+        ("Action", "PutRolePolicy"),
+        ("RoleName", "Ci"),
+        ("PolicyName", "chain"),
+        ("PolicyDocument", &may_assume),
+    ])
+    .await
+    .ok();
     let assume = |name: &'static str| {
         let role = role.clone();
         let app = &app;
