@@ -136,3 +136,165 @@ async fn a_verified_assertion_cannot_bring_another_accounts_session_policy() {
     // Refused before the replay cache: the same response still buys credentials.
     exchange_with(&app, &xml, TO.role, TO.provider, &[]).await.ok();
 }
+
+/// Every IAM action that names a resource by ARN or id, called by account B
+/// with account A's: an existing resource and a missing one get the same
+/// answer (apart from the request id and the name itself), always a refusal,
+/// and account A's resources are unchanged afterwards.
+#[tokio::test]
+async fn every_iam_action_answers_alike_for_another_accounts_resources_and_missing_ones() {
+    let (app, b) = two_tenants().await;
+    let saml_idp = crate::test_idp::TestIdp::new("https://idp.tenant-a.test/saml");
+    let metadata = saml_idp.metadata().replacen(
+        "><md:IDPSSODescriptor",
+        &format!(" {}><md:IDPSSODescriptor", " ".repeat(1000)),
+        1,
+    );
+    app.admin(&[("Action", "CreateSAMLProvider"), ("Name", "CorpA"), ("SAMLMetadataDocument", &metadata)])
+        .await
+        .ok();
+    app.user_with_key("alice").await;
+    let alice_key =
+        app.admin(&[("Action", "ListAccessKeys"), ("UserName", "alice")]).await.all("AccessKeyId")[0].clone();
+    app.admin(&[("Action", "CreateVirtualMFADevice"), ("VirtualMFADeviceName", "alice-mfa")]).await.ok();
+    // Account B's own entities, the targets of attach and boundary calls.
+    for (action, name_param, name) in
+        [("CreateUser", "UserName", "bob"), ("CreateGroup", "GroupName", "devs")]
+    {
+        app.iam(&b, &[("Action", action), (name_param, name)]).await.ok();
+    }
+    let trust_b = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#;
+    app.iam(&b, &[("Action", "CreateRole"), ("RoleName", "Mine"), ("AssumeRolePolicyDocument", trust_b)])
+        .await
+        .ok();
+
+    let provider_a = "arn:aws:iam::111122223333:saml-provider/CorpA";
+    let mfa_a = "arn:aws:iam::111122223333:mfa/alice-mfa";
+    let user_a = "arn:aws:iam::111122223333:user/alice";
+    // (action, parameter naming A's resource, existing, missing, other parameters)
+    let policy = |action: &'static str, extra: &'static [(&'static str, &'static str)]| {
+        (action, "PolicyArn", POLICY_A, MISSING_POLICY_A, extra)
+    };
+    let cases: Vec<(&str, &str, &str, &str, &[(&str, &str)])> = vec![
+        policy("GetPolicy", &[]),
+        policy("GetPolicyVersion", &[("VersionId", "v1")]),
+        policy("ListPolicyVersions", &[]),
+        policy("ListEntitiesForPolicy", &[]),
+        policy("CreatePolicyVersion", &[("PolicyDocument", ALLOW_ALL), ("SetAsDefault", "true")]),
+        policy("SetDefaultPolicyVersion", &[("VersionId", "v1")]),
+        policy("DeletePolicyVersion", &[("VersionId", "v1")]),
+        policy("DeletePolicy", &[]),
+        policy("ListPolicyTags", &[]),
+        policy("TagPolicy", &[("Tags.member.1.Key", "k"), ("Tags.member.1.Value", "v")]),
+        policy("UntagPolicy", &[("TagKeys.member.1", "k")]),
+        policy("AttachUserPolicy", &[("UserName", "bob")]),
+        policy("AttachGroupPolicy", &[("GroupName", "devs")]),
+        policy("AttachRolePolicy", &[("RoleName", "Mine")]),
+        policy("DetachUserPolicy", &[("UserName", "bob")]),
+        policy("DetachGroupPolicy", &[("GroupName", "devs")]),
+        policy("DetachRolePolicy", &[("RoleName", "Mine")]),
+        (
+            "PutUserPermissionsBoundary",
+            "PermissionsBoundary",
+            POLICY_A,
+            MISSING_POLICY_A,
+            &[("UserName", "bob")],
+        ),
+        (
+            "PutRolePermissionsBoundary",
+            "PermissionsBoundary",
+            POLICY_A,
+            MISSING_POLICY_A,
+            &[("RoleName", "Mine")],
+        ),
+        ("CreateUser", "PermissionsBoundary", POLICY_A, MISSING_POLICY_A, &[("UserName", "bounded")]),
+        (
+            "GetSAMLProvider",
+            "SAMLProviderArn",
+            provider_a,
+            "arn:aws:iam::111122223333:saml-provider/NoSuch",
+            &[],
+        ),
+        (
+            "DeleteSAMLProvider",
+            "SAMLProviderArn",
+            provider_a,
+            "arn:aws:iam::111122223333:saml-provider/NoSuch",
+            &[],
+        ),
+        (
+            "ListSAMLProviderTags",
+            "SAMLProviderArn",
+            provider_a,
+            "arn:aws:iam::111122223333:saml-provider/NoSuch",
+            &[],
+        ),
+        (
+            "TagSAMLProvider",
+            "SAMLProviderArn",
+            provider_a,
+            "arn:aws:iam::111122223333:saml-provider/NoSuch",
+            &[("Tags.member.1.Key", "k"), ("Tags.member.1.Value", "v")],
+        ),
+        ("DeleteVirtualMFADevice", "SerialNumber", mfa_a, "arn:aws:iam::111122223333:mfa/nosuch", &[]),
+        ("ListMFADeviceTags", "SerialNumber", mfa_a, "arn:aws:iam::111122223333:mfa/nosuch", &[]),
+        (
+            "EnableMFADevice",
+            "SerialNumber",
+            mfa_a,
+            "arn:aws:iam::111122223333:mfa/nosuch",
+            &[("UserName", "bob"), ("AuthenticationCode1", "123456"), ("AuthenticationCode2", "654321")],
+        ),
+        (
+            "DeactivateMFADevice",
+            "SerialNumber",
+            mfa_a,
+            "arn:aws:iam::111122223333:mfa/nosuch",
+            &[("UserName", "bob")],
+        ),
+        ("UpdateAccessKey", "AccessKeyId", &alice_key, "AKIAZZZZZZZZZZZZZZZZ", &[("Status", "Inactive")]),
+        ("DeleteAccessKey", "AccessKeyId", &alice_key, "AKIAZZZZZZZZZZZZZZZZ", &[]),
+        ("GetAccessKeyLastUsed", "AccessKeyId", &alice_key, "AKIAZZZZZZZZZZZZZZZZ", &[]),
+        (
+            "SimulatePrincipalPolicy",
+            "PolicySourceArn",
+            user_a,
+            "arn:aws:iam::111122223333:user/nosuch",
+            &[("ActionNames.member.1", "iam:ListUsers")],
+        ),
+        (
+            "GetContextKeysForPrincipalPolicy",
+            "PolicySourceArn",
+            user_a,
+            "arn:aws:iam::111122223333:user/nosuch",
+            &[],
+        ),
+    ];
+    for (action, param, existing, missing, extra) in cases {
+        let call = |value: &str| {
+            let mut pairs = vec![("Action", action), (param, value)];
+            pairs.extend_from_slice(extra);
+            let pairs: Vec<(String, String)> =
+                pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let (app, b) = (&app, b.clone());
+            async move {
+                let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                app.iam(&b, &pairs).await
+            }
+        };
+        let (to_existing, to_missing) = (call(existing).await, call(missing).await);
+        assert_ne!(to_existing.status, 200, "{action} on another account's resource: {}", to_existing.body);
+        let (status, body) = answer(&to_missing);
+        assert_eq!(answer(&to_existing), (status, body.replace(missing, existing)), "{action}");
+    }
+    // Nothing of account A changed.
+    app.admin(&[("Action", "GetPolicyVersion"), ("PolicyArn", POLICY_A), ("VersionId", "v1")]).await.ok();
+    let versions = app.admin(&[("Action", "ListPolicyVersions"), ("PolicyArn", POLICY_A)]).await;
+    assert_eq!(versions.all("VersionId"), ["v1"]);
+    app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", provider_a)]).await.ok();
+    let keys = app.admin(&[("Action", "ListAccessKeys"), ("UserName", "alice")]).await;
+    assert_eq!(keys.all("Status"), ["Active"]);
+    let devices = app.admin(&[("Action", "ListVirtualMFADevices")]).await;
+    assert_eq!(devices.all("SerialNumber"), [mfa_a]);
+    assert!(app.admin(&[("Action", "ListPolicyTags"), ("PolicyArn", POLICY_A)]).await.all("Key").is_empty());
+}
