@@ -126,11 +126,19 @@ pub struct PageFailure {
     pub title: &'static str,
     pub message: String,
     pub internal: Option<String>,
+    /// The request id of the failure's audit event; pages without one get a
+    /// new id, written to the log with the failure.
+    pub request_id: Option<String>,
 }
 
 impl PageFailure {
     pub fn new(status: u16, title: &'static str, message: impl Into<String>) -> Self {
-        PageFailure { status, title, message: message.into(), internal: None }
+        PageFailure { status, title, message: message.into(), internal: None, request_id: None }
+    }
+    /// The page names the audit event that recorded this failure.
+    pub fn audited_as(mut self, request_id: String) -> Self {
+        self.request_id = Some(request_id);
+        self
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "Request refused", message)
@@ -165,6 +173,7 @@ impl PageFailure {
             title: "Something went wrong",
             message: String::new(),
             internal: Some(cause.into()),
+            request_id: None,
         }
     }
 }
@@ -187,15 +196,21 @@ impl actix_web::ResponseError for PageFailure {
     }
 
     fn error_response(&self) -> HttpResponse {
+        let request_id = self.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let message = match &self.internal {
             Some(cause) => {
-                let reference = crate::crypto::random_token(6);
-                tracing::error!(reference, cause = %cause, "page failure");
-                format!("An internal error occurred (reference {reference}). Please try again.")
+                tracing::error!(request_id, cause = %cause, "page failure");
+                "An internal error occurred. Please try again.".to_owned()
             }
-            None => self.message.clone(),
+            None => {
+                if self.request_id.is_none() {
+                    tracing::info!(request_id, status = self.status, title = self.title, "page refused");
+                }
+                self.message.clone()
+            }
         };
-        let page = super::pages::MessagePage { title: self.title, message: &message };
+        let page =
+            super::pages::MessagePage { title: self.title, message: &message, request_id: Some(&request_id) };
         let body = askama::Template::render(&page).unwrap_or_else(|_| message.clone());
         super::pages::page_builder(self.status_code(), None, false).body(body)
     }

@@ -85,7 +85,7 @@ fn show_login(
 }
 
 fn refused_request(state: &AppState, req: &HttpRequest, e: IdpError) -> PageFailure {
-    web_audit(
+    let request_id = web_audit(
         state,
         req,
         "IdpAuthnRequest",
@@ -93,7 +93,7 @@ fn refused_request(state: &AppState, req: &HttpRequest, e: IdpError) -> PageFail
         Some(("AuthnRequestRefused", e.to_string())),
         serde_json::json!({}),
     );
-    PageFailure::bad_request(format!("The sign-in request was refused: {e}."))
+    PageFailure::bad_request(format!("The sign-in request was refused: {e}.")).audited_as(request_id)
 }
 
 /// `GET /idp/sso`: an AuthnRequest by the Redirect binding.
@@ -178,7 +178,7 @@ pub async fn login(
     let address = pages::client_address(&req);
     let now = state.iam.clock.now();
     let Some(attempt) = state.throttle.attempt(username, &address, now.timestamp()).await? else {
-        web_audit(
+        let request_id = web_audit(
             &state,
             &req,
             "DirectoryLogin",
@@ -186,7 +186,7 @@ pub async fn login(
             Some(("Throttled", "too many failed sign-ins".into())),
             serde_json::json!({}),
         );
-        return Err(PageFailure::throttled());
+        return Err(PageFailure::throttled().audited_as(request_id));
     };
     let directory = state.directory.as_ref().ok_or_else(|| {
         PageFailure::new(
@@ -254,6 +254,7 @@ pub async fn login(
         let body = pages::render(&pages::MessagePage {
             title: "No role for your account",
             message: "You signed in, but none of your directory groups grants an AWS role. Ask your administrator to add you to a group such as AWS-<account id>-<role name>.",
+            request_id: None,
         })?;
         return Ok(pages::page_builder(StatusCode::OK, None, state.https).body(body));
     }

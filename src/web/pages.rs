@@ -81,6 +81,8 @@ pub struct ConsolePage<'a> {
 pub struct MessagePage<'a> {
     pub title: &'a str,
     pub message: &'a str,
+    /// On error pages: the id under which the failure was audited or logged.
+    pub request_id: Option<&'a str>,
 }
 
 #[derive(Template)]

@@ -105,10 +105,11 @@ fn refused(state: &AppState, req: &HttpRequest, check: &str, detail: String) -> 
         403,
         "Sign-in failed",
         format!(
-            "The identity provider's response was not accepted (failed check: {check}; request id: {request_id}). \
-             Start the sign-in again; if it keeps failing, give your administrator the request id."
+            "The identity provider's response was not accepted (failed check: {check}). Start the sign-in \
+             again; if it keeps failing, give your administrator the request id below."
         ),
     )
+    .audited_as(request_id)
 }
 
 /// `POST /saml/acs`: validates the Response, then one role opens the
@@ -183,6 +184,7 @@ pub async fn acs(
         let body = pages::render(&pages::MessagePage {
             title: "No role for your account",
             message: "Your identity provider signed you in, but offers no AWS role here. Ask your administrator to map a role to your account.",
+            request_id: None,
         })?;
         return Ok(pages::page_builder(StatusCode::OK, None, state.https).body(body));
     }

@@ -154,4 +154,7 @@ async fn head_is_answered_like_get_and_unknown_pages_are_branded() {
     let missing = app.get("/no/such/page").await;
     assert_eq!(missing.status, 404);
     assert!(missing.body.contains("Page not found") && missing.body.contains("<html"), "{}", missing.body);
+    // Every error page carries a request id, logged with the failure.
+    let id = missing.body.split("Request id: <code>").nth(1).and_then(|t| t.split("</code>").next());
+    assert!(id.is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()), "{}", missing.body);
 }

@@ -340,7 +340,7 @@ async fn the_acs_holds_responses_to_their_request_and_browser() {
     // The page names the failed check and the request id that finds this event.
     let request_id = e["requestID"].as_str().unwrap();
     assert!(refused.body.contains("failed check: replay"), "{}", refused.body);
-    assert!(refused.body.contains(&format!("request id: {request_id}")), "{}", refused.body);
+    assert!(refused.body.contains(&format!("Request id: <code>{request_id}</code>")), "{}", refused.body);
     // A fresh request of A, answered once, works; the same answer again does not.
     let form = a.login_form().await;
     let page = a.submit_login(&form, "bob", "Bravo-Pass-2").await;
