@@ -137,6 +137,10 @@ async fn a_verified_assertion_cannot_bring_another_accounts_session_policy() {
     exchange_with(&app, &xml, TO.role, TO.provider, &[]).await.ok();
 }
 
+/// An action, the parameter naming another account's resource, an existing
+/// and a missing value for it, and the other parameters.
+type Probe<'a> = (&'a str, &'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 /// Every IAM action that names a resource by ARN or id, called by account B
 /// with account A's: an existing resource and a missing one get the same
 /// answer (apart from the request id and the name itself), always a refusal,
@@ -171,11 +175,10 @@ async fn every_iam_action_answers_alike_for_another_accounts_resources_and_missi
     let provider_a = "arn:aws:iam::111122223333:saml-provider/CorpA";
     let mfa_a = "arn:aws:iam::111122223333:mfa/alice-mfa";
     let user_a = "arn:aws:iam::111122223333:user/alice";
-    // (action, parameter naming A's resource, existing, missing, other parameters)
     let policy = |action: &'static str, extra: &'static [(&'static str, &'static str)]| {
         (action, "PolicyArn", POLICY_A, MISSING_POLICY_A, extra)
     };
-    let cases: Vec<(&str, &str, &str, &str, &[(&str, &str)])> = vec![
+    let cases: Vec<Probe> = vec![
         policy("GetPolicy", &[]),
         policy("GetPolicyVersion", &[("VersionId", "v1")]),
         policy("ListPolicyVersions", &[]),
