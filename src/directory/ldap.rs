@@ -399,6 +399,23 @@ impl Directory for LdapDirectory {
     ) -> BoxFuture<'a, Result<DirectoryUser, DirectoryError>> {
         Box::pin(self.sign_in(username, password))
     }
+
+    fn reachable(&self) -> BoxFuture<'_, Result<(), DirectoryError>> {
+        let timeout = self.timeout;
+        Box::pin(async move {
+            // The root DSE, which every LDAP server answers.
+            self.with_searcher(|ldap| {
+                Box::pin(async move {
+                    ldap.with_timeout(timeout)
+                        .search("", Scope::Base, "(objectClass=*)", vec!["1.1"])
+                        .await?
+                        .success()?;
+                    Ok(())
+                })
+            })
+            .await
+        })
+    }
 }
 
 #[cfg(test)]

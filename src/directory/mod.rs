@@ -85,6 +85,12 @@ pub trait Directory: Send + Sync {
         username: &'a str,
         password: &'a str,
     ) -> BoxFuture<'a, Result<DirectoryUser, DirectoryError>>;
+
+    /// Whether the directory answers now (readiness): one round trip as the
+    /// service account.
+    fn reachable(&self) -> BoxFuture<'_, Result<(), DirectoryError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Checks done before any directory request: an empty or blank password is

@@ -5,19 +5,27 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers. The directory's state is reported too
+/// (and in `idbroker_directory_up`), but does not make the node unready: it
+/// still serves the API and SAML sign-ins, and every node shares the outage.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.ping().await {
-        Ok(()) => {
-            state.metrics.database_up.set(1);
-            HttpResponse::Ok().content_type("text/plain").body("ready\n")
-        }
-        Err(e) => {
-            state.metrics.database_up.set(0);
-            tracing::warn!(error = ?e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unreachable\n")
-        }
+    let database = state.store.ping().await;
+    if let Err(e) = &database {
+        tracing::warn!(error = ?e, "readiness check failed");
     }
+    state.metrics.database_up.set(i64::from(database.is_ok()));
+    let mut body =
+        String::from(if database.is_ok() { "ready\ndatabase: up\n" } else { "database unreachable\n" });
+    if let Some(directory) = &state.directory {
+        let reachable = directory.reachable().await;
+        if let Err(e) = &reachable {
+            tracing::warn!(error = %e, "the directory cannot be reached");
+        }
+        state.metrics.directory_up.set(i64::from(reachable.is_ok()));
+        body.push_str(if reachable.is_ok() { "directory: up\n" } else { "directory: unreachable\n" });
+    }
+    let mut answer = if database.is_ok() { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    answer.content_type("text/plain").body(body)
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

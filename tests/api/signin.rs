@@ -266,6 +266,12 @@ async fn a_directory_that_is_down_gives_a_clear_page_and_the_api_serves() {
     assert!(p.body.contains("cannot be reached"), "{}", p.body);
     app.admin(&[("Action", "ListUsers")]).await.ok();
     assert!(app.get("/metrics").await.body.contains("idbroker_directory_up 0"));
+    // Still ready (it serves the API), and says what is down.
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 200);
+    assert!(ready.body.contains("database: up\ndirectory: unreachable"), "{}", ready.body);
+    let reachable = directory_app("", "").await.get("/readyz").await;
+    assert!(reachable.body.contains("directory: up"), "{}", reachable.body);
 }
 
 #[tokio::test]
