@@ -3,7 +3,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use idbroker::crypto::sha256_hex;
 use idbroker::iam::policy::{evaluate, NamedPolicy, PolicySet};
-use idbroker::sts::sigv4::{self, Authorization, RequestParts};
+use idbroker::sigv4::{self, Authorization, RequestParts};
 
 #[path = "policy_fixture.rs"]
 mod policy_fixture;

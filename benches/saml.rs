@@ -3,8 +3,8 @@
 //! Side by side: libxmlsec1's verification of the same response (what the
 //! previous core spent most of its time in, before its own parsing) and
 //! samael's plain `parse_xml_response`.
-use chrono::Utc;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::saml::{verify_response, ServiceEndpoint, TrustedIdp};
 use samael::crypto::{Crypto, CryptoProvider, ReduceMode};
 use samael::metadata::EntityDescriptor;
@@ -25,7 +25,7 @@ const TO: Addressing<'static> = Addressing {
 fn validation(c: &mut Criterion) {
     let idp = TestIdp::new("https://idp.corp.test/saml");
     // samael checks times against the wall clock, so the response is made now.
-    let xml = idp.response(&TO, Utc::now(), |r| {
+    let xml = idp.response(&TO, SystemClock.now(), |r| {
         r.signature = None;
         let a = r.assertion.as_mut().unwrap();
         a.attribute_statements.as_mut().unwrap()[0].attributes.extend([
@@ -34,7 +34,7 @@ fn validation(c: &mut Criterion) {
         ]);
         a.signature = Some(samael::signature::Signature::template(&a.id, &idp.cert()));
     });
-    let metadata = idbroker::saml::validate_idp_metadata(&idp.metadata(), Utc::now()).unwrap();
+    let metadata = idbroker::saml::validate_idp_metadata(&idp.metadata(), SystemClock.now()).unwrap();
     let trusted = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
         signing_keys: metadata.signing_keys,
@@ -46,7 +46,7 @@ fn validation(c: &mut Criterion) {
         max_bytes: 100_000,
         clock_skew: chrono::Duration::seconds(120),
     };
-    let now = Utc::now();
+    let now = SystemClock.now();
     verify_response(&xml, &trusted, &sp, now).unwrap();
     let entity: EntityDescriptor = idp.metadata().parse().unwrap();
     let samael_sp = ServiceProviderBuilder::default()

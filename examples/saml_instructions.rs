@@ -16,7 +16,7 @@ fn main() {
         provider: "arn:aws:iam::111122223333:saml-provider/P",
     };
     let idp = TestIdp::new("https://idp.test/saml");
-    let now = chrono::Utc::now();
+    let now = idbroker::clock::Clock::now(&idbroker::clock::SystemClock);
     let xml = idp.response(&to, now, |_| {});
     let meta = idbroker::saml::validate_idp_metadata(&idp.metadata(), now).unwrap();
     let trusted =

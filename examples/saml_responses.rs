@@ -23,7 +23,7 @@ fn main() -> std::io::Result<()> {
     let metadata =
         idp.metadata().replacen("><md:IDPSSODescriptor", &format!("{padding}><md:IDPSSODescriptor"), 1);
     std::fs::write(dir.join("metadata.xml"), metadata)?;
-    let now = chrono::Utc::now();
+    let now = idbroker::clock::Clock::now(&idbroker::clock::SystemClock);
     let mut out = String::new();
     for _ in 0..count {
         let xml = idp.response(&TO, now, |_| {});

@@ -2,7 +2,7 @@
 //!
 //! Dependencies point inward (see `shared/docs/design.md`): `web` is the only
 //! module that knows actix-web, `store` the only one that knows sqlx, and the
-//! domain logic (`iam`, `iam::policy`, `sts::sigv4`) is plain Rust.
+//! domain logic (`iam`, `iam::policy`, `sigv4`) is plain Rust.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod audit;
@@ -17,6 +17,7 @@ pub mod idp;
 pub mod metrics;
 pub mod query;
 pub mod saml;
+pub mod sigv4;
 pub mod startup;
 pub mod store;
 pub mod sts;

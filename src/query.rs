@@ -144,6 +144,13 @@ pub fn text_opt(name: &'static str, value: Option<impl Into<String>>) -> Option<
     value.map(|v| Node::Text(name, v.into()))
 }
 
+/// `s` escaped for XML text and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_xml(s, &mut out);
+    out
+}
+
 pub fn escape_xml(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {

@@ -215,7 +215,7 @@ pub async fn register_builtin_provider(
         None => store.list_account_ids().await?,
     };
     for account in accounts {
-        let arn = format!("arn:aws:iam::{account}:saml-provider/{BUILTIN_PROVIDER}");
+        let arn = crate::domain::Arn::saml_provider(&account, BUILTIN_PROVIDER);
         match store.get_saml_provider(&arn).await {
             Ok(p) if p.metadata == metadata => {}
             Ok(_) => store.update_saml_provider(&arn, &metadata, &idp.entity_id, None).await?,

@@ -6,7 +6,7 @@ mod ids;
 mod public_url;
 mod session;
 
-pub use arn::Arn;
+pub use arn::{Arn, ADMINISTRATOR_ACCESS, AWS_MANAGED_POLICY_PREFIX};
 pub use client_address::TrustedProxies;
 pub use entities::{
     AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal, SamlProvider, Tag,

@@ -1,8 +1,8 @@
 //! Who is calling: SigV4 verification against the stored access key.
 use super::IamService;
 use crate::domain::{Principal, SessionClaims, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY, SESSION_TOKEN_TYPE};
+use crate::sigv4::{self, Authorization, RequestParts, SigV4Error};
 use crate::store::StoreError;
-use crate::sts::sigv4::{self, Authorization, RequestParts, SigV4Error};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -160,9 +160,7 @@ impl IamService {
             }
         }
         let (kind, arn, user_id) = match &key.user_id {
-            None => {
-                (CallerKind::Root, format!("arn:aws:iam::{}:root", key.account_id), key.account_id.clone())
-            }
+            None => (CallerKind::Root, crate::domain::Arn::root(&key.account_id), key.account_id.clone()),
             Some(id) => {
                 let user = self.store.get_principal_by_id(id).await.map_err(AuthError::Backend)?;
                 let (arn, uid) = (user.arn.clone(), user.id.clone());

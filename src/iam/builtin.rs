@@ -1,7 +1,7 @@
 //! AWS managed policies that idbroker provides in every account. They have no
 //! stored row; their ARNs live in the `aws` account as on AWS.
 
-pub const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+pub use crate::domain::ADMINISTRATOR_ACCESS;
 
 /// (name, description, document) of each built-in policy.
 const BUILTIN: &[(&str, &str, &str)] = &[
@@ -35,7 +35,7 @@ pub struct BuiltinPolicy {
 }
 
 pub fn find(arn: &str) -> Option<BuiltinPolicy> {
-    let name = arn.strip_prefix("arn:aws:iam::aws:policy/")?;
+    let name = arn.strip_prefix(crate::domain::AWS_MANAGED_POLICY_PREFIX)?;
     BUILTIN.iter().find(|(n, _, _)| *n == name).map(|(name, description, document)| BuiltinPolicy {
         arn: arn.to_owned(),
         name,
@@ -45,5 +45,5 @@ pub fn find(arn: &str) -> Option<BuiltinPolicy> {
 }
 
 pub fn all() -> impl Iterator<Item = BuiltinPolicy> {
-    BUILTIN.iter().filter_map(|(n, _, _)| find(&format!("arn:aws:iam::aws:policy/{n}")))
+    BUILTIN.iter().filter_map(|(n, _, _)| find(&crate::domain::Arn::aws_managed_policy(n)))
 }

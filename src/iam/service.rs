@@ -386,10 +386,7 @@ impl IamService {
 
 /// `arn:aws:iam::ACCT:role/NAME` from `arn:aws:sts::ACCT:assumed-role/NAME/SESSION`.
 pub(crate) fn role_arn_of_session(session_arn: &str) -> Option<String> {
-    let rest = session_arn.strip_prefix("arn:aws:sts::")?;
-    let (account, resource) = rest.split_once(":assumed-role/")?;
-    let (role, _session) = resource.rsplit_once('/')?;
-    Some(format!("arn:aws:iam::{account}:role/{role}"))
+    crate::domain::Arn::role_of_session(session_arn)
 }
 
 impl IamService {

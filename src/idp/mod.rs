@@ -111,7 +111,7 @@ impl IdentityProvider {
                 )
             })
             .collect();
-        let sso = xml_escape(&self.sso_url);
+        let sso = crate::query::xml_escape(&self.sso_url);
         format!(
             concat!(
                 r#"<?xml version="1.0" encoding="UTF-8"?>"#,
@@ -122,16 +122,9 @@ impl IdentityProvider {
                 r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sso}"/>"#,
                 r#"</md:IDPSSODescriptor></md:EntityDescriptor>"#
             ),
-            entity = xml_escape(&self.entity_id),
+            entity = crate::query::xml_escape(&self.entity_id),
             keys = keys,
             sso = sso,
         )
     }
-}
-
-/// Escapes text for an XML attribute or element.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    crate::query::escape_xml(s, &mut out);
-    out
 }

@@ -225,7 +225,7 @@ mod tests {
                 .to_owned()];
         let tags = [("title".to_owned(), "</saml:AttributeValue>&\"".to_owned())];
         let subject = Subject { name_id: "bob<&>", roles: &roles, tags: &tags };
-        let now = chrono::Utc::now();
+        let now = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap();
         let issue = |sign_assertion| {
             idp.issue(
                 &subject,

@@ -3,7 +3,7 @@
 //! explicit rules map a group DN to a role ARN. Every role is offered through
 //! the built-in provider of the role's account.
 use crate::directory::Group;
-use crate::domain::BUILTIN_PROVIDER;
+use crate::domain::{Arn, BUILTIN_PROVIDER};
 
 /// An explicit rule from configuration.
 #[derive(Debug, Clone)]
@@ -16,12 +16,12 @@ fn valid_role_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.chars().all(crate::domain::is_name_char)
 }
 
-/// `(account, role name)` of an `arn:aws:iam::<account>:role/<path/><name>` ARN.
-fn account_of_role(arn: &str) -> Option<&str> {
-    let rest = arn.strip_prefix("arn:aws:iam::")?;
-    let (account, resource) = rest.split_once(':')?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && resource.starts_with("role/"))
-        .then_some(account)
+/// The account of an `arn:aws:iam::<account>:role/<path/><name>` ARN.
+fn account_of_role(arn: &str) -> Option<String> {
+    let a = Arn::parse(arn).filter(|a| {
+        a.partition == "aws" && a.service == "iam" && a.region.is_empty() && a.resource.starts_with("role/")
+    })?;
+    (a.account.len() == 12 && a.account.bytes().all(|b| b.is_ascii_digit())).then_some(a.account)
 }
 
 /// The `role-arn,provider-arn` pairs the groups grant, sorted, without repeats.
@@ -32,7 +32,7 @@ pub fn role_pairs(groups: &[Group], rules: &[RoleRule]) -> Vec<String> {
             if let Some((account, role)) = rest.split_once('-') {
                 if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && valid_role_name(role)
                 {
-                    roles.push(format!("arn:aws:iam::{account}:role/{role}"));
+                    roles.push(Arn::role(account, role));
                 }
             }
         }
@@ -44,7 +44,7 @@ pub fn role_pairs(groups: &[Group], rules: &[RoleRule]) -> Vec<String> {
         .iter()
         .filter_map(|role| {
             let account = account_of_role(role)?;
-            Some(format!("{role},arn:aws:iam::{account}:saml-provider/{BUILTIN_PROVIDER}"))
+            Some(format!("{role},{}", Arn::saml_provider(&account, BUILTIN_PROVIDER)))
         })
         .collect();
     pairs.sort();

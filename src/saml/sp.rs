@@ -35,9 +35,9 @@ impl ServiceProviderUrls {
                 r#"<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{acs}" index="0" isDefault="true"/>"#,
                 r#"</md:SPSSODescriptor></md:EntityDescriptor>"#
             ),
-            entity = crate::idp::xml_escape(&self.entity_id),
+            entity = crate::query::xml_escape(&self.entity_id),
             cert = cert,
-            acs = crate::idp::xml_escape(&self.acs_url),
+            acs = crate::query::xml_escape(&self.acs_url),
         )
     }
 
@@ -58,11 +58,11 @@ impl ServiceProviderUrls {
                 r#"ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>{issuer}</saml:Issuer>"#,
                 r#"<samlp:NameIDPolicy AllowCreate="true"/></samlp:AuthnRequest>"#
             ),
-            id = crate::idp::xml_escape(request_id),
+            id = crate::query::xml_escape(request_id),
             instant = now.to_rfc3339_opts(SecondsFormat::Secs, true),
-            dest = crate::idp::xml_escape(sso_url),
-            acs = crate::idp::xml_escape(&self.acs_url),
-            issuer = crate::idp::xml_escape(&self.entity_id),
+            dest = crate::query::xml_escape(sso_url),
+            acs = crate::query::xml_escape(&self.acs_url),
+            issuer = crate::query::xml_escape(&self.entity_id),
         );
         let mut deflater = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         deflater.write_all(xml.as_bytes()).map_err(|e| KeyError::from_io(&e))?;

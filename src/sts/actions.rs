@@ -252,7 +252,7 @@ async fn get_session_token(iam: &IamService, caller: &Caller, p: &Params) -> Out
 async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     let user = long_term_caller(caller, "GetFederationToken")?;
     let name = session_name(p, "Name", "name", 2, 32)?;
-    let arn = format!("arn:aws:sts::{}:federated-user/{name}", caller.account_id);
+    let arn = Arn::federated_user(&caller.account_id, name);
     let ctx = iam.context_for(caller, "sts:GetFederationToken", &arn).await?;
     iam.authorize(caller, &ctx).await?;
     let (max, default) = if user.is_none() { (3600, 3600) } else { (129_600, 43_200) };

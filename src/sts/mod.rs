@@ -3,7 +3,6 @@
 mod actions;
 mod saml;
 mod session;
-pub mod sigv4;
 
 pub use actions::{handle, ACTIONS};
 pub use saml::{

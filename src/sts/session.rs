@@ -57,7 +57,7 @@ impl SessionRequest {
 
     /// An assumed-role session of `role` named `session`.
     pub fn for_role(role: &Principal, session: &str, duration: i64) -> SessionRequest {
-        let arn = format!("arn:aws:sts::{}:assumed-role/{}/{session}", role.account_id, role.name);
+        let arn = crate::domain::Arn::assumed_role(&role.account_id, &role.name, session);
         SessionRequest::new(&role.account_id, SessionKind::AssumedRole, &role.id, &arn, session, duration)
     }
 }
@@ -150,7 +150,7 @@ pub fn console_credentials(
         None => (
             SessionKind::RootSession,
             identity.account_id.clone(),
-            format!("arn:aws:iam::{}:root", identity.account_id),
+            crate::domain::Arn::root(&identity.account_id),
         ),
     };
     let mut request = SessionRequest::new(&identity.account_id, kind, &principal_id, &arn, "", 3600);

@@ -2,8 +2,8 @@ use chrono::{TimeZone, Utc};
 use idbroker::clock::FixedClock;
 use idbroker::config::Settings;
 use idbroker::crypto::sha256_hex;
+use idbroker::sigv4::{self, Authorization, RequestParts};
 use idbroker::startup::{self, Application};
-use idbroker::sts::sigv4::{self, Authorization, RequestParts};
 use std::sync::Arc;
 
 pub const ACCOUNT: &str = "111122223333";

@@ -20,6 +20,7 @@ async fn login(browser: &Browser, user: &str, password: &str) -> u16 {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn a_spray_from_the_office_address_spares_those_who_signed_in_there_before() {
     let app = company_app().await;
     let office = Browser::relayed_from(&app, OFFICE);
@@ -39,6 +40,7 @@ async fn a_spray_from_the_office_address_spares_those_who_signed_in_there_before
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn guessing_one_account_from_elsewhere_does_not_lock_its_owner_out_at_the_office() {
     let app = company_app().await;
     let office = Browser::relayed_from(&app, OFFICE);
@@ -54,6 +56,7 @@ async fn guessing_one_account_from_elsewhere_does_not_lock_its_owner_out_at_the_
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn one_persons_typos_at_the_office_hold_only_that_person() {
     let app = company_app().await;
     let office = Browser::relayed_from(&app, OFFICE);
@@ -73,6 +76,7 @@ async fn one_persons_typos_at_the_office_hold_only_that_person() {
 /// The audit records the client's address, not the proxy's; a client that
 /// is not a trusted proxy cannot choose its address with the header.
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn the_audit_records_the_relayed_address_only_from_a_trusted_proxy() {
     for (server, recorded) in [(BEHIND_PROXY, OFFICE), ("", "127.0.0.1")] {
         let app = directory_app_serving(server, "", "").await;

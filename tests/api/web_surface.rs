@@ -70,6 +70,7 @@ fn redirect_query(xml: &str, relay: Option<&str>, key: Option<(&SpKey, &str)>) -
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn i01_authn_requests_are_checked_before_any_login_form() {
     let sp3 = sp_key();
     let app = app_with_sps(&sp3, "").await;
@@ -128,6 +129,7 @@ async fn sign_in_for_sp2(app: &TestApp, user: &str, password: &str, relay: Optio
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn i03_issued_assertions_are_addressed_signed_and_short_lived() {
     let app = app_with_sps(&sp_key(), "").await;
     let (xml, page) =
@@ -161,6 +163,7 @@ async fn i03_issued_assertions_are_addressed_signed_and_short_lived() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn i02_directory_values_cannot_inject_attributes() {
     let app = app_with_sps(&sp_key(), "tag_attributes = [\"title\"]").await;
     let (xml, _) = sign_in_for_sp2(&app, "inject", "Inject-Pass-8", None).await;
@@ -204,6 +207,7 @@ async fn i02_directory_values_cannot_inject_attributes() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn w01_redirects_stay_on_this_origin() {
     let app = directory_app("", "").await;
     for evil in [
@@ -236,6 +240,7 @@ async fn w01_redirects_stay_on_this_origin() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn w02_w03_w05_pages_escape_check_tokens_and_send_headers() {
     let app = directory_app("", "").await;
     let b = Browser::new(&app);
@@ -288,6 +293,7 @@ async fn w02_w03_w05_pages_escape_check_tokens_and_send_headers() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn r01_r02_r05_oversized_and_compressed_input_is_refused_early() {
     let app = directory_app("", "").await;
     let b = Browser::new(&app);
@@ -313,6 +319,7 @@ async fn r01_r02_r05_oversized_and_compressed_input_is_refused_early() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn the_acs_holds_responses_to_their_request_and_browser() {
     let app = directory_app("", "").await;
     // A response answering browser A's request, posted by browser B, is refused.
@@ -349,6 +356,7 @@ async fn the_acs_holds_responses_to_their_request_and_browser() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn unsolicited_responses_are_accepted_unless_the_provider_requires_requests() {
     let app = directory_app("", "").await;
     // IdP-initiated: GET /idp/login without a request.
@@ -376,6 +384,7 @@ async fn unsolicited_responses_are_accepted_unless_the_provider_requires_request
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn aws_registered_by_its_metadata_gets_idp_initiated_assertions() {
     let metadata = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/aws-sp-metadata.xml");
     let app = directory_app("", &format!("service_providers = [{{ metadata_file = \"{metadata}\" }}]")).await;
@@ -404,6 +413,7 @@ async fn aws_registered_by_its_metadata_gets_idp_initiated_assertions() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn p10_a_response_is_used_once_across_the_acs_and_the_sts() {
     let app = directory_app("", "").await;
     let sts = |response: String| {
@@ -440,6 +450,7 @@ async fn p10_a_response_is_used_once_across_the_acs_and_the_sts() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
 async fn r01_r03_r04_hostile_shapes_at_the_acs_are_refused_fast() {
     let app = directory_app("", "").await;
     let b = Browser::new(&app);

@@ -190,7 +190,7 @@ async fn device_fields(c: &Ctx<'_>, d: &MfaDevice, with_user: bool) -> Result<Ve
                 "User",
                 vec![
                     text("UserId", c.account()),
-                    text("Arn", format!("arn:aws:iam::{}:root", c.account())),
+                    text("Arn", crate::domain::Arn::root(c.account())),
                     text("CreateDate", super::nodes::date(d.created_at)),
                 ],
             ));

@@ -55,7 +55,7 @@ pub async fn get(c: &Ctx<'_>) -> Output {
                     "User",
                     vec![
                         text("UserId", c.account()),
-                        text("Arn", format!("arn:aws:iam::{}:root", c.account())),
+                        text("Arn", crate::domain::Arn::root(c.account())),
                         text("CreateDate", super::nodes::date(account.created_at)),
                     ],
                 )]));

@@ -167,9 +167,7 @@ fn principal_matches(spec: &PrincipalSpec, who: Option<&RequestPrincipal>) -> Op
                 let grant = if *t == PrincipalType::Aws && v == "*" {
                     who.ids.iter().any(|(k, _)| *k == PrincipalType::Aws).then_some(Grant::Named)
                 } else if *t == PrincipalType::Aws
-                    && (v == &who.account
-                        || v.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root"))
-                            == Some(&who.account))
+                    && (v == &who.account || crate::domain::Arn::account_of_root(v) == Some(&who.account))
                 {
                     Some(Grant::Account)
                 } else if Some(v.as_str()) == own && who.ids.first().is_some_and(|(k, _)| k == t) {
