@@ -595,11 +595,14 @@ async fn p10_replay_is_refused_on_a_second_node() {
 async fn the_replay_cache_takes_an_id_once_until_it_expires() {
     let app = spawn_app().await;
     let store = idbroker::store::Store::connect(&app.settings.database.url, 2).await.unwrap();
+    // Times after the app's clock, so its sweeper (which forgets entries
+    // expired by then) leaves these alone.
+    let t0 = epoch().timestamp() + 3600;
     let using = |now: i64, expires_at: i64| idbroker::store::AssertionUse {
         issuer: "https://idp.test".into(),
         assertion_id: "_a1".into(),
-        expires_at,
-        now,
+        expires_at: t0 + expires_at,
+        now: t0 + now,
     };
     assert!(store.record_assertion_use(using(100, 200)).await.unwrap());
     assert!(!store.record_assertion_use(using(150, 300)).await.unwrap(), "live entry");
