@@ -54,6 +54,23 @@ impl From<sqlx::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// A lookup whose missing row is an answer, not a failure: `Ok(None)` for
+/// `NotFound`, while every other error stays an error (a database outage must
+/// never read as "no such role").
+pub trait Found<T> {
+    fn found(self) -> Result<Option<T>>;
+}
+
+impl<T> Found<T> for Result<T> {
+    fn found(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// How often a node reads the shared change counter: the longest another
 /// node's change to a provider or principal takes to be in force here.
 pub const CHANGE_POLL: Duration = Duration::from_millis(250);

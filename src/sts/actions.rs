@@ -7,9 +7,9 @@ use crate::domain::{
 use crate::iam::policy::{
     self, Decision, NamedPolicy, PolicyKind, PolicySet, PrincipalType, RequestContext, RequestPrincipal,
 };
-use crate::iam::{Caller, CallerKind, IamService};
+use crate::iam::{Caller, CallerKind, IamError, IamService};
 use crate::query::{text, Node, Params};
-use crate::store::StoreError;
+use crate::store::{Found, StoreError};
 
 /// STS actions this build serves.
 pub const ACTIONS: &[&str] = &[
@@ -327,7 +327,7 @@ async fn trust_allows(
     };
     let own = match &caller.kind {
         CallerKind::User(u) => Some(u.clone()),
-        CallerKind::Session(s) => iam.store.get_principal_by_id(&s.pid).await.ok(),
+        CallerKind::Session(s) => iam.store.get_principal_by_id(&s.pid).await.found()?,
         CallerKind::Root => None,
     };
     let Some(own) = own else { return Ok(false) };
@@ -413,7 +413,12 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
             }
         }
     }
-    let user = iam.caller_user(caller).await.ok().flatten();
+    let user = match iam.caller_user(caller).await {
+        Ok(user) => user,
+        // Role and federated sessions have no user of their own.
+        Err(IamError::Validation(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     let mfa = mfa(iam, caller, user.as_ref(), p).await? || caller.session().is_some_and(|s| s.mfa);
 
     let mut ctx = iam.context_for(caller, "sts:AssumeRole", &role.arn).await?;

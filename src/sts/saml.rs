@@ -12,7 +12,7 @@ use crate::iam::policy::{
 use crate::iam::IamService;
 use crate::query::{text, Node, Params};
 use crate::saml::{verify_response, SamlError, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
-use crate::store::{AssertionUse, StoreError};
+use crate::store::{AssertionUse, Found, StoreError};
 use base64::Engine;
 
 const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
@@ -253,7 +253,9 @@ pub async fn assume_role_with_claims(
         .as_ref()
         .and_then(|a| a.resource_type_and_name().map(|(k, n)| (a.account.clone(), k, n)))
     {
-        Some((account, "role", name)) => iam.store.get_principal(&account, EntityKind::Role, name).await.ok(),
+        Some((account, "role", name)) => {
+            iam.store.get_principal(&account, EntityKind::Role, name).await.found()?
+        }
         _ => None,
     }
     .filter(|r| r.arn == role_arn && provider.account_id == r.account_id);
