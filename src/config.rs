@@ -41,6 +41,23 @@ pub struct ServerSettings {
     pub workers: usize,
 }
 
+/// A secret setting: read like any string, never printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
@@ -54,7 +71,7 @@ pub struct DirectorySettings {
     pub kind: DirectoryKind,
     pub url: String,
     pub bind_dn: String,
-    pub bind_password: String,
+    pub bind_password: Secret,
     pub user_base_dn: String,
     pub user_filter: String,
     pub group_base_dn: String,
@@ -148,7 +165,7 @@ impl Default for Settings {
                 kind: DirectoryKind::Openldap,
                 url: String::new(),
                 bind_dn: String::new(),
-                bind_password: String::new(),
+                bind_password: Secret::default(),
                 user_base_dn: String::new(),
                 user_filter: DEFAULT_USER_FILTER.into(),
                 group_base_dn: String::new(),
@@ -394,5 +411,12 @@ mod tests {
         let s = Settings::from_toml(text).unwrap();
         let d = Settings::default();
         assert_eq!(serde_json::to_value(&s).unwrap(), serde_json::to_value(&d).unwrap());
+    }
+
+    #[test]
+    fn the_directory_password_is_read_but_never_printed() {
+        let s = Settings::from_toml("[directory]\nbind_password = \"hunter2-service\"\n").unwrap();
+        assert_eq!(s.directory.bind_password.expose(), "hunter2-service");
+        assert!(!format!("{s:?}").contains("hunter2"), "{s:?}");
     }
 }

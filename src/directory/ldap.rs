@@ -136,7 +136,7 @@ impl LdapDirectory {
         }
         let mut ldap = self.connect().await?;
         ldap.with_timeout(self.timeout)
-            .simple_bind(&self.settings.bind_dn, &self.settings.bind_password)
+            .simple_bind(&self.settings.bind_dn, self.settings.bind_password.expose())
             .await
             .map_err(unavailable)?
             .success()
