@@ -3,7 +3,7 @@
 //! database within the change counter's poll. Each test first makes a node
 //! read (and keep) the rows, then changes them.
 use crate::helpers::*;
-use crate::saml::{exchange, refused, setup, TO};
+use crate::saml::{exchange, exchange_on, refused, second_node, setup, TO};
 use crate::test_idp::TestIdp;
 
 const DENY_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRoleWithSAML"}]}"#;
@@ -59,32 +59,10 @@ async fn new_provider_metadata_is_in_force_for_the_next_exchange() {
 #[tokio::test]
 async fn another_nodes_change_is_in_force_within_one_poll() {
     let (app, idp) = setup().await;
-    let clock = std::sync::Arc::new(app.clock.clone());
-    let node2 = idbroker::startup::Application::build(&app.settings, clock).await.unwrap();
-    let node2_url = format!("http://127.0.0.1:{}", node2.port());
-    tokio::spawn(node2.run());
+    let node2 = second_node(&app).await;
     let on_node2 = |xml: String| {
-        let app = &app;
-        let url = node2_url.clone();
-        async move {
-            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &xml);
-            let body = form(&[
-                ("Version", "2011-06-15"),
-                ("Action", "AssumeRoleWithSAML"),
-                ("RoleArn", TO.role),
-                ("PrincipalArn", TO.provider),
-                ("SAMLAssertion", &b64),
-            ]);
-            let r = app
-                .client
-                .post(&url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            r.status().as_u16()
-        }
+        let (app, node2) = (&app, node2.clone());
+        async move { exchange_on(app, &node2, &xml).await.0 }
     };
     // Node 2 reads the provider and the role, and keeps them.
     for _ in 0..2 {

@@ -541,16 +541,19 @@ async fn rejections_are_audited_with_the_failed_check() {
     assert_eq!(event["requestParameters"]["SAMLAssertion"], "HIDDEN_DUE_TO_SECURITY_REASONS");
 }
 
-#[tokio::test]
-async fn p10_replay_is_refused_on_a_second_node() {
-    let (app, idp) = setup().await;
-    // A second node: same database, same key folder, its own port.
+/// A second node of `app`: the same database and key folder, its own port.
+/// Its base URL.
+pub(crate) async fn second_node(app: &TestApp) -> String {
     let clock = std::sync::Arc::new(app.clock.clone());
-    let node2 = idbroker::startup::Application::build(&app.settings, clock).await.unwrap();
-    let node2_url = format!("http://127.0.0.1:{}", node2.port());
-    tokio::spawn(node2.run());
-    let xml = idp.response(&TO, epoch(), |_| {});
-    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &xml);
+    let node = idbroker::startup::Application::build(&app.settings, clock).await.unwrap();
+    let url = format!("http://127.0.0.1:{}", node.port());
+    tokio::spawn(node.run());
+    url
+}
+
+/// `exchange`, sent to the node at `base`: the status and the body.
+pub(crate) async fn exchange_on(app: &TestApp, base: &str, xml: &str) -> (u16, String) {
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, xml);
     let body = form(&[
         ("Version", "2011-06-15"),
         ("Action", "AssumeRoleWithSAML"),
@@ -558,18 +561,27 @@ async fn p10_replay_is_refused_on_a_second_node() {
         ("PrincipalArn", PROVIDER),
         ("SAMLAssertion", &b64),
     ]);
-    let r = exchange(&app, &xml).await;
-    r.ok();
-    let again = app
+    let r = app
         .client
-        .post(&node2_url)
+        .post(base)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status().as_u16(), 400);
-    assert!(again.text().await.unwrap().contains("InvalidIdentityToken"));
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn p10_replay_is_refused_on_a_second_node() {
+    let (app, idp) = setup().await;
+    let node2_url = second_node(&app).await;
+    let xml = idp.response(&TO, epoch(), |_| {});
+    let r = exchange(&app, &xml).await;
+    r.ok();
+    let (status, body) = exchange_on(&app, &node2_url, &xml).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("InvalidIdentityToken"));
     // Credentials issued by node 1 verify on node 2 without any shared state but the keys.
     let creds = Keys::from_credentials(&r);
     let whoami = form(&[("Version", "2011-06-15"), ("Action", "GetCallerIdentity")]);
