@@ -5,6 +5,8 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
+const DIRECTORY_PROBE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Ready when the database answers. The directory's state is reported too
 /// (and in `idbroker_directory_up`), but does not make the node unready: it
 /// still serves the API and SAML sign-ins, and every node shares the outage.
@@ -17,7 +19,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let mut body =
         String::from(if database.is_ok() { "ready\ndatabase: up\n" } else { "database unreachable\n" });
     if let Some(directory) = &state.directory {
-        let reachable = directory.reachable().await;
+        // Bounded well inside a load balancer's health-check timeout: a
+        // directory that hangs must not make the node look dead.
+        let reachable = match tokio::time::timeout(DIRECTORY_PROBE, directory.reachable()).await {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {DIRECTORY_PROBE:?}")),
+        };
         if let Err(e) = &reachable {
             tracing::warn!(error = %e, "the directory cannot be reached");
         }
