@@ -1,15 +1,11 @@
 //! The STS Query API actions.
 use super::session::{issue, issue_role_session, packed_size, SessionRequest};
-use super::StsError;
-use crate::domain::{
-    account_of_temporary_key, Arn, EntityKind, Principal, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY,
-};
-use crate::iam::policy::{
-    self, Decision, NamedPolicy, PolicyKind, PolicySet, PrincipalType, RequestContext, RequestPrincipal,
-};
+use super::{trust, StsError};
+use crate::domain::{account_of_temporary_key, Arn, Principal, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY};
+use crate::iam::policy::{PolicyKind, PrincipalType, RequestPrincipal};
 use crate::iam::{Caller, CallerKind, IamError, IamService};
 use crate::query::{text, Node, Params};
-use crate::store::{Found, StoreError};
+use crate::store::StoreError;
 
 /// STS actions this build serves.
 pub const ACTIONS: &[&str] = &[
@@ -71,7 +67,7 @@ async fn count_session(iam: &IamService, caller: &Caller) -> Result<(), StsError
     Ok(())
 }
 
-fn validation(field: &str, value: &str, constraint: &str) -> StsError {
+pub(super) fn validation(field: &str, value: &str, constraint: &str) -> StsError {
     StsError::Validation(format!(
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
     ))
@@ -284,83 +280,6 @@ async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> 
     ]))
 }
 
-/// The role a RoleArn names, or AccessDenied (as AWS answers, so role names
-/// cannot be probed).
-async fn role_of(iam: &IamService, caller: &Caller, role_arn: &str) -> Result<Principal, StsError> {
-    let denied = || {
-        StsError::AccessDenied(format!(
-            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-            caller.arn
-        ))
-    };
-    let arn = Arn::parse(role_arn)
-        .filter(|a| a.service == "iam")
-        .ok_or_else(|| validation("roleArn", role_arn, "Member must be the ARN of a role"))?;
-    let Some(("role", name)) = arn.resource_type_and_name() else {
-        return Err(validation("roleArn", role_arn, "Member must be the ARN of a role"));
-    };
-    match iam.store.get_principal(&arn.account, EntityKind::Role, name).await {
-        Ok(role) if role.arn == role_arn => Ok(role),
-        Ok(_) | Err(StoreError::NotFound(_)) => Err(denied()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The trust decision: the role's trust policy must allow the caller every one
-/// of `actions` (`sts:AssumeRole`, `sts:TagSession`, ...), and when it grants
-/// only to the caller's account, or the role is in another account, the
-/// caller's own policies must allow them too. The caller's side is loaded once.
-async fn trust_allows(
-    iam: &IamService,
-    caller: &Caller,
-    role: &Principal,
-    base: &RequestContext,
-    actions: &[&str],
-) -> Result<bool, StsError> {
-    let trust_doc = role.trust_policy.as_deref().unwrap_or_default();
-    let trust = iam.parse_policy(trust_doc, PolicyKind::Resource)?;
-    let trust_named = NamedPolicy { id: &role.arn, policy: &trust };
-    // The caller's own side: its policies, boundary and session policies.
-    let session = match caller.session() {
-        Some(s) => iam.session_policies(s).await?,
-        None => vec![],
-    };
-    let own = match &caller.kind {
-        CallerKind::User(u) => Some(u.clone()),
-        CallerKind::Session(s) => iam.store.get_principal_by_id(&s.pid).await.found()?,
-        CallerKind::Root => None,
-    };
-    let Some(own) = own else { return Ok(false) };
-    let loaded = iam.policies_of(&own).await?;
-    let caller_side = PolicySet {
-        identity: loaded.identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
-        boundary: loaded.boundary.as_ref().map(|(id, p)| NamedPolicy { id, policy: p }),
-        session: session.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
-        resource: None,
-    };
-    let same_account = role.account_id == caller.account_id;
-    let both = PolicySet { resource: Some(trust_named), ..caller_side.clone() };
-    let trust_only = PolicySet { resource: Some(trust_named), ..Default::default() };
-    let mut ctx = base.clone();
-    for action in actions {
-        ctx.set_action(action);
-        let allowed = if same_account {
-            let e = policy::evaluate(&both, &ctx);
-            e.allowed() && e.resource_grant.is_some()
-        } else {
-            // Across accounts both sides decide on their own.
-            let t = policy::evaluate(&trust_only, &ctx);
-            t.decision != Decision::ExplicitDeny
-                && t.resource_grant.is_some()
-                && policy::evaluate(&caller_side, &ctx).allowed()
-        };
-        if !allowed {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     if matches!(caller.kind, CallerKind::Root)
         || caller
@@ -373,7 +292,7 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     }
     let role_arn = p.required_string("RoleArn", 20, 2048)?;
     let session = session_name(p, "RoleSessionName", "roleSessionName", 2, 64)?;
-    let role = role_of(iam, caller, role_arn).await?;
+    let role = trust::role_of(iam, caller, role_arn).await?;
     let chained = caller.session().is_some_and(|s| s.kind == SessionKind::AssumedRole);
     let role_max = role.max_session_duration.unwrap_or(3600);
     let requested = duration(p, 900, 43_200, 3600)?;
@@ -432,35 +351,20 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     if let Some(x) = external_id {
         ctx.set("sts:ExternalId", x);
     }
-    if let Some(s) = source_identity {
-        ctx.set("sts:SourceIdentity", s);
-    }
-    for (k, v) in &tags {
-        ctx.set(&format!("aws:RequestTag/{k}"), v.clone());
-    }
-    if !tags.is_empty() {
-        ctx.set_all("aws:TagKeys", tags.iter().map(|(k, _)| k.clone()).collect());
-        ctx.set_all("sts:TransitiveTagKeys", transitive.clone());
-    }
+    trust::set_session_keys(&mut ctx, &tags, &transitive, source_identity);
     let denied = || {
         StsError::AccessDenied(format!(
             "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
             caller.arn, role.arn
         ))
     };
-    let mut actions = vec!["sts:AssumeRole"];
-    if !tags.is_empty() {
-        actions.push("sts:TagSession");
-    }
-    if source_identity.is_some() {
-        actions.push("sts:SetSourceIdentity");
-    }
-    if !trust_allows(iam, caller, &role, &ctx, &actions).await? {
+    let actions = trust::actions("sts:AssumeRole", !tags.is_empty(), source_identity.is_some());
+    if !trust::caller_allowed(iam, caller, &role, &ctx, &actions).await? {
         return Err(denied());
     }
     // Only now, with the caller trusted, may the role's settings shape the answer.
     if requested > role_max {
-        return Err(exceeds_max_session_duration(role_max));
+        return Err(trust::exceeds_max_session_duration(role_max));
     }
     check_session_policy_arns(iam, &role.account_id, &policy_arns).await?;
     let source = source_identity.map(str::to_owned).or(inherited_source);
@@ -475,12 +379,6 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     let (mut out, _) = issue_role_session(iam, session)?;
     out.extend(source.map(|s| text("SourceIdentity", s)));
     Ok(Some(out))
-}
-
-pub(super) fn exceeds_max_session_duration(role_max: i64) -> StsError {
-    StsError::Validation(format!(
-        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({role_max})."
-    ))
 }
 
 async fn get_access_key_info(iam: &IamService, p: &Params) -> Output {

@@ -1,8 +1,10 @@
-//! STS: temporary credentials. `sigv4` is pure canonicalisation and signing;
-//! `actions` serves the STS Query API; `session` makes credentials and tokens.
+//! STS: temporary credentials. `actions` serves the STS Query API, `saml`
+//! AssumeRoleWithSAML, `trust` decides who may become a role, `session` makes
+//! credentials and tokens.
 mod actions;
 mod saml;
 mod session;
+mod trust;
 
 pub use actions::{handle, ACTIONS};
 pub use saml::{

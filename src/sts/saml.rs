@@ -3,12 +3,10 @@
 //! assertion names and whose trust policy accepts the provider. Unsigned, as on
 //! AWS: the assertion is the credential.
 use super::session::{issue_role_session, SessionRequest};
-use super::StsError;
+use super::{trust, StsError};
 use crate::crypto;
 use crate::domain::{Arn, EntityKind, SamlProvider};
-use crate::iam::policy::{
-    self, NamedPolicy, PolicyKind, PolicySet, PrincipalType, RequestContext, RequestPrincipal,
-};
+use crate::iam::policy::{PrincipalType, RequestContext, RequestPrincipal};
 use crate::iam::IamService;
 use crate::query::{text, Node, Params};
 use crate::saml::{verify_response, SamlError, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
@@ -279,37 +277,18 @@ pub async fn assume_role_with_claims(
     ctx.set("saml:sub_type", sub_type.clone());
     ctx.set("saml:namequalifier", name_qualifier.clone());
     ctx.set("saml:doc", format!("{}/{}", provider.account_id, provider.name));
-    for (k, v) in &claims.tags {
-        ctx.set(&format!("aws:RequestTag/{k}"), v.clone());
-    }
-    if !claims.tags.is_empty() {
-        ctx.set_all("aws:TagKeys", claims.tags.iter().map(|(k, _)| k.clone()).collect());
-    }
-    if let Some(s) = &claims.source_identity {
-        ctx.set("sts:SourceIdentity", s.clone());
-    }
-    let trust = iam.parse_policy(role.trust_policy.as_deref().unwrap_or_default(), PolicyKind::Resource)?;
-    let set =
-        PolicySet { resource: Some(NamedPolicy { id: &role.arn, policy: &trust }), ..Default::default() };
-    let mut actions = vec!["sts:AssumeRoleWithSAML"];
-    if !claims.tags.is_empty() {
-        actions.push("sts:TagSession");
-    }
-    if claims.source_identity.is_some() {
-        actions.push("sts:SetSourceIdentity");
-    }
-    for action in actions {
-        ctx.set_action(action);
-        let e = policy::evaluate(&set, &ctx);
-        if !e.allowed() || e.resource_grant.is_none() {
-            return Err(UNTRUSTED);
-        }
+    let source_identity = claims.source_identity.as_deref();
+    trust::set_session_keys(&mut ctx, &claims.tags, &claims.transitive_tag_keys, source_identity);
+    let actions =
+        trust::actions("sts:AssumeRoleWithSAML", !claims.tags.is_empty(), source_identity.is_some());
+    if !trust::federated_allowed(iam, &role, &ctx, &actions)? {
+        return Err(UNTRUSTED);
     }
     // Only now, with the trust policy satisfied, may the role's settings and
     // the policies of its account shape the answer.
     let role_max = role.max_session_duration.unwrap_or(3600);
     if ask.duration.is_some_and(|d| d > role_max) {
-        return Err(super::actions::exceeds_max_session_duration(role_max));
+        return Err(trust::exceeds_max_session_duration(role_max));
     }
     super::actions::check_session_policy_arns(iam, &role.account_id, &ask.policy_arns).await?;
     if let Some(assertion) = unused {
@@ -396,9 +375,6 @@ async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, 
     let sha1 = allows_sha1(iam, &provider, &xml).await?;
     let assertion = verify_with(iam, &xml, &provider.metadata, sha1)?;
     let claims = SamlClaims::of(&assertion)?;
-    if !claims.roles.iter().any(|(r, pr)| r == role_arn && pr == provider_arn) {
-        return Err(NOT_OFFERED);
-    }
     let ask =
         SessionAsk { duration: p.get("DurationSeconds").is_some().then_some(requested), policy, policy_arns };
     let session = assume_role_with_claims(iam, &provider, &claims, role_arn, ask, Some(&assertion)).await?;
