@@ -25,7 +25,9 @@ pub(super) struct SignedIn {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct PendingSecondStep {
     pub user: SignedIn,
-    /// The name as typed at the password step: the throttle's key.
+    /// The name as typed at the password step: the throttle's key (empty in
+    /// steps begun before it was kept: the directory's name stands in).
+    #[serde(default)]
     pub login_name: String,
     pub request: SsoRequest,
     /// A new seed being enrolled, for users without one.
@@ -34,6 +36,14 @@ pub(super) struct PendingSecondStep {
 }
 
 pub(super) const SECOND_STEP_SECONDS: i64 = 300;
+
+fn throttle_name(pending: &PendingSecondStep) -> &str {
+    if pending.login_name.is_empty() {
+        &pending.user.username
+    } else {
+        &pending.login_name
+    }
+}
 const SECOND_STEP_CONTEXT: &str = "idp-second-step";
 
 pub(super) fn show_second_step(
@@ -86,7 +96,7 @@ pub(super) async fn second_step(
         return Err(expired());
     }
     let address = pages::client_address(req);
-    let Some(attempt) = state.throttle.attempt(&pending.login_name, &address, now).await? else {
+    let Some(attempt) = state.throttle.attempt(throttle_name(&pending), &address, now).await? else {
         return Err(PageFailure::throttled());
     };
     let code = form.text("code")?.trim();
