@@ -121,6 +121,32 @@ impl Store {
         rows.iter().map(principal).collect()
     }
 
+    /// At most `limit` principals of one kind whose path starts with
+    /// `path_prefix`, by name, after the name key `after`: one page, read
+    /// through the (account, kind, name) index whatever the account's size.
+    pub async fn page_of_principals(
+        &self,
+        account_id: &str,
+        kind: EntityKind,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Principal>> {
+        let rows = sqlx::query(
+            "SELECT * FROM principals WHERE account_id = $1 AND kind = $2 AND name_key > $3
+               AND substr(path, 1, $4) = $5 ORDER BY name_key LIMIT $6",
+        )
+        .bind(account_id)
+        .bind(kind.as_str())
+        .bind(after.unwrap_or_default())
+        .bind(path_prefix.chars().count() as i32)
+        .bind(path_prefix)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(principal).collect()
+    }
+
     pub async fn update_principal(&self, id: &str, u: &PrincipalUpdate) -> Result<()> {
         let boundary_set = u.permissions_boundary.is_some();
         let boundary = u.permissions_boundary.clone().flatten();

@@ -93,6 +93,50 @@ async fn pagination_walks_every_user_once() {
     assert_eq!(seen.len(), 8);
 }
 
+/// Pages resume after the last name shown (not at an offset): users added or
+/// removed meanwhile neither repeat nor hide the others; a Marker is opaque,
+/// refused when altered, and good only for the list and account it came from.
+#[tokio::test]
+async fn keyset_pages_are_stable_and_markers_cannot_be_forged() {
+    let app = spawn_app().await;
+    for name in ["b", "d", "f", "h", "j"] {
+        app.admin(&[("Action", "CreateUser"), ("UserName", name)]).await.ok();
+    }
+    let list = |marker: Option<String>| {
+        let app = &app;
+        async move {
+            let mut pairs =
+                vec![("Action".to_owned(), "ListUsers".to_owned()), ("MaxItems".into(), "2".into())];
+            pairs.extend(marker.map(|m| ("Marker".to_owned(), m)));
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.admin(&pairs).await
+        }
+    };
+    let first = list(None).await;
+    assert_eq!(first.all("UserName"), ["admin", "b"]);
+    let marker = first.text("Marker").unwrap();
+    // Meanwhile "a" (before the page) and "e" are created, "d" is deleted.
+    app.admin(&[("Action", "CreateUser"), ("UserName", "a")]).await.ok();
+    app.admin(&[("Action", "CreateUser"), ("UserName", "e")]).await.ok();
+    app.admin(&[("Action", "DeleteUser"), ("UserName", "d")]).await.ok();
+    let mut seen = first.all("UserName");
+    let mut next = Some(marker.clone());
+    while let Some(m) = next {
+        let r = list(Some(m)).await;
+        seen.extend(r.all("UserName"));
+        next = r.text("Marker");
+    }
+    assert_eq!(seen, ["admin", "b", "e", "f", "h", "j"]);
+
+    // Altered, or used on another list: refused.
+    let mut altered = marker.clone().into_bytes();
+    let last = altered.len() - 2;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    list(Some(String::from_utf8(altered).unwrap())).await.err(400, "InvalidInput");
+    list(Some("m2".into())).await.err(400, "InvalidInput");
+    app.admin(&[("Action", "ListRoles"), ("Marker", &marker)]).await.err(400, "InvalidInput");
+}
+
 #[tokio::test]
 async fn groups_and_membership() {
     let app = spawn_app().await;

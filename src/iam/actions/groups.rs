@@ -38,10 +38,7 @@ pub async fn get(c: &Ctx<'_>) -> Output {
 }
 
 pub async fn list(c: &Ctx<'_>) -> Output {
-    let prefix = c.p.get("PathPrefix").unwrap_or("/");
-    c.allow("iam:ListGroups", &c.arn("group", prefix, "")).await?;
-    let groups = c.svc.store.list_principals(c.account(), EntityKind::Group, prefix).await?;
-    paged(c.p, "Groups", groups, |g| Member::Struct(principal_fields(g, None)))
+    super::users::list_principals(c, EntityKind::Group, "Groups").await
 }
 
 pub async fn update(c: &Ctx<'_>) -> Output {

@@ -256,6 +256,57 @@ pub async fn handle(svc: &IamService, caller: &Caller, action: &str, p: &Params)
     dispatch(&Ctx { svc, caller, p }, action).await
 }
 
+/// Where a keyset-paginated list resumes: after the key an earlier page's
+/// Marker holds, for at most `max_items` rows.
+pub(super) struct PageAsk {
+    pub after: Option<String>,
+    pub max_items: u32,
+}
+
+/// Markers are sealed (AES-GCM with the master key) and bound to the list and
+/// the account they came from: opaque, and useless if altered or moved.
+fn marker_context(c: &Ctx<'_>, list: &str) -> String {
+    format!("iam-marker:{list}:{}:{}", c.account(), c.p.get("PathPrefix").unwrap_or("/"))
+}
+
+/// The page a request asks for (`Marker`, `MaxItems`, default 100).
+pub(super) fn page_ask(c: &Ctx<'_>, list: &str) -> Result<PageAsk, IamError> {
+    let max_items = c.p.int("MaxItems", 1, 1000)?.unwrap_or(100) as u32;
+    let after = match c.p.get("Marker") {
+        None => None,
+        Some(marker) => {
+            let key = c.svc.master.open(marker, &marker_context(c, list)).ok();
+            let key = key.and_then(|k| String::from_utf8(k).ok());
+            Some(key.ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?)
+        }
+    };
+    Ok(PageAsk { after, max_items })
+}
+
+/// A keyset page as the answer: `rows` were read with `max_items + 1` as the
+/// limit, so one more row than the page means there is a next one, whose
+/// Marker holds the last key shown.
+pub(super) fn keyset_page<T>(
+    c: &Ctx<'_>,
+    list: &'static str,
+    ask: &PageAsk,
+    mut rows: Vec<T>,
+    key: impl Fn(&T) -> String,
+    member: impl Fn(&T) -> crate::query::Member,
+) -> Output {
+    let truncated = rows.len() > ask.max_items as usize;
+    rows.truncate(ask.max_items as usize);
+    let mut out = vec![Node::List(list, rows.iter().map(member).collect())];
+    out.push(crate::query::text("IsTruncated", if truncated { "true" } else { "false" }));
+    if let (true, Some(last)) = (truncated, rows.last()) {
+        out.push(crate::query::text(
+            "Marker",
+            c.svc.master.seal(key(last).as_bytes(), &marker_context(c, list)),
+        ));
+    }
+    Ok(Some(out))
+}
+
 /// A paginated list result: the page as `<name><member>..`, then IsTruncated/Marker.
 pub(super) fn paged<T>(
     p: &Params,

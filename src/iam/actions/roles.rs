@@ -2,12 +2,12 @@
 use super::nodes::principal_fields;
 use super::tags::{request_tags, tag_context};
 use super::users::delete_principal;
-use super::{paged, Ctx, Output};
+use super::{Ctx, Output};
 use crate::crypto;
 use crate::domain::{EntityKind, NameRule, Principal};
 use crate::iam::policy::PolicyKind;
 use crate::iam::IamError;
-use crate::query::{Member, Node};
+use crate::query::Node;
 use crate::store::{PrincipalUpdate, StoreError};
 
 const DEFAULT_MAX_SESSION: i64 = 3600;
@@ -82,10 +82,7 @@ pub async fn get(c: &Ctx<'_>) -> Output {
 }
 
 pub async fn list(c: &Ctx<'_>) -> Output {
-    let prefix = c.p.get("PathPrefix").unwrap_or("/");
-    c.allow("iam:ListRoles", &c.arn("role", prefix, "")).await?;
-    let roles = c.svc.store.list_principals(c.account(), EntityKind::Role, prefix).await?;
-    paged(c.p, "Roles", roles, |r| Member::Struct(principal_fields(r, None)))
+    super::users::list_principals(c, EntityKind::Role, "Roles").await
 }
 
 /// UpdateRole (description, maximum session) and UpdateRoleDescription.

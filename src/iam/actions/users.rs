@@ -1,7 +1,7 @@
 //! CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser.
 use super::nodes::principal_fields;
 use super::tags::{request_tags, tag_context};
-use super::{paged, Ctx, Output};
+use super::{keyset_page, page_ask, Ctx, Output};
 use crate::crypto;
 use crate::domain::{Arn, EntityKind, NameRule, Principal};
 use crate::iam::IamError;
@@ -69,10 +69,27 @@ pub async fn get(c: &Ctx<'_>) -> Output {
 }
 
 pub async fn list(c: &Ctx<'_>) -> Output {
+    list_principals(c, EntityKind::User, "Users").await
+}
+
+/// ListUsers, ListGroups and ListRoles: one keyset page by name.
+pub(super) async fn list_principals(c: &Ctx<'_>, kind: EntityKind, list: &'static str) -> Output {
     let prefix = c.p.get("PathPrefix").unwrap_or("/");
-    c.allow("iam:ListUsers", &c.arn("user", prefix, "")).await?;
-    let users = c.svc.store.list_principals(c.account(), EntityKind::User, prefix).await?;
-    paged(c.p, "Users", users, |u| Member::Struct(principal_fields(u, None)))
+    c.allow(&format!("iam:List{list}"), &c.arn(kind.as_str(), prefix, "")).await?;
+    let page = page_ask(c, list)?;
+    let rows = c
+        .svc
+        .store
+        .page_of_principals(c.account(), kind, prefix, page.after.as_deref(), page.max_items + 1)
+        .await?;
+    keyset_page(
+        c,
+        list,
+        &page,
+        rows,
+        |p| p.name.to_lowercase(),
+        |p| Member::Struct(principal_fields(p, None)),
+    )
 }
 
 /// Renames or moves a user, group or role (`new_name_param` is `NewUserName`, ...).
