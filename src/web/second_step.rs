@@ -36,7 +36,9 @@ pub(super) struct PendingSecondStep {
 }
 
 pub(super) const SECOND_STEP_SECONDS: i64 = 300;
+const SECOND_STEP_CONTEXT: &str = "idp-second-step";
 
+/// The throttle's key for a second step: the name as typed at the password step.
 fn throttle_name(pending: &PendingSecondStep) -> &str {
     if pending.login_name.is_empty() {
         &pending.user.username
@@ -44,7 +46,6 @@ fn throttle_name(pending: &PendingSecondStep) -> &str {
         &pending.login_name
     }
 }
-const SECOND_STEP_CONTEXT: &str = "idp-second-step";
 
 pub(super) fn show_second_step(
     state: &AppState,
