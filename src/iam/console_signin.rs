@@ -5,7 +5,7 @@
 use super::{IamError, IamService};
 use crate::crypto::{self, PasswordHash};
 use crate::domain::{EntityKind, Principal};
-use crate::store::StoreError;
+use crate::store::{Found, StoreError};
 
 /// Who signed in. Only `console_sign_in` makes one.
 #[derive(Debug, Clone)]
@@ -59,25 +59,13 @@ impl IamService {
         } else {
             self.store.find_account_by_alias(account).await
         };
-        let acct = match found {
-            Ok(a) => Some(a),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let acct = found.found()?;
         let user = match &acct {
-            Some(a) => match self.store.get_principal(&a.account_id, EntityKind::User, username).await {
-                Ok(u) => Some(u),
-                Err(StoreError::NotFound(_)) => None,
-                Err(e) => return Err(e.into()),
-            },
+            Some(a) => self.store.get_principal(&a.account_id, EntityKind::User, username).await.found()?,
             None => None,
         };
         let profile = match &user {
-            Some(u) => match self.store.get_login_profile(&u.id).await {
-                Ok(p) => Some(p),
-                Err(StoreError::NotFound(_)) => None,
-                Err(e) => return Err(e.into()),
-            },
+            Some(u) => self.store.get_login_profile(&u.id).await.found()?,
             None => None,
         };
         let stored = profile.as_ref().map(|p| PasswordHash(p.password_hash.clone()));

@@ -22,20 +22,22 @@ pub struct AssertionUse {
     pub now: i64,
 }
 
+struct SessionWrite {
+    id_hash: String,
+    kind: String,
+    data: String,
+    expires_at: i64,
+    replaces: Option<String>,
+    first_use: Option<AssertionUse>,
+}
+
 /// One write of a group.
 enum Write {
     /// The first use of an assertion; answers false when it was used before.
     FirstUse(AssertionUse),
     /// Stores a web session, ending the one it replaces; with `first_use`,
     /// only if that assertion was not used before (answers false then).
-    PutSession {
-        id_hash: String,
-        kind: String,
-        data: String,
-        expires_at: i64,
-        replaces: Option<String>,
-        first_use: Option<AssertionUse>,
-    },
+    PutSession(SessionWrite),
     /// An audit event, stored in the commit of the writes it came with, so
     /// that recording it costs no commit of its own. Nobody waits for it.
     Audit(Box<AuditEvent>),
@@ -114,11 +116,9 @@ async fn first_uses(tx: &mut WriteTx, uses: &[&AssertionUse]) -> std::result::Re
         .collect())
 }
 
-async fn put_session(tx: &mut WriteTx, w: &Write) -> std::result::Result<bool, sqlx::Error> {
-    let Write::PutSession { id_hash, kind, data, expires_at, replaces, first_use: used } = w else {
-        return Ok(true);
-    };
-    if let Some(u) = used {
+async fn put_session(tx: &mut WriteTx, w: &SessionWrite) -> std::result::Result<bool, sqlx::Error> {
+    let SessionWrite { id_hash, kind, data, expires_at, replaces, first_use } = w;
+    if let Some(u) = first_use {
         if !first_uses(tx, &[u]).await?[0] {
             return Ok(false);
         }
@@ -152,7 +152,7 @@ async fn apply(tx: &mut WriteTx, batch: &[Job]) -> std::result::Result<Vec<bool>
     for job in batch {
         answers.push(match &job.write {
             Write::FirstUse(_) => first.next().unwrap_or(false),
-            w @ Write::PutSession { .. } => put_session(tx, w).await?,
+            Write::PutSession(w) => put_session(tx, w).await?,
             Write::Audit(_) | Write::Flush => true,
         });
     }
@@ -235,14 +235,14 @@ impl Store {
         replaces: Option<&str>,
         first_use: Option<AssertionUse>,
     ) -> Result<bool> {
-        let write = Write::PutSession {
+        let write = Write::PutSession(SessionWrite {
             id_hash: id_hash.to_owned(),
             kind: kind.to_owned(),
             data: data.to_owned(),
             expires_at,
             replaces: replaces.map(str::to_owned),
             first_use,
-        };
+        });
         self.grouped(write).await
     }
 

@@ -105,16 +105,24 @@ impl Store {
     /// Failures recorded after `since` under each key (each count is bounded
     /// by its limit: past it, attempts are refused and not recorded).
     pub async fn count_signin_failures(&self, keys: &[&str], since: i64) -> Result<Vec<i64>> {
-        let mut counts = Vec::with_capacity(keys.len());
+        // One query for every key (the throttle asks for one or two).
+        let placeholders: Vec<String> = (2..keys.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT throttle_key, COUNT(*) AS n FROM signin_failures
+             WHERE failed_at > $1 AND throttle_key IN ({}) GROUP BY throttle_key",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(since);
         for key in keys {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM signin_failures WHERE throttle_key = $1 AND failed_at > $2",
-            )
-            .bind(*key)
-            .bind(since)
-            .fetch_one(&self.pool)
-            .await?;
-            counts.push(n);
+            query = query.bind(*key);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut counts = vec![0; keys.len()];
+        for row in &rows {
+            let key: String = get(row, "throttle_key")?;
+            if let Some(at) = keys.iter().position(|k| *k == key) {
+                counts[at] = get(row, "n")?;
+            }
         }
         Ok(counts)
     }

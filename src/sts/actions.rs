@@ -5,7 +5,7 @@ use crate::domain::{account_of_temporary_key, Arn, Principal, SessionKind, ACCES
 use crate::iam::policy::{PolicyKind, PrincipalType, RequestPrincipal};
 use crate::iam::{Caller, CallerKind, IamError, IamService};
 use crate::query::{text, Node, Params};
-use crate::store::StoreError;
+use crate::store::Found;
 
 /// STS actions this build serves.
 pub const ACTIONS: &[&str] = &[
@@ -386,11 +386,7 @@ async fn get_access_key_info(iam: &IamService, p: &Params) -> Output {
     let account = if id.starts_with(ACCESS_KEY_PREFIX_TEMPORARY) {
         account_of_temporary_key(id).map(|a| a.to_string())
     } else {
-        match iam.store.get_access_key(id).await {
-            Ok(k) => Some(k.account_id),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        }
+        iam.store.get_access_key(id).await.found()?.map(|k| k.account_id)
     };
     let account =
         account.ok_or_else(|| StsError::InvalidParameterValue(format!("Access key {id} is not valid.")))?;

@@ -18,7 +18,7 @@ use super::policy::RequestContext;
 use super::{IamError, IamService};
 use crate::domain::{validate_name, Arn, EntityKind, IamPath, NameRule, Principal};
 use crate::query::{Node, ParamError, Params};
-use crate::store::StoreError;
+use crate::store::{Found, StoreError};
 
 pub(super) type Output = Result<Option<Vec<Node>>, IamError>;
 
@@ -104,11 +104,7 @@ impl Ctx<'_> {
         action: &str,
         extra: impl FnOnce(&mut RequestContext),
     ) -> Result<Principal, IamError> {
-        let found = match self.svc.store.get_principal(self.account(), kind, name).await {
-            Ok(p) => Some(p),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let found = self.svc.store.get_principal(self.account(), kind, name).await.found()?;
         let arn = found.as_ref().map_or_else(|| self.arn(kind.as_str(), "/", name), |p| p.arn.clone());
         self.allow_with(action, &arn, extra).await?;
         found.ok_or_else(|| {
