@@ -237,27 +237,6 @@ pub fn render_error(namespace: &str, sender: bool, code: &str, message: &str, re
     out
 }
 
-/// `IsTruncated`/`Marker` pagination over an already sorted list. The marker is
-/// the position of the next item, opaque to clients.
-pub fn paginate<T>(items: Vec<T>, params: &Params) -> Result<(Vec<T>, Vec<Node>), ParamError> {
-    let max = params.int("MaxItems", 1, 1000)?.unwrap_or(100) as usize;
-    let start = match params.get("Marker") {
-        None => 0,
-        Some(m) => m
-            .strip_prefix("m")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| ParamError("Invalid Marker".into()))?,
-    };
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(start).take(max).collect();
-    let next = start + page.len();
-    let mut tail = vec![text("IsTruncated", if next < total { "true" } else { "false" })];
-    if next < total {
-        tail.push(text("Marker", format!("m{next}")));
-    }
-    Ok((page, tail))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,19 +261,5 @@ mod tests {
             body,
             "<GetUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetUserResult><User><UserName>a&lt;b&amp;c</UserName></User></GetUserResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></GetUserResponse>"
         );
-    }
-
-    #[test]
-    fn paginates_with_an_opaque_marker() {
-        let p = Params::parse(b"MaxItems=2");
-        let (page, tail) = paginate(vec![1, 2, 3], &p).unwrap();
-        assert_eq!(page, vec![1, 2]);
-        assert_eq!(tail[1], text("Marker", "m2"));
-        let p = Params::parse(b"MaxItems=2&Marker=m2");
-        let (page, tail) = paginate(vec![1, 2, 3], &p).unwrap();
-        assert_eq!(page, vec![3]);
-        assert_eq!(tail, vec![text("IsTruncated", "false")]);
-        assert!(paginate(vec![1], &Params::parse(b"MaxItems=0")).is_err());
-        assert!(paginate(vec![1], &Params::parse(b"Marker=zz")).is_err());
     }
 }

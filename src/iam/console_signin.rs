@@ -78,13 +78,7 @@ impl IamService {
         if profile.reset_required {
             return Err(SignInError::PasswordResetRequired);
         }
-        let devices: Vec<_> = self
-            .store
-            .list_mfa_devices(&acct.account_id)
-            .await?
-            .into_iter()
-            .filter(|d| d.enabled_at.is_some() && d.user_id.as_deref() == Some(user.id.as_str()))
-            .collect();
+        let devices = self.store.enabled_mfa_devices(&acct.account_id, Some(&user.id)).await?;
         let mfa_used = self.second_factor(&acct.account_id, Some(&user.id), &devices, mfa_code).await?;
         Ok(ConsoleIdentity {
             account_id: acct.account_id,
@@ -113,13 +107,7 @@ impl IamService {
             crypto::verify_password(password, None);
         }
         let acct = matched.ok_or(SignInError::Refused("password"))?;
-        let devices: Vec<_> = self
-            .store
-            .list_mfa_devices(&acct.account_id)
-            .await?
-            .into_iter()
-            .filter(|d| d.enabled_at.is_some() && d.root_user)
-            .collect();
+        let devices = self.store.enabled_mfa_devices(&acct.account_id, None).await?;
         let mfa_used = self.second_factor(&acct.account_id, None, &devices, mfa_code).await?;
         Ok(ConsoleIdentity {
             account_id: acct.account_id,

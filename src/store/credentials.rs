@@ -238,11 +238,50 @@ impl Store {
         mfa(&row)
     }
 
-    pub async fn list_mfa_devices(&self, account_id: &str) -> Result<Vec<MfaDevice>> {
-        let rows = sqlx::query("SELECT * FROM mfa_devices WHERE account_id = $1 ORDER BY serial")
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await?;
+    /// At most `limit` of an account's virtual MFA devices after the serial
+    /// `after`, by serial, those assigned (`Some(true)`), unassigned
+    /// (`Some(false)`) or all: one page through the (account, serial) index.
+    pub async fn page_of_mfa_devices(
+        &self,
+        account_id: &str,
+        assigned: Option<bool>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MfaDevice>> {
+        let rows = sqlx::query(
+            "SELECT * FROM mfa_devices WHERE account_id = $1 AND serial > $2
+               AND ($3 = 0 OR ($3 = 1) = (enabled_at IS NOT NULL))
+             ORDER BY serial LIMIT $4",
+        )
+        .bind(account_id)
+        .bind(after.unwrap_or_default())
+        .bind(match assigned {
+            None => 0_i64,
+            Some(true) => 1,
+            Some(false) => 2,
+        })
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(mfa).collect()
+    }
+
+    /// The enabled MFA devices of a user, or of the account's root user when
+    /// `user_id` is `None`.
+    pub async fn enabled_mfa_devices(
+        &self,
+        account_id: &str,
+        user_id: Option<&str>,
+    ) -> Result<Vec<MfaDevice>> {
+        let sql = match user_id {
+            Some(_) => "SELECT * FROM mfa_devices WHERE user_id = $2 AND account_id = $1 AND enabled_at IS NOT NULL ORDER BY serial",
+            None => "SELECT * FROM mfa_devices WHERE account_id = $1 AND root_user = 1 AND enabled_at IS NOT NULL ORDER BY serial",
+        };
+        let mut q = sqlx::query(sql).bind(account_id);
+        if let Some(id) = user_id {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(mfa).collect()
     }
 

@@ -1,6 +1,6 @@
 //! Customer managed policies, their versions, and attachments.
 use super::{get, opt, Result, Store, StoreError};
-use crate::domain::{ManagedPolicy, PolicyVersion};
+use crate::domain::{EntityKind, ManagedPolicy, PolicyVersion, Principal};
 use sqlx::any::AnyRow;
 
 fn managed(row: &AnyRow) -> Result<ManagedPolicy> {
@@ -72,17 +72,28 @@ impl Store {
         managed(&row)
     }
 
-    pub async fn list_managed_policies(
+    /// At most `limit` of an account's managed policies whose path starts with
+    /// `path_prefix`, by name, after the name key `after` (only those attached
+    /// somewhere with `only_attached`): one page through the (account, name) index.
+    pub async fn page_of_managed_policies(
         &self,
         account_id: &str,
         path_prefix: &str,
+        only_attached: bool,
+        after: Option<&str>,
+        limit: u32,
     ) -> Result<Vec<ManagedPolicy>> {
         let rows = sqlx::query(&format!(
-            "{SELECT_MANAGED} WHERE m.account_id = $1 AND substr(m.path, 1, $2) = $3 ORDER BY m.name_key"
+            "{SELECT_MANAGED} WHERE m.account_id = $1 AND m.name_key > $2 AND substr(m.path, 1, $3) = $4
+               AND ($5 = 0 OR EXISTS (SELECT 1 FROM policy_attachments a WHERE a.policy_arn = m.arn))
+             ORDER BY m.name_key LIMIT $6"
         ))
         .bind(account_id)
+        .bind(after.unwrap_or_default())
         .bind(path_prefix.chars().count() as i32)
         .bind(path_prefix)
+        .bind(only_attached as i64)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(managed).collect()
@@ -266,15 +277,42 @@ impl Store {
         .await?)
     }
 
-    /// Principal ids a policy is attached to (within `account_id`).
-    pub async fn policy_attachments(&self, account_id: &str, policy_arn: &str) -> Result<Vec<String>> {
+    /// How many principals of `account_id` a policy is attached to.
+    pub async fn count_policy_attachments(&self, account_id: &str, policy_arn: &str) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "SELECT a.principal_id FROM policy_attachments a JOIN principals p ON p.id = a.principal_id
-             WHERE a.policy_arn = $1 AND p.account_id = $2 ORDER BY p.name_key",
+            "SELECT COUNT(*) FROM policy_attachments a JOIN principals p ON p.id = a.principal_id
+             WHERE a.policy_arn = $1 AND p.account_id = $2",
         )
         .bind(policy_arn)
         .bind(account_id)
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await?)
+    }
+
+    /// At most `limit` principals of `account_id` (of one kind, if given) a
+    /// policy is attached to, by id after `after`: one page through the
+    /// (policy, principal) index.
+    pub async fn page_of_policy_entities(
+        &self,
+        account_id: &str,
+        policy_arn: &str,
+        kind: Option<EntityKind>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Principal>> {
+        let rows = sqlx::query(
+            "SELECT p.* FROM policy_attachments a JOIN principals p ON p.id = a.principal_id
+             WHERE a.policy_arn = $1 AND a.principal_id > $2 AND p.account_id = $3
+               AND ($4 = '' OR p.kind = $4)
+             ORDER BY a.principal_id LIMIT $5",
+        )
+        .bind(policy_arn)
+        .bind(after.unwrap_or_default())
+        .bind(account_id)
+        .bind(kind.map_or("", EntityKind::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::principals::principal).collect()
     }
 }

@@ -12,7 +12,7 @@ fn kind_from(s: &str) -> Result<EntityKind> {
     }
 }
 
-fn principal(row: &AnyRow) -> Result<Principal> {
+pub(super) fn principal(row: &AnyRow) -> Result<Principal> {
     Ok(Principal {
         id: get(row, "id")?,
         account_id: get(row, "account_id")?,
@@ -102,25 +102,6 @@ impl Store {
         principal(&row)
     }
 
-    /// Principals of one kind whose path starts with `path_prefix`, by name.
-    pub async fn list_principals(
-        &self,
-        account_id: &str,
-        kind: EntityKind,
-        path_prefix: &str,
-    ) -> Result<Vec<Principal>> {
-        let rows = sqlx::query(
-            "SELECT * FROM principals WHERE account_id = $1 AND kind = $2 AND substr(path, 1, $3) = $4 ORDER BY name_key",
-        )
-        .bind(account_id)
-        .bind(kind.as_str())
-        .bind(path_prefix.chars().count() as i32)
-        .bind(path_prefix)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(principal).collect()
-    }
-
     /// At most `limit` principals of one kind whose path starts with
     /// `path_prefix`, by name, after the name key `after`: one page, read
     /// through the (account, kind, name) index whatever the account's size.
@@ -175,6 +156,13 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::on_insert("entity"))?;
+        if let Some(name) = &u.new_name {
+            sqlx::query("UPDATE group_members SET user_name_key = $1 WHERE user_id = $2")
+                .bind(name.to_lowercase())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         self.commit_change(tx).await
     }
 
@@ -203,11 +191,14 @@ impl Store {
     }
 
     pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
-        sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(group_id)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO group_members (group_id, user_id, user_name_key)
+             SELECT $1, id, name_key FROM principals WHERE id = $2 ON CONFLICT DO NOTHING",
+        )
+        .bind(group_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -230,11 +221,21 @@ impl Store {
         rows.iter().map(principal).collect()
     }
 
-    pub async fn users_in_group(&self, group_id: &str) -> Result<Vec<Principal>> {
+    /// At most `limit` members of a group after the user name key `after`, by
+    /// name: one page through the (group, user name) index.
+    pub async fn page_of_group_members(
+        &self,
+        group_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Principal>> {
         let rows = sqlx::query(
-            "SELECT p.* FROM principals p JOIN group_members m ON m.user_id = p.id WHERE m.group_id = $1 ORDER BY p.name_key",
+            "SELECT p.* FROM group_members m JOIN principals p ON p.id = m.user_id
+             WHERE m.group_id = $1 AND m.user_name_key > $2 ORDER BY m.user_name_key LIMIT $3",
         )
         .bind(group_id)
+        .bind(after.unwrap_or_default())
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(principal).collect()

@@ -3,6 +3,7 @@
 //! set), requests signed with SigV4 as a client would.
 mod helpers;
 mod lockout;
+mod pages;
 #[path = "../support/test_idp.rs"]
 #[allow(dead_code)] // the offline addressing serves the unit tests and the harness
 mod test_idp;

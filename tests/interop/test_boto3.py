@@ -64,6 +64,32 @@ def test_users_groups_and_pagination(iam, unique):
         iam.get_user(UserName="nobody-" + unique)
 
 
+def test_paginators_walk_groups_policies_and_authorization_details(iam, unique):
+    """boto3's own paginators follow idbroker's keyset Markers to the end."""
+    group = f"pg{unique}"
+    iam.create_group(GroupName=group)
+    names = [f"pm{unique}{i}" for i in range(5)]
+    for n in names:
+        iam.create_user(UserName=n, Path="/paged/")
+        iam.add_user_to_group(GroupName=group, UserName=n)
+    small = {"PageSize": 2}
+    members = [u["UserName"] for page in iam.get_paginator("get_group").paginate(GroupName=group, PaginationConfig=small) for u in page["Users"]]
+    assert members == names
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName=f"pp{unique}", PolicyDocument=document)["Policy"]["Arn"]
+    for n in names[:3]:
+        iam.attach_user_policy(UserName=n, PolicyArn=arn)
+    everything = [p["PolicyName"] for p in iam.list_policies(MaxItems=1000)["Policies"]]
+    paged = [p["PolicyName"] for page in iam.get_paginator("list_policies").paginate(PaginationConfig=small) for p in page["Policies"]]
+    assert paged == everything and f"pp{unique}" in paged
+    attached = [u["UserName"] for page in iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn, PaginationConfig=small) for u in page["PolicyUsers"]]
+    assert sorted(attached) == names[:3]
+    details = iam.get_paginator("get_account_authorization_details").paginate(PaginationConfig=small).build_full_result()
+    listed = [u["UserName"] for u in details["UserDetailList"]]
+    assert set(names) <= set(listed) and len(listed) == len(set(listed))
+    assert f"pp{unique}" in [p["PolicyName"] for p in details["Policies"]]
+
+
 def test_roles_and_policies(iam, unique):
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}
     role = iam.create_role(RoleName=f"r{unique}", AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=7200)["Role"]

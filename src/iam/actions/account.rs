@@ -1,8 +1,7 @@
 //! Account-wide actions: aliases, the summary, and authorization details.
 use super::nodes::{date, encoded_document, principal_fields, tag_list};
-use super::Ctx;
-use super::Output;
-use crate::domain::{EntityKind, Principal};
+use super::{page_ask, Ctx, Output, Sections};
+use crate::domain::{EntityKind, ManagedPolicy, Principal};
 use crate::iam::{builtin, IamError};
 use crate::query::{text, Member, Node};
 use crate::store::StoreError;
@@ -57,7 +56,7 @@ pub async fn summary(c: &Ctx<'_>) -> Output {
     c.allow("iam:GetAccountSummary", "*").await?;
     let mut entries = c.svc.store.account_counts(c.account()).await?;
     let root_keys = c.svc.store.list_access_keys(c.account(), None).await?.len();
-    let root_mfa = c.svc.store.list_mfa_devices(c.account()).await?.iter().any(|d| d.root_user);
+    let root_mfa = !c.svc.store.enabled_mfa_devices(c.account(), None).await?.is_empty();
     entries.push(("AccountAccessKeysPresent".into(), (root_keys > 0) as i64));
     entries.push(("AccountMFAEnabled".into(), root_mfa as i64));
     for (quota, n) in [
@@ -108,73 +107,101 @@ async fn attached_list(c: &Ctx<'_>, p: &Principal) -> Result<Node, IamError> {
     Ok(Node::List("AttachedManagedPolicies", members))
 }
 
+/// Users, groups, roles and the account's policies, in that order, one keyset
+/// page at a time across the four (`MaxItems` counts entries of any kind).
 pub async fn authorization_details(c: &Ctx<'_>) -> Output {
     c.allow("iam:GetAccountAuthorizationDetails", "*").await?;
     let filter = c.p.list("Filter");
     let wants = |f: &str| filter.is_empty() || filter.contains(&f);
     let store = &c.svc.store;
+    let mut sections = Sections::new(&page_ask(c, "AuthorizationDetails")?)?;
+    let by_name = |p: &Principal| p.name.to_lowercase();
     let mut out = Vec::new();
-    if wants("User") {
-        let mut users = Vec::new();
-        for u in store.list_principals(c.account(), EntityKind::User, "/").await? {
-            let mut f = principal_fields(&u, None);
-            f.push(inline_list(c, &u, "UserPolicyList").await?);
-            let groups =
-                store.groups_of_user(&u.id).await?.into_iter().map(|g| Member::Text(g.name)).collect();
-            f.push(Node::List("GroupList", groups));
-            f.push(attached_list(c, &u).await?);
-            let tags = store.list_tags(&u.id).await?;
-            if !tags.is_empty() {
-                f.push(tag_list(&tags));
+    let principal_sections = [
+        (EntityKind::User, "User", "UserDetailList"),
+        (EntityKind::Group, "Group", "GroupDetailList"),
+        (EntityKind::Role, "Role", "RoleDetailList"),
+    ];
+    // A wanted list is in every page, empty where this page has none of it.
+    for (s, (kind, filter_name, list)) in principal_sections.into_iter().enumerate() {
+        if !wants(filter_name) {
+            continue;
+        }
+        let mut members = Vec::new();
+        if let Some((after, limit)) = sections.read(s) {
+            let page = store.page_of_principals(c.account(), kind, "/", after.as_deref(), limit).await?;
+            for p in sections.keep(s, page, by_name) {
+                members.push(Member::Struct(principal_details(c, &p).await?));
             }
-            users.push(Member::Struct(f));
         }
-        out.push(Node::List("UserDetailList", users));
-    }
-    if wants("Group") {
-        let mut groups = Vec::new();
-        for g in store.list_principals(c.account(), EntityKind::Group, "/").await? {
-            let mut f = principal_fields(&g, None);
-            f.push(inline_list(c, &g, "GroupPolicyList").await?);
-            f.push(attached_list(c, &g).await?);
-            groups.push(Member::Struct(f));
-        }
-        out.push(Node::List("GroupDetailList", groups));
-    }
-    if wants("Role") {
-        let mut roles = Vec::new();
-        for r in store.list_principals(c.account(), EntityKind::Role, "/").await? {
-            let tags = store.list_tags(&r.id).await?;
-            let mut f = principal_fields(&r, Some(&tags));
-            f.push(Node::List("InstanceProfileList", vec![]));
-            f.push(inline_list(c, &r, "RolePolicyList").await?);
-            f.push(attached_list(c, &r).await?);
-            roles.push(Member::Struct(f));
-        }
-        out.push(Node::List("RoleDetailList", roles));
+        out.push(Node::List(list, members));
     }
     if wants("LocalManagedPolicy") {
         let mut policies = Vec::new();
-        for p in store.list_managed_policies(c.account(), "/").await? {
-            let versions = store
-                .list_policy_versions(&p.arn)
-                .await?
-                .into_iter()
-                .map(|v| {
-                    Member::Struct(vec![
-                        text("Document", encoded_document(&v.document)),
-                        text("VersionId", &v.version_id),
-                        text("IsDefaultVersion", (v.version_id == p.default_version).to_string()),
-                        text("CreateDate", date(v.created_at)),
-                    ])
-                })
-                .collect();
-            let mut f = super::nodes::managed_policy_fields(&p, None);
-            f.push(Node::List("PolicyVersionList", versions));
-            policies.push(Member::Struct(f));
+        if let Some((after, limit)) = sections.read(3) {
+            let page =
+                store.page_of_managed_policies(c.account(), "/", false, after.as_deref(), limit).await?;
+            for p in sections.keep(3, page, |p| p.name.to_lowercase()) {
+                policies.push(Member::Struct(policy_details(c, &p).await?));
+            }
         }
         out.push(Node::List("Policies", policies));
     }
-    out.push(text("IsTruncated", "false"));
+    out.extend(sections.end(c, "AuthorizationDetails"));
     Ok(Some(out))
+}
+
+/// One entry of UserDetailList, GroupDetailList or RoleDetailList.
+async fn principal_details(c: &Ctx<'_>, p: &Principal) -> Result<Vec<Node>, IamError> {
+    let store = &c.svc.store;
+    let tags = store.list_tags(&p.id).await?;
+    Ok(match p.kind {
+        EntityKind::User => {
+            let mut f = principal_fields(p, None);
+            f.push(inline_list(c, p, "UserPolicyList").await?);
+            let groups =
+                store.groups_of_user(&p.id).await?.into_iter().map(|g| Member::Text(g.name)).collect();
+            f.push(Node::List("GroupList", groups));
+            f.push(attached_list(c, p).await?);
+            if !tags.is_empty() {
+                f.push(tag_list(&tags));
+            }
+            f
+        }
+        EntityKind::Group => {
+            let mut f = principal_fields(p, None);
+            f.push(inline_list(c, p, "GroupPolicyList").await?);
+            f.push(attached_list(c, p).await?);
+            f
+        }
+        _ => {
+            let mut f = principal_fields(p, Some(&tags));
+            f.push(Node::List("InstanceProfileList", vec![]));
+            f.push(inline_list(c, p, "RolePolicyList").await?);
+            f.push(attached_list(c, p).await?);
+            f
+        }
+    })
+}
+
+/// One entry of Policies: the policy with all its versions.
+async fn policy_details(c: &Ctx<'_>, p: &ManagedPolicy) -> Result<Vec<Node>, IamError> {
+    let versions = c
+        .svc
+        .store
+        .list_policy_versions(&p.arn)
+        .await?
+        .into_iter()
+        .map(|v| {
+            Member::Struct(vec![
+                text("Document", encoded_document(&v.document)),
+                text("VersionId", &v.version_id),
+                text("IsDefaultVersion", (v.version_id == p.default_version).to_string()),
+                text("CreateDate", date(v.created_at)),
+            ])
+        })
+        .collect();
+    let mut f = super::nodes::managed_policy_fields(p, None);
+    f.push(Node::List("PolicyVersionList", versions));
+    Ok(f)
 }

@@ -1,6 +1,6 @@
 //! Access keys, console passwords (login profiles) and the account password policy.
 use super::nodes::date;
-use super::{paged, Ctx, Output};
+use super::{short_list_page, Ctx, Output};
 use crate::crypto;
 use crate::domain::{AccessKey, EntityKind, LoginProfile, NameRule, Principal, ACCESS_KEY_PREFIX_LONG_TERM};
 use crate::iam::authn::access_key_context;
@@ -66,7 +66,13 @@ pub async fn create_access_key(c: &Ctx<'_>) -> Output {
 pub async fn list_access_keys(c: &Ctx<'_>) -> Output {
     let user = user_or_self(c, "iam:ListAccessKeys").await?;
     let keys = c.svc.store.list_access_keys(c.account(), user.as_ref().map(|u| u.id.as_str())).await?;
-    let mut out = paged(c.p, "AccessKeyMetadata", keys, |k| Member::Struct(key_fields(k, user.as_ref())))?;
+    let mut out = short_list_page(
+        c,
+        "AccessKeyMetadata",
+        keys,
+        |k| format!("{:012}{}", k.created_at, k.access_key_id),
+        |k| Member::Struct(key_fields(k, user.as_ref())),
+    )?;
     if let (Some(out), Some(u)) = (out.as_mut(), user.as_ref()) {
         out.push(text("UserName", &u.name));
     }

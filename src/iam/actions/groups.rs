@@ -1,11 +1,11 @@
 //! Groups and membership.
-use super::nodes::{principal_fields, principal_list};
+use super::nodes::principal_fields;
 use super::users::{delete_principal, rename};
-use super::{paged, Ctx, Output};
+use super::{keyset_page, page_ask, short_list_page, Ctx, Output};
 use crate::crypto;
 use crate::domain::{EntityKind, NameRule, Principal};
 use crate::iam::IamError;
-use crate::query::{paginate, Member, Node};
+use crate::query::{Member, Node};
 use crate::store::StoreError;
 
 /// A user may belong to at most this many groups, as in IAM.
@@ -30,10 +30,19 @@ pub async fn create(c: &Ctx<'_>) -> Output {
 pub async fn get(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
     let group = c.authorized_entity(EntityKind::Group, name, "iam:GetGroup").await?;
-    let users = c.svc.store.users_in_group(&group.id).await?;
-    let (page, mut tail) = paginate(users, c.p)?;
-    let mut out = vec![Node::Struct("Group", principal_fields(&group, None)), principal_list("Users", &page)];
-    out.append(&mut tail);
+    let page = page_ask(c, "Users")?;
+    let users =
+        c.svc.store.page_of_group_members(&group.id, page.after.as_deref(), page.max_items + 1).await?;
+    let mut out = keyset_page(
+        c,
+        "Users",
+        &page,
+        users,
+        |u| u.name.to_lowercase(),
+        |u| Member::Struct(principal_fields(u, None)),
+    )?
+    .unwrap_or_default();
+    out.insert(0, Node::Struct("Group", principal_fields(&group, None)));
     Ok(Some(out))
 }
 
@@ -87,5 +96,11 @@ pub async fn list_for_user(c: &Ctx<'_>) -> Output {
     let name = c.name("UserName", NameRule::USER)?;
     let user = c.authorized_entity(EntityKind::User, name, "iam:ListGroupsForUser").await?;
     let groups = c.svc.store.groups_of_user(&user.id).await?;
-    paged(c.p, "Groups", groups, |g| Member::Struct(principal_fields(g, None)))
+    short_list_page(
+        c,
+        "Groups",
+        groups,
+        |g| g.name.to_lowercase(),
+        |g| Member::Struct(principal_fields(g, None)),
+    )
 }

@@ -1,7 +1,7 @@
 //! Customer managed policies and their versions; AWS managed policies read-only.
 use super::nodes::{date, encoded_document, managed_policy_fields};
 use super::tags::{request_tags, tag_context};
-use super::{paged, Ctx, Output};
+use super::{page_ask, short_list_page, Ctx, Output, Sections};
 use crate::crypto;
 use crate::domain::{EntityKind, ManagedPolicy, NameRule};
 use crate::iam::builtin;
@@ -26,7 +26,7 @@ fn document(c: &Ctx<'_>) -> Result<String, IamError> {
 
 /// A built-in policy shown in the shape of a managed one.
 async fn builtin_as_managed(c: &Ctx<'_>, b: &builtin::BuiltinPolicy) -> Result<ManagedPolicy, IamError> {
-    let attachments = c.svc.store.policy_attachments(c.account(), &b.arn).await?.len() as i64;
+    let attachments = c.svc.store.count_policy_attachments(c.account(), &b.arn).await?;
     Ok(ManagedPolicy {
         arn: b.arn.clone(),
         id: format!("ANPA{}", &crypto::sha256_hex(b.arn.as_bytes())[..17].to_ascii_uppercase()),
@@ -127,17 +127,35 @@ pub async fn list(c: &Ctx<'_>) -> Output {
         )));
     }
     let only_attached = c.p.bool("OnlyAttached")?.unwrap_or(false);
+    // AWS's policies first (a short, fixed list), then the account's by keyset.
+    let mut sections = Sections::new(&page_ask(c, "Policies")?)?;
+    let by_name = |p: &ManagedPolicy| p.name.to_lowercase();
     let mut policies = Vec::new();
-    if scope != "Local" && prefix == "/" {
-        for b in builtin::all() {
-            policies.push(builtin_as_managed(c, &b).await?);
+    if let (true, Some((after, limit))) = (scope != "Local" && prefix == "/", sections.read(0)) {
+        let mut aws = Vec::new();
+        for b in builtin::all().filter(|b| after.as_ref().is_none_or(|a| b.name.to_lowercase() > *a)) {
+            let p = builtin_as_managed(c, &b).await?;
+            if !only_attached || p.attachment_count > 0 {
+                aws.push(p);
+            }
         }
+        aws.sort_by_key(by_name);
+        aws.truncate(limit as usize);
+        policies.extend(sections.keep(0, aws, by_name));
     }
-    if scope != "AWS" {
-        policies.extend(c.svc.store.list_managed_policies(c.account(), prefix).await?);
+    if let (true, Some((after, limit))) = (scope != "AWS", sections.read(1)) {
+        let store = &c.svc.store;
+        let local = store
+            .page_of_managed_policies(c.account(), prefix, only_attached, after.as_deref(), limit)
+            .await?;
+        policies.extend(sections.keep(1, local, by_name));
     }
-    policies.retain(|p| !only_attached || p.attachment_count > 0);
-    paged(c.p, "Policies", policies, |p| Member::Struct(managed_policy_fields(p, None)))
+    let mut out = vec![Node::List(
+        "Policies",
+        policies.iter().map(|p| Member::Struct(managed_policy_fields(p, None))).collect(),
+    )];
+    out.extend(sections.end(c, "Policies"));
+    Ok(Some(out))
 }
 
 pub async fn delete(c: &Ctx<'_>) -> Output {
@@ -152,9 +170,26 @@ pub async fn delete(c: &Ctx<'_>) -> Output {
 
 pub async fn list_entities(c: &Ctx<'_>) -> Output {
     let p = policy_for(c, "iam:ListEntitiesForPolicy").await?;
+    let kind = match c.p.get("EntityFilter") {
+        None => None,
+        Some("User") => Some(EntityKind::User),
+        Some("Group") => Some(EntityKind::Group),
+        Some("Role") => Some(EntityKind::Role),
+        Some(other) => return Err(IamError::Validation(format!(
+            "1 validation error detected: Value '{other}' at 'entityFilter' failed to satisfy constraint: \
+                 Member must satisfy enum value set: [User, Role, Group]"
+        ))),
+    };
+    // One page of attached principals, by id; the answer sorts them by kind.
+    let mut sections = Sections::new(&page_ask(c, "PolicyEntities")?)?;
+    let mut entities = Vec::new();
+    if let Some((after, limit)) = sections.read(0) {
+        let page =
+            c.svc.store.page_of_policy_entities(c.account(), &p.arn, kind, after.as_deref(), limit).await?;
+        entities = sections.keep(0, page, |e| e.id.clone());
+    }
     let (mut users, mut groups, mut roles) = (vec![], vec![], vec![]);
-    for id in c.svc.store.policy_attachments(c.account(), &p.arn).await? {
-        let e = c.svc.store.get_principal_by_id(&id).await?;
+    for e in entities {
         let (list, name_el, id_el) = match e.kind {
             EntityKind::User => (&mut users, "UserName", "UserId"),
             EntityKind::Group => (&mut groups, "GroupName", "GroupId"),
@@ -162,12 +197,13 @@ pub async fn list_entities(c: &Ctx<'_>) -> Output {
         };
         list.push(Member::Struct(vec![text(name_el, e.name), text(id_el, e.id)]));
     }
-    Ok(Some(vec![
+    let mut out = vec![
         Node::List("PolicyGroups", groups),
         Node::List("PolicyUsers", users),
         Node::List("PolicyRoles", roles),
-        text("IsTruncated", "false"),
-    ]))
+    ];
+    out.extend(sections.end(c, "PolicyEntities"));
+    Ok(Some(out))
 }
 
 fn version_node(version_id: &str, doc: Option<&str>, is_default: bool, created: i64) -> Vec<Node> {
@@ -248,9 +284,15 @@ pub async fn list_versions(c: &Ctx<'_>) -> Output {
             .map(|v| (v.version_id, v.created_at))
             .collect()
     };
-    paged(c.p, "Versions", versions, |(id, created)| {
-        Member::Struct(version_node(id, None, *id == p.default_version, *created))
-    })
+    // Newest first, as the store reads them; the key orders the same way.
+    let versions: Vec<(usize, (String, i64))> = versions.into_iter().enumerate().collect();
+    short_list_page(
+        c,
+        "Versions",
+        versions,
+        |(_, (id, _))| format!("{:020}", u64::MAX - id.trim_start_matches('v').parse::<u64>().unwrap_or(0)),
+        |(_, (id, created))| Member::Struct(version_node(id, None, *id == p.default_version, *created)),
+    )
 }
 
 pub async fn delete_version(c: &Ctx<'_>) -> Output {

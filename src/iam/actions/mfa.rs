@@ -1,6 +1,6 @@
 //! Virtual MFA devices: creation (seed and QR code), enabling with two
 //! consecutive codes, resynchronisation, deactivation.
-use super::{paged, Ctx, Output};
+use super::{keyset_page, page_ask, short_list_page, Ctx, Output};
 use crate::crypto::Totp;
 use crate::domain::{EntityKind, MfaDevice, NameRule, Principal};
 use crate::iam::IamError;
@@ -203,10 +203,10 @@ async fn device_fields(c: &Ctx<'_>, d: &MfaDevice, with_user: bool) -> Result<Ve
 pub async fn list_virtual(c: &Ctx<'_>) -> Output {
     c.allow("iam:ListVirtualMFADevices", "*").await?;
     let status = c.p.get("AssignmentStatus").unwrap_or("Any");
-    let want: fn(&MfaDevice) -> bool = match status {
-        "Assigned" => |d| d.enabled_at.is_some(),
-        "Unassigned" => |d| d.enabled_at.is_none(),
-        "Any" => |_| true,
+    let assigned = match status {
+        "Assigned" => Some(true),
+        "Unassigned" => Some(false),
+        "Any" => None,
         other => {
             return Err(IamError::Validation(format!(
                 "1 validation error detected: Value '{other}' at 'assignmentStatus' failed to satisfy constraint: \
@@ -214,11 +214,24 @@ pub async fn list_virtual(c: &Ctx<'_>) -> Output {
             )))
         }
     };
+    let page = page_ask(c, "VirtualMFADevices")?;
+    let devices = c
+        .svc
+        .store
+        .page_of_mfa_devices(c.account(), assigned, page.after.as_deref(), page.max_items + 1)
+        .await?;
     let mut members = Vec::new();
-    for d in c.svc.store.list_mfa_devices(c.account()).await?.iter().filter(|d| want(d)) {
-        members.push(device_fields(c, d, true).await?);
+    for d in devices {
+        members.push((device_fields(c, &d, true).await?, d.serial));
     }
-    paged(c.p, "VirtualMFADevices", members, |f| Member::Struct(f.clone()))
+    keyset_page(
+        c,
+        "VirtualMFADevices",
+        &page,
+        members,
+        |(_, serial)| serial.clone(),
+        |(f, _)| Member::Struct(f.clone()),
+    )
 }
 
 pub async fn list_for_user(c: &Ctx<'_>) -> Output {
@@ -231,22 +244,21 @@ pub async fn list_for_user(c: &Ctx<'_>) -> Output {
         }
         Some(_) => device_owner(c, "iam:ListMFADevices").await?,
     };
-    let devices: Vec<MfaDevice> = c
-        .svc
-        .store
-        .list_mfa_devices(c.account())
-        .await?
-        .into_iter()
-        .filter(|d| d.enabled_at.is_some() && assigned_to(d, owner.as_ref()))
-        .collect();
+    let devices = c.svc.store.enabled_mfa_devices(c.account(), owner.as_ref().map(|u| u.id.as_str())).await?;
     let user_name = owner.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| c.account().to_owned());
-    paged(c.p, "MFADevices", devices, |d| {
-        Member::Struct(vec![
-            text("UserName", &user_name),
-            text("SerialNumber", &d.serial),
-            text("EnableDate", super::nodes::date(d.enabled_at.unwrap_or_default())),
-        ])
-    })
+    short_list_page(
+        c,
+        "MFADevices",
+        devices,
+        |d| d.serial.clone(),
+        |d| {
+            Member::Struct(vec![
+                text("UserName", &user_name),
+                text("SerialNumber", &d.serial),
+                text("EnableDate", super::nodes::date(d.enabled_at.unwrap_or_default())),
+            ])
+        },
+    )
 }
 
 impl crate::iam::IamService {

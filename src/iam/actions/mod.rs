@@ -259,10 +259,15 @@ pub(super) struct PageAsk {
     pub max_items: u32,
 }
 
-/// Markers are sealed (AES-GCM with the master key) and bound to the list and
-/// the account they came from: opaque, and useless if altered or moved.
+/// Markers are sealed (AES-GCM with the master key) and bound to the list,
+/// the account, the path prefix and the entity the list belongs to: opaque,
+/// and useless if altered or moved.
 fn marker_context(c: &Ctx<'_>, list: &str) -> String {
-    format!("iam-marker:{list}:{}:{}", c.account(), c.p.get("PathPrefix").unwrap_or("/"))
+    let subject = ["UserName", "GroupName", "RoleName", "PolicyArn", "SerialNumber", "SAMLProviderArn"]
+        .iter()
+        .find_map(|p| c.p.get(p))
+        .unwrap_or("");
+    format!("iam-marker:{list}:{}:{}:{subject}", c.account(), c.p.get("PathPrefix").unwrap_or("/"))
 }
 
 /// The page a request asks for (`Marker`, `MaxItems`, default 100).
@@ -293,25 +298,92 @@ pub(super) fn keyset_page<T>(
     let truncated = rows.len() > ask.max_items as usize;
     rows.truncate(ask.max_items as usize);
     let mut out = vec![Node::List(list, rows.iter().map(member).collect())];
-    out.push(crate::query::text("IsTruncated", if truncated { "true" } else { "false" }));
-    if let (true, Some(last)) = (truncated, rows.last()) {
-        out.push(crate::query::text(
-            "Marker",
-            c.svc.master.seal(key(last).as_bytes(), &marker_context(c, list)),
-        ));
-    }
+    out.extend(page_end(c, list, rows.last().filter(|_| truncated).map(key)));
     Ok(Some(out))
 }
 
-/// A paginated list result: the page as `<name><member>..`, then IsTruncated/Marker.
-pub(super) fn paged<T>(
-    p: &Params,
-    name: &'static str,
-    items: Vec<T>,
+/// `IsTruncated`, and the sealed Marker of the key the next page reads after.
+fn page_end(c: &Ctx<'_>, list: &str, next_after: Option<String>) -> Vec<Node> {
+    let mut out =
+        vec![crate::query::text("IsTruncated", if next_after.is_some() { "true" } else { "false" })];
+    if let Some(key) = next_after {
+        out.push(crate::query::text("Marker", c.svc.master.seal(key.as_bytes(), &marker_context(c, list))));
+    }
+    out
+}
+
+/// A keyset page over several lists read one after the other (ListPolicies:
+/// AWS's policies, then the account's; GetAccountAuthorizationDetails: users,
+/// groups, roles, policies). Its Marker holds the section and the last key.
+pub(super) struct Sections {
+    /// The section and the key after which this page starts.
+    start: (usize, String),
+    /// Rows this page still has room for.
+    room: u32,
+    /// Where the next page starts, once this one is full.
+    next: Option<(usize, String)>,
+}
+
+impl Sections {
+    pub fn new(ask: &PageAsk) -> Result<Self, IamError> {
+        let start = match &ask.after {
+            None => (0, String::new()),
+            Some(marker) => {
+                let parsed =
+                    marker.split_once(':').and_then(|(s, key)| Some((s.parse().ok()?, key.to_owned())));
+                parsed.ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?
+            }
+        };
+        Ok(Sections { start, room: ask.max_items, next: None })
+    }
+
+    /// How to read section `s`: after which key (`None`: from its start), and
+    /// at most how many rows (one more than fit, to learn whether more
+    /// follow). `None` when the page is full or began past this section.
+    pub fn read(&self, s: usize) -> Option<(Option<String>, u32)> {
+        if self.next.is_some() || s < self.start.0 {
+            return None;
+        }
+        let after = Some(self.start.1.clone()).filter(|k| s == self.start.0 && !k.is_empty());
+        Some((after, self.room + 1))
+    }
+
+    /// What fits of the rows read from section `s`.
+    pub fn keep<T>(&mut self, s: usize, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
+        if rows.len() > self.room as usize {
+            rows.truncate(self.room as usize);
+            let after = match rows.last() {
+                Some(last) => key(last),
+                None if s == self.start.0 => self.start.1.clone(),
+                None => String::new(),
+            };
+            self.next = Some((s, after));
+        }
+        self.room -= rows.len() as u32;
+        rows
+    }
+
+    /// `IsTruncated` and the Marker.
+    pub fn end(self, c: &Ctx<'_>, list: &str) -> Vec<Node> {
+        page_end(c, list, self.next.map(|(s, key)| format!("{s}:{key}")))
+    }
+}
+
+/// A short list (IAM's quotas keep it small: a user's tags, groups or keys, a
+/// policy's versions) paged like the long ones, by the same sealed keyset
+/// Marker: the items are read whole, ordered by `key`, and cut after the
+/// Marker's key, so a row added or removed meanwhile moves nothing else.
+pub(super) fn short_list_page<T>(
+    c: &Ctx<'_>,
+    list: &'static str,
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> String,
     member: impl Fn(&T) -> crate::query::Member,
 ) -> Output {
-    let (page, mut tail) = crate::query::paginate(items, p)?;
-    let mut out = vec![Node::List(name, page.iter().map(member).collect())];
-    out.append(&mut tail);
-    Ok(Some(out))
+    let ask = page_ask(c, list)?;
+    items.sort_by_cached_key(&key);
+    if let Some(after) = &ask.after {
+        items.retain(|i| key(i) > *after);
+    }
+    keyset_page(c, list, &ask, items, key, member)
 }

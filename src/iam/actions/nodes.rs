@@ -63,10 +63,6 @@ pub fn principal_fields(p: &Principal, tags: Option<&[Tag]>) -> Vec<Node> {
     v
 }
 
-pub fn principal_list(name: &'static str, items: &[Principal]) -> Node {
-    Node::List(name, items.iter().map(|p| Member::Struct(principal_fields(p, None))).collect())
-}
-
 pub fn managed_policy_fields(p: &ManagedPolicy, tags: Option<&[Tag]>) -> Vec<Node> {
     let mut v = vec![
         text("PolicyName", &p.name),
@@ -85,8 +81,4 @@ pub fn managed_policy_fields(p: &ManagedPolicy, tags: Option<&[Tag]>) -> Vec<Nod
         v.push(tag_list(tags));
     }
     v
-}
-
-pub fn names(name: &'static str, items: impl IntoIterator<Item = String>) -> Node {
-    Node::List(name, items.into_iter().map(Member::Text).collect())
 }

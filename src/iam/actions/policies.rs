@@ -1,8 +1,8 @@
 //! Inline policies, managed-policy attachments and permissions boundaries of
 //! users, groups and roles: one implementation for the three kinds.
-use super::nodes::{encoded_document, names};
+use super::nodes::encoded_document;
 use super::users::kind_title;
-use super::{paged, Ctx, Output};
+use super::{short_list_page, Ctx, Output};
 use crate::domain::{EntityKind, NameRule, Principal};
 use crate::iam::builtin;
 use crate::iam::policy::PolicyKind;
@@ -110,10 +110,7 @@ pub async fn delete_inline(c: &Ctx<'_>, kind: EntityKind) -> Output {
 pub async fn list_inline(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let entity = target(c, kind, &action("List", kind, "Policies")).await?;
     let policies = c.svc.store.inline_policies(&entity.id).await?;
-    let (page, mut tail) = crate::query::paginate(policies, c.p)?;
-    let mut out = vec![names("PolicyNames", page.into_iter().map(|(n, _)| n))];
-    out.append(&mut tail);
-    Ok(Some(out))
+    short_list_page(c, "PolicyNames", policies, |(n, _)| n.to_lowercase(), |(n, _)| Member::Text(n.clone()))
 }
 
 /// A managed policy that may be attached in the caller's account: built-in, or
@@ -192,9 +189,13 @@ pub async fn list_attached(c: &Ctx<'_>, kind: EntityKind) -> Output {
             attached.push((name, arn));
         }
     }
-    paged(c.p, "AttachedPolicies", attached, |(name, arn)| {
-        Member::Struct(vec![text("PolicyName", name), text("PolicyArn", arn)])
-    })
+    short_list_page(
+        c,
+        "AttachedPolicies",
+        attached,
+        |(_, arn)| arn.clone(),
+        |(name, arn)| Member::Struct(vec![text("PolicyName", name), text("PolicyArn", arn)]),
+    )
 }
 
 pub async fn put_boundary(c: &Ctx<'_>, kind: EntityKind) -> Output {

@@ -1,6 +1,6 @@
 //! The policy simulator: SimulatePrincipalPolicy, SimulateCustomPolicy and the
 //! context-key listings, answered by the same evaluation that guards every call.
-use super::{paged, Ctx, Output};
+use super::{short_list_page, Ctx, Output};
 use crate::domain::{Arn, EntityKind, Principal};
 use crate::iam::policy::{self, Decision, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
 use crate::iam::IamError;
@@ -104,7 +104,15 @@ fn simulate(
             ]);
         }
     }
-    paged(c.p, "EvaluationResults", results, |r| Member::Struct(r.clone()))
+    // Results keep the order of the request's actions and resources.
+    let results: Vec<(usize, Vec<Node>)> = results.into_iter().enumerate().collect();
+    short_list_page(
+        c,
+        "EvaluationResults",
+        results,
+        |(i, _)| format!("{i:06}"),
+        |(_, r)| Member::Struct(r.clone()),
+    )
 }
 
 pub async fn principal(c: &Ctx<'_>) -> Output {

@@ -1,5 +1,5 @@
 //! Tags on users, roles, managed policies, SAML providers and MFA devices.
-use super::{paged, Ctx, Output};
+use super::{short_list_page, Ctx, Output};
 use crate::domain::{EntityKind, NameRule, Tag};
 use crate::iam::policy::RequestContext;
 use crate::iam::IamError;
@@ -140,5 +140,11 @@ pub async fn list(c: &Ctx<'_>, action: &str) -> Output {
     let (key, arn) = resource(c, action).await?;
     c.allow(&format!("iam:{action}"), &arn).await?;
     let tags = c.svc.store.list_tags(&key).await?;
-    paged(c.p, "Tags", tags, |t| Member::Struct(vec![text("Key", &t.key), text("Value", &t.value)]))
+    short_list_page(
+        c,
+        "Tags",
+        tags,
+        |t| t.key.to_lowercase(),
+        |t| Member::Struct(vec![text("Key", &t.key), text("Value", &t.value)]),
+    )
 }
