@@ -15,7 +15,30 @@ pub struct Settings {
     pub directory: DirectorySettings,
     pub idp: IdpSettings,
     pub sts: StsSettings,
+    pub audit: AuditSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Events older than this many days are deleted (exported first when
+    /// `export` is set). 0: kept for ever.
+    pub retention_days: u32,
+    /// Empty (no export), `stdout`, or a file that events are appended to,
+    /// as JSON lines, before retention deletes them.
+    pub export: String,
+    /// An export file that would grow past this is renamed `<file>.<time>`
+    /// and a new one begun.
+    pub export_max_bytes: u64,
+    /// Leave successful read-only calls (`Get*`, `List*`, `GetCallerIdentity`)
+    /// out of the trail, as CloudTrail can; their errors are still recorded.
+    pub skip_read_only: bool,
+    /// Events that may wait to be stored. When the database falls this far
+    /// behind, requests wait for room, and after `max_wait_ms` are refused
+    /// with a retryable ServiceUnavailable before doing anything.
+    pub queue: usize,
+    pub max_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +208,14 @@ impl Default for Settings {
                 service_providers: vec![],
             },
             sts: StsSettings { sessions_per_principal_per_hour: 3600 },
+            audit: AuditSettings {
+                retention_days: 400,
+                export: String::new(),
+                export_max_bytes: 100 * 1024 * 1024,
+                skip_read_only: false,
+                queue: 65_536,
+                max_wait_ms: 2_000,
+            },
             log: LogSettings { level: "info".into(), format: "text".into() },
         }
     }

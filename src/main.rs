@@ -135,6 +135,7 @@ async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<Exi
         error_message: None,
         request_id: uuid::Uuid::new_v4().to_string(),
         additional: serde_json::json!({}),
+        read_only: false,
     };
     store.insert_audit_events(&[event]).await?;
     store.close().await;

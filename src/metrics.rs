@@ -1,6 +1,7 @@
 //! Prometheus metrics: requests by service, action and outcome, and latency.
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 #[derive(Clone)]
@@ -13,6 +14,55 @@ pub struct Metrics {
     pub directory_up: IntGauge,
     /// Browser sign-ins by method and outcome.
     pub signins: IntCounterVec,
+    pub audit: AuditMetrics,
+}
+
+/// The audit trail's pipeline: how far behind it is, how long its commits
+/// take, and what it refused, stored, exported and deleted.
+#[derive(Clone)]
+pub struct AuditMetrics {
+    /// Tickets out: events waiting to be stored and requests under way.
+    pub waiting: IntGauge,
+    pub write_seconds: Histogram,
+    pub stored: IntCounter,
+    /// Commits of events that failed (the events are retried).
+    pub write_failures: IntCounter,
+    /// Requests refused because the trail had no room in time.
+    pub refused: IntCounter,
+    pub exported: IntCounter,
+    pub deleted: IntCounter,
+}
+
+impl AuditMetrics {
+    fn register(registry: &Registry) -> Result<AuditMetrics, prometheus::Error> {
+        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let waiting = IntGauge::new("idbroker_audit_queue_depth", "Audit events waiting to be stored")?;
+        registry.register(Box::new(waiting.clone()))?;
+        let write_seconds = Histogram::with_opts(
+            HistogramOpts::new("idbroker_audit_write_seconds", "Time to commit a group of audit events")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
+        )?;
+        registry.register(Box::new(write_seconds.clone()))?;
+        Ok(AuditMetrics {
+            waiting,
+            write_seconds,
+            stored: counter("idbroker_audit_events_stored_total", "Audit events stored")?,
+            write_failures: counter(
+                "idbroker_audit_write_failures_total",
+                "Failed commits of audit events (retried)",
+            )?,
+            refused: counter(
+                "idbroker_audit_refusals_total",
+                "Requests refused (retryable) because the audit trail had no room",
+            )?,
+            exported: counter("idbroker_audit_events_exported_total", "Audit events exported")?,
+            deleted: counter("idbroker_audit_events_deleted_total", "Audit events deleted by retention")?,
+        })
+    }
 }
 
 impl Metrics {
@@ -40,7 +90,8 @@ impl Metrics {
         registry.register(Box::new(database_up.clone()))?;
         registry.register(Box::new(directory_up.clone()))?;
         registry.register(Box::new(signins.clone()))?;
-        Ok(Metrics { registry, requests, latency, database_up, directory_up, signins })
+        let audit = AuditMetrics::register(&registry)?;
+        Ok(Metrics { registry, requests, latency, database_up, directory_up, signins, audit })
     }
 
     /// Records one request. `action` must come from the known set (or be

@@ -190,6 +190,42 @@ fn spawn_sweeper(state: Arc<AppState>) {
     });
 }
 
+/// Every hour, one node at a time deletes the audit events older than
+/// `audit.retention_days` (exporting them first where configured).
+fn spawn_audit_retention(state: &Arc<AppState>, settings: &crate::config::AuditSettings) {
+    if settings.retention_days == 0 {
+        return;
+    }
+    let export = crate::audit::AuditExport::from_setting(&settings.export, settings.export_max_bytes);
+    let keep = chrono::Duration::days(i64::from(settings.retention_days));
+    let node = crate::crypto::random_token(8);
+    let state = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            let now = state.iam.now_utc();
+            match crate::store::retention_turn(&state.store, &node, now.timestamp()).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit retention: cannot take the lease");
+                    continue;
+                }
+            }
+            let metrics = Some(&state.metrics.audit);
+            match crate::store::apply_audit_retention(&state.store, export.as_ref(), now - keep, now, metrics)
+                .await
+            {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "audit retention: old events deleted"),
+                Err(e) => tracing::error!(error = %e, "audit retention stopped; old events kept"),
+            }
+        }
+    });
+}
+
 /// Providers stored before entity ids were kept get theirs from their metadata.
 async fn backfill_entity_ids(store: &Store, now: i64) -> anyhow::Result<()> {
     let now = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
@@ -325,13 +361,19 @@ impl Application {
             }
         };
         let (master, csrf_key) = (iam.master.clone(), iam.master.csrf_key());
-        let audit = StoreAuditSink::new(store.clone());
+        let audit = StoreAuditSink::new(store.clone(), settings.audit.skip_read_only);
+        let metrics = Metrics::new().context("metrics registry")?;
+        store.report_audit_to(metrics.audit.clone());
         let state = Arc::new(AppState {
             sessions: Sessions::new(store.clone(), master.clone(), clock.clone()),
             iam,
             store: store.clone(),
-            metrics: Metrics::new().context("metrics registry")?,
+            metrics,
             audit: Arc::new(audit),
+            audit_room: crate::audit::AuditRoom::new(
+                settings.audit.queue,
+                std::time::Duration::from_millis(settings.audit.max_wait_ms),
+            ),
             max_body_bytes: settings.server.max_body_bytes,
             region: settings.server.region.clone(),
             public_url: settings.server.public_url.clone(),
@@ -362,6 +404,7 @@ impl Application {
         });
         spawn_change_watch(&state);
         spawn_sweeper(state.clone());
+        spawn_audit_retention(&state, &settings.audit);
         let listener = TcpListener::bind(&settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();

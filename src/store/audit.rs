@@ -1,7 +1,7 @@
 //! Stored audit events, written with the group commits (store/grouped.rs)
 //! so that recording an event never waits on the database.
 use super::{Result, Store, WriteTx};
-use crate::audit::{log_event, AuditEvent, AuditSink};
+use crate::audit::{log_event, AuditEvent, AuditSink, AuditTicket};
 
 /// Inserts `events` in `tx`, many rows to a statement: each statement is a
 /// round trip to the database (SQLite's is a thread).
@@ -26,7 +26,8 @@ pub(super) async fn insert_audit_rows(
         for e in chunk {
             query = query
                 .bind(e.event_time.timestamp())
-                .bind(&e.event_name)
+                // A client names the action; PostgreSQL text cannot hold NUL.
+                .bind(e.event_name.replace('\0', "\u{fffd}"))
                 .bind(&e.event_source)
                 .bind(&e.account_id)
                 .bind(&e.principal_arn)
@@ -48,6 +49,54 @@ impl Store {
         Ok(())
     }
 
+    /// At most `limit` of the oldest events from before `cutoff` (seconds),
+    /// as `(id, JSON)`, by id.
+    pub async fn audit_events_before(&self, cutoff: i64, limit: u32) -> Result<Vec<(i64, String)>> {
+        let rows =
+            sqlx::query("SELECT id, body FROM audit_events WHERE event_time < $1 ORDER BY id LIMIT $2")
+                .bind(cutoff)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok((super::get(r, "id")?, super::get(r, "body")?))).collect()
+    }
+
+    /// Deletes the events from before `cutoff` up to id `through`: the batch
+    /// `audit_events_before` returned. A short transaction of its own.
+    pub async fn delete_audit_events(&self, cutoff: i64, through: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM audit_events WHERE event_time < $1 AND id <= $2")
+            .bind(cutoff)
+            .bind(through)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Takes (or renews) the lease `name` for `holder` until `now + seconds`,
+    /// unless another holder's lease is still running: one node at a time
+    /// does the work it guards.
+    pub async fn take_lease(&self, name: &str, holder: &str, now: i64, seconds: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + seconds)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(taken)
+    }
+
     /// The most recent events, newest first, as stored JSON.
     pub async fn recent_audit_events(&self, limit: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT body FROM audit_events ORDER BY id DESC LIMIT $1")
@@ -61,19 +110,22 @@ impl Store {
 /// commit (store/grouped.rs), so recording never waits on the database.
 pub struct StoreAuditSink {
     store: Store,
+    /// `audit.skip_read_only`: successful read-only calls are left out.
+    skip_read_only: bool,
 }
 
 impl StoreAuditSink {
-    pub fn new(store: Store) -> StoreAuditSink {
-        StoreAuditSink { store }
+    pub fn new(store: Store, skip_read_only: bool) -> StoreAuditSink {
+        StoreAuditSink { store, skip_read_only }
     }
 }
 
 impl AuditSink for StoreAuditSink {
-    fn record(&self, event: AuditEvent) {
-        log_event(&event);
-        if !self.store.queue_audit_event(event) {
-            tracing::error!("audit queue full; event kept in the log only");
+    fn record(&self, event: AuditEvent, ticket: AuditTicket) {
+        if self.skip_read_only && event.read_only && event.error_code.is_none() {
+            return;
         }
+        log_event(&event);
+        self.store.queue_audit_event(event, ticket);
     }
 }

@@ -3,11 +3,15 @@
 //! one writer task that commits everything pending in one transaction and
 //! answers each caller after the commit. Many requests share one fsync,
 //! writers never wait on each other's locks, and nothing is acknowledged
-//! before it is stored.
+//! before it is stored. Audit events whose commit fails are kept and retried
+//! with the next group (after a pause that grows while failures last): the
+//! room their tickets hold (audit/room.rs) is what bounds the queue.
 use super::{Result, Store, StoreError, WriteTx};
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, AuditTicket};
+use crate::metrics::AuditMetrics;
 use sqlx::Row;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 const BATCH: usize = 256;
@@ -39,8 +43,13 @@ enum Write {
     /// only if that assertion was not used before (answers false then).
     PutSession(SessionWrite),
     /// An audit event, stored in the commit of the writes it came with, so
-    /// that recording it costs no commit of its own. Nobody waits for it.
-    Audit(Box<AuditEvent>),
+    /// that recording it costs no commit of its own. Nobody waits for it; its
+    /// ticket's room is given back once it is stored.
+    Audit(
+        Box<AuditEvent>,
+        // Held, not read: dropping it after the commit gives the room back.
+        #[allow(dead_code)] AuditTicket,
+    ),
     /// Answered once everything queued before it is committed (shutdown).
     Flush,
 }
@@ -52,14 +61,18 @@ struct Job {
     answer: Option<Answer>,
 }
 
-/// Jobs waiting beyond the current commit. Audit events wait here while the
-/// database is slow; past this many they are refused (logged only).
-const QUEUE: usize = 65_536;
+/// The pause before retrying audit events whose commit failed, doubled while
+/// failures last, up to the maximum.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
-/// The writer task's queue, started on first use.
+/// The writer task's queue, started on first use. It is unbounded: audit
+/// events are bounded by the room their tickets took, the other writes by
+/// the requests waiting for them.
 #[derive(Default)]
 pub struct GroupedWriter {
-    queue: OnceLock<mpsc::Sender<Job>>,
+    queue: OnceLock<mpsc::UnboundedSender<Job>>,
+    metrics: OnceLock<AuditMetrics>,
 }
 
 impl std::fmt::Debug for GroupedWriter {
@@ -153,13 +166,13 @@ async fn apply(tx: &mut WriteTx, batch: &[Job]) -> std::result::Result<Vec<bool>
         answers.push(match &job.write {
             Write::FirstUse(_) => first.next().unwrap_or(false),
             Write::PutSession(w) => put_session(tx, w).await?,
-            Write::Audit(_) | Write::Flush => true,
+            Write::Audit(..) | Write::Flush => true,
         });
     }
     let events: Vec<&AuditEvent> = batch
         .iter()
         .filter_map(|j| match &j.write {
-            Write::Audit(e) => Some(e.as_ref()),
+            Write::Audit(e, _) => Some(e.as_ref()),
             _ => None,
         })
         .collect();
@@ -167,7 +180,11 @@ async fn apply(tx: &mut WriteTx, batch: &[Job]) -> std::result::Result<Vec<bool>
     Ok(answers)
 }
 
-async fn write_batch(store: &Store, batch: Vec<Job>) {
+/// Commits a group and answers its callers. Returns the audit events of a
+/// group that failed, to be tried again; the other writes were answered with
+/// the error (nothing was acknowledged).
+async fn write_batch(store: &Store, batch: Vec<Job>) -> Vec<Job> {
+    let started = Instant::now();
     let outcome: std::result::Result<Vec<bool>, String> = async {
         let mut tx = store.begin_write().await.map_err(|e| e.to_string())?;
         let answers = apply(&mut tx, &batch).await.map_err(|e| e.to_string())?;
@@ -175,40 +192,84 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
         Ok(answers)
     }
     .await;
-    if let Err(e) = &outcome {
-        let lost = batch.iter().filter(|j| matches!(j.write, Write::Audit(_))).count();
-        if lost > 0 {
-            tracing::error!(error = %e, lost, "audit events could not be stored");
+    let events = batch.iter().filter(|j| matches!(j.write, Write::Audit(..))).count();
+    if let Some(m) = store.grouped.metrics.get() {
+        m.write_seconds.observe(started.elapsed().as_secs_f64());
+        match &outcome {
+            Ok(_) => m.stored.inc_by(events as u64),
+            Err(_) if events > 0 => m.write_failures.inc(),
+            Err(_) => {}
         }
     }
+    if let Err(e) = &outcome {
+        if events > 0 {
+            tracing::error!(error = %e, events, "audit events could not be stored yet; retrying");
+        }
+    }
+    let mut retry = Vec::new();
     for (i, job) in batch.into_iter().enumerate() {
-        if let Some(answer) = job.answer {
-            let _ = answer.send(outcome.as_ref().map(|a| a[i]).map_err(Clone::clone));
+        match (&outcome, job.answer) {
+            (Err(_), None) if matches!(job.write, Write::Audit(..)) => {
+                retry.push(Job { write: job.write, answer: None });
+            }
+            (_, Some(answer)) => {
+                let _ = answer.send(outcome.as_ref().map(|a| a[i]).map_err(Clone::clone));
+            }
+            (_, None) => {}
+        }
+    }
+    retry
+}
+
+/// The writer task: commits whatever is queued, up to `BATCH` at a time;
+/// after a failure, retries the audit events first, with a growing pause.
+async fn run_writer(store: Store, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut retry: Vec<Job> = Vec::new();
+    let mut pause = RETRY_FIRST;
+    loop {
+        if retry.is_empty() {
+            if rx.recv_many(&mut batch, BATCH).await == 0 {
+                return;
+            }
+        } else {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_MAX);
+            batch.append(&mut retry);
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        retry = write_batch(&store, std::mem::take(&mut batch)).await;
+        if retry.is_empty() {
+            pause = RETRY_FIRST;
         }
     }
 }
 
 impl Store {
     /// The writer task's queue (the task starts with the first write).
-    fn group_queue(&self) -> &mpsc::Sender<Job> {
+    fn group_queue(&self) -> &mpsc::UnboundedSender<Job> {
         self.grouped.queue.get_or_init(|| {
-            let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
-            let store = self.clone();
-            tokio::spawn(async move {
-                let mut batch = Vec::with_capacity(BATCH);
-                while rx.recv_many(&mut batch, BATCH).await > 0 {
-                    write_batch(&store, std::mem::take(&mut batch)).await;
-                }
-            });
+            let (tx, rx) = mpsc::unbounded_channel::<Job>();
+            tokio::spawn(run_writer(self.clone(), rx));
             tx
         })
+    }
+
+    /// Where the writer reports its commits of audit events.
+    pub fn report_audit_to(&self, metrics: AuditMetrics) {
+        let _ = self.grouped.metrics.set(metrics);
     }
 
     /// Queues a write for the next group commit and waits for that commit.
     async fn grouped(&self, write: Write) -> Result<bool> {
         let (answer, wait) = oneshot::channel();
         let closed = || StoreError::Backend(sqlx::Error::PoolClosed);
-        self.group_queue().send(Job { write, answer: Some(answer) }).await.map_err(|_| closed())?;
+        self.group_queue().send(Job { write, answer: Some(answer) }).map_err(|_| closed())?;
         match wait.await.map_err(|_| closed())? {
             Ok(answer) => Ok(answer),
             Err(e) => Err(StoreError::Backend(sqlx::Error::Protocol(e))),
@@ -247,10 +308,13 @@ impl Store {
     }
 
     /// Queues an audit event for the next group commit, without waiting.
-    /// False when the queue is full (the database is far behind).
-    pub(super) fn queue_audit_event(&self, event: AuditEvent) -> bool {
-        let job = Job { write: Write::Audit(Box::new(event)), answer: None };
-        self.group_queue().try_send(job).is_ok()
+    pub(super) fn queue_audit_event(&self, event: AuditEvent, ticket: AuditTicket) {
+        let job = Job { write: Write::Audit(Box::new(event), ticket), answer: None };
+        // Sending fails only once the writer has stopped, at shutdown, after
+        // the final flush: the event is in the log.
+        if self.group_queue().send(job).is_err() {
+            tracing::error!("audit event after shutdown; kept in the log only");
+        }
     }
 
     /// Returns once everything queued for group commits so far is committed.

@@ -11,6 +11,7 @@ mod grouped;
 mod policies;
 mod principals;
 mod providers;
+mod retention;
 mod tags;
 mod web;
 
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub use audit::StoreAuditSink;
 pub use grouped::AssertionUse;
 pub use principals::PrincipalUpdate;
+pub use retention::{apply_audit_retention, retention_turn, RetentionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -2,7 +2,7 @@
 //! authenticates the SigV4 signature, runs the action, audits it and answers
 //! in AWS's XML.
 use super::error::{ApiFailure, IAM_NS, STS_NS};
-use super::AppState;
+use super::{audit_room, AppState};
 use crate::audit::{redacted_parameters, AuditEvent};
 use crate::iam::{self, Caller, Origin};
 use crate::query::{render_response, Node, Params};
@@ -157,6 +157,7 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
     };
     audit(
         &state,
+        audit_room::ticket(&req),
         service,
         &action,
         &params,
@@ -203,6 +204,7 @@ async fn run(
 #[allow(clippy::too_many_arguments)]
 fn audit(
     state: &AppState,
+    ticket: crate::audit::AuditTicket,
     service: Service,
     action: &str,
     params: &Params,
@@ -212,7 +214,8 @@ fn audit(
     failure: Option<&ApiFailure>,
     request_id: &str,
 ) {
-    state.audit.record(AuditEvent {
+    let read_only = crate::audit::is_read_only(service.event_source(), action);
+    let event = AuditEvent {
         event_time: state.iam.now_utc(),
         event_name: if action.is_empty() { "Unknown".into() } else { action.chars().take(64).collect() },
         event_source: service.event_source().into(),
@@ -232,5 +235,7 @@ fn audit(
             },
             None => serde_json::Value::Null,
         },
-    });
+        read_only,
+    };
+    state.audit.record(event, ticket);
 }

@@ -2,6 +2,7 @@
 //! requests into calls on the services and results into responses, and
 //! `error.rs` is the one place that turns failures into responses.
 mod api;
+mod audit_room;
 mod console;
 mod error;
 mod health;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Metrics,
     pub audit: Arc<dyn AuditSink>,
+    pub audit_room: crate::audit::AuditRoom,
     pub max_body_bytes: usize,
     pub region: String,
     pub public_url: crate::domain::PublicUrl,
@@ -67,7 +69,7 @@ pub(crate) fn web_audit(
         ..browser_event(state, req, name)
     };
     let request_id = event.request_id.clone();
-    state.audit.record(event);
+    state.audit.record(event, audit_room::ticket(req));
     // The page can show it: the same id finds this event.
     request_id
 }
@@ -80,17 +82,21 @@ pub(crate) fn audit_console_login(state: &AppState, req: &HttpRequest, s: &Conso
         _ => "AssumedRole",
     };
     let root = s.method == "root";
-    state.audit.record(AuditEvent {
-        account_id: Some(s.account_id.clone()),
-        principal_arn: Some(s.arn.clone()),
-        user_identity: serde_json::json!({
-            "type": kind, "arn": s.arn, "accountId": s.account_id, "userName": s.user,
-            "accessKeyId": s.access_key_id,
-        }),
-        request_parameters: serde_json::json!({ "method": s.method, "roleArn": s.role_arn }),
-        additional: serde_json::json!({ "rootSignIn": root, "MFAUsed": root && !s.root_without_mfa }),
-        ..browser_event(state, req, "ConsoleLogin")
-    });
+    let ticket = audit_room::ticket(req);
+    state.audit.record(
+        AuditEvent {
+            account_id: Some(s.account_id.clone()),
+            principal_arn: Some(s.arn.clone()),
+            user_identity: serde_json::json!({
+                "type": kind, "arn": s.arn, "accountId": s.account_id, "userName": s.user,
+                "accessKeyId": s.access_key_id,
+            }),
+            request_parameters: serde_json::json!({ "method": s.method, "roleArn": s.role_arn }),
+            additional: serde_json::json!({ "rootSignIn": root, "MFAUsed": root && !s.root_without_mfa }),
+            ..browser_event(state, req, "ConsoleLogin")
+        },
+        ticket,
+    );
 }
 
 /// The parts every browser-side audit event shares.
@@ -113,6 +119,7 @@ fn browser_event(state: &AppState, req: &HttpRequest, name: &str) -> AuditEvent 
         error_message: None,
         request_id: crate::crypto::random_token(8),
         additional: serde_json::Value::Null,
+        read_only: false,
     }
 }
 
@@ -176,6 +183,7 @@ impl HttpServer {
         let mut server = actix_web::HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap(actix_web::middleware::from_fn(audit_room::take_room))
                 .wrap_fn(|mut req, srv| {
                     use actix_web::dev::Service;
                     // HEAD is answered as GET (the HTTP layer, which saw the

@@ -9,6 +9,7 @@ mod pages;
 mod test_idp;
 
 mod active_directory;
+mod audit_trail;
 mod authentication;
 mod authorization;
 mod browser;

@@ -175,10 +175,12 @@ pub async fn list_entities(c: &Ctx<'_>) -> Output {
         Some("User") => Some(EntityKind::User),
         Some("Group") => Some(EntityKind::Group),
         Some("Role") => Some(EntityKind::Role),
-        Some(other) => return Err(IamError::Validation(format!(
+        Some(other) => {
+            return Err(IamError::Validation(format!(
             "1 validation error detected: Value '{other}' at 'entityFilter' failed to satisfy constraint: \
                  Member must satisfy enum value set: [User, Role, Group]"
-        ))),
+        )))
+        }
     };
     // One page of attached principals, by id; the answer sorts them by kind.
     let mut sections = Sections::new(&page_ask(c, "PolicyEntities")?)?;

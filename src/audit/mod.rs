@@ -2,6 +2,17 @@
 //! credential issued and every IAM call (allowed or denied) produces one; it is
 //! stored in the database and written as a JSON line to the log (target `audit`).
 //! Request parameters are recorded without secrets.
+//!
+//! Nothing is dropped: a request takes room in the trail (`AuditRoom`) before
+//! it does anything, waits for it while the database is behind, and is refused
+//! with a retryable error when it cannot get it in time; an event that has room
+//! is stored, retried if the database fails, never discarded.
+mod export;
+mod room;
+
+pub use export::{AuditExport, ExportError};
+pub use room::{AuditBehind, AuditRoom, AuditTicket};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
@@ -21,6 +32,8 @@ pub struct AuditEvent {
     pub request_id: String,
     /// Anything else worth keeping: the check that failed, a root sign-in flag.
     pub additional: Value,
+    /// A call that reads and changes nothing (CloudTrail's `readOnly`).
+    pub read_only: bool,
 }
 
 /// Parameter names whose values never reach an audit record.
@@ -75,15 +88,31 @@ impl AuditEvent {
             "errorMessage": self.error_message,
             "requestID": self.request_id,
             "additionalEventData": self.additional,
+            "readOnly": self.read_only,
         })
         .to_string()
     }
 }
 
-/// Where audit events go. Recording never fails the request that caused it:
-/// a sink that cannot store an event logs the failure loudly instead.
+/// Whether an IAM or STS action only reads: `Get*`, `List*`, `Simulate*`,
+/// `GenerateCredentialReport` aside (it starts work), and STS's
+/// `GetCallerIdentity` and `GetAccessKeyInfo`. STS's other `Get*` calls issue
+/// credentials, so they are not read-only.
+pub fn is_read_only(event_source: &str, action: &str) -> bool {
+    match event_source {
+        "sts.amazonaws.com" => matches!(action, "GetCallerIdentity" | "GetAccessKeyInfo"),
+        "iam.amazonaws.com" => {
+            action.starts_with("Get") || action.starts_with("List") || action.starts_with("Simulate")
+        }
+        _ => false,
+    }
+}
+
+/// Where audit events go. Recording never fails the request that caused it
+/// and never drops the event: the room its ticket holds was taken before the
+/// request did anything, and is given back once the event is stored.
 pub trait AuditSink: Send + Sync + 'static {
-    fn record(&self, event: AuditEvent);
+    fn record(&self, event: AuditEvent, ticket: AuditTicket);
 }
 
 /// Writes the event as one JSON line to the log, target `audit`.
@@ -107,5 +136,16 @@ mod tests {
         assert!(v.contains("alice"));
         assert!(!v.contains("hunter2"));
         assert!(!v.contains("CreateLoginProfile"));
+    }
+
+    #[test]
+    fn read_only_calls_are_told_apart() {
+        assert!(is_read_only("sts.amazonaws.com", "GetCallerIdentity"));
+        assert!(!is_read_only("sts.amazonaws.com", "GetSessionToken"));
+        assert!(!is_read_only("sts.amazonaws.com", "GetFederationToken"));
+        assert!(is_read_only("iam.amazonaws.com", "ListUsers"));
+        assert!(is_read_only("iam.amazonaws.com", "SimulatePrincipalPolicy"));
+        assert!(!is_read_only("iam.amazonaws.com", "CreateUser"));
+        assert!(!is_read_only("signin.amazonaws.com", "ConsoleLogin"));
     }
 }
