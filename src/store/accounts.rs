@@ -36,11 +36,7 @@ impl Store {
         .await
         .map_err(StoreError::on_insert("account"))?;
         super::principals::insert_principal(&mut tx, admin).await?;
-        sqlx::query("INSERT INTO policy_attachments (principal_id, policy_arn) VALUES ($1, $2)")
-            .bind(&admin.id)
-            .bind(admin_policy_arn)
-            .execute(&mut *tx)
-            .await?;
+        super::policies::insert_attachment(&mut tx, &admin.id, admin_policy_arn).await?;
         super::credentials::insert_access_key(&mut tx, admin_key).await?;
         tx.commit().await?;
         Ok(())

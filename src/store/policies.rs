@@ -28,7 +28,8 @@ fn version(row: &AnyRow) -> Result<PolicyVersion> {
 }
 
 const SELECT_MANAGED: &str =
-    "SELECT m.*, (SELECT COUNT(*) FROM policy_attachments a WHERE a.policy_arn = m.arn) AS attachment_count
+    "SELECT m.*, COALESCE((SELECT c.attached FROM attachment_counts c
+                            WHERE c.account_id = m.account_id AND c.policy_arn = m.arn), 0) AS attachment_count
      FROM managed_policies m";
 
 /// The most versions a managed policy may have, as in IAM.
@@ -85,7 +86,8 @@ impl Store {
     ) -> Result<Vec<ManagedPolicy>> {
         let rows = sqlx::query(&format!(
             "{SELECT_MANAGED} WHERE m.account_id = $1 AND m.name_key > $2 AND substr(m.path, 1, $3) = $4
-               AND ($5 = 0 OR EXISTS (SELECT 1 FROM policy_attachments a WHERE a.policy_arn = m.arn))
+               AND ($5 = 0 OR EXISTS (SELECT 1 FROM attachment_counts c
+                                      WHERE c.account_id = m.account_id AND c.policy_arn = m.arn AND c.attached > 0))
              ORDER BY m.name_key LIMIT $6"
         ))
         .bind(account_id)
@@ -102,11 +104,12 @@ impl Store {
     /// Deletes a policy with no attachments, and its versions.
     pub async fn delete_managed_policy(&self, arn: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let attached: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM policy_attachments WHERE policy_arn = $1")
-                .bind(arn)
-                .fetch_one(&mut *tx)
-                .await?;
+        let attached: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM policy_attachments WHERE policy_arn = $1 LIMIT 1) a",
+        )
+        .bind(arn)
+        .fetch_one(&mut *tx)
+        .await?;
         if attached > 0 {
             return Err(StoreError::Conflict("attachments"));
         }
@@ -119,6 +122,10 @@ impl Store {
         }
         sqlx::query("DELETE FROM policy_versions WHERE policy_arn = $1").bind(arn).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM tags WHERE resource = $1").bind(arn).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM attachment_counts WHERE policy_arn = $1")
+            .bind(arn)
+            .execute(&mut *tx)
+            .await?;
         let r =
             sqlx::query("DELETE FROM managed_policies WHERE arn = $1").bind(arn).execute(&mut *tx).await?;
         if r.rows_affected() == 0 {
@@ -251,21 +258,25 @@ impl Store {
     }
 
     pub async fn attach_policy(&self, principal_id: &str, policy_arn: &str) -> Result<()> {
-        sqlx::query("INSERT INTO policy_attachments (principal_id, policy_arn) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(principal_id)
-            .bind(policy_arn)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.begin_write().await?;
+        insert_attachment(&mut tx, principal_id, policy_arn).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn detach_policy(&self, principal_id: &str, policy_arn: &str) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query("DELETE FROM policy_attachments WHERE principal_id = $1 AND policy_arn = $2")
             .bind(principal_id)
             .bind(policy_arn)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(r.rows_affected() > 0)
+        let detached = r.rows_affected() > 0;
+        if detached {
+            count_attachment(&mut tx, principal_id, policy_arn, -1).await?;
+        }
+        tx.commit().await?;
+        Ok(detached)
     }
 
     pub async fn attached_policies(&self, principal_id: &str) -> Result<Vec<String>> {
@@ -279,14 +290,14 @@ impl Store {
 
     /// How many principals of `account_id` a policy is attached to.
     pub async fn count_policy_attachments(&self, account_id: &str, policy_arn: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM policy_attachments a JOIN principals p ON p.id = a.principal_id
-             WHERE a.policy_arn = $1 AND p.account_id = $2",
+        let attached: Option<i64> = sqlx::query_scalar(
+            "SELECT attached FROM attachment_counts WHERE account_id = $1 AND policy_arn = $2",
         )
-        .bind(policy_arn)
         .bind(account_id)
-        .fetch_one(&self.pool)
-        .await?)
+        .bind(policy_arn)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(attached.unwrap_or(0))
     }
 
     /// At most `limit` principals of `account_id` (of one kind, if given) a
@@ -315,4 +326,44 @@ impl Store {
         .await?;
         rows.iter().map(super::principals::principal).collect()
     }
+}
+
+/// Attaches a policy (if it is not already) and counts it.
+pub(super) async fn insert_attachment(
+    tx: &mut super::WriteTx,
+    principal_id: &str,
+    policy_arn: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    let r = sqlx::query(
+        "INSERT INTO policy_attachments (principal_id, policy_arn) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(principal_id)
+    .bind(policy_arn)
+    .execute(&mut **tx)
+    .await?;
+    if r.rows_affected() > 0 {
+        count_attachment(tx, principal_id, policy_arn, 1).await?;
+    }
+    Ok(())
+}
+
+/// Adds `delta` to the attachment count of `policy_arn` in the account of
+/// `principal_id` (attachment_counts, read by ListPolicies and GetPolicy).
+async fn count_attachment(
+    tx: &mut super::WriteTx,
+    principal_id: &str,
+    policy_arn: &str,
+    delta: i64,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO attachment_counts (account_id, policy_arn, attached)
+         SELECT account_id, $2, $3 FROM principals WHERE id = $1
+         ON CONFLICT (account_id, policy_arn) DO UPDATE SET attached = attachment_counts.attached + excluded.attached",
+    )
+    .bind(principal_id)
+    .bind(policy_arn)
+    .bind(delta)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

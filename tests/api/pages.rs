@@ -91,6 +91,30 @@ async fn list_policies_walks_aws_then_local_policies_once_each() {
     app.admin(&[("Action", "AttachUserPolicy"), ("UserName", "admin"), ("PolicyArn", &arn)]).await.ok();
     let attached = [("Action", "ListPolicies"), ("Scope", "Local"), ("OnlyAttached", "true")];
     assert_eq!(walk(&app, &attached, "1", "PolicyName").await, ["p2"]);
+
+    // Attachment counts follow attaches and detaches, for the account's
+    // policies and AWS's alike.
+    let count = |name: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.admin(&[("Action", "ListPolicies"), ("MaxItems", "1000")]).await;
+            let at = r.body.find(&format!("<PolicyName>{name}</PolicyName>")).unwrap();
+            let tail = &r.body[at..];
+            let start = tail.find("<AttachmentCount>").unwrap() + "<AttachmentCount>".len();
+            tail[start..start + tail[start..].find('<').unwrap()].parse::<u32>().unwrap()
+        }
+    };
+    assert_eq!(count("p2").await, 1);
+    assert_eq!(count("AdministratorAccess").await, 1);
+    app.admin(&[("Action", "CreateGroup"), ("GroupName", "g")]).await.ok();
+    app.admin(&[("Action", "AttachGroupPolicy"), ("GroupName", "g"), ("PolicyArn", &arn)]).await.ok();
+    app.admin(&[("Action", "AttachGroupPolicy"), ("GroupName", "g"), ("PolicyArn", &arn)]).await.ok();
+    assert_eq!(count("p2").await, 2);
+    app.admin(&[("Action", "DetachUserPolicy"), ("UserName", "admin"), ("PolicyArn", &arn)]).await.ok();
+    app.admin(&[("Action", "DetachUserPolicy"), ("UserName", "admin"), ("PolicyArn", &arn)])
+        .await
+        .err(404, "NoSuchEntity");
+    assert_eq!(count("p2").await, 1);
 }
 
 #[tokio::test]
