@@ -39,6 +39,10 @@ INSERT INTO signin_failures (throttle_key, failed_at) SELECT 'uu:iam:{acct}:user
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {users})
 INSERT INTO audit_events (event_time, event_name, event_source, account_id, principal_arn, error_code, request_id, body)
 SELECT {now}, 'GetUser', 'iam.amazonaws.com', '{acct}', NULL, NULL, 'seeded' || i, '{{}}' FROM n;
+-- Statistics, as a database that grew by use has them (PostgreSQL's
+-- autovacuum analyses after bulk changes; right after a bulk load the
+-- planner would otherwise guess).
+ANALYZE;
 """
 
 
