@@ -2,6 +2,9 @@
 //! (SQLite or PostgreSQL store, audit sink, clock) and wires them together.
 use crate::clock::SharedClock;
 use crate::config::{self, Settings};
+use crate::console::login::DirectoryLogin;
+use crate::console::saml_signin::SamlSignIn;
+use crate::console::signin::PasswordSignIn;
 use crate::console::{Sessions, Throttle};
 use crate::crypto::{generate_token_key_pem, MasterKey, SigningKey, TokenKeys};
 use crate::directory::{Directory, LdapDirectory};
@@ -180,7 +183,7 @@ fn spawn_sweeper(state: Arc<AppState>) {
             if let Err(e) = state.store.purge_replay_cache(now).await {
                 tracing::warn!(error = %e, "could not purge the replay cache");
             }
-            if let Err(e) = state.throttle.purge(now).await {
+            if let Err(e) = state.password_signin.throttle.purge(now).await {
                 tracing::warn!(error = %e, "could not purge old sign-in failures");
             }
             if let Err(e) = state.store.purge_issuance_counts(now - 3600).await {
@@ -364,8 +367,52 @@ impl Application {
         let audit = StoreAuditSink::new(store.clone(), settings.audit.skip_read_only);
         let metrics = Metrics::new().context("metrics registry")?;
         store.report_audit_to(metrics.audit.clone());
+        let iam = Arc::new(iam);
+        let idp = Arc::new(idp);
+        let sessions = Sessions::new(store.clone(), master.clone(), clock.clone());
+        let throttle = Throttle::new(
+            store.clone(),
+            settings.idp.max_failures_per_user,
+            settings.idp.max_failures_per_address,
+            settings.idp.throttle_window_seconds as i64,
+        );
+        let sp = ServiceProviderUrls::new(&settings.server.public_url);
+        let login = DirectoryLogin {
+            idp: idp.clone(),
+            directory,
+            throttle: throttle.clone(),
+            second_factor: crate::idp::second_factor::SecondFactor::new(
+                store.clone(),
+                master.clone(),
+                clock.clone(),
+                settings.idp.mfa_groups.clone(),
+            ),
+            rules: settings
+                .idp
+                .role_mappings
+                .iter()
+                .map(|m| RoleRule { group_dn: m.group_dn.clone(), role_arn: m.role_arn.clone() })
+                .collect(),
+            master: master.clone(),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+        };
+        let saml_signin = SamlSignIn {
+            iam: iam.clone(),
+            store: store.clone(),
+            sessions: sessions.clone(),
+            idp,
+            sp: sp.clone(),
+            metrics: metrics.clone(),
+        };
+        let password_signin = PasswordSignIn {
+            iam: iam.clone(),
+            store: store.clone(),
+            sessions: sessions.clone(),
+            throttle,
+            metrics: metrics.clone(),
+        };
         let state = Arc::new(AppState {
-            sessions: Sessions::new(store.clone(), master.clone(), clock.clone()),
             iam,
             store: store.clone(),
             metrics,
@@ -375,31 +422,14 @@ impl Application {
                 std::time::Duration::from_millis(settings.audit.max_wait_ms),
             ),
             max_body_bytes: settings.server.max_body_bytes,
-            region: settings.server.region.clone(),
             public_url: settings.server.public_url.clone(),
             trusted_proxies: settings.server.trusted_proxies.clone(),
             https: settings.server.public_url.is_https(),
-            idp: Arc::new(idp),
-            second_factor: crate::idp::second_factor::SecondFactor::new(
-                store.clone(),
-                master.clone(),
-                clock.clone(),
-                settings.idp.mfa_groups.clone(),
-            ),
-            sp: ServiceProviderUrls::new(&settings.server.public_url),
-            directory,
-            role_rules: settings
-                .idp
-                .role_mappings
-                .iter()
-                .map(|m| RoleRule { group_dn: m.group_dn.clone(), role_arn: m.role_arn.clone() })
-                .collect(),
-            throttle: Throttle::new(
-                store.clone(),
-                settings.idp.max_failures_per_user,
-                settings.idp.max_failures_per_address,
-                settings.idp.throttle_window_seconds as i64,
-            ),
+            sp,
+            sessions,
+            login,
+            saml_signin,
+            password_signin,
             csrf_key,
         });
         spawn_change_watch(&state);

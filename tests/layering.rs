@@ -1,7 +1,7 @@
 //! The architecture, checked: which module may know which library, where
 //! ARNs are spelt, that no two top-level modules depend on each other (in
 //! any cycle), and that the SQLite and PostgreSQL migrations stay in step.
-//! Reads the source; test code (`#[cfg(test)]` onwards, `tests.rs`) is exempt.
+//! Reads the source; test code (`#[cfg(test)]` onwards, `*tests.rs`) is exempt.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -25,7 +25,7 @@ fn sources() -> Vec<(PathBuf, String)> {
     files.sort();
     files
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n != "tests.rs"))
+        .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().ends_with("tests.rs")))
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
             let production = text.split("#[cfg(test)]").next().unwrap_or_default();
@@ -149,4 +149,63 @@ fn the_sqlite_and_postgres_migrations_stay_in_step() {
         }
         assert_eq!(sqlite, postgres, "{name} differs beyond the dialects' spellings");
     }
+}
+
+/// `super::x` and `super::{x, y::z}` references of a file, as names.
+fn sibling_references(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (i, _) in code.match_indices("super::") {
+        let rest = &code[i + "super::".len()..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => group.split('}').next().unwrap_or_default().split(',').collect(),
+            None => vec![rest],
+        };
+        for name in names {
+            let name: String = name.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+/// Within each folder, no two files depend on each other through `super::`
+/// (one flow split across two handler files was how such cycles arose).
+#[test]
+fn sibling_files_form_no_cycle() {
+    let mut by_folder: BTreeMap<PathBuf, Vec<(String, String)>> = BTreeMap::new();
+    for (path, code) in sources() {
+        let (Some(folder), Some(stem)) = (path.parent(), path.file_stem()) else { continue };
+        let stem = stem.to_string_lossy().into_owned();
+        if stem != "mod" {
+            by_folder.entry(folder.to_path_buf()).or_default().push((stem, code));
+        }
+    }
+    let mut cycles = Vec::new();
+    for (folder, files) in by_folder {
+        let names: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        let uses: BTreeMap<&str, BTreeSet<String>> = files
+            .iter()
+            .map(|(n, code)| {
+                let refs =
+                    sibling_references(code).into_iter().filter(|r| names.contains(r.as_str()) && r != n);
+                (n.as_str(), refs.collect())
+            })
+            .collect();
+        // A file on a cycle reaches itself.
+        for start in uses.keys() {
+            let mut seen = BTreeSet::new();
+            let mut todo: Vec<&str> = uses[start].iter().map(String::as_str).collect();
+            while let Some(f) = todo.pop() {
+                if seen.insert(f) {
+                    todo.extend(uses.get(f).into_iter().flatten().map(String::as_str));
+                }
+            }
+            if seen.contains(start) {
+                cycles.push(format!("{}: {start} (uses {:?})", folder.display(), uses[start]));
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "sibling files that use each other: {cycles:#?}");
 }

@@ -8,9 +8,11 @@
 //! with a retryable error when it cannot get it in time; an event that has room
 //! is stored, retried if the database fails, never discarded.
 mod export;
+mod flow;
 mod room;
 
 pub use export::{AuditExport, ExportError};
+pub use flow::{FlowAudit, FlowEvent, FlowEventName, FlowPrincipal, RefusalCode};
 pub use room::{AuditBehind, AuditRoom, AuditTicket};
 
 use chrono::{DateTime, SecondsFormat, Utc};

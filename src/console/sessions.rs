@@ -2,19 +2,31 @@
 //! database keys the row by the id's SHA-256 and holds the session sealed
 //! with the master key (bound to that hash), because it holds credentials.
 use super::ConsoleError;
+use crate::audit::{FlowAudit, FlowEvent, FlowEventName, FlowPrincipal};
 use crate::clock::SharedClock;
 use crate::crypto::{self, MasterKey};
+use crate::metrics::Metrics;
 use crate::store::{AssertionUse, Store};
 use crate::sts::SamlClaims;
 use serde::{Deserialize, Serialize};
 
+/// The role picker waits this long for a choice.
+const PICKER_SECONDS: i64 = 600;
+
+/// A session stored: the cookie that names it, how long it lives, and where
+/// the browser goes next.
+pub struct Opened {
+    pub cookie: String,
+    pub lifetime: i64,
+    pub then: String,
+}
+
 /// A signed-in console session.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ConsoleSession {
     /// Who signed in: the SAML NameID, the IAM user name, or the root email.
     pub user: String,
-    /// "saml", "iam-user", "root" or "federation".
-    pub method: String,
+    pub method: SignInMethod,
     pub account_id: String,
     pub account_alias: Option<String>,
     /// The role ARN, for a role session.
@@ -29,6 +41,54 @@ pub struct ConsoleSession {
     pub root_without_mfa: bool,
     /// The SAML claims, kept so the user can switch to another offered role.
     pub claims: Option<SamlClaims>,
+}
+
+impl std::fmt::Debug for ConsoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret key and the session token stay out of every log.
+        f.debug_struct("ConsoleSession")
+            .field("user", &self.user)
+            .field("method", &self.method)
+            .field("arn", &self.arn)
+            .field("access_key_id", &self.access_key_id)
+            .field("expiration", &self.expiration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a console session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignInMethod {
+    /// Through a SAML IdP (the built-in one or an external one) at the ACS.
+    Saml,
+    /// An IAM user's password at `/signin`.
+    IamUser,
+    /// The root user's email and password at `/signin`.
+    Root,
+    /// A sign-in token from `/federation`.
+    Federation,
+}
+
+impl SignInMethod {
+    /// The metrics label and the audit record's `method`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Saml => "saml",
+            SignInMethod::IamUser => "iam-user",
+            SignInMethod::Root => "root",
+            SignInMethod::Federation => "federation",
+        }
+    }
+
+    /// CloudTrail's `userIdentity.type` for a session opened this way.
+    pub fn identity_type(self) -> &'static str {
+        match self {
+            SignInMethod::Root => "Root",
+            SignInMethod::IamUser => "IAMUser",
+            SignInMethod::Saml | SignInMethod::Federation => "AssumedRole",
+        }
+    }
 }
 
 /// An assertion offered several roles: waiting for the user's choice.
@@ -81,7 +141,7 @@ impl Sessions {
     /// the session of `replaces` (this browser's old cookie) ends with it.
     /// With `first_use`, the signing-in assertion is recorded in the same
     /// commit; None when it had been used already (nothing is stored).
-    pub async fn start(
+    async fn start(
         &self,
         session: &WebSession,
         lifetime: i64,
@@ -110,6 +170,45 @@ impl Sessions {
         self.master.open_json(&sealed, &context(&hash)).map(Some).map_err(|_| ConsoleError::Corrupt)
     }
 
+    /// Opens a console session (any sign-in method) in place of this
+    /// browser's old one, and records the sign-in once it is stored. With
+    /// `first_use`, the signing-in assertion is recorded in the same commit;
+    /// `None` when it had been used already (nothing is opened).
+    pub async fn open_console(
+        &self,
+        session: ConsoleSession,
+        relay: Option<String>,
+        replaces: Option<&str>,
+        first_use: Option<AssertionUse>,
+        audit: &mut dyn FlowAudit,
+        metrics: &Metrics,
+    ) -> Result<Option<Opened>, ConsoleError> {
+        let lifetime = (session.expiration - self.clock.now().timestamp()).max(60);
+        let then = relay.unwrap_or_else(|| "/console".into());
+        let session = WebSession::Console(session);
+        let Some(cookie) = self.start(&session, lifetime, replaces, first_use).await? else {
+            return Ok(None);
+        };
+        if let WebSession::Console(s) = &session {
+            audit.record(signed_in(s));
+            metrics.signins.with_label_values(&[s.method.as_str(), "success"]).inc();
+        }
+        Ok(Some(Opened { cookie, lifetime, then }))
+    }
+
+    /// Keeps an assertion's claims while the user picks one of its roles;
+    /// `None` when the assertion had been used already.
+    pub async fn open_picker(
+        &self,
+        pending: PendingRoles,
+        replaces: Option<&str>,
+        first_use: AssertionUse,
+    ) -> Result<Option<Opened>, ConsoleError> {
+        let session = WebSession::Roles(pending);
+        let started = self.start(&session, PICKER_SECONDS, replaces, Some(first_use)).await?;
+        Ok(started.map(|cookie| Opened { cookie, lifetime: PICKER_SECONDS, then: "/console/roles".into() }))
+    }
+
     /// Ends a session on the server: the cookie no longer works anywhere.
     pub async fn end(&self, cookie: &str) -> Result<(), ConsoleError> {
         self.store.delete_web_session(&id_hash(cookie)).await?;
@@ -119,5 +218,25 @@ impl Sessions {
     /// Deletes expired sessions (they are already refused; this keeps the table small).
     pub async fn purge_expired(&self) -> Result<u64, ConsoleError> {
         Ok(self.store.purge_web_sessions(self.clock.now().timestamp()).await?)
+    }
+}
+
+/// The ConsoleLogin event of a session just opened, the root user's flagged.
+fn signed_in(s: &ConsoleSession) -> FlowEvent {
+    let root = s.method == SignInMethod::Root;
+    FlowEvent {
+        account_id: Some(s.account_id.clone()),
+        principal: Some(FlowPrincipal {
+            kind: s.method.identity_type(),
+            arn: s.arn.clone(),
+            account_id: s.account_id.clone(),
+            access_key_id: s.access_key_id.clone(),
+        }),
+        parameters: serde_json::json!({ "method": s.method.as_str(), "roleArn": s.role_arn }),
+        ..FlowEvent::success(
+            FlowEventName::ConsoleLogin,
+            &s.user,
+            serde_json::json!({ "rootSignIn": root, "MFAUsed": root && !s.root_without_mfa }),
+        )
     }
 }

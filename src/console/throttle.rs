@@ -25,6 +25,7 @@ use std::net::IpAddr;
 /// How long a completed sign-in keeps its address familiar.
 const FAMILIAR_SECONDS: i64 = 30 * 24 * 3600;
 
+#[derive(Clone)]
 pub struct Throttle {
     store: Store,
     per_user: u32,

@@ -76,6 +76,16 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
+    /// The kind as IAM's action and parameter names spell it (`User`, ...).
+    pub fn title(self) -> &'static str {
+        match self {
+            EntityKind::User => "User",
+            EntityKind::Group => "Group",
+            EntityKind::Role => "Role",
+            EntityKind::Policy => "Policy",
+        }
+    }
+
     pub fn id_prefix(self) -> &'static str {
         match self {
             EntityKind::User => "AIDA",

@@ -28,3 +28,11 @@ pub const IDBROKER_TAG_KEYS: &[&str] = &[TAG_REQUIRE_SP_INITIATED, TAG_ALLOW_SHA
 
 /// The name of the SAML provider every account has for the built-in IdP.
 pub const BUILTIN_PROVIDER: &str = "idbroker";
+
+/// A time in UTC seconds as AWS writes it (`2026-12-02T07:00:00Z`).
+pub fn iso_time(secs: i64) -> String {
+    // Seconds within chrono's range (every time idbroker keeps) always convert.
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -110,12 +110,6 @@ impl IamService {
         self.clock.now().timestamp()
     }
 
-    pub(crate) fn iso(secs: i64) -> String {
-        chrono::DateTime::from_timestamp(secs, 0)
-            .unwrap_or_default()
-            .to_rfc3339_opts(SecondsFormat::Secs, true)
-    }
-
     /// Parses a policy document, reusing an earlier parse of the same text.
     pub(crate) fn parse_policy(&self, text: &str, kind: PolicyKind) -> Result<Arc<Policy>, IamError> {
         let key = (kind == PolicyKind::Resource, text.to_owned());

@@ -6,6 +6,7 @@ use crate::crypto::{MasterKey, Totp};
 use crate::directory::Group;
 use crate::store::{Store, StoreError};
 
+#[derive(Clone)]
 pub struct SecondFactor {
     store: Store,
     master: MasterKey,

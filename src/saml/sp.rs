@@ -14,6 +14,7 @@ const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Where idbroker's SP lives.
+#[derive(Debug, Clone)]
 pub struct ServiceProviderUrls {
     pub entity_id: String,
     pub acs_url: String,

@@ -67,12 +67,6 @@ async fn count_session(iam: &IamService, caller: &Caller) -> Result<(), StsError
     Ok(())
 }
 
-pub(super) fn validation(field: &str, value: &str, constraint: &str) -> StsError {
-    StsError::Validation(format!(
-        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
-    ))
-}
-
 /// `[\w+=,.@-]` names within a length range (RoleSessionName, federated Name).
 fn session_name<'a>(
     p: &'a Params,
@@ -84,7 +78,7 @@ fn session_name<'a>(
     let v = p.required(param)?;
     let ok = (min..=max).contains(&v.len()) && v.chars().all(crate::domain::is_name_char);
     if !ok {
-        return Err(validation(
+        return Err(StsError::validation(
             field,
             v,
             &format!("Member must have length between {min} and {max} and satisfy regular expression pattern: [\\w+=,.@-]*"),
@@ -98,7 +92,7 @@ pub(super) fn duration(p: &Params, min: i64, max: i64, default: i64) -> Result<i
         None => Ok(default),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(validation(
+            _ => Err(StsError::validation(
                 "durationSeconds",
                 v,
                 &format!(
@@ -120,7 +114,11 @@ pub(super) fn session_policy(
         Some(doc) => {
             let ok_chars = doc.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'));
             if doc.is_empty() || doc.chars().count() > 2048 || !ok_chars {
-                return Err(validation("policy", "…", "Member must have length less than or equal to 2048"));
+                return Err(StsError::validation(
+                    "policy",
+                    "…",
+                    "Member must have length less than or equal to 2048",
+                ));
             }
             iam.parse_policy(doc, PolicyKind::Identity)?;
             Some(doc.to_owned())
@@ -129,10 +127,14 @@ pub(super) fn session_policy(
     let arns: Vec<String> =
         (1..).map_while(|i| p.get(&format!("PolicyArns.member.{i}.arn"))).map(str::to_owned).collect();
     if arns.len() > 10 {
-        return Err(validation("policyArns", "…", "Member must have length less than or equal to 10"));
+        return Err(StsError::validation(
+            "policyArns",
+            "…",
+            "Member must have length less than or equal to 10",
+        ));
     }
     if let Some(arn) = arns.iter().find(|a| Arn::parse(a).is_none_or(|a| a.service != "iam")) {
-        return Err(validation("policyArns", arn, "Member must be the ARN of a managed policy"));
+        return Err(StsError::validation("policyArns", arn, "Member must be the ARN of a managed policy"));
     }
     Ok((policy, arns))
 }
@@ -169,11 +171,15 @@ fn session_tags(p: &Params) -> Result<SessionTags, StsError> {
     let tags: Vec<(String, String)> =
         p.key_values("Tags", "Key", "Value").into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     if tags.len() > 50 {
-        return Err(validation("tags", "…", "Member must have length less than or equal to 50"));
+        return Err(StsError::validation("tags", "…", "Member must have length less than or equal to 50"));
     }
     for (k, v) in &tags {
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
-            return Err(validation("tags", k, "Member must have key length 1..128 and value length 0..256"));
+            return Err(StsError::validation(
+                "tags",
+                k,
+                "Member must have key length 1..128 and value length 0..256",
+            ));
         }
         if k.to_ascii_lowercase().starts_with("aws:") {
             return Err(StsError::InvalidParameterValue(format!(
@@ -204,7 +210,7 @@ async fn mfa(
         _ => return Err(StsError::Validation("SerialNumber and TokenCode go together.".into())),
     };
     if !(9..=256).contains(&serial.len()) || code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(validation(
+        return Err(StsError::validation(
             "tokenCode",
             "…",
             "Member must be 6 digits, with a serial number of 9 to 256 characters",
@@ -297,7 +303,7 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     let role_max = role.max_session_duration.unwrap_or(3600);
     let requested = duration(p, 900, 43_200, 3600)?;
     if chained && requested > 3600 {
-        return Err(validation(
+        return Err(StsError::validation(
             "durationSeconds",
             &requested.to_string(),
             "role chaining limits a session to 3600 seconds",

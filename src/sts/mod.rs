@@ -50,6 +50,13 @@ pub enum StsError {
 }
 
 impl StsError {
+    /// AWS's wording for a parameter that breaks a constraint.
+    pub(crate) fn validation(field: &str, value: &str, constraint: &str) -> StsError {
+        StsError::Validation(format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
+        ))
+    }
+
     pub fn code(&self) -> (&'static str, u16) {
         match self {
             StsError::InvalidAction(_) => ("InvalidAction", 400),

@@ -102,7 +102,7 @@ impl Issued {
                 text("AccessKeyId", &self.access_key_id),
                 text("SecretAccessKey", &self.secret),
                 text("SessionToken", &self.token),
-                text("Expiration", IamService::iso(self.expiration)),
+                text("Expiration", crate::domain::iso_time(self.expiration)),
             ],
         )
     }

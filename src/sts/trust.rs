@@ -4,7 +4,6 @@
 //! through it): the condition keys a session adds, the actions the trust
 //! policy must allow for them, and the role's settings that may shape an
 //! answer only once the trust policy has allowed.
-use super::actions::validation;
 use super::StsError;
 use crate::domain::{Arn, EntityKind, Principal};
 use crate::iam::policy::{self, Decision, NamedPolicy, PolicyKind, PolicySet, RequestContext};
@@ -132,9 +131,9 @@ pub(super) async fn role_of(
     };
     let arn = Arn::parse(role_arn)
         .filter(|a| a.service == "iam")
-        .ok_or_else(|| validation("roleArn", role_arn, "Member must be the ARN of a role"))?;
+        .ok_or_else(|| StsError::validation("roleArn", role_arn, "Member must be the ARN of a role"))?;
     let Some(("role", name)) = arn.resource_type_and_name() else {
-        return Err(validation("roleArn", role_arn, "Member must be the ARN of a role"));
+        return Err(StsError::validation("roleArn", role_arn, "Member must be the ARN of a role"));
     };
     match iam.store.get_principal(&arn.account, EntityKind::Role, name).await {
         Ok(role) if role.arn == role_arn => Ok(role),

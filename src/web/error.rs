@@ -190,6 +190,100 @@ impl<E: Into<crate::store::StoreError>> From<E> for PageFailure {
     }
 }
 
+/// The directory login's failures, as pages.
+impl From<crate::console::login::LoginError> for PageFailure {
+    fn from(e: crate::console::login::LoginError) -> Self {
+        use crate::console::login::LoginError as E;
+        match e {
+            E::Expired => {
+                PageFailure::bad_request("This sign-in page has expired. Start again from the application.")
+            }
+            E::Throttled => PageFailure::throttled(),
+            E::NotConfigured => PageFailure::new(
+                503,
+                "Directory sign-in unavailable",
+                "Sign-in with a company account is not configured here.",
+            ),
+            E::DirectoryUnavailable => PageFailure::new(
+                503,
+                "Directory unavailable",
+                "The company directory cannot be reached right now. Try again in a few minutes.",
+            ),
+            E::TooLong => PageFailure::bad_request("The user name or password is too long."),
+            E::Store(e) => e.into(),
+            E::Internal(cause) => PageFailure::internal(cause),
+        }
+    }
+}
+
+/// The SAML sign-in's failures, as pages.
+impl From<crate::console::saml_signin::SamlSignInError> for PageFailure {
+    fn from(e: crate::console::saml_signin::SamlSignInError) -> Self {
+        use crate::console::saml_signin::SamlSignInError as E;
+        match e {
+            E::UnknownProvider => PageFailure::new(
+                404,
+                "Unknown identity provider",
+                "No identity provider is registered under that name.",
+            ),
+            E::NoRedirectEndpoint => PageFailure::new(
+                400,
+                "Sign-in not possible",
+                "This identity provider publishes no Redirect sign-in endpoint.",
+            ),
+            E::Refused(check) => PageFailure::new(
+                403,
+                "Sign-in failed",
+                format!(
+                    "The identity provider's response was not accepted (failed check: {check}). Start the \
+                     sign-in again; if it keeps failing, give your administrator the request id below."
+                ),
+            ),
+            E::NotOffered => PageFailure::bad_request("Choose one of the roles offered to you."),
+            E::Expired => PageFailure::new(
+                403,
+                "Sign-in expired",
+                "Your sign-in is more than a few minutes old. Sign in again to choose a role.",
+            ),
+            E::RoleUnavailable => PageFailure::new(
+                403,
+                "Role not available",
+                "You were signed in, but this role does not accept sign-ins from your identity provider. Ask your administrator to check the role's trust policy.",
+            ),
+            E::Store(e) => e.into(),
+            E::Internal(cause) => PageFailure::internal(cause),
+        }
+    }
+}
+
+/// The password sign-in's failures, as pages.
+impl From<crate::console::signin::PasswordSignInError> for PageFailure {
+    fn from(e: crate::console::signin::PasswordSignInError) -> Self {
+        use crate::console::signin::PasswordSignInError as E;
+        match e {
+            E::Throttled => PageFailure::throttled(),
+            E::Store(e) => e.into(),
+            E::Replayed | E::Internal(_) => PageFailure::internal(e.to_string()),
+        }
+    }
+}
+
+/// The federation endpoint's failures, as pages.
+impl From<crate::console::signin::FederationError> for PageFailure {
+    fn from(e: crate::console::signin::FederationError) -> Self {
+        use crate::console::signin::FederationError as E;
+        match e {
+            E::Store(e) => e.into(),
+            E::Internal(cause) => PageFailure::internal(cause),
+            E::LinkNotValid | E::Duration | E::InvalidCredentials | E::NotARoleSession => PageFailure::new(
+                400,
+                "Sign-in link not valid",
+                "This sign-in link has expired or was already used. Ask for a new one.",
+            ),
+        }
+    }
+}
+
 impl actix_web::ResponseError for PageFailure {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

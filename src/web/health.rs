@@ -18,7 +18,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     state.metrics.database_up.set(i64::from(database.is_ok()));
     let mut body =
         String::from(if database.is_ok() { "ready\ndatabase: up\n" } else { "database unreachable\n" });
-    if let Some(directory) = &state.directory {
+    if let Some(directory) = &state.login.directory {
         // Bounded well inside a load balancer's health-check timeout: a
         // directory that hangs must not make the node look dead.
         let reachable = match tokio::time::timeout(DIRECTORY_PROBE, directory.reachable()).await {

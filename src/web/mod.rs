@@ -8,119 +8,125 @@ mod error;
 mod health;
 mod idp;
 mod pages;
-mod second_step;
 mod signin;
 mod sp;
 
-use crate::audit::{AuditEvent, AuditSink};
-use crate::console::{ConsoleSession, Sessions, Throttle};
-use crate::directory::Directory;
+use crate::audit::{AuditEvent, AuditSink, FlowAudit, FlowEvent};
+use crate::console::login::DirectoryLogin;
+use crate::console::saml_signin::SamlSignIn;
+use crate::console::signin::PasswordSignIn;
+use crate::console::{Opened, Sessions};
 use crate::iam::IamService;
-use crate::idp::roles::RoleRule;
-use crate::idp::IdentityProvider;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::Store;
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{guard, web, App, HttpRequest, HttpResponse};
+use error::PageFailure;
 use std::net::TcpListener;
 use std::sync::Arc;
 
 /// Request headers larger than this, all together, are refused (431).
 const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// What every handler may use.
+/// What every handler may use: the use cases, and what the HTTP layer itself
+/// needs (limits, cookies' security, the audit trail's room).
 pub struct AppState {
-    pub iam: IamService,
+    pub iam: Arc<IamService>,
+    /// For the readiness probe.
     pub store: Store,
     pub metrics: Metrics,
     pub audit: Arc<dyn AuditSink>,
     pub audit_room: crate::audit::AuditRoom,
     pub max_body_bytes: usize,
-    pub region: String,
     pub public_url: crate::domain::PublicUrl,
     pub trusted_proxies: crate::domain::TrustedProxies,
     /// Cookies get `Secure` and pages HSTS when the public URL is https.
     pub https: bool,
-    pub idp: Arc<IdentityProvider>,
-    pub second_factor: crate::idp::second_factor::SecondFactor,
     pub sp: ServiceProviderUrls,
-    pub directory: Option<Arc<dyn Directory>>,
-    pub role_rules: Vec<RoleRule>,
-    pub throttle: Throttle,
     pub sessions: Sessions,
+    pub login: DirectoryLogin,
+    pub saml_signin: SamlSignIn,
+    pub password_signin: PasswordSignIn,
     pub csrf_key: [u8; 32],
 }
 
-/// Records a browser-side event (sign-ins, refusals) in the audit trail.
-pub(crate) fn web_audit(
-    state: &AppState,
-    req: &HttpRequest,
-    name: &str,
-    user: Option<&str>,
-    error: Option<(&str, String)>,
-    additional: serde_json::Value,
-) -> String {
-    let event = AuditEvent {
-        user_identity: serde_json::json!({ "type": "Unknown", "userName": user }),
-        error_code: error.as_ref().map(|(code, _)| (*code).to_owned()),
-        error_message: error.map(|(_, message)| message),
-        additional,
-        ..browser_event(state, req, name)
-    };
-    let request_id = event.request_id.clone();
-    state.audit.record(event, audit_room::ticket(req));
-    // The page can show it: the same id finds this event.
-    request_id
+/// Records a browser flow's events with where the request came from, and
+/// keeps the last one's request id for the error page.
+pub(crate) struct Recorder<'a> {
+    state: &'a AppState,
+    req: &'a HttpRequest,
+    request_id: Option<String>,
 }
 
-/// A console sign-in, flagged when it is the root user's.
-pub(crate) fn audit_console_login(state: &AppState, req: &HttpRequest, s: &ConsoleSession) {
-    let kind = match s.method.as_str() {
-        "root" => "Root",
-        "iam-user" => "IAMUser",
-        _ => "AssumedRole",
-    };
-    let root = s.method == "root";
-    let ticket = audit_room::ticket(req);
-    state.audit.record(
-        AuditEvent {
-            account_id: Some(s.account_id.clone()),
-            principal_arn: Some(s.arn.clone()),
-            user_identity: serde_json::json!({
-                "type": kind, "arn": s.arn, "accountId": s.account_id, "userName": s.user,
-                "accessKeyId": s.access_key_id,
-            }),
-            request_parameters: serde_json::json!({ "method": s.method, "roleArn": s.role_arn }),
-            additional: serde_json::json!({ "rootSignIn": root, "MFAUsed": root && !s.root_without_mfa }),
-            ..browser_event(state, req, "ConsoleLogin")
-        },
-        ticket,
-    );
-}
-
-/// The parts every browser-side audit event shares.
-fn browser_event(state: &AppState, req: &HttpRequest, name: &str) -> AuditEvent {
-    AuditEvent {
-        event_time: state.iam.now_utc(),
-        event_name: name.to_owned(),
-        event_source: "signin.amazonaws.com".into(),
-        account_id: None,
-        principal_arn: None,
-        user_identity: serde_json::Value::Null,
-        source_ip: Some(pages::client_address(req)),
-        user_agent: req
-            .headers()
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(256).collect()),
-        request_parameters: serde_json::Value::Null,
-        error_code: None,
-        error_message: None,
-        request_id: crate::crypto::random_token(8),
-        additional: serde_json::Value::Null,
-        read_only: false,
+impl<'a> Recorder<'a> {
+    pub fn new(state: &'a AppState, req: &'a HttpRequest) -> Self {
+        Recorder { state, req, request_id: None }
     }
+
+    /// The failure's page names the audit event recorded for it, if any.
+    pub fn failure(&self, failure: PageFailure) -> PageFailure {
+        match &self.request_id {
+            Some(id) => failure.audited_as(id.clone()),
+            None => failure,
+        }
+    }
+}
+
+impl FlowAudit for Recorder<'_> {
+    fn record(&mut self, event: FlowEvent) {
+        let (state, req) = (self.state, self.req);
+        let user_identity = match &event.principal {
+            Some(p) => serde_json::json!({
+                "type": p.kind, "arn": p.arn, "accountId": p.account_id, "userName": event.user,
+                "accessKeyId": p.access_key_id,
+            }),
+            None => serde_json::json!({ "type": "Unknown", "userName": event.user }),
+        };
+        let (error_code, error_message) = match event.refusal {
+            Some((code, message)) => (Some(code.as_str().to_owned()), Some(message)),
+            None => (None, None),
+        };
+        let audit_event = AuditEvent {
+            event_time: state.iam.now_utc(),
+            event_name: event.name.as_str().to_owned(),
+            event_source: "signin.amazonaws.com".into(),
+            account_id: event.account_id,
+            principal_arn: event.principal.map(|p| p.arn),
+            user_identity,
+            source_ip: Some(pages::client_address(req)),
+            user_agent: req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(256).collect()),
+            request_parameters: event.parameters,
+            error_code,
+            error_message,
+            request_id: crate::crypto::random_token(8),
+            additional: event.details,
+            read_only: false,
+        };
+        // The page can show it: the same id finds this event.
+        self.request_id = Some(audit_event.request_id.clone());
+        state.audit.record(audit_event, audit_room::ticket(req));
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A session was opened: its cookie, and on to where it leads.
+fn session_started(state: &AppState, opened: Opened) -> Result<HttpResponse, PageFailure> {
+    let mut response = see_other(&opened.then);
+    response
+        .add_cookie(&pages::cookie(pages::SESSION_COOKIE, opened.cookie, opened.lifetime, state.https))
+        .map_err(|e| PageFailure::internal(e.to_string()))?;
+    Ok(response)
 }
 
 fn names_an_action(ctx: &guard::GuardContext<'_>) -> bool {

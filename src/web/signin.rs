@@ -1,19 +1,17 @@
 //! Password sign-in for IAM users and the root user (`/signin`), and AWS's
-//! console federation endpoint (`/federation`: getSigninToken, login).
-use super::console::start_console;
+//! console federation endpoint (`/federation`: getSigninToken, login), over
+//! the use cases in console/signin.rs.
 use super::error::PageFailure;
-use super::pages::{self, SigninPage, CSRF_COOKIE};
-use super::{web_audit, AppState};
-use crate::console::{csrf_token, same_origin_path, ConsoleSession};
+use super::pages::{self, SigninPage, CSRF_COOKIE, SESSION_COOKIE};
+use super::{session_started, AppState, Recorder};
+use crate::console::signin::{FederationError, PresentedSession, SignInForm, SignInOutcome};
+use crate::console::{csrf_token, same_origin_path};
 use crate::crypto;
-use crate::domain::SessionKind;
-use crate::iam::SignInError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 const SIGNIN_CSRF: &str = "signin";
-/// Sign-in tokens are good for one use within this time (AWS: 15 minutes).
-const SIGNIN_TOKEN_SECONDS: i64 = 900;
+const FORM_LIMIT: usize = 16 * 1024;
 
 fn show_signin(
     req: &HttpRequest,
@@ -45,70 +43,25 @@ pub async fn signin(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
-    let (form, _) = pages::checked_form(&req, &state, payload, 16 * 1024, CSRF_COOKIE, SIGNIN_CSRF).await?;
+    let (form, _) = pages::checked_form(&req, &state, payload, FORM_LIMIT, CSRF_COOKIE, SIGNIN_CSRF).await?;
     let (account, username) = (form.text("account")?.trim(), form.text("username")?.trim());
-    let (password, mfa) = (form.text("password")?, form.text("mfa")?.trim());
     let address = pages::client_address(&req);
-    let now = state.iam.clock.now().timestamp();
-    let throttle_key = format!("iam:{account}:{username}");
-    let Some(attempt) = state.throttle.attempt(&throttle_key, &address, now).await? else {
-        return Err(PageFailure::throttled());
+    let old_session = pages::cookie_value(&req, SESSION_COOKIE);
+    let signin = SignInForm {
+        account,
+        username,
+        password: form.text("password")?,
+        mfa: form.text("mfa")?.trim(),
+        address: &address,
+        old_session: old_session.as_deref(),
     };
-    let identity = match state.iam.console_sign_in(account, username, password, Some(mfa)).await {
-        Ok(identity) => identity,
-        Err(SignInError::Iam(e)) => return Err(PageFailure::internal(e.to_string())),
-        Err(e) => {
-            if !matches!(e, SignInError::MfaRequired) {
-                state.throttle.record_failure(&attempt).await?;
-            }
-            let reason = match &e {
-                SignInError::Refused(why) => *why,
-                SignInError::MfaRequired => "mfa-required",
-                _ => "reset-required",
-            };
-            state.metrics.signins.with_label_values(&["password", "refused"]).inc();
-            web_audit(
-                &state,
-                &req,
-                "ConsoleLogin",
-                Some(username),
-                Some(("Failed authentication", e.to_string())),
-                serde_json::json!({ "reason": reason, "account": account, "rootSignIn": account.is_empty() }),
-            );
-            return show_signin(
-                &req,
-                &state,
-                account,
-                username,
-                Some(&e.to_string()),
-                StatusCode::UNAUTHORIZED,
-            );
+    let mut audit = Recorder::new(&state, &req);
+    match state.password_signin.sign_in(signin, &mut audit).await.map_err(|e| audit.failure(e.into()))? {
+        SignInOutcome::Retry(message) => {
+            show_signin(&req, &state, account, username, Some(&message), StatusCode::UNAUTHORIZED)
         }
-    };
-    state.throttle.record_success(&attempt).await?;
-    let (arn, issued) = crate::sts::console_credentials(&state.iam, &identity)
-        .map_err(|e| PageFailure::internal(e.to_string()))?;
-    let root = identity.user.is_none();
-    let session = ConsoleSession {
-        user: identity
-            .user
-            .as_ref()
-            .map(|u| u.name.clone())
-            .or(identity.root_email.clone())
-            .unwrap_or_default(),
-        method: if root { "root" } else { "iam-user" }.into(),
-        account_id: identity.account_id,
-        account_alias: identity.account_alias,
-        role_arn: None,
-        arn,
-        access_key_id: issued.access_key_id,
-        secret_access_key: issued.secret,
-        session_token: issued.token,
-        expiration: issued.expiration,
-        root_without_mfa: root && identity.no_mfa_device,
-        claims: None,
-    };
-    start_console(&req, &state, session, None, None).await
+        SignInOutcome::Opened(opened) => session_started(&state, opened),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -125,8 +78,9 @@ pub struct FederationQuery {
     destination: Option<String>,
 }
 
+/// The `Session` parameter of getSigninToken, as AWS documents it.
 #[derive(serde::Deserialize)]
-struct PresentedSession {
+struct SessionParameter {
     #[serde(rename = "sessionId")]
     session_id: String,
     #[serde(rename = "sessionKey")]
@@ -157,71 +111,29 @@ pub async fn federation(
 }
 
 async fn get_signin_token(state: &AppState, q: &FederationQuery) -> Result<HttpResponse, PageFailure> {
-    let Some(presented) = q
-        .session
-        .as_deref()
-        .filter(|s| s.len() <= 8192)
-        .and_then(|s| serde_json::from_str::<PresentedSession>(s).ok())
-    else {
+    let parameter = q.session.as_deref().filter(|s| s.len() <= 8192);
+    let Some(session) = parameter.and_then(|s| serde_json::from_str::<SessionParameter>(s).ok()) else {
         return Ok(plain(
             StatusCode::BAD_REQUEST,
             "Session must be a JSON object with sessionId, sessionKey and sessionToken.",
         ));
     };
-    let duration = match q.session_duration.as_deref() {
-        None => 43_200,
-        Some(d) => match d.parse::<i64>() {
-            Ok(n) if (900..=43_200).contains(&n) => n,
-            _ => {
-                return Ok(plain(
-                    StatusCode::BAD_REQUEST,
-                    "SessionDuration must be between 900 and 43200 seconds.",
-                ))
-            }
-        },
+    let presented = PresentedSession {
+        access_key_id: session.session_id,
+        secret_access_key: session.session_key,
+        session_token: session.session_token,
     };
-    let claims = match state.iam.verify_temporary_credentials(
-        &presented.session_id,
-        &presented.session_key,
-        &presented.session_token,
-    ) {
-        Ok(c) => c,
-        Err(_) => return Ok(plain(StatusCode::FORBIDDEN, "The session credentials are not valid.")),
-    };
-    if !matches!(claims.kind, SessionKind::AssumedRole | SessionKind::FederatedUser) {
-        return Ok(plain(
-            StatusCode::BAD_REQUEST,
-            "Only role and federated-user credentials can sign in to the console.",
-        ));
+    match state.password_signin.signin_token(presented, q.session_duration.as_deref()).await {
+        Ok(token) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(serde_json::json!({ "SigninToken": token }).to_string())),
+        Err(e @ (FederationError::Duration | FederationError::NotARoleSession)) => {
+            Ok(plain(StatusCode::BAD_REQUEST, &e.to_string()))
+        }
+        Err(e @ FederationError::InvalidCredentials) => Ok(plain(StatusCode::FORBIDDEN, &e.to_string())),
+        Err(e) => Err(e.into()),
     }
-    let now = state.iam.clock.now().timestamp();
-    let alias = state.iam.store.get_account(&claims.acct).await.ok().and_then(|a| a.alias);
-    let session = ConsoleSession {
-        user: claims.name.clone(),
-        method: "federation".into(),
-        account_id: claims.acct.clone(),
-        account_alias: alias,
-        role_arn: None,
-        arn: claims.arn.clone(),
-        access_key_id: presented.session_id,
-        secret_access_key: presented.session_key,
-        session_token: presented.session_token,
-        expiration: claims.exp.min(now + duration),
-        root_without_mfa: false,
-        claims: None,
-    };
-    let token = crypto::random_token(48);
-    let hash = crypto::sha256_hex(token.as_bytes());
-    let sealed = state
-        .iam
-        .master
-        .seal_json(&session, &format!("signin-token:{hash}"))
-        .map_err(|e| PageFailure::internal(e.to_string()))?;
-    state.iam.store.put_signin_token(&hash, &sealed, now + SIGNIN_TOKEN_SECONDS).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(serde_json::json!({ "SigninToken": token }).to_string()))
 }
 
 async fn login(
@@ -229,25 +141,13 @@ async fn login(
     state: &AppState,
     q: &FederationQuery,
 ) -> Result<HttpResponse, PageFailure> {
-    let refused = || {
-        PageFailure::new(
-            400,
-            "Sign-in link not valid",
-            "This sign-in link has expired or was already used. Ask for a new one.",
-        )
-    };
-    let token = q.signin_token.as_deref().filter(|t| !t.is_empty() && t.len() <= 256).ok_or_else(refused)?;
-    let hash = crypto::sha256_hex(token.as_bytes());
-    let now = state.iam.clock.now().timestamp();
-    let sealed = state.iam.store.take_signin_token(&hash, now).await?.ok_or_else(refused)?;
-    let session: ConsoleSession =
-        state.iam.master.open_json(&sealed, &format!("signin-token:{hash}")).map_err(|_| refused())?;
-    if session.expiration <= now {
-        return Err(refused());
-    }
     // Only a path on this origin (given as a path or as a URL of this origin).
     let destination =
         q.destination.as_deref().map(|d| d.strip_prefix(state.public_url.as_str()).unwrap_or(d));
     let relay = destination.and_then(same_origin_path).map(str::to_owned);
-    start_console(req, state, session, relay, None).await
+    let old_session = pages::cookie_value(req, SESSION_COOKIE);
+    let token = q.signin_token.as_deref().unwrap_or_default();
+    let mut audit = Recorder::new(state, req);
+    let opened = state.password_signin.redeem(token, relay, old_session.as_deref(), &mut audit).await;
+    session_started(state, opened.map_err(|e| audit.failure(e.into()))?)
 }

@@ -3,6 +3,7 @@
 mod account;
 mod credentials;
 mod groups;
+mod lookup;
 mod managed;
 mod mfa;
 mod nodes;

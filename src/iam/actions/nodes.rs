@@ -1,6 +1,5 @@
 //! Result elements in AWS's shapes.
 use crate::domain::{EntityKind, ManagedPolicy, Principal, Tag};
-use crate::iam::IamService;
 use crate::query::{text, text_opt, Member, Node};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
@@ -10,7 +9,7 @@ pub fn encoded_document(doc: &str) -> String {
 }
 
 pub fn date(secs: i64) -> String {
-    IamService::iso(secs)
+    crate::domain::iso_time(secs)
 }
 
 fn boundary(p: &Principal) -> Option<Node> {

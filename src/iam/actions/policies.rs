@@ -1,7 +1,6 @@
 //! Inline policies, managed-policy attachments and permissions boundaries of
 //! users, groups and roles: one implementation for the three kinds.
 use super::nodes::encoded_document;
-use super::users::kind_title;
 use super::{short_list_page, Ctx, Output};
 use crate::domain::{EntityKind, NameRule, Principal};
 use crate::iam::builtin;
@@ -36,13 +35,13 @@ fn counted_size(doc: &str) -> usize {
 
 /// Reads `{Kind}Name`, authorizes `action` on that entity, and loads it.
 async fn target(c: &Ctx<'_>, kind: EntityKind, action: &str) -> Result<Principal, IamError> {
-    let param = format!("{}Name", kind_title(kind));
+    let param = format!("{}Name", kind.title());
     let name = c.name(&param, name_rule(kind))?;
     c.authorized_entity(kind, name, action).await
 }
 
 fn action(verb: &str, kind: EntityKind, noun: &str) -> String {
-    format!("iam:{verb}{}{noun}", kind_title(kind))
+    format!("iam:{verb}{}{noun}", kind.title())
 }
 
 pub async fn put_inline(c: &Ctx<'_>, kind: EntityKind) -> Output {
@@ -113,41 +112,20 @@ pub async fn list_inline(c: &Ctx<'_>, kind: EntityKind) -> Output {
     short_list_page(c, "PolicyNames", policies, |(n, _)| n.to_lowercase(), |(n, _)| Member::Text(n.clone()))
 }
 
-/// A managed policy that may be attached in the caller's account: built-in, or
-/// a customer managed policy of that account. Returns its name.
-async fn attachable(c: &Ctx<'_>, arn: &str) -> Result<String, IamError> {
-    if let Some(b) = builtin::find(arn) {
-        return Ok(b.name.to_owned());
-    }
-    let not_found = || IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."));
-    match c.svc.store.get_managed_policy(arn).await {
-        Ok(p) if p.account_id == c.account() => Ok(p.name),
-        Ok(_) | Err(StoreError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub(super) async fn check_boundary_arn(c: &Ctx<'_>, arn: &str) -> Result<(), IamError> {
-    attachable(c, arn)
-        .await
-        .map(|_| ())
-        .map_err(|_| IamError::InvalidInput(format!("Scope ARN: {arn} does not exist or is not attachable.")))
-}
-
 fn policy_arn_param<'a>(c: &'a Ctx<'_>) -> Result<&'a str, IamError> {
     Ok(c.p.required_string("PolicyArn", 20, 2048)?)
 }
 
 pub async fn attach(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let arn = policy_arn_param(c)?.to_owned();
-    let param = format!("{}Name", kind_title(kind));
+    let param = format!("{}Name", kind.title());
     let name = c.name(&param, name_rule(kind))?;
     let entity = c
         .authorized_entity_with(kind, name, &action("Attach", kind, "Policy"), |ctx| {
             ctx.set("iam:PolicyARN", arn.clone())
         })
         .await?;
-    attachable(c, &arn).await?;
+    super::lookup::attachable(c, &arn).await?;
     let attached = c.svc.store.attached_policies(&entity.id).await?;
     if !attached.contains(&arn) && attached.len() >= MAX_ATTACHED {
         return Err(IamError::LimitExceeded(format!(
@@ -160,7 +138,7 @@ pub async fn attach(c: &Ctx<'_>, kind: EntityKind) -> Output {
 
 pub async fn detach(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let arn = policy_arn_param(c)?.to_owned();
-    let param = format!("{}Name", kind_title(kind));
+    let param = format!("{}Name", kind.title());
     let name = c.name(&param, name_rule(kind))?;
     let entity = c
         .authorized_entity_with(kind, name, &action("Detach", kind, "Policy"), |ctx| {
@@ -200,14 +178,14 @@ pub async fn list_attached(c: &Ctx<'_>, kind: EntityKind) -> Output {
 
 pub async fn put_boundary(c: &Ctx<'_>, kind: EntityKind) -> Output {
     let arn = c.p.required_string("PermissionsBoundary", 20, 2048)?.to_owned();
-    let param = format!("{}Name", kind_title(kind));
+    let param = format!("{}Name", kind.title());
     let name = c.name(&param, name_rule(kind))?;
     let entity = c
         .authorized_entity_with(kind, name, &action("Put", kind, "PermissionsBoundary"), |ctx| {
             ctx.set("iam:PermissionsBoundary", arn.clone())
         })
         .await?;
-    check_boundary_arn(c, &arn).await?;
+    super::lookup::check_boundary_arn(c, &arn).await?;
     let update = PrincipalUpdate { permissions_boundary: Some(Some(arn)), ..Default::default() };
     c.svc.store.update_principal(&entity.id, &update).await?;
     Ok(None)

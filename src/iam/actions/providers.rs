@@ -17,20 +17,10 @@ fn metadata<'a>(c: &'a Ctx<'_>) -> Result<(&'a str, String, Option<i64>), IamErr
 }
 
 /// A provider of the caller's account by ARN, or NoSuchEntity.
-pub(super) async fn provider(c: &Ctx<'_>, arn: &str) -> Result<SamlProvider, IamError> {
-    match c.svc.store.get_saml_provider(arn).await {
-        Ok(p) if p.account_id == c.account() => Ok(p),
-        Ok(_) | Err(StoreError::NotFound(_)) => {
-            Err(IamError::NoSuchEntity(format!("Manifest not found for arn {arn}")))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 async fn provider_for(c: &Ctx<'_>, action: &str) -> Result<SamlProvider, IamError> {
     let arn = c.p.required_string("SAMLProviderArn", 20, 2048)?;
     c.allow(action, arn).await?;
-    provider(c, arn).await
+    super::lookup::provider(c, arn).await
 }
 
 pub async fn create(c: &Ctx<'_>) -> Output {

@@ -44,7 +44,7 @@ pub async fn create(c: &Ctx<'_>) -> Output {
         c.allow_with("iam:TagRole", &arn, |ctx| tag_context(ctx, &tags)).await?;
     }
     if let Some(b) = &boundary {
-        super::policies::check_boundary_arn(c, b).await?;
+        super::lookup::check_boundary_arn(c, b).await?;
     }
     let id = crypto::unique_id(EntityKind::Role.id_prefix());
     let mut role = Principal::new(id, c.account(), EntityKind::Role, name, &path, c.svc.now());

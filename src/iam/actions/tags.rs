@@ -90,7 +90,7 @@ async fn resource(c: &Ctx<'_>, action: &str) -> Result<(String, String), IamErro
         }
         "SAMLProvider" => {
             let arn = c.p.required_string("SAMLProviderArn", 20, 2048)?;
-            let p = super::providers::provider(c, arn).await?;
+            let p = super::lookup::provider(c, arn).await?;
             Ok((p.arn.clone(), p.arn))
         }
         _ => {

@@ -25,7 +25,7 @@ pub async fn create(c: &Ctx<'_>) -> Output {
         c.allow_with("iam:TagUser", &arn, |ctx| tag_context(ctx, &tags)).await?;
     }
     if let Some(b) = &boundary {
-        super::policies::check_boundary_arn(c, b).await?;
+        super::lookup::check_boundary_arn(c, b).await?;
     }
     let id = crypto::unique_id(EntityKind::User.id_prefix());
     let mut user = Principal::new(id, c.account(), EntityKind::User, name, &path, c.svc.now());
@@ -114,7 +114,7 @@ pub(super) async fn rename(
     let new_arn = Arn::iam(c.account(), kind.as_str(), &path, name);
     if new_arn != entity.arn {
         // Renaming needs permission on the new name as well as the old one.
-        c.allow(&format!("iam:Update{}", kind_title(kind)), &new_arn).await?;
+        c.allow(&format!("iam:Update{}", kind.title()), &new_arn).await?;
     }
     let update = PrincipalUpdate {
         new_name: new_name.map(str::to_owned),
@@ -123,20 +123,10 @@ pub(super) async fn rename(
         ..Default::default()
     };
     match c.svc.store.update_principal(&entity.id, &update).await {
-        Err(StoreError::Conflict(_)) => Err(IamError::EntityAlreadyExists(format!(
-            "{} with name {name} already exists.",
-            kind_title(kind)
-        ))),
+        Err(StoreError::Conflict(_)) => {
+            Err(IamError::EntityAlreadyExists(format!("{} with name {name} already exists.", kind.title())))
+        }
         r => Ok(r?),
-    }
-}
-
-pub(super) fn kind_title(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::User => "User",
-        EntityKind::Group => "Group",
-        EntityKind::Role => "Role",
-        EntityKind::Policy => "Policy",
     }
 }
 

@@ -2,7 +2,7 @@
 //! set qualifiers, evaluated as the IAM reference describes:
 //! operators are AND-ed, keys AND-ed, a key's values OR-ed; a missing key makes a
 //! positive operator false and a negated one true.
-use super::eval::RequestContext;
+use super::context::RequestContext;
 use super::glob::{arn_like, glob_match};
 use super::{variables, PolicyError};
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! Parsing a policy document with the checks IAM applies before it stores one.
 use super::condition::{parse_conditions, ConditionBlock};
-use super::eval::PrincipalType;
+use super::context::PrincipalType;
 use super::glob::PatternShape;
 use super::PolicyError;
 use serde_json::{Map, Value};

@@ -1,7 +1,7 @@
 //! Policy variables: `${aws:username}`, `${aws:PrincipalTag/team}`, `${saml:sub}`,
 //! the literal escapes `${*}`, `${?}`, `${$}`, and defaults `${key, 'value'}`.
 //! Only `Version: 2012-10-17` documents substitute; older ones take `${...}` literally.
-use super::eval::RequestContext;
+use super::context::RequestContext;
 use super::glob;
 
 /// Replaces the variables in `text`. Returns `None` when a variable has no value

@@ -1,0 +1,329 @@
+//! Sign-in through a SAML IdP at idbroker's SP, as one use case: the
+//! SP-initiated request, the ACS (the Response verified; answering a request
+//! this browser made, or unsolicited where its provider allows it; its use
+//! recorded once, in the commit of the session it opens), and the choice
+//! among the roles it offers. The web layer reads forms and cookies and
+//! renders what these return.
+use super::{ConsoleError, ConsoleSession, Opened, PendingRoles, Sessions, SignInMethod, WebSession};
+use crate::audit::{FlowAudit, FlowEvent, FlowEventName, RefusalCode};
+use crate::crypto;
+use crate::domain::{Arn, TAG_REQUIRE_SP_INITIATED};
+use crate::iam::IamService;
+use crate::idp::IdentityProvider;
+use crate::metrics::Metrics;
+use crate::saml::ServiceProviderUrls;
+use crate::store::{AssertionUse, Store, StoreError};
+use crate::sts::{accept_browser_response, assume_role_with_claims, SamlClaims, SessionAsk, StsError};
+use serde_json::json;
+use std::sync::Arc;
+
+/// A pending AuthnRequest is good for this long.
+pub const REQUEST_SECONDS: i64 = 600;
+
+pub struct SamlSignIn {
+    pub iam: Arc<IamService>,
+    pub store: Store,
+    pub sessions: Sessions,
+    /// The built-in IdP: the default provider, and the key requests are signed with.
+    pub idp: Arc<IdentityProvider>,
+    pub sp: ServiceProviderUrls,
+    pub metrics: Metrics,
+}
+
+/// Where to send the browser for an SP-initiated sign-in, and the random
+/// value (a cookie) that binds the request to this browser.
+pub struct SpRedirect {
+    pub url: String,
+    pub browser: String,
+}
+
+/// What the ACS reads: the form and this browser's cookies.
+pub struct AcsPost<'a> {
+    pub saml_response: &'a str,
+    /// Already reduced to a same-origin path.
+    pub relay_state: Option<String>,
+    /// The cookie that bound an SP-initiated request to this browser.
+    pub browser: Option<&'a str>,
+    /// This browser's session cookie, replaced by the new session.
+    pub old_session: Option<&'a str>,
+}
+
+pub enum AcsOutcome {
+    /// Signed in, but the Response offers no role usable here.
+    NoRole,
+    /// A console session (one role) or the role picker (several).
+    Opened(Opened),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SamlSignInError {
+    #[error("no identity provider is registered under that name")]
+    UnknownProvider,
+    #[error("this identity provider publishes no Redirect sign-in endpoint")]
+    NoRedirectEndpoint,
+    /// The Response failed a check (design.md's failure codes).
+    #[error("the identity provider's response was not accepted (failed check: {0})")]
+    Refused(&'static str),
+    #[error("that role is not offered to you")]
+    NotOffered,
+    #[error("the sign-in is too old to choose a role")]
+    Expired,
+    #[error("the role does not accept sign-ins from this identity provider")]
+    RoleUnavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<ConsoleError> for SamlSignInError {
+    fn from(e: ConsoleError) -> Self {
+        match e {
+            ConsoleError::Store(e) => SamlSignInError::Store(e),
+            ConsoleError::Corrupt => SamlSignInError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// A refused Response: recorded with the check it failed.
+fn refused(audit: &mut dyn FlowAudit, check: &'static str, detail: String) -> SamlSignInError {
+    let details = json!({ "failedCheck": check });
+    let event = FlowEvent::refused(
+        FlowEventName::ConsoleSAMLLogin,
+        None,
+        RefusalCode::InvalidIdentityToken,
+        detail,
+        details,
+    );
+    audit.record(event);
+    SamlSignInError::Refused(check)
+}
+
+fn replayed(audit: &mut dyn FlowAudit) -> SamlSignInError {
+    refused(audit, "replay", "Invalid SAML assertion: assertion was already used".into())
+}
+
+impl SamlSignIn {
+    /// An SP-initiated sign-in at `provider` (an ARN; the built-in IdP when
+    /// `None`): a signed AuthnRequest whose id is kept, once, for this browser.
+    pub async fn begin(
+        &self,
+        provider: Option<&str>,
+        relay_state: Option<&str>,
+        browser: Option<String>,
+    ) -> Result<SpRedirect, SamlSignInError> {
+        let now = self.iam.clock.now();
+        let (entity_id, sso_url) = match provider {
+            None => (self.idp.entity_id.clone(), self.idp.sso_url.clone()),
+            Some(arn) => {
+                let provider = match self.store.get_saml_provider(arn).await {
+                    Err(StoreError::NotFound(_)) => return Err(SamlSignInError::UnknownProvider),
+                    r => r?,
+                };
+                let metadata = crate::saml::validate_idp_metadata(&provider.metadata, now)
+                    .map_err(|_| SamlSignInError::UnknownProvider)?;
+                (metadata.entity_id, metadata.redirect_sso_url.ok_or(SamlSignInError::NoRedirectEndpoint)?)
+            }
+        };
+        let browser = browser.unwrap_or_else(|| crypto::random_token(24));
+        let request_id = format!("_{}", crypto::random_token(20));
+        let browser_hash = crypto::sha256_hex(browser.as_bytes());
+        self.store
+            .put_authn_request(&request_id, &entity_id, &browser_hash, now.timestamp() + REQUEST_SECONDS)
+            .await?;
+        let url = self
+            .sp
+            .redirect_url(self.idp.signing_key(), &sso_url, &request_id, relay_state, now)
+            .map_err(|e| SamlSignInError::Internal(e.to_string()))?;
+        Ok(SpRedirect { url, browser })
+    }
+
+    /// The ACS: one role opens the console, several the role picker.
+    pub async fn accept(
+        &self,
+        post: AcsPost<'_>,
+        audit: &mut dyn FlowAudit,
+    ) -> Result<AcsOutcome, SamlSignInError> {
+        let accepted = match accept_browser_response(&self.iam, post.saml_response).await {
+            Ok(a) => a,
+            Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
+            Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),
+            Err(e) => return Err(refused(audit, e.failed_check().unwrap_or("assertion"), e.to_string())),
+        };
+        let now = self.iam.clock.now().timestamp();
+        match &accepted.in_response_to {
+            Some(id) => {
+                // Solicited: it must answer a request this browser made, once.
+                let browser = crypto::sha256_hex(post.browser.unwrap_or_default().as_bytes());
+                let asked = self.store.take_authn_request(id, &browser, now).await?;
+                if asked.as_deref() != Some(accepted.claims.issuer.as_str()) {
+                    let detail = "the response answers no pending request of this browser".into();
+                    return Err(refused(audit, "in-response-to", detail));
+                }
+            }
+            None => {
+                // Only the providers whose roles it offers: the built-in IdP is a
+                // provider in every account, and one lookup per account would
+                // put the whole deployment on each sign-in.
+                let offering = accepted
+                    .providers
+                    .iter()
+                    .filter(|p| accepted.claims.roles.iter().any(|(_, arn)| *arn == p.arn));
+                for provider in offering {
+                    if self.store.tagged_true(&provider.arn, TAG_REQUIRE_SP_INITIATED).await? {
+                        let detail = "the provider requires SP-initiated sign-in".into();
+                        return Err(refused(audit, "unsolicited", detail));
+                    }
+                }
+            }
+        }
+        let (claims, first_use) = (accepted.claims, accepted.first_use);
+        if claims.roles.is_empty() {
+            if !self.store.record_assertion_use(first_use).await? {
+                return Err(replayed(audit));
+            }
+            let details = json!({ "issuer": claims.issuer });
+            let message = "the assertion offers no usable role";
+            audit.record(FlowEvent::refused(
+                FlowEventName::ConsoleSAMLLogin,
+                Some(&claims.name_id),
+                RefusalCode::NoRole,
+                message,
+                details,
+            ));
+            return Ok(AcsOutcome::NoRole);
+        }
+        let opened = match claims.roles.as_slice() {
+            [(role, _)] => {
+                let role = role.clone();
+                self.open_console(claims, &role, post.relay_state, post.old_session, Some(first_use), audit)
+                    .await?
+            }
+            _ => {
+                let pending = PendingRoles { claims, relay_state: post.relay_state };
+                let opened = self.sessions.open_picker(pending, post.old_session, first_use).await?;
+                opened.ok_or_else(|| replayed(audit))?
+            }
+        };
+        Ok(AcsOutcome::Opened(opened))
+    }
+
+    /// The picker's choice, or a switch to another offered role from the
+    /// console, while the assertion is still valid.
+    pub async fn choose(
+        &self,
+        cookie: &str,
+        session: WebSession,
+        role: &str,
+        audit: &mut dyn FlowAudit,
+    ) -> Result<Opened, SamlSignInError> {
+        let (claims, relay) = match session {
+            WebSession::Roles(p) => (p.claims, p.relay_state),
+            WebSession::Console(c) => (c.claims.ok_or(SamlSignInError::NotOffered)?, None),
+        };
+        if !claims.roles.iter().any(|(r, _)| r == role) {
+            return Err(SamlSignInError::NotOffered);
+        }
+        // The assertion's use was recorded when the first session opened.
+        self.open_console(claims, role, relay, Some(cookie), None, audit).await
+    }
+
+    /// Assumes `role` with the claims (AssumeRoleWithSAML's rules) and opens a
+    /// console session on it.
+    async fn open_console(
+        &self,
+        claims: SamlClaims,
+        role: &str,
+        relay: Option<String>,
+        old_session: Option<&str>,
+        first_use: Option<AssertionUse>,
+        audit: &mut dyn FlowAudit,
+    ) -> Result<Opened, SamlSignInError> {
+        let offered = claims.roles.iter().find(|(r, _)| r == role).map(|(_, p)| p.clone());
+        let provider_arn = offered.ok_or(SamlSignInError::NotOffered)?;
+        let provider = self.store.get_saml_provider(&provider_arn).await?;
+        let ask = SessionAsk::default();
+        let credentials = match assume_role_with_claims(&self.iam, &provider, &claims, role, ask, None).await
+        {
+            Ok(c) => c,
+            Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
+            Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),
+            Err(StsError::ExpiredTokenException { .. }) => return Err(SamlSignInError::Expired),
+            Err(e) => {
+                let code = match e.code().0 {
+                    "ExpiredTokenException" => RefusalCode::ExpiredToken,
+                    _ => RefusalCode::AccessDenied,
+                };
+                let details = json!({ "roleArn": role, "issuer": claims.issuer });
+                let event = FlowEvent::refused(
+                    FlowEventName::ConsoleLogin,
+                    Some(&claims.name_id),
+                    code,
+                    e.to_string(),
+                    details,
+                );
+                audit.record(event);
+                return Err(SamlSignInError::RoleUnavailable);
+            }
+        };
+        let session = ConsoleSession {
+            user: claims.name_id.clone(),
+            method: SignInMethod::Saml,
+            account_alias: self.alias(&credentials.account_id).await?,
+            account_id: credentials.account_id,
+            role_arn: Some(credentials.role_arn),
+            arn: credentials.assumed_role_arn,
+            access_key_id: credentials.access_key_id,
+            secret_access_key: credentials.secret_access_key,
+            session_token: credentials.session_token,
+            expiration: credentials.expiration,
+            root_without_mfa: false,
+            claims: Some(claims),
+        };
+        let opened =
+            self.sessions.open_console(session, relay, old_session, first_use, audit, &self.metrics).await?;
+        opened.ok_or_else(|| replayed(audit))
+    }
+
+    /// An account's alias, if it has one.
+    pub async fn alias(&self, account_id: &str) -> Result<Option<String>, StoreError> {
+        match self.store.get_account(account_id).await {
+            Ok(a) => Ok(a.alias),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The roles an assertion offers, grouped by account (labelled with the
+    /// account's alias), for the picker.
+    pub async fn offered_roles(&self, claims: &SamlClaims) -> Result<Vec<OfferedAccount>, StoreError> {
+        let mut accounts: Vec<OfferedAccount> = Vec::new();
+        for (role, _) in &claims.roles {
+            let Some(arn) = Arn::parse(role) else { continue };
+            let name = role.rsplit('/').next().unwrap_or(role).to_owned();
+            match accounts.iter_mut().find(|a| a.account_id == arn.account) {
+                Some(a) => a.roles.push((role.clone(), name)),
+                None => {
+                    let alias = self.alias(&arn.account).await?;
+                    let label = match alias {
+                        Some(alias) => format!("{alias} ({})", arn.account),
+                        None => arn.account.clone(),
+                    };
+                    accounts.push(OfferedAccount {
+                        account_id: arn.account,
+                        label,
+                        roles: vec![(role.clone(), name)],
+                    });
+                }
+            }
+        }
+        Ok(accounts)
+    }
+}
+
+/// One account's roles in the picker: `(role ARN, role name)`.
+pub struct OfferedAccount {
+    pub account_id: String,
+    pub label: String,
+    pub roles: Vec<(String, String)>,
+}
