@@ -60,6 +60,9 @@ pub struct ServerSettings {
     pub trusted_proxies: crate::domain::TrustedProxies,
     pub region: String,
     pub data_dir: PathBuf,
+    /// The master key's file; empty: `master.key` in `data_dir`. The
+    /// environment variable `IDBROKER_MASTER_KEY` (base64) comes first.
+    pub master_key_file: String,
     pub max_body_bytes: usize,
     pub workers: usize,
 }
@@ -180,6 +183,7 @@ impl Default for Settings {
                 trusted_proxies: crate::domain::TrustedProxies::default(),
                 region: "us-east-1".into(),
                 data_dir: PathBuf::from("./data"),
+                master_key_file: String::new(),
                 max_body_bytes: 1024 * 1024,
                 workers: 0,
             },
@@ -323,6 +327,32 @@ pub fn ensure_private_dir(path: &Path) -> std::io::Result<()> {
     }
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
+/// The environment variable that carries the master key (base64, 32 bytes).
+pub const MASTER_KEY_ENV: &str = "IDBROKER_MASTER_KEY";
+
+/// The master key's bytes: from `IDBROKER_MASTER_KEY`, else from
+/// `server.master_key_file` (default `<data_dir>/master.key`), which is made
+/// with `generate()` when missing. The only secret nodes share besides the
+/// database.
+pub fn master_key_bytes(
+    settings: &Settings,
+    generate: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, ConfigError> {
+    if let Ok(encoded) = std::env::var(MASTER_KEY_ENV) {
+        use base64::Engine;
+        return base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| ConfigError::Invalid(format!("{MASTER_KEY_ENV} is not base64")));
+    }
+    let path = match settings.server.master_key_file.as_str() {
+        "" => settings.server.data_dir.join("master.key"),
+        file => PathBuf::from(file),
+    };
+    load_or_create_key_file(&path, generate).map_err(|e| {
+        ConfigError::Invalid(format!("cannot read or create the master key {}: {e}", path.display()))
+    })
 }
 
 /// Reads a secret key file under the data folder, creating it (mode 0600, hex)

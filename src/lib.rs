@@ -14,6 +14,7 @@ pub mod directory;
 pub mod domain;
 pub mod iam;
 pub mod idp;
+pub mod keys;
 pub mod metrics;
 pub mod query;
 pub mod saml;

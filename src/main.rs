@@ -27,14 +27,23 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Add a newer session-token signing key; nodes sign with it after a restart
-    /// and keep verifying tokens signed with the older keys.
+    /// The signing keys (session tokens, built-in IdP), shared by every node
+    /// through the database. A key rolls over in three steps, each in force on
+    /// every node within a second, without a restart: `publish` (relying
+    /// parties see it in the JWKS and the metadata), `activate` (it signs),
+    /// `retire` (the old key goes).
+    Keys {
+        #[command(subcommand)]
+        step: KeyStep,
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
+    /// Same as `keys publish token` (the new key signs once activated).
     RotateTokenKey {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Add a newer signing key for the built-in IdP (and the SP's requests);
-    /// its certificate joins the metadata, older ones stay published.
+    /// Same as `keys publish idp` (the new key signs once activated).
     RotateIdpKey {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -60,11 +69,27 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum KeyStep {
+    /// Every key: kid, purpose, state, creation time (JSON lines).
+    List,
+    /// A new key, published (verifies, does not sign yet); prints its kid.
+    Publish {
+        /// `token` (session tokens) or `idp` (the built-in IdP).
+        purpose: String,
+    },
+    /// The published key KID signs from now on; the key it replaces stays published.
+    Activate { kid: String },
+    /// The published key KID goes (tokens it signed stop verifying).
+    Retire { kid: String },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
         Command::Serve { config }
         | Command::Init { config, .. }
+        | Command::Keys { config, .. }
         | Command::RotateTokenKey { config }
         | Command::RotateIdpKey { config }
         | Command::ResetDirectoryMfa { config, .. } => config.clone(),
@@ -88,17 +113,12 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => serve(settings).await,
             Command::Init { account_id, admin_user, .. } => init(settings, &account_id, &admin_user).await,
+            Command::Keys { step, .. } => keys(settings, step).await,
             Command::RotateTokenKey { .. } => {
-                let kid = startup::rotate_token_key(&settings)?;
-                println!("{kid}");
-                Ok(ExitCode::SUCCESS)
+                keys(settings, KeyStep::Publish { purpose: "token".into() }).await
             }
             Command::ResetDirectoryMfa { dn, .. } => reset_directory_mfa(settings, &dn).await,
-            Command::RotateIdpKey { .. } => {
-                let kid = startup::rotate_idp_key(&settings)?;
-                println!("{kid}");
-                Ok(ExitCode::SUCCESS)
-            }
+            Command::RotateIdpKey { .. } => keys(settings, KeyStep::Publish { purpose: "idp".into() }).await,
         }
     });
     match result {
@@ -119,7 +139,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<ExitCode> {
-    let (store, iam, _) = startup::services(&settings, Arc::new(SystemClock)).await?;
+    let startup::Services { store, iam, .. } = startup::services(&settings, Arc::new(SystemClock)).await?;
     let existed = idbroker::idp::second_factor::SecondFactor::reset(&store, dn).await?;
     let event = idbroker::audit::AuditEvent {
         event_time: iam.now_utc(),
@@ -149,7 +169,8 @@ async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<Exi
 }
 
 async fn init(settings: Settings, account_id: &str, admin_user: &str) -> anyhow::Result<ExitCode> {
-    let (store, iam, idp) = startup::services(&settings, Arc::new(SystemClock)).await?;
+    let startup::Services { store, iam, idp, .. } =
+        startup::services(&settings, Arc::new(SystemClock)).await?;
     let outcome = iam.create_account(account_id, admin_user).await;
     if outcome.is_ok() {
         startup::register_builtin_provider(&store, &idp, Some(account_id), iam.now_utc().timestamp()).await?;
@@ -162,6 +183,70 @@ async fn init(settings: Settings, account_id: &str, admin_user: &str) -> anyhow:
         }
         Err(e @ (IamError::EntityAlreadyExists(_) | IamError::Validation(_))) => {
             eprintln!("idbroker init: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `idbroker keys ...`: one step of a key rollover, audited.
+async fn keys(settings: Settings, step: KeyStep) -> anyhow::Result<ExitCode> {
+    use idbroker::keys::KeyPurpose;
+    let startup::Services { store, keys, iam, .. } =
+        startup::services(&settings, Arc::new(SystemClock)).await?;
+    let now = iam.now_utc().timestamp();
+    let (name, parameters, outcome) = match &step {
+        KeyStep::List => {
+            for k in keys.list().await? {
+                println!("{}", serde_json::to_string(&k)?);
+            }
+            store.close().await;
+            return Ok(ExitCode::SUCCESS);
+        }
+        KeyStep::Publish { purpose } => {
+            let Some(p) = KeyPurpose::parse(purpose) else {
+                eprintln!("idbroker keys publish: the purpose is `token` or `idp`");
+                return Ok(ExitCode::from(2));
+            };
+            let published = keys.publish(p, now).await;
+            if let Ok(kid) = &published {
+                println!("{kid}");
+                eprintln!(
+                    "published: every node announces it within a second; activate it once relying parties \
+                     have the new keys: idbroker keys activate {kid}"
+                );
+            }
+            ("PublishSigningKey", serde_json::json!({ "purpose": purpose }), published.map(|_| ()))
+        }
+        KeyStep::Activate { kid } => {
+            ("ActivateSigningKey", serde_json::json!({ "kid": kid }), keys.activate(kid, now).await)
+        }
+        KeyStep::Retire { kid } => {
+            ("RetireSigningKey", serde_json::json!({ "kid": kid }), keys.retire(kid, now).await)
+        }
+    };
+    let event = idbroker::audit::AuditEvent {
+        event_time: iam.now_utc(),
+        event_name: name.into(),
+        event_source: "idbroker.cli".into(),
+        account_id: None,
+        principal_arn: None,
+        user_identity: serde_json::json!({ "type": "Operator" }),
+        source_ip: None,
+        user_agent: None,
+        request_parameters: parameters,
+        error_code: outcome.as_ref().err().map(|_| "InvalidKeyState".to_owned()),
+        error_message: outcome.as_ref().err().map(|e| e.to_string()),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        additional: serde_json::json!({}),
+        read_only: false,
+    };
+    store.insert_audit_events(&[event]).await?;
+    store.close().await;
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e @ idbroker::keys::KeyRingError::WrongState(_)) => {
+            eprintln!("idbroker keys: {e}");
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),

@@ -6,12 +6,13 @@ use crate::console::login::DirectoryLogin;
 use crate::console::saml_signin::SamlSignIn;
 use crate::console::signin::PasswordSignIn;
 use crate::console::{Sessions, Throttle};
-use crate::crypto::{generate_token_key_pem, MasterKey, SigningKey, TokenKeys};
+use crate::crypto::{MasterKey, Shared};
 use crate::directory::{Directory, LdapDirectory};
-use crate::domain::{SamlProvider, BUILTIN_PROVIDER, SESSION_AUDIENCE};
+use crate::domain::{SamlProvider, BUILTIN_PROVIDER};
 use crate::iam::IamService;
 use crate::idp::roles::RoleRule;
-use crate::idp::{IdentityProvider, ServiceProvider};
+use crate::idp::{IdentityProvider, IdpKeys, ServiceProvider};
+use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::StoreError;
@@ -21,106 +22,47 @@ use anyhow::Context;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-pub const MASTER_KEY_FILE: &str = "master.key";
+/// What `serve` and the commands share: the store, the signing keys, the IAM
+/// service and the built-in IdP.
+pub struct Services {
+    pub store: Store,
+    pub keys: Arc<KeyRing>,
+    pub iam: IamService,
+    pub idp: IdentityProvider,
+}
 
-/// The store, the IAM service over it and the built-in IdP, as `serve` and
-/// `init` both need.
-pub async fn services(
-    settings: &Settings,
-    clock: SharedClock,
-) -> anyhow::Result<(Store, IamService, IdentityProvider)> {
+pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result<Services> {
     config::ensure_private_dir(&settings.server.data_dir)
         .with_context(|| format!("cannot create the data folder {}", settings.server.data_dir.display()))?;
     let store = Store::connect(&settings.database.url, settings.database.max_connections)
         .await
         .with_context(|| format!("cannot open database {}", redact_url(&settings.database.url)))?;
     let master = master_key(settings)?;
-    let tokens =
-        token_keys(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master, clock.now().timestamp())?;
-    let idp = identity_provider(settings, &master, clock.now().timestamp())?;
+    let keys = KeyRing::open(&store, &master, &settings.server.data_dir, clock.now().timestamp())
+        .await
+        .context("signing keys")?;
+    let idp = identity_provider(settings, keys.idp.clone())?;
     let iam = IamService::new(
         store.clone(),
         master,
-        tokens,
+        keys.tokens.clone(),
         clock,
         settings.server.region.clone(),
         settings.server.public_url.clone(),
     )
     .with_session_limit(settings.sts.sessions_per_principal_per_hour);
-    Ok((store, iam, idp))
+    Ok(Services { store, keys: Arc::new(keys), iam, idp })
 }
 
-pub const IDP_KEY_FOLDER: &str = "idp-keys";
-
-/// Adds a new, newest, IdP signing key (sealed, `<kid>.key`).
-pub fn add_idp_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<String> {
-    add_sealed_key(dir, master, IDP_KEY_CONTEXT, &new_idp_key_pem()?, now)
-}
-
-fn new_idp_key_pem() -> anyhow::Result<String> {
-    Ok(SigningKey::generate("idbroker SAML signing")?.to_pem()?)
-}
-
-const IDP_KEY_CONTEXT: &str = "idp-key";
-const TOKEN_KEY_CONTEXT: &str = "token-key";
-
-/// Writes a PEM key sealed under the master key as `<kid>.key`; kids begin
-/// with the creation time, so they sort by age.
-fn add_sealed_key(
-    dir: &std::path::Path,
-    master: &MasterKey,
-    context: &str,
-    pem: &str,
-    now: i64,
-) -> anyhow::Result<String> {
-    let kid = format!("{now:012}-{}", &crate::crypto::random_token(4));
-    config::write_key_file(
-        dir,
-        &format!("{kid}.key"),
-        &master.seal(pem.as_bytes(), &format!("{context}:{kid}")),
-    )?;
-    Ok(kid)
-}
-
-/// The `(kid, PEM)` keys of a folder, oldest first; `generate` makes the
-/// first one when the folder is empty.
-fn sealed_keys(
-    dir: &std::path::Path,
-    master: &MasterKey,
-    context: &str,
-    now: i64,
-    generate: impl FnOnce() -> anyhow::Result<String>,
-) -> anyhow::Result<Vec<(String, String)>> {
-    if config::read_key_folder(dir)?.is_empty() {
-        add_sealed_key(dir, master, context, &generate()?, now)?;
-    }
-    let mut keys = Vec::new();
-    for (file, sealed) in config::read_key_folder(dir)? {
-        let Some(kid) = file.strip_suffix(".key") else { continue };
-        let pem = master
-            .open(sealed.trim(), &format!("{context}:{kid}"))
-            .with_context(|| format!("{} does not open with the master key", dir.join(&file).display()))?;
-        keys.push((kid.to_owned(), String::from_utf8(pem).with_context(|| format!("{file} is not PEM"))?));
-    }
-    keys.sort();
-    Ok(keys)
-}
-
-/// The built-in IdP with its keys (made at first start), the SPs it serves
-/// (idbroker's own SP first) and the configured role rules.
-fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyhow::Result<IdentityProvider> {
-    let dir = settings.server.data_dir.join(IDP_KEY_FOLDER);
-    // Newest first: the newest signs.
-    let mut keys = Vec::new();
-    for (_, pem) in sealed_keys(&dir, master, IDP_KEY_CONTEXT, now, new_idp_key_pem)?.into_iter().rev() {
-        keys.push(SigningKey::from_pem(&pem)?);
-    }
+/// The built-in IdP with its keys, the SPs it serves (idbroker's own SP
+/// first, whose requests are signed with the IdP's keys) and the configured
+/// role rules.
+fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow::Result<IdentityProvider> {
     let own = ServiceProviderUrls::new(&settings.server.public_url);
-    let own_certificate = keys.first().map(|k| k.certificate_der()).transpose()?;
     let mut sps = vec![ServiceProvider {
         entity_id: own.entity_id,
         acs_urls: vec![own.acs_url],
-        signing_certificate: own_certificate,
+        signing_certificate: None,
         sign_assertions: false,
     }];
     for sp in &settings.idp.service_providers {
@@ -150,7 +92,7 @@ fn identity_provider(settings: &Settings, master: &MasterKey, now: i64) -> anyho
             sign_assertions: sp.sign_assertions,
         });
     }
-    Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration)?)
+    Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration))
 }
 
 /// Every five minutes, deletes expired browser sessions and replay-cache
@@ -164,7 +106,11 @@ fn spawn_change_watch(state: &Arc<AppState>) {
         loop {
             tick.tick().await;
             let Some(state) = state.upgrade() else { return };
-            state.store.watch_changes().await;
+            if state.store.watch_changes().await {
+                if let Err(e) = state.keys.reload_if_changed().await {
+                    tracing::error!(error = %e, "signing keys could not be read; the ones in force stay");
+                }
+            }
         }
     });
 }
@@ -280,40 +226,11 @@ pub async fn register_builtin_provider(
     Ok(())
 }
 
-/// The session-token signing keys, sealed under the master key, one file each
-/// (`<kid>.key`). The first start makes one; `rotate_token_key` adds a newer one.
-fn token_keys(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<TokenKeys> {
-    let pems = sealed_keys(dir, master, TOKEN_KEY_CONTEXT, now, || Ok(generate_token_key_pem()?))?;
-    Ok(TokenKeys::from_pems(pems, SESSION_AUDIENCE)?)
-}
-
-/// Adds a new, newest, token key; nodes pick it up when they restart, and keep
-/// verifying tokens signed with the older ones.
-pub fn add_token_key(dir: &std::path::Path, master: &MasterKey, now: i64) -> anyhow::Result<String> {
-    add_sealed_key(dir, master, TOKEN_KEY_CONTEXT, &generate_token_key_pem()?, now)
-}
-
-pub const TOKEN_KEY_FOLDER: &str = "token-keys";
-
-/// The master key under the data folder, made at first start.
-fn master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
-    let key_path = settings.server.data_dir.join(MASTER_KEY_FILE);
-    let key = config::load_or_create_key_file(&key_path, || MasterKey::generate_bytes().to_vec())
-        .with_context(|| format!("cannot read or create the master key {}", key_path.display()))?;
-    MasterKey::from_bytes(&key).context("master key")
-}
-
-/// `idbroker rotate-token-key`: adds a newer token key under the data folder.
-pub fn rotate_token_key(settings: &Settings) -> anyhow::Result<String> {
-    let now = crate::clock::Clock::now(&crate::clock::SystemClock).timestamp();
-    add_token_key(&settings.server.data_dir.join(TOKEN_KEY_FOLDER), &master_key(settings)?, now)
-}
-
-/// `idbroker rotate-idp-key`: adds a newer IdP signing key. Nodes sign with it
-/// after a restart; the older certificates stay in the metadata.
-pub fn rotate_idp_key(settings: &Settings) -> anyhow::Result<String> {
-    let now = crate::clock::Clock::now(&crate::clock::SystemClock).timestamp();
-    add_idp_key(&settings.server.data_dir.join(IDP_KEY_FOLDER), &master_key(settings)?, now)
+/// The master key: `IDBROKER_MASTER_KEY`, else `server.master_key_file`
+/// (by default `master.key` in the data folder, made at first start).
+pub fn master_key(settings: &Settings) -> anyhow::Result<MasterKey> {
+    let key = config::master_key_bytes(settings, || MasterKey::generate_bytes().to_vec())?;
+    MasterKey::from_bytes(&key).context("the master key must be 32 bytes")
 }
 
 /// Hides a password in a database URL for messages.
@@ -343,7 +260,7 @@ impl Application {
         clock: SharedClock,
         directory: Option<Arc<dyn Directory>>,
     ) -> anyhow::Result<Application> {
-        let (store, iam, idp) = services(settings, clock.clone()).await?;
+        let Services { store, keys, iam, idp } = services(settings, clock.clone()).await?;
         let now = clock.now().timestamp();
         backfill_entity_ids(&store, now).await?;
         register_builtin_provider(&store, &idp, None, now).await?;
@@ -430,6 +347,7 @@ impl Application {
             login,
             saml_signin,
             password_signin,
+            keys,
             csrf_key,
         });
         spawn_change_watch(&state);

@@ -43,9 +43,8 @@ async fn fixture() -> Fixture {
         sign_assertions: false,
     };
     let public_url = PublicUrl::parse("http://127.0.0.1:8080").unwrap();
-    let idp =
-        IdentityProvider::new(&public_url, vec![SigningKey::generate("test idp").unwrap()], vec![sp], 3600)
-            .unwrap();
+    let keys = crate::idp::IdpKeys::new(SigningKey::generate("test idp").unwrap(), &[]).unwrap();
+    let idp = IdentityProvider::new(&public_url, Arc::new(crate::crypto::Shared::new(keys)), vec![sp], 3600);
     let directory = MemoryDirectory::new()
         .with_user(user("alice", &["AWS-111122223333-Dev"]), "Alpha-Pass-1", None)
         .with_user(user("nobody", &["staff"]), "Nobody-Pass-1", None)

@@ -133,7 +133,7 @@ impl SamlSignIn {
             .await?;
         let url = self
             .sp
-            .redirect_url(self.idp.signing_key(), &sso_url, &request_id, relay_state, now)
+            .redirect_url(&self.idp.keys().active, &sso_url, &request_id, relay_state, now)
             .map_err(|e| SamlSignInError::Internal(e.to_string()))?;
         Ok(SpRedirect { url, browser })
     }

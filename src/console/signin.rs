@@ -258,10 +258,14 @@ mod tests {
         let clock: SharedClock =
             Arc::new(FixedClock::at(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap()));
         let master = MasterKey::from_bytes(&MasterKey::generate_bytes()).unwrap();
-        let tokens =
-            TokenKeys::from_pems(vec![("k1".into(), generate_token_key_pem().unwrap())], SESSION_AUDIENCE)
-                .unwrap();
+        let tokens = TokenKeys::from_pems(
+            vec![("k1".into(), generate_token_key_pem().unwrap())],
+            "k1",
+            SESSION_AUDIENCE,
+        )
+        .unwrap();
         let url = PublicUrl::parse("http://127.0.0.1:8080").unwrap();
+        let tokens = Arc::new(crate::crypto::Shared::new(tokens));
         let iam =
             IamService::new(store.clone(), master.clone(), tokens, clock.clone(), "us-east-1".into(), url);
         let created = iam.create_account("111122223333", "admin").await.unwrap();

@@ -33,6 +33,32 @@ fn unreachable_hmac() -> ! {
     std::process::abort()
 }
 
+/// A value every request reads and a rare change replaces whole (signing
+/// keys rolled over): readers take a snapshot, a writer swaps it.
+pub struct Shared<T>(std::sync::RwLock<std::sync::Arc<T>>);
+
+impl<T> Shared<T> {
+    pub fn new(value: T) -> Shared<T> {
+        Shared(std::sync::RwLock::new(std::sync::Arc::new(value)))
+    }
+
+    pub fn get(&self) -> std::sync::Arc<T> {
+        // A writer that panicked left a whole value behind: use it.
+        match self.0.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, value: T) {
+        let value = std::sync::Arc::new(value);
+        match self.0.write() {
+            Ok(mut v) => *v = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
+    }
+}
+
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }

@@ -43,9 +43,11 @@ struct TokenKey {
     y: String,
 }
 
-/// The signing keys, oldest first; the newest signs, all verify.
+/// The keys that verify session tokens; one of them (the active one) signs.
 pub struct TokenKeys {
     keys: Vec<TokenKey>,
+    /// Index of the key that signs.
+    active: usize,
     validation: Validation,
 }
 
@@ -82,13 +84,17 @@ fn load_key(kid: &str, pem: &str) -> Result<TokenKey, TokenError> {
 }
 
 impl TokenKeys {
-    /// `(kid, PEM)` pairs; kids sort by age, so the greatest is the newest.
-    pub fn from_pems(mut pems: Vec<(String, String)>, audience: &str) -> Result<TokenKeys, TokenError> {
-        if pems.is_empty() {
-            return Err(TokenError::KeyMaterial("no token keys".into()));
-        }
-        pems.sort();
+    /// `(kid, PEM)` pairs that verify; the one named `active` signs.
+    pub fn from_pems(
+        pems: Vec<(String, String)>,
+        active: &str,
+        audience: &str,
+    ) -> Result<TokenKeys, TokenError> {
         let keys = pems.iter().map(|(kid, pem)| load_key(kid, pem)).collect::<Result<Vec<_>, _>>()?;
+        let active = keys
+            .iter()
+            .position(|k| k.kid == active)
+            .ok_or_else(|| TokenError::KeyMaterial(format!("the active token key {active} is missing")))?;
         let mut validation = Validation::new(Algorithm::ES256);
         // Time claims are checked against idbroker's clock by the caller.
         validation.validate_exp = false;
@@ -96,13 +102,13 @@ impl TokenKeys {
         validation.required_spec_claims.clear();
         validation.set_issuer(&[TOKEN_ISSUER]);
         validation.set_audience(&[audience]);
-        Ok(TokenKeys { keys, validation })
+        Ok(TokenKeys { keys, active, validation })
     }
 
     /// An ES256 JWS (RFC 7515 compact form): ECDSA P-256 over SHA-256 of
     /// `header.payload`, the signature as R || S, 32 bytes each.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, TokenError> {
-        let key = self.keys.last().ok_or(TokenError::UnknownKey)?;
+        let key = self.keys.get(self.active).ok_or(TokenError::UnknownKey)?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(key.kid.clone());
         let input = format!("{}.{}", part(&header)?, part(claims)?);
@@ -173,7 +179,8 @@ mod tests {
     fn keys(kids: &[&str]) -> (TokenKeys, Vec<(String, String)>) {
         let pems: Vec<(String, String)> =
             kids.iter().map(|k| (k.to_string(), generate_token_key_pem().unwrap())).collect();
-        (TokenKeys::from_pems(pems.clone(), "test").unwrap(), pems)
+        let active = kids.last().unwrap();
+        (TokenKeys::from_pems(pems.clone(), active, "test").unwrap(), pems)
     }
 
     fn claims() -> Claims {
@@ -185,16 +192,20 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_key_signs_and_every_key_verifies() {
+    fn the_active_key_signs_and_every_key_verifies() {
         let (k, pems) = keys(&["k1", "k2"]);
         let t = k.sign(&claims()).unwrap();
         assert!(strict_header(&t).unwrap() == "k2");
         assert_eq!(k.verify::<Claims>(&t).unwrap(), claims());
         // A token from the older key still verifies after rotation.
-        let old_only = TokenKeys::from_pems(vec![pems[0].clone()], "test").unwrap();
+        let old_only = TokenKeys::from_pems(vec![pems[0].clone()], "k1", "test").unwrap();
         let old = old_only.sign(&claims()).unwrap();
         assert!(k.verify::<Claims>(&old).is_ok());
         assert_eq!(k.jwks()["keys"].as_array().unwrap().len(), 2);
+        // A key published ahead of its activation verifies but does not sign.
+        let ahead = TokenKeys::from_pems(pems.clone(), "k1", "test").unwrap();
+        assert_eq!(strict_header(&ahead.sign(&claims()).unwrap()).unwrap(), "k1");
+        assert!(ahead.verify::<Claims>(&t).is_ok());
     }
 
     #[test]
@@ -224,7 +235,8 @@ mod tests {
         let (other, _) = keys(&["k1"]);
         assert_eq!(other.verify::<Claims>(&good), Err(TokenError::Invalid));
         let wrong_aud =
-            TokenKeys::from_pems(vec![("k1".into(), generate_token_key_pem().unwrap())], "other").unwrap();
+            TokenKeys::from_pems(vec![("k1".into(), generate_token_key_pem().unwrap())], "k1", "other")
+                .unwrap();
         let t = wrong_aud.sign(&claims()).unwrap();
         assert!(wrong_aud.verify::<Claims>(&t).is_err());
     }

@@ -250,8 +250,9 @@ impl IamService {
     /// time and key-id checks still run on every request.
     fn verified_session(&self, token: &str) -> Result<std::sync::Arc<SessionClaims>, AuthError> {
         let digest = crate::crypto::sha256(token.as_bytes());
-        self.session_cache
-            .get_or_try(digest, || self.tokens.verify(token).map_err(|_| AuthError::InvalidClientTokenId))
+        self.session_cache.get_or_try(digest, || {
+            self.tokens.get().verify(token).map_err(|_| AuthError::InvalidClientTokenId)
+        })
     }
 }
 

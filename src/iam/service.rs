@@ -5,7 +5,7 @@ use super::memo::Memo;
 use super::policy::{self, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
 use super::{builtin, IamError};
 use crate::clock::SharedClock;
-use crate::crypto::{self, MasterKey, TokenKeys};
+use crate::crypto::{self, MasterKey, Shared, TokenKeys};
 use crate::domain::PublicUrl;
 use crate::domain::{
     AccessKey, Account, AccountId, EntityKind, Principal, SessionClaims, SessionKind,
@@ -18,7 +18,8 @@ use std::sync::Arc;
 pub struct IamService {
     pub(crate) store: Store,
     pub(crate) master: MasterKey,
-    pub(crate) tokens: TokenKeys,
+    /// The session-token keys, replaced when a key rolls over (keys.rs).
+    pub(crate) tokens: Arc<Shared<TokenKeys>>,
     pub(crate) clock: SharedClock,
     pub(crate) region: String,
     /// `server.public_url`: our SAML entity id and ACS derive from it.
@@ -57,7 +58,7 @@ impl IamService {
     pub fn new(
         store: Store,
         master: MasterKey,
-        tokens: TokenKeys,
+        tokens: Arc<Shared<TokenKeys>>,
         clock: SharedClock,
         region: String,
         public_url: PublicUrl,

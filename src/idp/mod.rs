@@ -13,8 +13,9 @@ pub use request::{parse_post, parse_redirect, SsoRequest};
 pub use response::Subject;
 pub use sp_metadata::parse_sp_metadata;
 
-use crate::crypto::{KeyError, SigningKey};
+use crate::crypto::{KeyError, Shared, SigningKey};
 use base64::Engine;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
@@ -48,61 +49,79 @@ pub struct ServiceProvider {
     pub sign_assertions: bool,
 }
 
-/// The built-in IdP: its identity, key, and the SPs it serves.
+/// The built-in IdP's keys: the active one signs; the metadata publishes its
+/// certificate and those of the keys published beside it (the next key,
+/// ahead of its activation; the last one, for responses signed just before).
+pub struct IdpKeys {
+    pub active: SigningKey,
+    pub active_certificate: Vec<u8>,
+    /// Every published certificate, the active one first.
+    pub published: Vec<Vec<u8>>,
+}
+
+impl IdpKeys {
+    pub fn new(active: SigningKey, others: &[SigningKey]) -> Result<IdpKeys, IdpError> {
+        let active_certificate = active.certificate_der()?;
+        let mut published = vec![active_certificate.clone()];
+        for k in others {
+            published.push(k.certificate_der()?);
+        }
+        Ok(IdpKeys { active, active_certificate, published })
+    }
+}
+
+/// The built-in IdP: its identity, keys, and the SPs it serves.
 pub struct IdentityProvider {
     pub entity_id: String,
     pub sso_url: String,
-    key: SigningKey,
-    cert_der: Vec<u8>,
-    /// Every certificate published in metadata (the active one first), so a
-    /// rotation does not break responses signed just before it.
-    published: Vec<Vec<u8>>,
+    keys: Arc<Shared<IdpKeys>>,
+    /// idbroker's own SP, whose requests are signed with the IdP's own keys.
+    own_sp: String,
     service_providers: Vec<ServiceProvider>,
     pub session_duration: i64,
 }
 
 impl IdentityProvider {
-    /// `keys` holds the signing keys, newest first; the newest signs.
     pub fn new(
         public_url: &crate::domain::PublicUrl,
-        keys: Vec<SigningKey>,
+        keys: Arc<Shared<IdpKeys>>,
         service_providers: Vec<ServiceProvider>,
         session_duration: i64,
-    ) -> Result<IdentityProvider, IdpError> {
-        let mut published = Vec::new();
-        for k in &keys {
-            published.push(k.certificate_der()?);
-        }
-        let key = keys.into_iter().next().ok_or(IdpError::Signing("no IdP signing key".into()))?;
-        Ok(IdentityProvider {
+    ) -> IdentityProvider {
+        IdentityProvider {
             entity_id: public_url.join("/idp/metadata"),
             sso_url: public_url.join("/idp/sso"),
-            cert_der: key.certificate_der()?,
-            key,
-            published,
+            keys,
+            own_sp: public_url.sp_entity_id(),
             service_providers,
             session_duration,
-        })
+        }
     }
 
     pub fn service_provider(&self, entity_id: &str) -> Option<&ServiceProvider> {
         self.service_providers.iter().find(|sp| sp.entity_id == entity_id)
     }
 
-    /// The key idbroker's SP signs AuthnRequests with (the same key pair).
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.key
+    /// The keys as they are now (the active one signs; idbroker's SP signs
+    /// its AuthnRequests with it too).
+    pub fn keys(&self) -> Arc<IdpKeys> {
+        self.keys.get()
     }
 
-    pub fn certificate_der(&self) -> &[u8] {
-        &self.cert_der
+    /// The certificates an SP's signed AuthnRequest may verify with: its own,
+    /// or for idbroker's SP, any of the IdP's published ones.
+    pub(crate) fn request_certificates(&self, sp: &ServiceProvider) -> Option<Vec<Vec<u8>>> {
+        if sp.entity_id == self.own_sp {
+            return Some(self.keys().published.clone());
+        }
+        sp.signing_certificate.clone().map(|c| vec![c])
     }
 
     /// IDPSSODescriptor metadata with the signing certificates.
     pub fn metadata(&self) -> String {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let keys: String = self
-            .published
+        let published = self.keys().published.clone();
+        let keys: String = published
             .iter()
             .map(|c| {
                 format!(

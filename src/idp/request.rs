@@ -96,7 +96,7 @@ pub fn parse_redirect(
     let xml = inflate(&base64_decode(&decode_param(raw_request)?)?)?;
     let request = parse_xml(&xml)?;
     let sp = check(idp, &request, now)?;
-    if let Some(cert) = &sp.signing_certificate {
+    if let Some(certs) = idp.request_certificates(sp) {
         // The signed octets are the parameters in this order, as received.
         let (Some(alg), Some(signature)) = (raw_alg, raw_signature) else { return Err(IdpError::Signature) };
         if decode_param(alg)? != RSA_SHA256 {
@@ -108,7 +108,7 @@ pub fn parse_redirect(
         }
         signed.push_str(&format!("&SigAlg={alg}"));
         let signature = base64_decode(&decode_param(signature)?).map_err(|_| IdpError::Signature)?;
-        if !crate::crypto::verify_sha256(cert, signed.as_bytes(), &signature) {
+        if !certs.iter().any(|cert| crate::crypto::verify_sha256(cert, signed.as_bytes(), &signature)) {
             return Err(IdpError::Signature);
         }
     }
@@ -126,11 +126,11 @@ pub fn parse_post(
         String::from_utf8(base64_decode(saml_request)?).map_err(|_| bad("the SAMLRequest is not UTF-8"))?;
     let request = parse_xml(&xml)?;
     let sp = check(idp, &request, now)?;
-    let request = match &sp.signing_certificate {
+    let request = match idp.request_certificates(sp) {
         None => request,
-        Some(cert) => {
+        Some(certs) => {
             // Read the request again from exactly what the signature covers.
-            let certs = [CertificateDer::from(cert.clone())];
+            let certs: Vec<_> = certs.into_iter().map(CertificateDer::from).collect();
             let algorithms = [AllowedSignatureAlgorithm::RsaSha256];
             let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
                 &xml,

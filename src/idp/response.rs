@@ -181,12 +181,13 @@ impl IdentityProvider {
         );
         // Canonicalised on its own, SignedInfo carries the ds namespace itself.
         let canonical_signed_info = signed_info.replace("{ns}", &format!(r#" xmlns:ds="{DS}""#));
-        let signature = self.signing_key().sign_sha256(canonical_signed_info.as_bytes())?;
+        let keys = self.keys();
+        let signature = keys.active.sign_sha256(canonical_signed_info.as_bytes())?;
         Ok(format!(
             r#"<ds:Signature xmlns:ds="{DS}">{}<ds:SignatureValue>{}</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"#,
             signed_info.replace("{ns}", ""),
             b64.encode(signature),
-            b64.encode(self.certificate_der()),
+            b64.encode(&keys.active_certificate),
         ))
     }
 }
@@ -215,11 +216,10 @@ mod tests {
         let key = crate::crypto::SigningKey::generate("test").unwrap();
         let idp = IdentityProvider::new(
             &crate::domain::PublicUrl::parse("https://idb.test").unwrap(),
-            vec![key],
+            std::sync::Arc::new(crate::crypto::Shared::new(crate::idp::IdpKeys::new(key, &[]).unwrap())),
             vec![],
             3600,
-        )
-        .unwrap();
+        );
         let roles =
             ["arn:aws:iam::111122223333:role/Dev,arn:aws:iam::111122223333:saml-provider/idbroker"
                 .to_owned()];
@@ -239,7 +239,7 @@ mod tests {
         };
         let trusted = crate::saml::TrustedIdp {
             entity_id: idp.entity_id.clone(),
-            signing_keys: vec![crate::saml::signing_key(idp.certificate_der()).unwrap()],
+            signing_keys: vec![crate::saml::signing_key(&idp.keys().active_certificate).unwrap()],
             allows_sha1: false,
         };
         let sp = crate::saml::ServiceEndpoint {

@@ -65,18 +65,22 @@ impl RowCache {
 
     /// The shared change counter as just read (None: it could not be read).
     /// A move, or a failed read, makes every kept row stale.
-    pub(super) fn saw_changes(&self, changes: Option<i64>) {
+    /// Returns whether the counter moved (or could not be read).
+    pub(super) fn saw_changes(&self, changes: Option<i64>) -> bool {
         match changes {
             Some(n) => {
-                if self.seen_changes.swap(n, Ordering::AcqRel) != n {
+                let moved = self.seen_changes.swap(n, Ordering::AcqRel) != n;
+                if moved {
                     self.changed();
                 }
                 self.enabled.store(true, Ordering::Release);
+                moved
             }
             None => {
                 self.enabled.store(false, Ordering::Release);
                 self.seen_changes.store(i64::MIN, Ordering::Release);
                 self.changed();
+                true
             }
         }
     }

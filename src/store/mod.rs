@@ -8,6 +8,7 @@ mod cache;
 mod credentials;
 mod directory_mfa;
 mod grouped;
+mod keys;
 mod policies;
 mod principals;
 mod providers;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use audit::StoreAuditSink;
 pub use grouped::AssertionUse;
+pub use keys::StoredKey;
 pub use principals::PrincipalUpdate;
 pub use retention::{apply_audit_retention, retention_turn, RetentionError};
 
@@ -204,14 +206,15 @@ impl Store {
     /// Reads the shared change counter: rows this node keeps are dropped when
     /// another node (or command) has changed them. Called every
     /// `CHANGE_POLL` by the server; until it is, nothing is kept.
-    pub async fn watch_changes(&self) {
+    /// True when the counter moved since the last look (or could not be read).
+    pub async fn watch_changes(&self) -> bool {
         let changes = sqlx::query_scalar::<_, i64>("SELECT changes FROM change_counter WHERE id = 1")
             .fetch_one(&self.pool)
             .await;
         if let Err(e) = &changes {
             tracing::warn!(error = %e, "could not read the change counter; nothing is kept in memory");
         }
-        self.cache.saw_changes(changes.ok());
+        self.cache.saw_changes(changes.ok())
     }
 
     pub fn backend(&self) -> Backend {

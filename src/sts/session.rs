@@ -135,7 +135,7 @@ pub(super) fn issue(iam: &IamService, r: SessionRequest) -> Result<Issued, StsEr
         src: r.source_identity,
         chained: r.chained,
     };
-    let token = iam.tokens.sign(&claims).map_err(|e| StsError::Internal(e.to_string()))?;
+    let token = iam.tokens.get().sign(&claims).map_err(|e| StsError::Internal(e.to_string()))?;
     Ok(Issued { access_key_id, secret, token, expiration: claims.exp })
 }
 

@@ -48,6 +48,8 @@ pub struct AppState {
     pub login: DirectoryLogin,
     pub saml_signin: SamlSignIn,
     pub password_signin: PasswordSignIn,
+    /// The signing keys, read again when another node changes them.
+    pub keys: Arc<crate::keys::KeyRing>,
     pub csrf_key: [u8; 32],
 }
 

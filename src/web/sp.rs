@@ -15,7 +15,7 @@ const ACS_FORM_LIMIT: usize = 300_000;
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/samlmetadata+xml")
-        .body(state.sp.metadata(state.saml_signin.idp.certificate_der()))
+        .body(state.sp.metadata(&state.saml_signin.idp.keys().active_certificate))
 }
 
 #[derive(serde::Deserialize)]

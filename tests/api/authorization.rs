@@ -138,7 +138,7 @@ async fn conditions_are_evaluated_on_calls() {
 #[tokio::test]
 async fn nothing_crosses_accounts() {
     let app = spawn_app().await;
-    let (store, iam, _) =
+    let idbroker::startup::Services { store, iam, .. } =
         idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
     let other = iam.create_account("999988887777", "admin").await.unwrap();
     store.close().await;

@@ -2,6 +2,7 @@
 //! database per test (SQLite by default, PostgreSQL when TEST_DATABASE_URL is
 //! set), requests signed with SigV4 as a client would.
 mod helpers;
+mod keys;
 mod lockout;
 mod pages;
 #[path = "../support/test_idp.rs"]

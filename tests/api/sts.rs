@@ -291,7 +291,7 @@ async fn federation_tokens_carry_a_session_policy() {
 #[tokio::test]
 async fn cross_account_needs_both_sides() {
     let app = spawn_app().await;
-    let (store, iam, _) =
+    let idbroker::startup::Services { store, iam, .. } =
         idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
     let other = iam.create_account("999988887777", "admin").await.unwrap();
     store.close().await;
@@ -422,7 +422,7 @@ async fn access_denied_carries_a_message_only_this_account_decodes() {
     app.sts(&app.admin.clone(), &[("Action", "DecodeAuthorizationMessage"), ("EncodedMessage", &altered)])
         .await
         .err(400, "InvalidAuthorizationMessageException");
-    let (store, iam, _) =
+    let idbroker::startup::Services { store, iam, .. } =
         idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
     let other = iam.create_account("999988887777", "admin").await.unwrap();
     store.close().await;

@@ -36,7 +36,7 @@ async fn two_tenants() -> (TestApp, Keys) {
     app.admin(&[("Action", "CreatePolicy"), ("PolicyName", "PrivatePolicy"), ("PolicyDocument", ALLOW_ALL)])
         .await
         .ok();
-    let (store, iam, _) =
+    let idbroker::startup::Services { store, iam, .. } =
         idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
     let other = iam.create_account(B, "admin").await.unwrap();
     store.close().await;
@@ -121,7 +121,7 @@ async fn another_accounts_managed_policy_is_never_a_session_policy() {
 #[tokio::test]
 async fn a_verified_assertion_cannot_bring_another_accounts_session_policy() {
     let (app, idp) = setup().await;
-    let (store, iam, _) =
+    let idbroker::startup::Services { store, iam, .. } =
         idbroker::startup::services(&app.settings, std::sync::Arc::new(app.clock.clone())).await.unwrap();
     let other = iam.create_account(B, "admin").await.unwrap();
     store.close().await;
