@@ -12,7 +12,7 @@ set -euo pipefail
 packages=(pkg-config libssl-dev libxmlsec1-dev libclang-dev clang build-essential)
 if [[ ${1:-} == --test ]]; then
   packages+=(postgresql postgresql-client python3-venv chromium chromium-driver
-    xmlsec1 python3-lasso python3-dev libxml2-dev libxslt1-dev nodejs haproxy)
+    xmlsec1 python3-lasso python3-dev libxml2-dev libxslt1-dev nodejs haproxy faketime)
   # Some images bring Node.js with npm in one package that conflicts with Debian's npm.
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

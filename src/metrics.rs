@@ -15,6 +15,8 @@ pub struct Metrics {
     /// Browser sign-ins by method and outcome.
     pub signins: IntCounterVec,
     pub audit: AuditMetrics,
+    /// This node's clock minus the database server's (PostgreSQL), seconds.
+    pub clock_skew: prometheus::Gauge,
 }
 
 /// The audit trail's pipeline: how far behind it is, how long its commits
@@ -91,7 +93,12 @@ impl Metrics {
         registry.register(Box::new(directory_up.clone()))?;
         registry.register(Box::new(signins.clone()))?;
         let audit = AuditMetrics::register(&registry)?;
-        Ok(Metrics { registry, requests, latency, database_up, directory_up, signins, audit })
+        let clock_skew = prometheus::Gauge::new(
+            "idbroker_clock_skew_seconds",
+            "This node's clock minus the database server's; every node judges tokens and assertions by its own clock",
+        )?;
+        registry.register(Box::new(clock_skew.clone()))?;
+        Ok(Metrics { registry, requests, latency, database_up, directory_up, signins, audit, clock_skew })
     }
 
     /// Records one request. `action` must come from the known set (or be

@@ -95,17 +95,19 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
     Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration))
 }
 
-/// Every five minutes, deletes expired browser sessions and replay-cache
-/// entries. Expired rows are refused anyway; this only keeps tables small.
 /// Reads the shared change counter every `CHANGE_POLL`, so that rows this node
-/// keeps in memory follow other nodes' changes (store/cache.rs).
+/// keeps in memory (store/cache.rs) and the signing keys (keys.rs) follow
+/// other nodes' changes; every 10 s, measures the clock skew.
 fn spawn_change_watch(state: &Arc<AppState>) {
     let state = Arc::downgrade(state);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::store::CHANGE_POLL);
-        loop {
+        for polls in 0_u64.. {
             tick.tick().await;
             let Some(state) = state.upgrade() else { return };
+            if polls % 40 == 0 {
+                measure_clock_skew(&state).await;
+            }
             if state.store.watch_changes().await {
                 if let Err(e) = state.keys.reload_if_changed().await {
                     tracing::error!(error = %e, "signing keys could not be read; the ones in force stay");
@@ -115,6 +117,28 @@ fn spawn_change_watch(state: &Arc<AppState>) {
     });
 }
 
+/// This node's clock against the database server's, for `/metrics`: a node
+/// whose clock drifts is seen before its tokens and assertions are judged
+/// differently from the others'.
+async fn measure_clock_skew(state: &AppState) {
+    let before = state.iam.clock.now();
+    match state.store.database_clock().await {
+        Ok(Some(database)) => {
+            let after = state.iam.clock.now();
+            let ours = (before.timestamp_millis() + after.timestamp_millis()) as f64 / 2000.0;
+            let skew = ours - database;
+            state.metrics.clock_skew.set(skew);
+            if skew.abs() > 30.0 {
+                tracing::warn!(skew_seconds = skew, "this node's clock is off from the database server's");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read the database server's clock"),
+    }
+}
+
+/// Every five minutes, deletes expired browser sessions and replay-cache
+/// entries. Expired rows are refused anyway; this only keeps tables small.
 fn spawn_sweeper(state: Arc<AppState>) {
     let state = Arc::downgrade(&state);
     tokio::spawn(async move {

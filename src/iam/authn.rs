@@ -31,6 +31,7 @@ impl AuthError {
             AuthError::SignatureDoesNotMatch(_) => ("SignatureDoesNotMatch", 403),
             AuthError::RequestExpired(_) => ("RequestExpired", 400),
             AuthError::ExpiredToken => ("ExpiredToken", 400),
+            AuthError::Backend(e) if e.is_unavailable() => ("ServiceUnavailable", 503),
             AuthError::Backend(_) => ("ServiceFailure", 500),
         }
     }

@@ -49,6 +49,7 @@ impl IamError {
             IamError::PasswordPolicyViolation(_) => ("PasswordPolicyViolation", 400),
             IamError::UnmodifiableEntity(_) => ("UnmodifiableEntity", 400),
             IamError::InvalidAction(_) => ("InvalidAction", 400),
+            IamError::Store(e) if e.is_unavailable() => ("ServiceUnavailable", 503),
             IamError::Store(_) | IamError::Internal(_) => ("ServiceFailure", 500),
         }
     }

@@ -54,7 +54,22 @@ enum Write {
     Flush,
 }
 
-type Answer = oneshot::Sender<std::result::Result<bool, String>>;
+/// Why a group was not committed, as each of its callers learns it.
+#[derive(Debug, Clone)]
+struct Failed {
+    message: String,
+    /// The database could not be reached (the callers answer ServiceUnavailable).
+    unavailable: bool,
+}
+
+impl Failed {
+    fn of(e: impl Into<StoreError>) -> Failed {
+        let e = e.into();
+        Failed { message: e.to_string(), unavailable: e.is_unavailable() }
+    }
+}
+
+type Answer = oneshot::Sender<std::result::Result<bool, Failed>>;
 
 struct Job {
     write: Write,
@@ -185,10 +200,10 @@ async fn apply(tx: &mut WriteTx, batch: &[Job]) -> std::result::Result<Vec<bool>
 /// the error (nothing was acknowledged).
 async fn write_batch(store: &Store, batch: Vec<Job>) -> Vec<Job> {
     let started = Instant::now();
-    let outcome: std::result::Result<Vec<bool>, String> = async {
-        let mut tx = store.begin_write().await.map_err(|e| e.to_string())?;
-        let answers = apply(&mut tx, &batch).await.map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
+    let outcome: std::result::Result<Vec<bool>, Failed> = async {
+        let mut tx = store.begin_write().await.map_err(Failed::of)?;
+        let answers = apply(&mut tx, &batch).await.map_err(Failed::of)?;
+        tx.commit().await.map_err(Failed::of)?;
         Ok(answers)
     }
     .await;
@@ -203,7 +218,7 @@ async fn write_batch(store: &Store, batch: Vec<Job>) -> Vec<Job> {
     }
     if let Err(e) = &outcome {
         if events > 0 {
-            tracing::error!(error = %e, events, "audit events could not be stored yet; retrying");
+            tracing::error!(error = %e.message, events, "audit events could not be stored yet; retrying");
         }
     }
     let mut retry = Vec::new();
@@ -272,7 +287,8 @@ impl Store {
         self.group_queue().send(Job { write, answer: Some(answer) }).map_err(|_| closed())?;
         match wait.await.map_err(|_| closed())? {
             Ok(answer) => Ok(answer),
-            Err(e) => Err(StoreError::Backend(sqlx::Error::Protocol(e))),
+            Err(e) if e.unavailable => Err(StoreError::Unavailable(e.message)),
+            Err(e) => Err(StoreError::Backend(sqlx::Error::Protocol(e.message))),
         }
     }
 

@@ -38,9 +38,26 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("the database cannot be reached: {0}")]
     Unreachable(#[source] sqlx::Error),
+    /// A grouped write (store/grouped.rs) failed because the database could not be reached.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
+    /// The database cannot be reached now (down, restarting, out of
+    /// connections): a client should retry, nothing is wrong with its request.
+    pub fn is_unavailable(&self) -> bool {
+        use sqlx::Error as E;
+        matches!(
+            self,
+            StoreError::Unreachable(_)
+                | StoreError::Unavailable(_)
+                | StoreError::Backend(
+                    E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed
+                )
+        )
+    }
+
     /// Maps a unique-key violation to `Conflict(what)`, anything else to `Backend`.
     fn on_insert(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
         move |e| match &e {
@@ -74,6 +91,10 @@ impl<T> Found<T> for Result<T> {
         }
     }
 }
+
+/// How long a request waits for a database connection before it is answered
+/// ServiceUnavailable.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How often a node reads the shared change counter: the longest another
 /// node's change to a provider or principal takes to be in force here.
@@ -146,7 +167,9 @@ impl Store {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
+            // With the database down, a request fails within this instead of
+            // hanging (ServiceUnavailable, which clients retry).
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // An in-process SQLite connection cannot drop; pinging it before
             // every query only cost a round trip to its worker thread.
             .test_before_acquire(backend == Backend::Postgres)
@@ -219,6 +242,19 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The database server's clock (PostgreSQL; SQLite runs in this process
+    /// and has none of its own), in seconds since the epoch.
+    pub async fn database_clock(&self) -> Result<Option<f64>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(None);
+        }
+        let t: f64 =
+            sqlx::query_scalar("SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Some(t))
     }
 
     /// Readiness: the database answers a trivial query.

@@ -186,7 +186,16 @@ impl std::fmt::Display for PageFailure {
 
 impl<E: Into<crate::store::StoreError>> From<E> for PageFailure {
     fn from(e: E) -> Self {
-        PageFailure::internal(chain(&e.into()))
+        let e = e.into();
+        if e.is_unavailable() {
+            tracing::warn!(error = %chain(&e), "database unavailable");
+            return PageFailure::new(
+                503,
+                "Service unavailable",
+                "The service cannot reach its database right now. Try again in a minute.",
+            );
+        }
+        PageFailure::internal(chain(&e))
     }
 }
 

@@ -41,8 +41,9 @@ class Idp:
                 '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.test/sso"/>'
                 '</md:IDPSSODescriptor></md:EntityDescriptor>')
 
-    def response(self, service_url, role_arn, provider_arn, session="interop"):
-        now = datetime.datetime.now(datetime.timezone.utc)
+    def response(self, service_url, role_arn, provider_arn, session="interop", now=None):
+        """A signed Response issued at `now` (by default, this machine's now)."""
+        now = now or datetime.datetime.now(datetime.timezone.utc)
         fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
         acs = f"{service_url}/saml/acs"
         rid, aid = "_" + uuid.uuid4().hex, "_" + uuid.uuid4().hex
