@@ -23,8 +23,9 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
+import requests
 
-from conftest import ACCOUNT, ROOT
+from conftest import ACCOUNT, ROOT, directory_env
 from test_saml_boto3 import Idp
 
 pytestmark = [
@@ -45,6 +46,8 @@ class Cluster:
         if shutil.which("faketime"):
             # Node 3's clock runs three minutes ahead of the others'.
             env["NODE_ENV_3"] = "env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +180s"
+        # The suite's OpenLDAP, when there is one, is every node's directory.
+        env.update(directory_env("OPENLDAP"))
         self.env = env
         self.run("start", self.dir)
         values = dict(line.split("=", 1) for line in Path(self.dir, "cluster.env").read_text().split())
@@ -228,3 +231,29 @@ def test_each_node_judges_by_its_own_clock_and_shows_its_skew(cluster, saml):
     early = lambda name: idp.response(cluster.front, ROLE, provider, session=name, now=now + datetime.timedelta(seconds=260))
     assert exchange(cluster.nodes[0], early("skew-early-here"), provider) == (400, "ExpiredTokenException")
     assert exchange(ahead, early("skew-early-ahead"), provider) == (200, None)
+
+
+def directory_login(cluster, username, password):
+    """The built-in IdP's login through the proxy, as a browser: (status, page)."""
+    browser = requests.Session()
+    form = browser.get(cluster.front + "/idp/login", timeout=10).text
+    field = lambda name: form.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+    answer = browser.post(cluster.front + "/idp/login", timeout=20, headers={"Origin": cluster.front},
+                          data={"csrf": field("csrf"), "request": field("request"), "username": username, "password": password})
+    return answer.status_code, answer.text
+
+
+@pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the suite's OpenLDAP (scripts/test.sh)")
+def test_the_directory_stopped_and_started(cluster):
+    assert directory_login(cluster, "alice", "Alpha-Pass-1")[0] == 200
+    openldap = [str(ROOT / "scripts/openldap.sh")]
+    subprocess.run(openldap + ["stop"], check=True, capture_output=True)
+    try:
+        status, page = directory_login(cluster, "alice", "Alpha-Pass-1")
+        assert status == 503 and "Directory unavailable" in page, page
+        # The API does not need the directory.
+        cluster.client("sts").get_caller_identity()
+    finally:
+        subprocess.run(openldap + ["start"], check=True, capture_output=True)
+    # Sign-ins work again without restarting anything.
+    assert until(lambda: directory_login(cluster, "alice", "Alpha-Pass-1")[0] == 200, 20)
