@@ -15,7 +15,8 @@
 # IDBROKER_BIN names the binary (default target/release/idbroker, built when
 # missing). IDBROKER__* variables in the environment reach every node (a
 # directory, say); NODE_ENV_<N> adds a prefix command for node N (e.g.
-# NODE_ENV_3="faketime -f +180s" to run one node's clock three minutes ahead).
+# NODE_ENV_3="faketime -f +180s" to run one node's clock three minutes ahead);
+# CLUSTER_PUBLIC_URL replaces the nodes' public URL (default: the proxy's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -45,7 +46,7 @@ start_node() {
   # shellcheck disable=SC2086
   env IDBROKER__SERVER__LISTEN="127.0.0.1:$port" \
     IDBROKER__SERVER__DATA_DIR="$dir/node$n" \
-    IDBROKER__SERVER__PUBLIC_URL="http://127.0.0.1:$FRONT_PORT" \
+    IDBROKER__SERVER__PUBLIC_URL="${CLUSTER_PUBLIC_URL:-http://127.0.0.1:$FRONT_PORT}" \
     IDBROKER__SERVER__TRUSTED_PROXIES='["127.0.0.1/32"]' \
     IDBROKER__DATABASE__URL="$DATABASE_URL" \
     IDBROKER_MASTER_KEY="$MASTER_KEY" \
