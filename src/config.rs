@@ -332,6 +332,14 @@ pub fn ensure_private_dir(path: &Path) -> std::io::Result<()> {
 /// The environment variable that carries the master key (base64, 32 bytes).
 pub const MASTER_KEY_ENV: &str = "IDBROKER_MASTER_KEY";
 
+/// Where the master key's file is (when the environment does not carry it).
+pub fn master_key_path(settings: &Settings) -> PathBuf {
+    match settings.server.master_key_file.as_str() {
+        "" => settings.server.data_dir.join("master.key"),
+        file => PathBuf::from(file),
+    }
+}
+
 /// The master key's bytes: from `IDBROKER_MASTER_KEY`, else from
 /// `server.master_key_file` (default `<data_dir>/master.key`), which is made
 /// with `generate()` when missing. The only secret nodes share besides the
@@ -346,10 +354,7 @@ pub fn master_key_bytes(
             .decode(encoded.trim())
             .map_err(|_| ConfigError::Invalid(format!("{MASTER_KEY_ENV} is not base64")));
     }
-    let path = match settings.server.master_key_file.as_str() {
-        "" => settings.server.data_dir.join("master.key"),
-        file => PathBuf::from(file),
-    };
+    let path = master_key_path(settings);
     load_or_create_key_file(&path, generate).map_err(|e| {
         ConfigError::Invalid(format!("cannot read or create the master key {}: {e}", path.display()))
     })

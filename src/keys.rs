@@ -38,7 +38,7 @@ impl KeyPurpose {
     }
 
     /// What a sealed key is bound to, as the key files of earlier versions were.
-    fn seal_context(self, kid: &str) -> String {
+    pub fn seal_context(self, kid: &str) -> String {
         format!("{}-key:{kid}", self.as_str())
     }
 

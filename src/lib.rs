@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod crypto;
 pub mod directory;
+pub mod doctor;
 pub mod domain;
 pub mod iam;
 pub mod idp;

@@ -38,6 +38,12 @@ enum Command {
         #[arg(long, global = true)]
         config: Option<PathBuf>,
     },
+    /// Check the database, the master key and the signing keys, the directory
+    /// and the public URL; say what is wrong. Exit code 1 when anything is.
+    Doctor {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Same as `keys publish token` (the new key signs once activated).
     RotateTokenKey {
         #[arg(long)]
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Serve { config }
         | Command::Init { config, .. }
         | Command::Keys { config, .. }
+        | Command::Doctor { config }
         | Command::RotateTokenKey { config }
         | Command::RotateIdpKey { config }
         | Command::ResetDirectoryMfa { config, .. } => config.clone(),
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
             Command::Serve { .. } => serve(settings).await,
             Command::Init { account_id, admin_user, .. } => init(settings, &account_id, &admin_user).await,
             Command::Keys { step, .. } => keys(settings, step).await,
+            Command::Doctor { .. } => doctor(settings).await,
             Command::RotateTokenKey { .. } => {
                 keys(settings, KeyStep::Publish { purpose: "token".into() }).await
             }
@@ -250,5 +258,22 @@ async fn keys(settings: Settings, step: KeyStep) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `idbroker doctor`: one line per check, then the verdict.
+async fn doctor(settings: Settings) -> anyhow::Result<ExitCode> {
+    let now = idbroker::clock::Clock::now(&SystemClock).timestamp();
+    let findings = idbroker::doctor::examine(&settings, now).await;
+    for f in &findings {
+        println!("{} {:<16} {}", if f.ok { "ok  " } else { "FAIL" }, f.check, f.detail);
+    }
+    let failed = findings.iter().filter(|f| !f.ok).count();
+    if failed == 0 {
+        println!("everything this node needs is in order");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{failed} problem(s) above");
+        Ok(ExitCode::from(1))
     }
 }

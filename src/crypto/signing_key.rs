@@ -77,6 +77,15 @@ impl SigningKey {
 }
 
 /// Checks an RSA-SHA256 signature with the key of a DER or PEM certificate.
+/// Whole days from `now` (seconds since the epoch) to a DER certificate's
+/// notAfter; negative once it has passed. `None` for what is not a certificate.
+pub fn certificate_days_left(certificate: &[u8], now: i64) -> Option<i64> {
+    let cert = openssl::x509::X509::from_der(certificate).ok()?;
+    let now = openssl::asn1::Asn1Time::from_unix(now).ok()?;
+    let diff = now.diff(cert.not_after()).ok()?;
+    Some(i64::from(diff.days))
+}
+
 pub fn verify_sha256(certificate: &[u8], data: &[u8], signature: &[u8]) -> bool {
     let cert = X509::from_der(certificate).or_else(|_| X509::from_pem(certificate));
     let Ok(key) = cert.and_then(|c| c.public_key()) else { return false };

@@ -61,3 +61,17 @@ def test_cli_reports_aws_errors(aws, unique):
     assert "ValidationError" in out.stderr
     out = aws("iam", "create-role", "--role-name", f"r{unique}", "--assume-role-policy-document", "{not json", check=False)
     assert "MalformedPolicyDocument" in out.stderr
+
+
+def test_doctor_says_what_is_in_order_and_what_is_not(service, tmp_path):
+    """`idbroker doctor` on the running service's settings, then with a master
+    key other than the one that sealed the signing keys."""
+    ok = subprocess.run([service.binary, "doctor"], env=service.env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    for check in ("master key", "database", "signing keys", "IdP certificate", "directory", "public URL"):
+        assert f"ok   {check}" in ok.stdout, ok.stdout
+    other_key = __import__("base64").b64encode(os.urandom(32)).decode()
+    wrong = subprocess.run([service.binary, "doctor"], env=dict(service.env, IDBROKER_MASTER_KEY=other_key),
+                           capture_output=True, text=True)
+    assert wrong.returncode == 1
+    assert "does not open with this master key" in wrong.stdout, wrong.stdout
