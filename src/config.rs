@@ -39,6 +39,11 @@ pub struct AuditSettings {
     /// with a retryable ServiceUnavailable before doing anything.
     pub queue: usize,
     pub max_wait_ms: u64,
+    /// Answer a request only once its audit events are stored (at most
+    /// `max_wait_ms`), so a node that dies after answering loses no record.
+    /// Off: answered at once, events stored with the next group commit (a
+    /// crash loses the last few milliseconds' events), for more throughput.
+    pub stored_before_answer: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -219,6 +224,7 @@ impl Default for Settings {
                 skip_read_only: false,
                 queue: 65_536,
                 max_wait_ms: 2_000,
+                stored_before_answer: true,
             },
             log: LogSettings { level: "info".into(), format: "text".into() },
         }

@@ -361,7 +361,8 @@ impl Application {
             audit_room: crate::audit::AuditRoom::new(
                 settings.audit.queue,
                 std::time::Duration::from_millis(settings.audit.max_wait_ms),
-            ),
+            )
+            .storing_before_answer(settings.audit.stored_before_answer),
             max_body_bytes: settings.server.max_body_bytes,
             public_url: settings.server.public_url.clone(),
             trusted_proxies: settings.server.trusted_proxies.clone(),

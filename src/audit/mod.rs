@@ -13,7 +13,7 @@ mod room;
 
 pub use export::{AuditExport, ExportError};
 pub use flow::{FlowAudit, FlowEvent, FlowEventName, FlowPrincipal, RefusalCode};
-pub use room::{AuditBehind, AuditRoom, AuditTicket};
+pub use room::{AuditBehind, AuditReceipt, AuditRoom, AuditTicket};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -112,9 +112,11 @@ pub fn is_read_only(event_source: &str, action: &str) -> bool {
 
 /// Where audit events go. Recording never fails the request that caused it
 /// and never drops the event: the room its ticket holds was taken before the
-/// request did anything, and is given back once the event is stored.
+/// request did anything, and is given back once the event is stored. The
+/// receipt says when that is: a request is answered after its events are
+/// stored, so a node that dies after answering has lost no record.
 pub trait AuditSink: Send + Sync + 'static {
-    fn record(&self, event: AuditEvent, ticket: AuditTicket);
+    fn record(&self, event: AuditEvent, ticket: AuditTicket) -> AuditReceipt;
 }
 
 /// Writes the event as one JSON line to the log, target `audit`.

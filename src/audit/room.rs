@@ -13,6 +13,8 @@ pub struct AuditRoom {
     room: Arc<Semaphore>,
     capacity: usize,
     wait: Duration,
+    /// Requests are answered once their events are stored.
+    stored_before_answer: bool,
 }
 
 /// Room for one event. Dropped unused (a request that records nothing, a
@@ -34,6 +36,31 @@ impl std::fmt::Debug for AuditTicket {
     }
 }
 
+/// When an event is stored: awaited before its request is answered.
+#[must_use]
+pub struct AuditReceipt(Option<std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>>);
+
+impl AuditReceipt {
+    /// Nothing to wait for (an event left out, or stored already).
+    pub fn stored() -> AuditReceipt {
+        AuditReceipt(None)
+    }
+
+    pub fn pending(stored: impl std::future::Future<Output = bool> + Send + 'static) -> AuditReceipt {
+        AuditReceipt(Some(Box::pin(stored)))
+    }
+
+    /// Waits at most `within` for the event to be stored. False when it is
+    /// not yet (the database is down: it stays queued and is retried; only a
+    /// crash before then would lose it).
+    pub async fn wait(self, within: Duration) -> bool {
+        match self.0 {
+            None => true,
+            Some(stored) => tokio::time::timeout(within, stored).await.unwrap_or(false),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("the audit trail is behind: no room for an event within {0:?}")]
 pub struct AuditBehind(pub Duration);
@@ -43,7 +70,18 @@ impl AuditRoom {
     /// most `wait` for it.
     pub fn new(capacity: usize, wait: Duration) -> AuditRoom {
         let capacity = capacity.max(1);
-        AuditRoom { room: Arc::new(Semaphore::new(capacity)), capacity, wait }
+        AuditRoom { room: Arc::new(Semaphore::new(capacity)), capacity, wait, stored_before_answer: true }
+    }
+
+    /// `audit.stored_before_answer`: whether a request's answer waits for
+    /// its events to be stored (the default) or goes at once.
+    pub fn storing_before_answer(mut self, wait: bool) -> AuditRoom {
+        self.stored_before_answer = wait;
+        self
+    }
+
+    pub fn stores_before_answer(&self) -> bool {
+        self.stored_before_answer
     }
 
     pub async fn admit(&self) -> Result<AuditTicket, AuditBehind> {
@@ -52,6 +90,11 @@ impl AuditRoom {
             // The semaphore is never closed; treat it as no room all the same.
             Ok(Err(_)) | Err(_) => Err(AuditBehind(self.wait)),
         }
+    }
+
+    /// How long a request waits: for room, and for its events to be stored.
+    pub fn wait(&self) -> Duration {
+        self.wait
     }
 
     /// Tickets out: events waiting to be stored, and requests under way.

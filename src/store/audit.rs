@@ -1,7 +1,7 @@
 //! Stored audit events, written with the group commits (store/grouped.rs)
 //! so that recording an event never waits on the database.
 use super::{Result, Store, WriteTx};
-use crate::audit::{log_event, AuditEvent, AuditSink, AuditTicket};
+use crate::audit::{log_event, AuditEvent, AuditReceipt, AuditSink, AuditTicket};
 
 /// Inserts `events` in `tx`, many rows to a statement: each statement is a
 /// round trip to the database (SQLite's is a thread).
@@ -121,11 +121,11 @@ impl StoreAuditSink {
 }
 
 impl AuditSink for StoreAuditSink {
-    fn record(&self, event: AuditEvent, ticket: AuditTicket) {
+    fn record(&self, event: AuditEvent, ticket: AuditTicket) -> AuditReceipt {
         if self.skip_read_only && event.read_only && event.error_code.is_none() {
-            return;
+            return AuditReceipt::stored();
         }
         log_event(&event);
-        self.store.queue_audit_event(event, ticket);
+        self.store.queue_audit_event(event, ticket)
     }
 }

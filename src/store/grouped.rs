@@ -7,7 +7,7 @@
 //! with the next group (after a pause that grows while failures last): the
 //! room their tickets hold (audit/room.rs) is what bounds the queue.
 use super::{Result, Store, StoreError, WriteTx};
-use crate::audit::{AuditEvent, AuditTicket};
+use crate::audit::{AuditEvent, AuditReceipt, AuditTicket};
 use crate::metrics::AuditMetrics;
 use sqlx::Row;
 use std::sync::OnceLock;
@@ -224,8 +224,9 @@ async fn write_batch(store: &Store, batch: Vec<Job>) -> Vec<Job> {
     let mut retry = Vec::new();
     for (i, job) in batch.into_iter().enumerate() {
         match (&outcome, job.answer) {
-            (Err(_), None) if matches!(job.write, Write::Audit(..)) => {
-                retry.push(Job { write: job.write, answer: None });
+            // An event is kept, with whoever waits for it, until it is stored.
+            (Err(_), answer) if matches!(job.write, Write::Audit(..)) => {
+                retry.push(Job { write: job.write, answer });
             }
             (_, Some(answer)) => {
                 let _ = answer.send(outcome.as_ref().map(|a| a[i]).map_err(Clone::clone));
@@ -323,14 +324,18 @@ impl Store {
         self.grouped(write).await
     }
 
-    /// Queues an audit event for the next group commit, without waiting.
-    pub(super) fn queue_audit_event(&self, event: AuditEvent, ticket: AuditTicket) {
-        let job = Job { write: Write::Audit(Box::new(event), ticket), answer: None };
+    /// Queues an audit event for the next group commit; the receipt resolves
+    /// once it is stored.
+    pub(super) fn queue_audit_event(&self, event: AuditEvent, ticket: AuditTicket) -> AuditReceipt {
+        let (answer, stored) = oneshot::channel();
+        let job = Job { write: Write::Audit(Box::new(event), ticket), answer: Some(answer) };
         // Sending fails only once the writer has stopped, at shutdown, after
         // the final flush: the event is in the log.
         if self.group_queue().send(job).is_err() {
             tracing::error!("audit event after shutdown; kept in the log only");
+            return AuditReceipt::stored();
         }
+        AuditReceipt::pending(async move { matches!(stored.await, Ok(Ok(_))) })
     }
 
     /// Returns once everything queued for group commits so far is committed.

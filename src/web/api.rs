@@ -157,7 +157,7 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
     };
     audit(
         &state,
-        audit_room::ticket(&req),
+        &req,
         service,
         &action,
         &params,
@@ -204,7 +204,7 @@ async fn run(
 #[allow(clippy::too_many_arguments)]
 fn audit(
     state: &AppState,
-    ticket: crate::audit::AuditTicket,
+    req: &HttpRequest,
     service: Service,
     action: &str,
     params: &Params,
@@ -237,5 +237,6 @@ fn audit(
         },
         read_only,
     };
-    state.audit.record(event, ticket);
+    let receipt = state.audit.record(event, audit_room::ticket(req));
+    audit_room::keep_receipt(req, receipt);
 }

@@ -2,10 +2,12 @@
 //! before its handler runs (audit/room.rs). The ticket waits in the request's
 //! extensions for the handler's first event. A request that gets no room in
 //! time is refused here, retryably (503, `ServiceUnavailable` on the API),
-//! having done nothing.
+//! having done nothing. After the handler, the answer waits until the
+//! request's events are stored (at most `audit.max_wait_ms`), so a node that
+//! dies after answering has lost no record.
 use super::error::{ApiFailure, PageFailure, IAM_NS};
 use super::AppState;
-use crate::audit::AuditTicket;
+use crate::audit::{AuditReceipt, AuditTicket};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -30,7 +32,20 @@ pub async fn take_room<B: MessageBody>(
     match state.audit_room.admit().await {
         Ok(ticket) => {
             req.extensions_mut().insert(ticket);
-            next.call(req).await.map(ServiceResponse::map_into_left_body)
+            let response = next.call(req).await?;
+            let receipts = response.request().extensions_mut().remove::<Receipts>();
+            // A 503 acknowledges nothing: its event stays queued, retried
+            // while the database is away, and the client learns at once.
+            let acknowledges = state.audit_room.stores_before_answer()
+                && response.status() != actix_web::http::StatusCode::SERVICE_UNAVAILABLE;
+            for receipt in receipts.map(|r| r.0).unwrap_or_default().into_iter().filter(|_| acknowledges) {
+                if !receipt.wait(state.audit_room.wait()).await {
+                    tracing::warn!(
+                        "answering before the request's audit event is stored (the database is behind)"
+                    );
+                }
+            }
+            Ok(response.map_into_left_body())
         }
         Err(behind) => {
             state.metrics.audit.refused.inc();
@@ -61,4 +76,18 @@ pub async fn take_room<B: MessageBody>(
 /// request (rare) are stored without it.
 pub fn ticket(req: &HttpRequest) -> AuditTicket {
     req.extensions_mut().remove::<AuditTicket>().unwrap_or_else(AuditTicket::unreserved)
+}
+
+/// The receipts of the events a request recorded, awaited before it is answered.
+struct Receipts(Vec<AuditReceipt>);
+
+/// Keeps a receipt for the answer to wait on.
+pub fn keep_receipt(req: &HttpRequest, receipt: AuditReceipt) {
+    let mut extensions = req.extensions_mut();
+    match extensions.get_mut::<Receipts>() {
+        Some(kept) => kept.0.push(receipt),
+        None => {
+            extensions.insert(Receipts(vec![receipt]));
+        }
+    }
 }

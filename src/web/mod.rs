@@ -111,7 +111,8 @@ impl FlowAudit for Recorder<'_> {
         };
         // The page can show it: the same id finds this event.
         self.request_id = Some(audit_event.request_id.clone());
-        state.audit.record(audit_event, audit_room::ticket(req));
+        let receipt = state.audit.record(audit_event, audit_room::ticket(req));
+        audit_room::keep_receipt(req, receipt);
     }
 }
 
