@@ -21,29 +21,12 @@ trap 'scripts/cluster.sh stop "$work/cluster" >/dev/null 2>&1 || true; rm -rf "$
 echo "generating $COUNT signed responses..."
 target/release/examples/saml_responses "$work" "$COUNT"
 
-# wrk: each thread takes every other body, so no response is sent twice.
-cat >"$work/saml.lua" <<LUA
-local threads = 0
-function setup(thread) thread:set("tid", threads); threads = threads + 1 end
-function init(args)
-  bodies = {}
-  for line in io.lines("$work/bodies.txt") do bodies[#bodies + 1] = line end
-  i = tid + 1
-end
-function request()
-  local body = bodies[i]
-  i = i + 2
-  if i > #bodies then i = tid + 1 end
-  return wrk.format("POST", "/", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
-end
-LUA
-
 statements() { psql -qtA "$DATABASE_URL" -c "SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements"; }
 
-run() { # name lua-script
+run() { # name lua-script [its argument]
   local before after requests p99
   before=$(statements)
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$2" "http://127.0.0.1:$FRONT_PORT/" >"$work/wrk.txt"
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$2" "http://127.0.0.1:$FRONT_PORT/" -- "${3:-}" >"$work/wrk.txt"
   after=$(statements)
   requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
@@ -74,9 +57,8 @@ PY
   # Each run uses responses no run used before (a third of them each).
   third=$((COUNT / 3))
   sed -n "$(( offset )),$(( offset + third - 1 ))p" "$work/bodies.txt" >"$work/run-bodies.txt"
-  sed "s|$work/bodies.txt|$work/run-bodies.txt|" "$work/saml.lua" >"$work/run.lua"
   offset=$((offset + third))
-  run AssumeRoleWithSAML "$work/run.lua"
+  run AssumeRoleWithSAML scripts/saml_bodies.lua "$work/run-bodies.txt"
   body=$(sed -n "$((offset - 1))p" "$work/bodies.txt")
   session=$(curl -sf -X POST -H "Content-Type: application/x-www-form-urlencoded" --data "$body" "http://127.0.0.1:$FRONT_PORT/" |
     python3 -c 'import re,sys; x=sys.stdin.read(); print(*(re.search(f"<{t}>(.*?)</{t}>", x).group(1) for t in ("AccessKeyId","SecretAccessKey","SessionToken")))')

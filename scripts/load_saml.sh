@@ -24,21 +24,6 @@ provider = iam.create_saml_provider(Name="LoadIdp", SAMLMetadataDocument=open(f"
 trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithSAML"}]}
 iam.create_role(RoleName="SamlLoad", AssumeRolePolicyDocument=json.dumps(trust))
 PY
-cat >"$work/saml.lua" <<LUA
-local threads = 0
-function setup(thread) thread:set("tid", threads); threads = threads + 1 end
-function init(args)
-  bodies = {}
-  for line in io.lines("$work/bodies.txt") do bodies[#bodies + 1] = line end
-  i = tid + 1
-end
-function request()
-  local body = bodies[i]
-  i = i + 2
-  if i > #bodies then i = tid + 1 end
-  return wrk.format("POST", "/", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
-end
-LUA
 echo "AssumeRoleWithSAML over HTTP: wrk -t2 -c$CONNECTIONS -d${DURATION}s, $COUNT unique responses, database ${IDBROKER__DATABASE__URL%%:*}"
 # PERF=1: the server's profile during the run, written to target/perf-saml*.txt
 # (PERF_ALL=1: the whole machine's, the load tool included).
@@ -51,7 +36,7 @@ fi
 # on a shared machine, where the rate moves with the neighbours' load.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 before=$(cpu_ticks)
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/saml.lua" "http://127.0.0.1:$port/" | tee "$work/wrk.txt"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s scripts/saml_bodies.lua "http://127.0.0.1:$port/" -- "$work/bodies.txt" | tee "$work/wrk.txt"
 after=$(cpu_ticks)
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 echo "server CPU per exchange: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) µs"

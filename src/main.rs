@@ -149,22 +149,12 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<ExitCode> {
     let startup::Services { store, iam, .. } = startup::services(&settings, Arc::new(SystemClock)).await?;
     let existed = idbroker::idp::second_factor::SecondFactor::reset(&store, dn).await?;
-    let event = idbroker::audit::AuditEvent {
-        event_time: iam.now_utc(),
-        event_name: "ResetDirectoryMFA".into(),
-        event_source: "idbroker.cli".into(),
-        account_id: None,
-        principal_arn: None,
-        user_identity: serde_json::json!({ "type": "Operator" }),
-        source_ip: None,
-        user_agent: None,
-        request_parameters: serde_json::json!({ "dn": dn }),
-        error_code: (!existed).then(|| "NoSuchEntity".to_owned()),
-        error_message: None,
-        request_id: uuid::Uuid::new_v4().to_string(),
-        additional: serde_json::json!({}),
-        read_only: false,
-    };
+    let event = operator_event(
+        &iam,
+        "ResetDirectoryMFA",
+        serde_json::json!({ "dn": dn }),
+        (!existed).then(|| ("NoSuchEntity".to_owned(), None)),
+    );
     store.insert_audit_events(&[event]).await?;
     store.close().await;
     if existed {
@@ -233,22 +223,8 @@ async fn keys(settings: Settings, step: KeyStep) -> anyhow::Result<ExitCode> {
             ("RetireSigningKey", serde_json::json!({ "kid": kid }), keys.retire(kid, now).await)
         }
     };
-    let event = idbroker::audit::AuditEvent {
-        event_time: iam.now_utc(),
-        event_name: name.into(),
-        event_source: "idbroker.cli".into(),
-        account_id: None,
-        principal_arn: None,
-        user_identity: serde_json::json!({ "type": "Operator" }),
-        source_ip: None,
-        user_agent: None,
-        request_parameters: parameters,
-        error_code: outcome.as_ref().err().map(|_| "InvalidKeyState".to_owned()),
-        error_message: outcome.as_ref().err().map(|e| e.to_string()),
-        request_id: uuid::Uuid::new_v4().to_string(),
-        additional: serde_json::json!({}),
-        read_only: false,
-    };
+    let refusal = outcome.as_ref().err().map(|e| ("InvalidKeyState".to_owned(), Some(e.to_string())));
+    let event = operator_event(&iam, name, parameters, refusal);
     store.insert_audit_events(&[event]).await?;
     store.close().await;
     match outcome {
@@ -275,5 +251,34 @@ async fn doctor(settings: Settings) -> anyhow::Result<ExitCode> {
     } else {
         println!("{failed} problem(s) above");
         Ok(ExitCode::from(1))
+    }
+}
+
+/// An audit event for a command an operator ran on this machine.
+fn operator_event(
+    iam: &idbroker::iam::IamService,
+    name: &str,
+    parameters: serde_json::Value,
+    refusal: Option<(String, Option<String>)>,
+) -> idbroker::audit::AuditEvent {
+    let (error_code, error_message) = match refusal {
+        Some((code, message)) => (Some(code), message),
+        None => (None, None),
+    };
+    idbroker::audit::AuditEvent {
+        event_time: iam.now_utc(),
+        event_name: name.into(),
+        event_source: "idbroker.cli".into(),
+        account_id: None,
+        principal_arn: None,
+        user_identity: serde_json::json!({ "type": "Operator" }),
+        source_ip: None,
+        user_agent: None,
+        request_parameters: parameters,
+        error_code,
+        error_message,
+        request_id: uuid::Uuid::new_v4().to_string(),
+        additional: serde_json::json!({}),
+        read_only: false,
     }
 }

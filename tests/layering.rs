@@ -75,11 +75,12 @@ fn arns_are_spelt_in_domain_only() {
     assert!(outside.is_empty(), "build and parse ARNs with domain::Arn: {outside:#?}");
 }
 
-/// `crate::x` and `crate::{x, y::z}` references of a file, as top-level modules.
-fn references(code: &str) -> BTreeSet<String> {
+/// The names a file reaches through `prefix` (`crate::` or `super::`):
+/// `prefix x` and `prefix {x, y::z}` give `x` and `y`.
+fn paths_after(code: &str, prefix: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    for (i, _) in code.match_indices("crate::") {
-        let rest = &code[i + "crate::".len()..];
+    for (i, _) in code.match_indices(prefix) {
+        let rest = &code[i + prefix.len()..];
         let names: Vec<&str> = match rest.strip_prefix('{') {
             Some(group) => group.split('}').next().unwrap_or_default().split(',').collect(),
             None => vec![rest],
@@ -106,7 +107,7 @@ fn top_level_modules_form_no_cycle() {
             continue;
         }
         let to: Vec<String> =
-            references(code).into_iter().filter(|m| *m != from && modules.contains(m)).collect();
+            paths_after(code, "crate::").into_iter().filter(|m| *m != from && modules.contains(m)).collect();
         graph.entry(from).or_default().extend(to);
     }
     // A module on a cycle reaches itself.
@@ -151,25 +152,6 @@ fn the_sqlite_and_postgres_migrations_stay_in_step() {
     }
 }
 
-/// `super::x` and `super::{x, y::z}` references of a file, as names.
-fn sibling_references(code: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    for (i, _) in code.match_indices("super::") {
-        let rest = &code[i + "super::".len()..];
-        let names: Vec<&str> = match rest.strip_prefix('{') {
-            Some(group) => group.split('}').next().unwrap_or_default().split(',').collect(),
-            None => vec![rest],
-        };
-        for name in names {
-            let name: String = name.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            if !name.is_empty() {
-                found.insert(name);
-            }
-        }
-    }
-    found
-}
-
 /// Within each folder, no two files depend on each other through `super::`
 /// (one flow split across two handler files was how such cycles arose).
 #[test]
@@ -189,7 +171,7 @@ fn sibling_files_form_no_cycle() {
             .iter()
             .map(|(n, code)| {
                 let refs =
-                    sibling_references(code).into_iter().filter(|r| names.contains(r.as_str()) && r != n);
+                    paths_after(code, "super::").into_iter().filter(|r| names.contains(r.as_str()) && r != n);
                 (n.as_str(), refs.collect())
             })
             .collect();

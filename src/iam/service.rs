@@ -33,8 +33,8 @@ pub struct IamService {
     pub(crate) sessions_per_principal_per_hour: u32,
 }
 
-/// What `idbroker init` prints.
-#[derive(Debug, serde::Serialize)]
+/// What `idbroker init` prints (its `Debug` leaves the secrets out).
+#[derive(serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AccountCreated {
     pub account_id: String,
@@ -44,6 +44,17 @@ pub struct AccountCreated {
     pub secret_access_key: String,
     pub root_email: String,
     pub root_password: String,
+}
+
+impl std::fmt::Debug for AccountCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountCreated")
+            .field("account_id", &self.account_id)
+            .field("user_name", &self.user_name)
+            .field("access_key_id", &self.access_key_id)
+            .field("root_email", &self.root_email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Parsed policies bearing on one caller.
