@@ -12,8 +12,11 @@ use crate::iam::IamService;
 use crate::idp::IdentityProvider;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
-use crate::store::{AssertionUse, Store, StoreError};
-use crate::sts::{accept_browser_response, assume_role_with_claims, SamlClaims, SessionAsk, StsError};
+use crate::store::{Store, StoreError};
+use crate::sts::{
+    accept_browser_response, issue_for_claims, record_first_use, trust_claims, FirstUseRecorded, SamlClaims,
+    SessionAsk, StsError,
+};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -177,11 +180,14 @@ impl SamlSignIn {
                 }
             }
         }
-        let (claims, first_use) = (accepted.claims, accepted.first_use);
+        // The assertion is used up here, before anything is issued for it.
+        let recorded = match record_first_use(&self.iam, accepted.first_use).await {
+            Ok(recorded) => recorded,
+            Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
+            Err(_) => return Err(replayed(audit)),
+        };
+        let claims = accepted.claims;
         if claims.roles.is_empty() {
-            if !self.store.record_assertion_use(first_use).await? {
-                return Err(replayed(audit));
-            }
             let details = json!({ "issuer": claims.issuer });
             let message = "the assertion offers no usable role";
             audit.record(FlowEvent::refused(
@@ -196,13 +202,12 @@ impl SamlSignIn {
         let opened = match claims.roles.as_slice() {
             [(role, _)] => {
                 let role = role.clone();
-                self.open_console(claims, &role, post.relay_state, post.old_session, Some(first_use), audit)
-                    .await?
+                self.open_console(claims, &role, post.relay_state, post.old_session, recorded, audit).await?
             }
             _ => {
-                let pending = PendingRoles { claims, relay_state: post.relay_state };
-                let opened = self.sessions.open_picker(pending, post.old_session, first_use).await?;
-                opened.ok_or_else(|| replayed(audit))?
+                let pending =
+                    PendingRoles { claims, relay_state: post.relay_state, first_use: Some(recorded) };
+                self.sessions.open_picker(pending, post.old_session).await?
             }
         };
         Ok(AcsOutcome::Opened(opened))
@@ -217,15 +222,17 @@ impl SamlSignIn {
         role: &str,
         audit: &mut dyn FlowAudit,
     ) -> Result<Opened, SamlSignInError> {
-        let (claims, relay) = match session {
-            WebSession::Roles(p) => (p.claims, p.relay_state),
-            WebSession::Console(c) => (c.claims.ok_or(SamlSignInError::NotOffered)?, None),
+        // The assertion's use was recorded at the ACS, before the session that
+        // keeps its claims (and the proof) was opened.
+        let (claims, relay, recorded) = match session {
+            WebSession::Roles(p) => (p.claims, p.relay_state, p.first_use),
+            WebSession::Console(c) => (c.claims.ok_or(SamlSignInError::NotOffered)?, None, c.first_use),
         };
+        let recorded = recorded.ok_or(SamlSignInError::Expired)?;
         if !claims.roles.iter().any(|(r, _)| r == role) {
             return Err(SamlSignInError::NotOffered);
         }
-        // The assertion's use was recorded when the first session opened.
-        self.open_console(claims, role, relay, Some(cookie), None, audit).await
+        self.open_console(claims, role, relay, Some(cookie), recorded, audit).await
     }
 
     /// Assumes `role` with the claims (AssumeRoleWithSAML's rules) and opens a
@@ -236,15 +243,14 @@ impl SamlSignIn {
         role: &str,
         relay: Option<String>,
         old_session: Option<&str>,
-        first_use: Option<AssertionUse>,
+        recorded: FirstUseRecorded,
         audit: &mut dyn FlowAudit,
     ) -> Result<Opened, SamlSignInError> {
         let offered = claims.roles.iter().find(|(r, _)| r == role).map(|(_, p)| p.clone());
         let provider_arn = offered.ok_or(SamlSignInError::NotOffered)?;
         let provider = self.store.get_saml_provider(&provider_arn).await?;
-        let ask = SessionAsk::default();
-        let credentials = match assume_role_with_claims(&self.iam, &provider, &claims, role, ask, None).await
-        {
+        let trusted = trust_claims(&self.iam, &provider, &claims, role, SessionAsk::default()).await;
+        let credentials = match trusted.and_then(|t| issue_for_claims(&self.iam, t, &claims, &recorded)) {
             Ok(c) => c,
             Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
             Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),
@@ -279,10 +285,9 @@ impl SamlSignIn {
             expiration: credentials.expiration,
             root_without_mfa: false,
             claims: Some(claims),
+            first_use: Some(recorded),
         };
-        let opened =
-            self.sessions.open_console(session, relay, old_session, first_use, audit, &self.metrics).await?;
-        opened.ok_or_else(|| replayed(audit))
+        Ok(self.sessions.open_console(session, relay, old_session, audit, &self.metrics).await?)
     }
 
     /// An account's alias, if it has one.

@@ -6,8 +6,8 @@ use crate::audit::{FlowAudit, FlowEvent, FlowEventName, FlowPrincipal};
 use crate::clock::SharedClock;
 use crate::crypto::{self, MasterKey};
 use crate::metrics::Metrics;
-use crate::store::{AssertionUse, Store};
-use crate::sts::SamlClaims;
+use crate::store::Store;
+use crate::sts::{FirstUseRecorded, SamlClaims};
 use serde::{Deserialize, Serialize};
 
 /// The role picker waits this long for a choice.
@@ -39,8 +39,11 @@ pub struct ConsoleSession {
     pub expiration: i64,
     /// Root without MFA: the console shows a warning.
     pub root_without_mfa: bool,
-    /// The SAML claims, kept so the user can switch to another offered role.
+    /// The SAML claims, kept so the user can switch to another offered role,
+    /// with the proof that their assertion's use is recorded.
     pub claims: Option<SamlClaims>,
+    #[serde(default)]
+    pub first_use: Option<FirstUseRecorded>,
 }
 
 impl std::fmt::Debug for ConsoleSession {
@@ -96,6 +99,9 @@ impl SignInMethod {
 pub struct PendingRoles {
     pub claims: SamlClaims,
     pub relay_state: Option<String>,
+    /// The assertion's use, recorded at the ACS.
+    #[serde(default)]
+    pub first_use: Option<FirstUseRecorded>,
 }
 
 // One per request, read from its sealed row: its size is of no consequence.
@@ -139,23 +145,19 @@ impl Sessions {
     /// Stores a session under a new random id and returns the id (the cookie
     /// value). Every sign-in gets a new id, so a planted cookie is useless;
     /// the session of `replaces` (this browser's old cookie) ends with it.
-    /// With `first_use`, the signing-in assertion is recorded in the same
-    /// commit; None when it had been used already (nothing is stored).
     async fn start(
         &self,
         session: &WebSession,
         lifetime: i64,
         replaces: Option<&str>,
-        first_use: Option<AssertionUse>,
-    ) -> Result<Option<String>, ConsoleError> {
+    ) -> Result<String, ConsoleError> {
         let cookie = crypto::random_token(32);
         let hash = id_hash(&cookie);
         let sealed = self.master.seal_json(session, &context(&hash)).map_err(|_| ConsoleError::Corrupt)?;
         let expires = self.clock.now().timestamp() + lifetime;
         let old = replaces.map(id_hash);
-        let stored =
-            self.store.put_web_session(&hash, session.kind(), &sealed, expires, old.as_deref(), first_use);
-        Ok(stored.await?.then_some(cookie))
+        self.store.put_web_session(&hash, session.kind(), &sealed, expires, old.as_deref()).await?;
+        Ok(cookie)
     }
 
     /// The live session of a cookie, if any.
@@ -171,42 +173,35 @@ impl Sessions {
     }
 
     /// Opens a console session (any sign-in method) in place of this
-    /// browser's old one, and records the sign-in once it is stored. With
-    /// `first_use`, the signing-in assertion is recorded in the same commit;
-    /// `None` when it had been used already (nothing is opened).
+    /// browser's old one, and records the sign-in once it is stored.
     pub async fn open_console(
         &self,
         session: ConsoleSession,
         relay: Option<String>,
         replaces: Option<&str>,
-        first_use: Option<AssertionUse>,
         audit: &mut dyn FlowAudit,
         metrics: &Metrics,
-    ) -> Result<Option<Opened>, ConsoleError> {
+    ) -> Result<Opened, ConsoleError> {
         let lifetime = (session.expiration - self.clock.now().timestamp()).max(60);
         let then = relay.unwrap_or_else(|| "/console".into());
         let session = WebSession::Console(session);
-        let Some(cookie) = self.start(&session, lifetime, replaces, first_use).await? else {
-            return Ok(None);
-        };
+        let cookie = self.start(&session, lifetime, replaces).await?;
         if let WebSession::Console(s) = &session {
             audit.record(signed_in(s));
             metrics.signins.with_label_values(&[s.method.as_str(), "success"]).inc();
         }
-        Ok(Some(Opened { cookie, lifetime, then }))
+        Ok(Opened { cookie, lifetime, then })
     }
 
-    /// Keeps an assertion's claims while the user picks one of its roles;
-    /// `None` when the assertion had been used already.
+    /// Keeps an assertion's claims while the user picks one of its roles.
     pub async fn open_picker(
         &self,
         pending: PendingRoles,
         replaces: Option<&str>,
-        first_use: AssertionUse,
-    ) -> Result<Option<Opened>, ConsoleError> {
+    ) -> Result<Opened, ConsoleError> {
         let session = WebSession::Roles(pending);
-        let started = self.start(&session, PICKER_SECONDS, replaces, Some(first_use)).await?;
-        Ok(started.map(|cookie| Opened { cookie, lifetime: PICKER_SECONDS, then: "/console/roles".into() }))
+        let cookie = self.start(&session, PICKER_SECONDS, replaces).await?;
+        Ok(Opened { cookie, lifetime: PICKER_SECONDS, then: "/console/roles".into() })
     }
 
     /// Ends a session on the server: the cookie no longer works anywhere.

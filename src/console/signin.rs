@@ -70,8 +70,6 @@ pub enum FederationError {
 pub enum PasswordSignInError {
     #[error("too many failed sign-ins")]
     Throttled,
-    #[error("the sign-in was stored as used already")]
-    Replayed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -148,10 +146,11 @@ impl PasswordSignIn {
             expiration: issued.expiration,
             root_without_mfa: root && identity.no_mfa_device,
             claims: None,
+            first_use: None,
         };
         let opened =
-            self.sessions.open_console(session, None, form.old_session, None, audit, &self.metrics).await?;
-        Ok(SignInOutcome::Opened(opened.ok_or(PasswordSignInError::Replayed)?))
+            self.sessions.open_console(session, None, form.old_session, audit, &self.metrics).await?;
+        Ok(SignInOutcome::Opened(opened))
     }
 
     /// `getSigninToken`: a one-use token for a console session on these
@@ -199,6 +198,7 @@ impl PasswordSignIn {
             expiration: claims.exp.min(now + duration),
             root_without_mfa: false,
             claims: None,
+            first_use: None,
         };
         let token = crypto::random_token(48);
         let hash = crypto::sha256_hex(token.as_bytes());
@@ -233,11 +233,8 @@ impl PasswordSignIn {
         if session.expiration <= now {
             return Err(FederationError::LinkNotValid);
         }
-        let opened =
-            self.sessions.open_console(session, relay, old_session, None, audit, &self.metrics).await;
-        match opened {
-            Ok(Some(opened)) => Ok(opened),
-            Ok(None) => Err(FederationError::LinkNotValid),
+        match self.sessions.open_console(session, relay, old_session, audit, &self.metrics).await {
+            Ok(opened) => Ok(opened),
             Err(ConsoleError::Store(e)) => Err(e.into()),
             Err(e) => Err(FederationError::Internal(e.to_string())),
         }

@@ -32,15 +32,13 @@ struct SessionWrite {
     data: String,
     expires_at: i64,
     replaces: Option<String>,
-    first_use: Option<AssertionUse>,
 }
 
 /// One write of a group.
 enum Write {
     /// The first use of an assertion; answers false when it was used before.
     FirstUse(AssertionUse),
-    /// Stores a web session, ending the one it replaces; with `first_use`,
-    /// only if that assertion was not used before (answers false then).
+    /// Stores a web session, ending the one it replaces.
     PutSession(SessionWrite),
     /// An audit event, stored in the commit of the writes it came with, so
     /// that recording it costs no commit of its own. Nobody waits for it; its
@@ -145,12 +143,7 @@ async fn first_uses(tx: &mut WriteTx, uses: &[&AssertionUse]) -> std::result::Re
 }
 
 async fn put_session(tx: &mut WriteTx, w: &SessionWrite) -> std::result::Result<bool, sqlx::Error> {
-    let SessionWrite { id_hash, kind, data, expires_at, replaces, first_use } = w;
-    if let Some(u) = first_use {
-        if !first_uses(tx, &[u]).await?[0] {
-            return Ok(false);
-        }
-    }
+    let SessionWrite { id_hash, kind, data, expires_at, replaces } = w;
     if let Some(old) = replaces {
         sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1").bind(old).execute(&mut **tx).await?;
     }
@@ -165,8 +158,7 @@ async fn put_session(tx: &mut WriteTx, w: &SessionWrite) -> std::result::Result<
 }
 
 /// Applies a group in one transaction: the first uses in one statement, then
-/// the sessions in order (a session's assertion already used by the group is
-/// refused), then the audit events. Answers per job, in order.
+/// the sessions in order, then the audit events. Answers per job, in order.
 async fn apply(tx: &mut WriteTx, batch: &[Job]) -> std::result::Result<Vec<bool>, sqlx::Error> {
     let uses: Vec<&AssertionUse> = batch
         .iter()
@@ -301,9 +293,7 @@ impl Store {
     }
 
     /// Stores a new web session (its id is new, so it never conflicts),
-    /// deleting the session it replaces in the same commit. With `first_use`,
-    /// the assertion that signed the browser in is recorded in that commit
-    /// too, and nothing is stored (false) if it was used before.
+    /// deleting the session it replaces in the same commit.
     pub async fn put_web_session(
         &self,
         id_hash: &str,
@@ -311,17 +301,15 @@ impl Store {
         data: &str,
         expires_at: i64,
         replaces: Option<&str>,
-        first_use: Option<AssertionUse>,
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let write = Write::PutSession(SessionWrite {
             id_hash: id_hash.to_owned(),
             kind: kind.to_owned(),
             data: data.to_owned(),
             expires_at,
             replaces: replaces.map(str::to_owned),
-            first_use,
         });
-        self.grouped(write).await
+        self.grouped(write).await.map(|_| ())
     }
 
     /// Queues an audit event for the next group commit; the receipt resolves

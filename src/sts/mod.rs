@@ -8,8 +8,8 @@ mod trust;
 
 pub use actions::{handle, ACTIONS};
 pub use saml::{
-    accept_browser_response, assume_role_with_claims, assume_role_with_saml, BrowserAssertion, RoleSession,
-    SamlClaims, SessionAsk,
+    accept_browser_response, assume_role_with_saml, issue_for_claims, record_first_use, trust_claims,
+    BrowserAssertion, FirstUseRecorded, RoleSession, SamlClaims, SessionAsk, TrustedRole,
 };
 pub use session::{console_credentials, Issued};
 

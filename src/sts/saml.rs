@@ -205,11 +205,27 @@ fn first_use(iam: &IamService, assertion: &VerifiedAssertion) -> AssertionUse {
     }
 }
 
-async fn record_use(iam: &IamService, assertion: &VerifiedAssertion) -> Result<(), StsError> {
-    if !iam.store.record_assertion_use(first_use(iam, assertion)).await? {
+/// Proof that an assertion's one use is in the replay cache. Only the
+/// replay-cache write (`record_first_use`) makes one, and SAML credentials are
+/// issued only against one (`issue_for_claims`), so the replay check can be
+/// neither skipped nor moved after the issue. The browser keeps it in the
+/// sealed session that holds the claims, for choosing another offered role.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FirstUseRecorded {
+    issuer: String,
+    assertion_id: String,
+}
+
+/// Records an assertion's first use; refused (`replay`) when it was used before.
+pub async fn record_first_use(
+    iam: &IamService,
+    first_use: AssertionUse,
+) -> Result<FirstUseRecorded, StsError> {
+    let (issuer, assertion_id) = (first_use.issuer.clone(), first_use.assertion_id.clone());
+    if !iam.store.record_assertion_use(first_use).await? {
         return Err(rejected(SamlError::Replay));
     }
-    Ok(())
+    Ok(FirstUseRecorded { issuer, assertion_id })
 }
 
 fn decode_assertion(encoded: &str) -> Result<String, StsError> {
@@ -226,18 +242,24 @@ const NOT_OFFERED: StsError = StsError::SamlDenied { check: "role", reason: "rol
 const MISSING: StsError = StsError::SamlDenied { check: "role", reason: "role-missing" };
 const UNTRUSTED: StsError = StsError::SamlDenied { check: "trust-policy", reason: "trust-policy" };
 
-/// The trust decision and the credentials: AssumeRoleWithSAML semantics for
-/// `role_arn` through `provider`, from verified claims. `unused` is recorded
-/// as used once the trust policy allows, before anything is issued; the
-/// browser flow records at the ACS and passes None.
-pub async fn assume_role_with_claims(
+/// A role whose trust policy lets these claims in, with the session's
+/// duration decided: what `issue_for_claims` needs besides the proof.
+pub struct TrustedRole {
+    role: crate::domain::Principal,
+    ask: SessionAsk,
+    duration: i64,
+    name_qualifier: String,
+}
+
+/// The trust decision: AssumeRoleWithSAML's semantics for `role_arn` through
+/// `provider`, from verified claims.
+pub async fn trust_claims(
     iam: &IamService,
     provider: &SamlProvider,
     claims: &SamlClaims,
     role_arn: &str,
     ask: SessionAsk,
-    unused: Option<&VerifiedAssertion>,
-) -> Result<RoleSession, StsError> {
+) -> Result<TrustedRole, StsError> {
     // AWS's attribute semantics, matched exactly.
     if !claims.roles.iter().any(|(r, pr)| r == role_arn && *pr == provider.arn) {
         return Err(NOT_OFFERED);
@@ -291,10 +313,6 @@ pub async fn assume_role_with_claims(
         return Err(trust::exceeds_max_session_duration(role_max));
     }
     super::actions::check_session_policy_arns(iam, &role.account_id, &ask.policy_arns).await?;
-    if let Some(assertion) = unused {
-        record_use(iam, assertion).await?;
-    }
-
     let mut duration = ask.duration.unwrap_or(3600).min(role_max);
     if let Some(d) = claims.session_duration {
         duration = duration.min(d);
@@ -302,6 +320,18 @@ pub async fn assume_role_with_claims(
     if let Some(t) = claims.session_not_on_or_after {
         duration = duration.min(t - now.timestamp());
     }
+    Ok(TrustedRole { role, ask, duration, name_qualifier })
+}
+
+/// The credentials of a trusted role session, for claims whose assertion's
+/// use is recorded.
+pub fn issue_for_claims(
+    iam: &IamService,
+    trusted: TrustedRole,
+    claims: &SamlClaims,
+    _recorded: &FirstUseRecorded,
+) -> Result<RoleSession, StsError> {
+    let TrustedRole { role, ask, duration, name_qualifier } = trusted;
     let mut request = SessionRequest::for_role(&role, &claims.session_name, duration);
     request.policy = ask.policy;
     request.policy_arns = ask.policy_arns;
@@ -377,7 +407,11 @@ async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, 
     let claims = SamlClaims::of(&assertion)?;
     let ask =
         SessionAsk { duration: p.get("DurationSeconds").is_some().then_some(requested), policy, policy_arns };
-    let session = assume_role_with_claims(iam, &provider, &claims, role_arn, ask, Some(&assertion)).await?;
+    let trusted = trust_claims(iam, &provider, &claims, role_arn, ask).await?;
+    // Recorded once trust allows (a refused role does not use the assertion up)
+    // and before anything is issued.
+    let recorded = record_first_use(iam, first_use(iam, &assertion)).await?;
+    let session = issue_for_claims(iam, trusted, &claims, &recorded)?;
     let mut out = session.nodes;
     out.extend([
         text("Subject", &claims.name_id),

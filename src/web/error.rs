@@ -272,7 +272,7 @@ impl From<crate::console::signin::PasswordSignInError> for PageFailure {
         match e {
             E::Throttled => PageFailure::throttled(),
             E::Store(e) => e.into(),
-            E::Replayed | E::Internal(_) => PageFailure::internal(e.to_string()),
+            E::Internal(cause) => PageFailure::internal(cause),
         }
     }
 }
