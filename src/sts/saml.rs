@@ -431,7 +431,7 @@ pub struct BrowserAssertion {
     pub claims: SamlClaims,
     pub providers: Vec<SamlProvider>,
     pub in_response_to: Option<String>,
-    /// Its use, for the caller to record with what it stores (one commit).
+    /// Its use, for the caller to record (`record_first_use`) before it issues anything.
     pub first_use: AssertionUse,
 }
 
