@@ -329,8 +329,12 @@ pub fn issue_for_claims(
     iam: &IamService,
     trusted: TrustedRole,
     claims: &SamlClaims,
-    _recorded: &FirstUseRecorded,
+    recorded: &FirstUseRecorded,
 ) -> Result<RoleSession, StsError> {
+    // The proof must be for an assertion of the issuer these claims come from.
+    if recorded.issuer != claims.issuer {
+        return Err(StsError::Internal("the recorded use is another issuer's assertion".into()));
+    }
     let TrustedRole { role, ask, duration, name_qualifier } = trusted;
     let mut request = SessionRequest::for_role(&role, &claims.session_name, duration);
     request.policy = ask.policy;
