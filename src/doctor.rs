@@ -22,47 +22,9 @@ fn found(check: &'static str, ok: bool, detail: impl Into<String>) -> Finding {
 }
 
 pub async fn examine(settings: &Settings, now: i64) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let from_env = std::env::var(config::MASTER_KEY_ENV).is_ok();
-    if !from_env && !config::master_key_path(settings).exists() {
-        let detail = "none yet: the first start makes one (nodes of a cluster must share it)";
-        return vec![found("master key", true, detail), database_only(settings).await];
-    }
-    let master = match config::master_key_bytes(settings, || MasterKey::generate_bytes().to_vec())
-        .map_err(|e| e.to_string())
-        .and_then(|k| MasterKey::from_bytes(&k).map_err(|_| "it is not 32 bytes".to_owned()))
-    {
-        Ok(m) => {
-            let from =
-                if std::env::var(config::MASTER_KEY_ENV).is_ok() { "the environment" } else { "its file" };
-            findings.push(found("master key", true, format!("read from {from}")));
-            Some(m)
-        }
-        Err(e) => {
-            findings.push(found("master key", false, format!("{e}; every node needs the same one")));
-            None
-        }
-    };
-    let store = match Store::connect(&settings.database.url, 2).await {
-        Ok(store) => match store.ping().await {
-            Ok(()) => {
-                findings.push(found("database", true, "reachable, migrations applied"));
-                Some(store)
-            }
-            Err(e) => {
-                findings.push(found("database", false, format!("connected but does not answer: {e}")));
-                None
-            }
-        },
-        Err(e) => {
-            findings.push(found(
-                "database",
-                false,
-                format!("{e}; check database.url and that the server runs"),
-            ));
-            None
-        }
-    };
+    let (master_finding, master) = master_key(settings);
+    let (database_finding, store) = database(settings).await;
+    let mut findings = vec![master_finding, database_finding];
     if let (Some(store), Some(master)) = (&store, &master) {
         findings.extend(signing_keys(store, master, now).await);
     }
@@ -74,14 +36,32 @@ pub async fn examine(settings: &Settings, now: i64) -> Vec<Finding> {
     findings
 }
 
-/// Before the first start: only whether the database can be reached.
-async fn database_only(settings: &Settings) -> Finding {
-    match Store::connect(&settings.database.url, 1).await {
-        Ok(store) => {
-            store.close().await;
-            found("database", true, "reachable, migrations applied")
+/// The master key as `serve` reads it; none yet is fine before the first start.
+fn master_key(settings: &Settings) -> (Finding, Option<MasterKey>) {
+    let from_env = std::env::var(config::MASTER_KEY_ENV).is_ok();
+    if !from_env && !config::master_key_path(settings).exists() {
+        let detail = "none yet: the first start makes one (nodes of a cluster must share it)";
+        return (found("master key", true, detail), None);
+    }
+    match crate::startup::master_key(settings) {
+        Ok(master) => {
+            let from = if from_env { "the environment" } else { "its file" };
+            (found("master key", true, format!("read from {from}")), Some(master))
         }
-        Err(e) => found("database", false, format!("{e}; check database.url and that the server runs")),
+        Err(e) => (found("master key", false, format!("{e:#}; every node needs the same one")), None),
+    }
+}
+
+/// The database answers (and has the migrations `serve` would apply).
+async fn database(settings: &Settings) -> (Finding, Option<Store>) {
+    match Store::connect(&settings.database.url, 2).await {
+        Ok(store) => match store.ping().await {
+            Ok(()) => (found("database", true, "reachable, migrations applied"), Some(store)),
+            Err(e) => (found("database", false, format!("connected but does not answer: {e}")), None),
+        },
+        Err(e) => {
+            (found("database", false, format!("{e}; check database.url and that the server runs")), None)
+        }
     }
 }
 

@@ -275,7 +275,7 @@ impl SamlSignIn {
         let session = ConsoleSession {
             user: claims.name_id.clone(),
             method: SignInMethod::Saml,
-            account_alias: self.alias(&credentials.account_id).await?,
+            account_alias: self.store.account_alias(&credentials.account_id).await?,
             account_id: credentials.account_id,
             role_arn: Some(credentials.role_arn),
             arn: credentials.assumed_role_arn,
@@ -290,15 +290,6 @@ impl SamlSignIn {
         Ok(self.sessions.open_console(session, relay, old_session, audit, &self.metrics).await?)
     }
 
-    /// An account's alias, if it has one.
-    pub async fn alias(&self, account_id: &str) -> Result<Option<String>, StoreError> {
-        match self.store.get_account(account_id).await {
-            Ok(a) => Ok(a.alias),
-            Err(StoreError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The roles an assertion offers, grouped by account (labelled with the
     /// account's alias), for the picker.
     pub async fn offered_roles(&self, claims: &SamlClaims) -> Result<Vec<OfferedAccount>, StoreError> {
@@ -309,7 +300,7 @@ impl SamlSignIn {
             match accounts.iter_mut().find(|a| a.account_id == arn.account) {
                 Some(a) => a.roles.push((role.clone(), name)),
                 None => {
-                    let alias = self.alias(&arn.account).await?;
+                    let alias = self.store.account_alias(&arn.account).await?;
                     let label = match alias {
                         Some(alias) => format!("{alias} ({})", arn.account),
                         None => arn.account.clone(),

@@ -180,11 +180,7 @@ impl PasswordSignIn {
             return Err(FederationError::NotARoleSession);
         }
         let now = self.iam.clock.now().timestamp();
-        let alias = match self.store.get_account(&claims.acct).await {
-            Ok(a) => a.alias,
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let alias = self.store.account_alias(&claims.acct).await?;
         let session = ConsoleSession {
             user: claims.name.clone(),
             method: SignInMethod::Federation,

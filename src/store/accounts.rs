@@ -1,4 +1,4 @@
-use super::{get, opt, Result, Store, StoreError};
+use super::{get, opt, Found, Result, Store, StoreError};
 use crate::domain::{Account, Principal};
 use sqlx::any::AnyRow;
 
@@ -40,6 +40,11 @@ impl Store {
         super::credentials::insert_access_key(&mut tx, admin_key).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// An account's alias: `None` when it has none (or no such account exists).
+    pub async fn account_alias(&self, account_id: &str) -> Result<Option<String>> {
+        Ok(self.get_account(account_id).await.found()?.and_then(|a| a.alias))
     }
 
     pub async fn get_account(&self, account_id: &str) -> Result<Account> {

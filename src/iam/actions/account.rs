@@ -1,6 +1,6 @@
 //! Account-wide actions: aliases, the summary, and authorization details.
 use super::nodes::{date, encoded_document, principal_fields, tag_list};
-use super::{page_ask, Ctx, Output, Sections};
+use super::{page_ask, Ctx, Output};
 use crate::domain::{EntityKind, ManagedPolicy, Principal};
 use crate::iam::{builtin, IamError};
 use crate::query::{text, Member, Node};
@@ -114,7 +114,7 @@ pub async fn authorization_details(c: &Ctx<'_>) -> Output {
     let filter = c.p.list("Filter");
     let wants = |f: &str| filter.is_empty() || filter.contains(&f);
     let store = &c.svc.store;
-    let mut sections = Sections::new(&page_ask(c, "AuthorizationDetails")?)?;
+    let mut sections = page_ask(c, "AuthorizationDetails")?;
     let by_name = |p: &Principal| p.name.to_lowercase();
     let mut out = Vec::new();
     let principal_sections = [

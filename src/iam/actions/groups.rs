@@ -31,12 +31,12 @@ pub async fn get(c: &Ctx<'_>) -> Output {
     let name = c.name("GroupName", NameRule::GROUP)?;
     let group = c.authorized_entity(EntityKind::Group, name, "iam:GetGroup").await?;
     let page = page_ask(c, "Users")?;
-    let users =
-        c.svc.store.page_of_group_members(&group.id, page.after.as_deref(), page.max_items + 1).await?;
+    let (after, limit) = page.single();
+    let users = c.svc.store.page_of_group_members(&group.id, after.as_deref(), limit).await?;
     let mut out = keyset_page(
         c,
         "Users",
-        &page,
+        page,
         users,
         |u| u.name.to_lowercase(),
         |u| Member::Struct(principal_fields(u, None)),

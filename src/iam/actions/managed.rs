@@ -1,7 +1,7 @@
 //! Customer managed policies and their versions; AWS managed policies read-only.
 use super::nodes::{date, encoded_document, managed_policy_fields};
 use super::tags::{request_tags, tag_context};
-use super::{page_ask, short_list_page, Ctx, Output, Sections};
+use super::{page_ask, short_list_page, Ctx, Output};
 use crate::crypto;
 use crate::domain::{EntityKind, ManagedPolicy, NameRule};
 use crate::iam::builtin;
@@ -128,7 +128,7 @@ pub async fn list(c: &Ctx<'_>) -> Output {
     }
     let only_attached = c.p.bool("OnlyAttached")?.unwrap_or(false);
     // AWS's policies first (a short, fixed list), then the account's by keyset.
-    let mut sections = Sections::new(&page_ask(c, "Policies")?)?;
+    let mut sections = page_ask(c, "Policies")?;
     let by_name = |p: &ManagedPolicy| p.name.to_lowercase();
     let mut policies = Vec::new();
     if let (true, Some((after, limit))) = (scope != "Local" && prefix == "/", sections.read(0)) {
@@ -183,7 +183,7 @@ pub async fn list_entities(c: &Ctx<'_>) -> Output {
         }
     };
     // One page of attached principals, by id; the answer sorts them by kind.
-    let mut sections = Sections::new(&page_ask(c, "PolicyEntities")?)?;
+    let mut sections = page_ask(c, "PolicyEntities")?;
     let mut entities = Vec::new();
     if let Some((after, limit)) = sections.read(0) {
         let page =

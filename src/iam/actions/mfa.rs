@@ -215,11 +215,8 @@ pub async fn list_virtual(c: &Ctx<'_>) -> Output {
         }
     };
     let page = page_ask(c, "VirtualMFADevices")?;
-    let devices = c
-        .svc
-        .store
-        .page_of_mfa_devices(c.account(), assigned, page.after.as_deref(), page.max_items + 1)
-        .await?;
+    let (after, limit) = page.single();
+    let devices = c.svc.store.page_of_mfa_devices(c.account(), assigned, after.as_deref(), limit).await?;
     let mut members = Vec::new();
     for d in devices {
         members.push((device_fields(c, &d, true).await?, d.serial));
@@ -227,7 +224,7 @@ pub async fn list_virtual(c: &Ctx<'_>) -> Output {
     keyset_page(
         c,
         "VirtualMFADevices",
-        &page,
+        page,
         members,
         |(_, serial)| serial.clone(),
         |(f, _)| Member::Struct(f.clone()),

@@ -253,13 +253,6 @@ pub async fn handle(svc: &IamService, caller: &Caller, action: &str, p: &Params)
     dispatch(&Ctx { svc, caller, p }, action).await
 }
 
-/// Where a keyset-paginated list resumes: after the key an earlier page's
-/// Marker holds, for at most `max_items` rows.
-pub(super) struct PageAsk {
-    pub after: Option<String>,
-    pub max_items: u32,
-}
-
 /// Markers are sealed (AES-GCM with the master key) and bound to the list,
 /// the account, the path prefix and the entity the list belongs to: opaque,
 /// and useless if altered or moved.
@@ -272,51 +265,27 @@ fn marker_context(c: &Ctx<'_>, list: &str) -> String {
 }
 
 /// The page a request asks for (`Marker`, `MaxItems`, default 100).
-pub(super) fn page_ask(c: &Ctx<'_>, list: &str) -> Result<PageAsk, IamError> {
+pub(super) fn page_ask(c: &Ctx<'_>, list: &str) -> Result<Page, IamError> {
+    let invalid = || IamError::InvalidInput("Invalid Marker.".into());
     let max_items = c.p.int("MaxItems", 1, 1000)?.unwrap_or(100) as u32;
-    let after = match c.p.get("Marker") {
-        None => None,
+    let start = match c.p.get("Marker") {
+        None => (0, String::new()),
         Some(marker) => {
-            let key = c.svc.master.open(marker, &marker_context(c, list)).ok();
-            let key = key.and_then(|k| String::from_utf8(k).ok());
-            Some(key.ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?)
+            let key = c.svc.master.open(marker, &marker_context(c, list)).map_err(|_| invalid())?;
+            let key = String::from_utf8(key).map_err(|_| invalid())?;
+            let (section, after) = key.split_once(':').ok_or_else(invalid)?;
+            (section.parse().map_err(|_| invalid())?, after.to_owned())
         }
     };
-    Ok(PageAsk { after, max_items })
+    Ok(Page { start, room: max_items, next: None })
 }
 
-/// A keyset page as the answer: `rows` were read with `max_items + 1` as the
-/// limit, so one more row than the page means there is a next one, whose
-/// Marker holds the last key shown.
-pub(super) fn keyset_page<T>(
-    c: &Ctx<'_>,
-    list: &'static str,
-    ask: &PageAsk,
-    mut rows: Vec<T>,
-    key: impl Fn(&T) -> String,
-    member: impl Fn(&T) -> crate::query::Member,
-) -> Output {
-    let truncated = rows.len() > ask.max_items as usize;
-    rows.truncate(ask.max_items as usize);
-    let mut out = vec![Node::List(list, rows.iter().map(member).collect())];
-    out.extend(page_end(c, list, rows.last().filter(|_| truncated).map(key)));
-    Ok(Some(out))
-}
-
-/// `IsTruncated`, and the sealed Marker of the key the next page reads after.
-fn page_end(c: &Ctx<'_>, list: &str, next_after: Option<String>) -> Vec<Node> {
-    let mut out =
-        vec![crate::query::text("IsTruncated", if next_after.is_some() { "true" } else { "false" })];
-    if let Some(key) = next_after {
-        out.push(crate::query::text("Marker", c.svc.master.seal(key.as_bytes(), &marker_context(c, list))));
-    }
-    out
-}
-
-/// A keyset page over several lists read one after the other (ListPolicies:
-/// AWS's policies, then the account's; GetAccountAuthorizationDetails: users,
-/// groups, roles, policies). Its Marker holds the section and the last key.
-pub(super) struct Sections {
+/// One keyset page of a list read in one section (ListUsers) or in several
+/// one after the other (ListPolicies: AWS's policies, then the account's;
+/// GetAccountAuthorizationDetails: users, groups, roles, policies). Its
+/// Marker holds the section and the last key shown: rows added or removed
+/// meanwhile neither repeat nor hide others.
+pub(super) struct Page {
     /// The section and the key after which this page starts.
     start: (usize, String),
     /// Rows this page still has room for.
@@ -325,19 +294,7 @@ pub(super) struct Sections {
     next: Option<(usize, String)>,
 }
 
-impl Sections {
-    pub fn new(ask: &PageAsk) -> Result<Self, IamError> {
-        let start = match &ask.after {
-            None => (0, String::new()),
-            Some(marker) => {
-                let parsed =
-                    marker.split_once(':').and_then(|(s, key)| Some((s.parse().ok()?, key.to_owned())));
-                parsed.ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?
-            }
-        };
-        Ok(Sections { start, room: ask.max_items, next: None })
-    }
-
+impl Page {
     /// How to read section `s`: after which key (`None`: from its start), and
     /// at most how many rows (one more than fit, to learn whether more
     /// follow). `None` when the page is full or began past this section.
@@ -347,6 +304,11 @@ impl Sections {
         }
         let after = Some(self.start.1.clone()).filter(|k| s == self.start.0 && !k.is_empty());
         Some((after, self.room + 1))
+    }
+
+    /// `read(0)` for a list of one section.
+    pub fn single(&self) -> (Option<String>, u32) {
+        self.read(0).unwrap_or((None, 1))
     }
 
     /// What fits of the rows read from section `s`.
@@ -364,10 +326,32 @@ impl Sections {
         rows
     }
 
-    /// `IsTruncated` and the Marker.
+    /// `IsTruncated`, and the sealed Marker of where the next page starts.
     pub fn end(self, c: &Ctx<'_>, list: &str) -> Vec<Node> {
-        page_end(c, list, self.next.map(|(s, key)| format!("{s}:{key}")))
+        let mut out =
+            vec![crate::query::text("IsTruncated", if self.next.is_some() { "true" } else { "false" })];
+        if let Some((s, key)) = self.next {
+            let marker = c.svc.master.seal(format!("{s}:{key}").as_bytes(), &marker_context(c, list));
+            out.push(crate::query::text("Marker", marker));
+        }
+        out
     }
+}
+
+/// A list of one section as the answer: `rows` were read with `single()`'s
+/// limit, one more than fit, so a further row means a next page.
+pub(super) fn keyset_page<T>(
+    c: &Ctx<'_>,
+    list: &'static str,
+    mut page: Page,
+    rows: Vec<T>,
+    key: impl Fn(&T) -> String,
+    member: impl Fn(&T) -> crate::query::Member,
+) -> Output {
+    let rows = page.keep(0, rows, key);
+    let mut out = vec![Node::List(list, rows.iter().map(member).collect())];
+    out.extend(page.end(c, list));
+    Ok(Some(out))
 }
 
 /// A short list (IAM's quotas keep it small: a user's tags, groups or keys, a
@@ -381,10 +365,10 @@ pub(super) fn short_list_page<T>(
     key: impl Fn(&T) -> String,
     member: impl Fn(&T) -> crate::query::Member,
 ) -> Output {
-    let ask = page_ask(c, list)?;
+    let page = page_ask(c, list)?;
     items.sort_by_cached_key(&key);
-    if let Some(after) = &ask.after {
-        items.retain(|i| key(i) > *after);
+    if let (Some(after), _) = page.single() {
+        items.retain(|i| key(i) > after);
     }
-    keyset_page(c, list, &ask, items, key, member)
+    keyset_page(c, list, page, items, key, member)
 }

@@ -77,19 +77,9 @@ pub(super) async fn list_principals(c: &Ctx<'_>, kind: EntityKind, list: &'stati
     let prefix = c.p.get("PathPrefix").unwrap_or("/");
     c.allow(&format!("iam:List{list}"), &c.arn(kind.as_str(), prefix, "")).await?;
     let page = page_ask(c, list)?;
-    let rows = c
-        .svc
-        .store
-        .page_of_principals(c.account(), kind, prefix, page.after.as_deref(), page.max_items + 1)
-        .await?;
-    keyset_page(
-        c,
-        list,
-        &page,
-        rows,
-        |p| p.name.to_lowercase(),
-        |p| Member::Struct(principal_fields(p, None)),
-    )
+    let (after, limit) = page.single();
+    let rows = c.svc.store.page_of_principals(c.account(), kind, prefix, after.as_deref(), limit).await?;
+    keyset_page(c, list, page, rows, |p| p.name.to_lowercase(), |p| Member::Struct(principal_fields(p, None)))
 }
 
 /// Renames or moves a user, group or role (`new_name_param` is `NewUserName`, ...).
