@@ -16,6 +16,7 @@ pub mod domain;
 pub mod iam;
 pub mod idp;
 pub mod keys;
+mod memo;
 pub mod metrics;
 pub mod query;
 pub mod saml;

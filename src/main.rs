@@ -147,10 +147,10 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<ExitCode> {
-    let startup::Services { store, iam, .. } = startup::services(&settings, Arc::new(SystemClock)).await?;
+    let startup::Services { store, clock, .. } = startup::services(&settings, Arc::new(SystemClock)).await?;
     let existed = idbroker::idp::second_factor::SecondFactor::reset(&store, dn).await?;
     let event = operator_event(
-        &iam,
+        clock.now(),
         "ResetDirectoryMFA",
         serde_json::json!({ "dn": dn }),
         (!existed).then(|| ("NoSuchEntity".to_owned(), None)),
@@ -167,11 +167,12 @@ async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<Exi
 }
 
 async fn init(settings: Settings, account_id: &str, admin_user: &str) -> anyhow::Result<ExitCode> {
-    let startup::Services { store, iam, idp, .. } =
+    let startup::Services { store, iam, idp, clock, .. } =
         startup::services(&settings, Arc::new(SystemClock)).await?;
     let outcome = iam.create_account(account_id, admin_user).await;
-    if outcome.is_ok() {
-        startup::register_builtin_provider(&store, &idp, Some(account_id), iam.now_utc().timestamp()).await?;
+    if let Ok(created) = &outcome {
+        let account = Some(&created.account_id);
+        startup::register_builtin_provider(&store, &idp, account, clock.now().timestamp()).await?;
     }
     store.close().await;
     match outcome {
@@ -190,9 +191,9 @@ async fn init(settings: Settings, account_id: &str, admin_user: &str) -> anyhow:
 /// `idbroker keys ...`: one step of a key rollover, audited.
 async fn keys(settings: Settings, step: KeyStep) -> anyhow::Result<ExitCode> {
     use idbroker::keys::KeyPurpose;
-    let startup::Services { store, keys, iam, .. } =
+    let startup::Services { store, keys, clock, .. } =
         startup::services(&settings, Arc::new(SystemClock)).await?;
-    let now = iam.now_utc().timestamp();
+    let now = clock.now().timestamp();
     let (name, parameters, outcome) = match &step {
         KeyStep::List => {
             for k in keys.list().await? {
@@ -224,7 +225,7 @@ async fn keys(settings: Settings, step: KeyStep) -> anyhow::Result<ExitCode> {
         }
     };
     let refusal = outcome.as_ref().err().map(|e| ("InvalidKeyState".to_owned(), Some(e.to_string())));
-    let event = operator_event(&iam, name, parameters, refusal);
+    let event = operator_event(clock.now(), name, parameters, refusal);
     store.insert_audit_events(&[event]).await?;
     store.close().await;
     match outcome {
@@ -256,7 +257,7 @@ async fn doctor(settings: Settings) -> anyhow::Result<ExitCode> {
 
 /// An audit event for a command an operator ran on this machine.
 fn operator_event(
-    iam: &idbroker::iam::IamService,
+    event_time: chrono::DateTime<chrono::Utc>,
     name: &str,
     parameters: serde_json::Value,
     refusal: Option<(String, Option<String>)>,
@@ -266,7 +267,7 @@ fn operator_event(
         None => (None, None),
     };
     idbroker::audit::AuditEvent {
-        event_time: iam.now_utc(),
+        event_time,
         event_name: name.into(),
         event_source: "idbroker.cli".into(),
         account_id: None,

@@ -8,7 +8,7 @@ use crate::console::signin::PasswordSignIn;
 use crate::console::{Sessions, Throttle};
 use crate::crypto::{MasterKey, Shared};
 use crate::directory::{Directory, LdapDirectory};
-use crate::domain::{SamlProvider, BUILTIN_PROVIDER};
+use crate::domain::{AccountId, SamlProvider, BUILTIN_PROVIDER};
 use crate::iam::IamService;
 use crate::idp::roles::RoleRule;
 use crate::idp::{IdentityProvider, IdpKeys, ServiceProvider};
@@ -17,18 +17,22 @@ use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::StoreError;
 use crate::store::{Store, StoreAuditSink};
+use crate::sts::{CredentialIssuer, Sts};
 use crate::web::{AppState, HttpServer, StopHandle};
 use anyhow::Context;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-/// What `serve` and the commands share: the store, the signing keys, the IAM
-/// service and the built-in IdP.
+/// What `serve` and the commands share: the store, the master key, the
+/// signing keys, the IAM and STS services and the built-in IdP.
 pub struct Services {
     pub store: Store,
+    pub master: MasterKey,
     pub keys: Arc<KeyRing>,
-    pub iam: IamService,
+    pub iam: Arc<IamService>,
+    pub sts: Arc<Sts>,
     pub idp: IdentityProvider,
+    pub clock: SharedClock,
 }
 
 pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result<Services> {
@@ -42,16 +46,24 @@ pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result
         .await
         .context("signing keys")?;
     let idp = identity_provider(settings, keys.idp.clone())?;
-    let iam = IamService::new(
+    let iam = Arc::new(IamService::new(
         store.clone(),
-        master,
+        master.clone(),
         keys.tokens.clone(),
-        clock,
+        clock.clone(),
         settings.server.region.clone(),
-        settings.server.public_url.clone(),
-    )
-    .with_session_limit(settings.sts.sessions_per_principal_per_hour);
-    Ok(Services { store, keys: Arc::new(keys), iam, idp })
+    ));
+    let issuer =
+        CredentialIssuer { master: master.clone(), tokens: keys.tokens.clone(), clock: clock.clone() };
+    let sts = Arc::new(Sts::new(
+        iam.clone(),
+        store.clone(),
+        issuer,
+        &settings.server.public_url,
+        clock.clone(),
+        settings.sts.sessions_per_principal_per_hour,
+    ));
+    Ok(Services { store, master, keys: Arc::new(keys), iam, sts, idp, clock })
 }
 
 /// The built-in IdP with its keys, the SPs it serves (idbroker's own SP
@@ -121,10 +133,10 @@ fn spawn_change_watch(state: &Arc<AppState>) {
 /// whose clock drifts is seen before its tokens and assertions are judged
 /// differently from the others'.
 async fn measure_clock_skew(state: &AppState) {
-    let before = state.iam.clock.now();
+    let before = state.clock.now();
     match state.store.database_clock().await {
         Ok(Some(database)) => {
-            let after = state.iam.clock.now();
+            let after = state.clock.now();
             let ours = (before.timestamp_millis() + after.timestamp_millis()) as f64 / 2000.0;
             let skew = ours - database;
             state.metrics.clock_skew.set(skew);
@@ -149,7 +161,7 @@ fn spawn_sweeper(state: Arc<AppState>) {
             if let Err(e) = state.sessions.purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired web sessions");
             }
-            let now = state.iam.now_utc().timestamp();
+            let now = state.clock.now().timestamp();
             if let Err(e) = state.store.purge_replay_cache(now).await {
                 tracing::warn!(error = %e, "could not purge the replay cache");
             }
@@ -178,7 +190,7 @@ fn spawn_audit_retention(state: &Arc<AppState>, settings: &crate::config::AuditS
         loop {
             tick.tick().await;
             let Some(state) = state.upgrade() else { return };
-            let now = state.iam.now_utc();
+            let now = state.clock.now();
             match crate::store::retention_turn(&state.store, &node, now.timestamp()).await {
                 Ok(true) => {}
                 Ok(false) => continue,
@@ -215,12 +227,12 @@ async fn backfill_entity_ids(store: &Store, now: i64) -> anyhow::Result<()> {
 pub async fn register_builtin_provider(
     store: &Store,
     idp: &IdentityProvider,
-    only: Option<&str>,
+    only: Option<&AccountId>,
     now: i64,
 ) -> anyhow::Result<()> {
     let metadata = idp.metadata();
     let accounts = match only {
-        Some(a) => vec![a.to_owned()],
+        Some(a) => vec![a.clone()],
         None => store.list_account_ids().await?,
     };
     for account in accounts {
@@ -238,6 +250,7 @@ pub async fn register_builtin_provider(
                     entity_id: idp.entity_id.clone(),
                     valid_until: None,
                     created_at: now,
+                    settings: Default::default(),
                 };
                 match store.insert_saml_provider(&provider).await {
                     Ok(()) | Err(StoreError::Conflict(_)) => {}
@@ -284,7 +297,7 @@ impl Application {
         clock: SharedClock,
         directory: Option<Arc<dyn Directory>>,
     ) -> anyhow::Result<Application> {
-        let Services { store, keys, iam, idp } = services(settings, clock.clone()).await?;
+        let Services { store, master, keys, iam, sts, idp, .. } = services(settings, clock.clone()).await?;
         let now = clock.now().timestamp();
         backfill_entity_ids(&store, now).await?;
         register_builtin_provider(&store, &idp, None, now).await?;
@@ -304,11 +317,10 @@ impl Application {
                 Some(Arc::new(ldap) as Arc<dyn Directory>)
             }
         };
-        let (master, csrf_key) = (iam.master.clone(), iam.master.csrf_key());
+        let csrf_key = master.csrf_key();
         let audit = StoreAuditSink::new(store.clone(), settings.audit.skip_read_only);
         let metrics = Metrics::new().context("metrics registry")?;
         store.report_audit_to(metrics.audit.clone());
-        let iam = Arc::new(iam);
         let idp = Arc::new(idp);
         let sessions = Sessions::new(store.clone(), master.clone(), clock.clone());
         let throttle = Throttle::new(
@@ -339,7 +351,8 @@ impl Application {
             metrics: metrics.clone(),
         };
         let saml_signin = SamlSignIn {
-            iam: iam.clone(),
+            sts: sts.clone(),
+            clock: clock.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
             idp,
@@ -348,6 +361,9 @@ impl Application {
         };
         let password_signin = PasswordSignIn {
             iam: iam.clone(),
+            sts: sts.clone(),
+            master: master.clone(),
+            clock: clock.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
             throttle,
@@ -355,6 +371,8 @@ impl Application {
         };
         let state = Arc::new(AppState {
             iam,
+            sts,
+            clock: clock.clone(),
             store: store.clone(),
             metrics,
             audit: Arc::new(audit),

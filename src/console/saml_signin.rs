@@ -6,17 +6,14 @@
 //! renders what these return.
 use super::{ConsoleError, ConsoleSession, Opened, PendingRoles, Sessions, SignInMethod, WebSession};
 use crate::audit::{FlowAudit, FlowEvent, FlowEventName, RefusalCode};
+use crate::clock::SharedClock;
 use crate::crypto;
-use crate::domain::{Arn, TAG_REQUIRE_SP_INITIATED};
-use crate::iam::IamService;
+use crate::domain::Arn;
 use crate::idp::IdentityProvider;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::{Store, StoreError};
-use crate::sts::{
-    accept_browser_response, issue_for_claims, record_first_use, trust_claims, FirstUseRecorded, SamlClaims,
-    SessionAsk, StsError,
-};
+use crate::sts::{FirstUseRecorded, SamlClaims, SessionAsk, Sts, StsError};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -24,7 +21,9 @@ use std::sync::Arc;
 pub const REQUEST_SECONDS: i64 = 600;
 
 pub struct SamlSignIn {
-    pub iam: Arc<IamService>,
+    /// Verifies Responses, decides trust and issues the role's credentials.
+    pub sts: Arc<Sts>,
+    pub clock: SharedClock,
     pub store: Store,
     pub sessions: Sessions,
     /// The built-in IdP: the default provider, and the key requests are signed with.
@@ -115,7 +114,7 @@ impl SamlSignIn {
         relay_state: Option<&str>,
         browser: Option<String>,
     ) -> Result<SpRedirect, SamlSignInError> {
-        let now = self.iam.clock.now();
+        let now = self.clock.now();
         let (entity_id, sso_url) = match provider {
             None => (self.idp.entity_id.clone(), self.idp.sso_url.clone()),
             Some(arn) => {
@@ -147,13 +146,13 @@ impl SamlSignIn {
         post: AcsPost<'_>,
         audit: &mut dyn FlowAudit,
     ) -> Result<AcsOutcome, SamlSignInError> {
-        let accepted = match accept_browser_response(&self.iam, post.saml_response).await {
+        let accepted = match self.sts.accept_browser_response(post.saml_response).await {
             Ok(a) => a,
             Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
             Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),
             Err(e) => return Err(refused(audit, e.failed_check().unwrap_or("assertion"), e.to_string())),
         };
-        let now = self.iam.clock.now().timestamp();
+        let now = self.clock.now().timestamp();
         match &accepted.in_response_to {
             Some(id) => {
                 // Solicited: it must answer a request this browser made, once.
@@ -165,23 +164,20 @@ impl SamlSignIn {
                 }
             }
             None => {
-                // Only the providers whose roles it offers: the built-in IdP is a
-                // provider in every account, and one lookup per account would
-                // put the whole deployment on each sign-in.
-                let offering = accepted
+                // Only the providers whose roles it offers decide: the built-in IdP
+                // is a provider in every account, each with its own settings.
+                let mut offering = accepted
                     .providers
                     .iter()
                     .filter(|p| accepted.claims.roles.iter().any(|(_, arn)| *arn == p.arn));
-                for provider in offering {
-                    if self.store.tagged_true(&provider.arn, TAG_REQUIRE_SP_INITIATED).await? {
-                        let detail = "the provider requires SP-initiated sign-in".into();
-                        return Err(refused(audit, "unsolicited", detail));
-                    }
+                if offering.any(|p| p.settings.require_sp_initiated) {
+                    let detail = "the provider requires SP-initiated sign-in".into();
+                    return Err(refused(audit, "unsolicited", detail));
                 }
             }
         }
         // The assertion is used up here, before anything is issued for it.
-        let recorded = match record_first_use(&self.iam, accepted.first_use).await {
+        let recorded = match self.sts.record_first_use(accepted.first_use).await {
             Ok(recorded) => recorded,
             Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
             Err(_) => return Err(replayed(audit)),
@@ -249,8 +245,8 @@ impl SamlSignIn {
         let offered = claims.roles.iter().find(|(r, _)| r == role).map(|(_, p)| p.clone());
         let provider_arn = offered.ok_or(SamlSignInError::NotOffered)?;
         let provider = self.store.get_saml_provider(&provider_arn).await?;
-        let trusted = trust_claims(&self.iam, &provider, &claims, role, SessionAsk::default()).await;
-        let credentials = match trusted.and_then(|t| issue_for_claims(&self.iam, t, &claims, &recorded)) {
+        let trusted = self.sts.trust_claims(&provider, &claims, role, SessionAsk::default()).await;
+        let credentials = match trusted.and_then(|t| self.sts.issue_for_claims(t, &claims, &recorded)) {
             Ok(c) => c,
             Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
             Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),

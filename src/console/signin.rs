@@ -4,11 +4,13 @@
 //! renders what these return.
 use super::{ConsoleError, ConsoleSession, Opened, Sessions, SignInMethod, Throttle};
 use crate::audit::{FlowAudit, FlowEvent, FlowEventName, RefusalCode};
-use crate::crypto;
+use crate::clock::SharedClock;
+use crate::crypto::{self, MasterKey};
 use crate::domain::SessionKind;
 use crate::iam::{IamService, SignInError};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
+use crate::sts::Sts;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -19,7 +21,13 @@ const FEDERATION_MAX_SECONDS: i64 = 43_200;
 const FEDERATION_MIN_SECONDS: i64 = 900;
 
 pub struct PasswordSignIn {
+    /// Checks passwords and MFA codes, and the credentials behind a federation sign-in.
     pub iam: Arc<IamService>,
+    /// Issues the console session's credentials.
+    pub sts: Arc<Sts>,
+    /// Seals sign-in tokens.
+    pub master: MasterKey,
+    pub clock: SharedClock,
     pub store: Store,
     pub sessions: Sessions,
     pub throttle: Throttle,
@@ -91,7 +99,7 @@ impl PasswordSignIn {
         form: SignInForm<'_>,
         audit: &mut dyn FlowAudit,
     ) -> Result<SignInOutcome, PasswordSignInError> {
-        let now = self.iam.clock.now().timestamp();
+        let now = self.clock.now().timestamp();
         let throttle_key = format!("iam:{}:{}", form.account, form.username);
         let Some(attempt) = self.throttle.attempt(&throttle_key, form.address, now).await? else {
             return Err(PasswordSignInError::Throttled);
@@ -125,7 +133,9 @@ impl PasswordSignIn {
             }
         };
         self.throttle.record_success(&attempt).await?;
-        let (arn, issued) = crate::sts::console_credentials(&self.iam, &identity)
+        let (arn, issued) = self
+            .sts
+            .console_credentials(&identity)
             .map_err(|e| PasswordSignInError::Internal(e.to_string()))?;
         let root = identity.user.is_none();
         let session = ConsoleSession {
@@ -179,7 +189,7 @@ impl PasswordSignIn {
         if !matches!(claims.kind, SessionKind::AssumedRole | SessionKind::FederatedUser) {
             return Err(FederationError::NotARoleSession);
         }
-        let now = self.iam.clock.now().timestamp();
+        let now = self.clock.now().timestamp();
         let alias = self.store.account_alias(&claims.acct).await?;
         let session = ConsoleSession {
             user: claims.name.clone(),
@@ -199,7 +209,6 @@ impl PasswordSignIn {
         let token = crypto::random_token(48);
         let hash = crypto::sha256_hex(token.as_bytes());
         let sealed = self
-            .iam
             .master
             .seal_json(&session, &format!("signin-token:{hash}"))
             .map_err(|e| FederationError::Internal(e.to_string()))?;
@@ -219,10 +228,9 @@ impl PasswordSignIn {
             return Err(FederationError::LinkNotValid);
         }
         let hash = crypto::sha256_hex(token.as_bytes());
-        let now = self.iam.clock.now().timestamp();
+        let now = self.clock.now().timestamp();
         let sealed = self.store.take_signin_token(&hash, now).await?.ok_or(FederationError::LinkNotValid)?;
         let session: ConsoleSession = self
-            .iam
             .master
             .open_json(&sealed, &format!("signin-token:{hash}"))
             .map_err(|_| FederationError::LinkNotValid)?;
@@ -241,9 +249,10 @@ impl PasswordSignIn {
 mod tests {
     use super::*;
     use crate::audit::FlowEvent;
-    use crate::clock::{FixedClock, SharedClock};
-    use crate::crypto::{generate_token_key_pem, MasterKey, TokenKeys};
+    use crate::clock::FixedClock;
+    use crate::crypto::{generate_token_key_pem, TokenKeys};
     use crate::domain::{PublicUrl, SESSION_AUDIENCE};
+    use crate::sts::CredentialIssuer;
 
     async fn sign_in_case() -> (PasswordSignIn, crate::iam::AccountCreated, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -259,11 +268,21 @@ mod tests {
         .unwrap();
         let url = PublicUrl::parse("http://127.0.0.1:8080").unwrap();
         let tokens = Arc::new(crate::crypto::Shared::new(tokens));
-        let iam =
-            IamService::new(store.clone(), master.clone(), tokens, clock.clone(), "us-east-1".into(), url);
+        let iam = Arc::new(IamService::new(
+            store.clone(),
+            master.clone(),
+            tokens.clone(),
+            clock.clone(),
+            "us-east-1".into(),
+        ));
         let created = iam.create_account("111122223333", "admin").await.unwrap();
+        let issuer = CredentialIssuer { master: master.clone(), tokens, clock: clock.clone() };
+        let sts = Sts::new(iam.clone(), store.clone(), issuer, &url, clock.clone(), 0);
         let signin = PasswordSignIn {
-            iam: Arc::new(iam),
+            iam,
+            sts: Arc::new(sts),
+            master: master.clone(),
+            clock: clock.clone(),
             store: store.clone(),
             sessions: Sessions::new(store.clone(), master, clock),
             throttle: Throttle::new(store, 2, 20, 300),

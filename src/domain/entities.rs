@@ -1,9 +1,9 @@
 //! IAM entities as stored. Times are UTC seconds since the epoch.
-use super::ids::EntityKind;
+use super::ids::{AccountId, EntityKind};
 
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub alias: Option<String>,
     pub root_email: String,
     pub root_password_hash: String,
@@ -16,7 +16,7 @@ pub struct Account {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub kind: EntityKind,
     pub name: String,
     pub path: String,
@@ -33,7 +33,7 @@ impl Principal {
     /// A new user, group or role of `account_id` at `path`, with its ARN.
     pub fn new(
         id: String,
-        account_id: &str,
+        account_id: &AccountId,
         kind: EntityKind,
         name: &str,
         path: &str,
@@ -41,7 +41,7 @@ impl Principal {
     ) -> Principal {
         Principal {
             id,
-            account_id: account_id.to_owned(),
+            account_id: account_id.clone(),
             kind,
             name: name.to_owned(),
             path: path.to_owned(),
@@ -60,6 +60,7 @@ impl Principal {
 pub struct ManagedPolicy {
     pub arn: String,
     pub id: String,
+    /// A 12-digit account, or `aws` for AWS managed policies.
     pub account_id: String,
     pub name: String,
     pub path: String,
@@ -81,7 +82,7 @@ pub struct PolicyVersion {
 #[derive(Debug, Clone)]
 pub struct AccessKey {
     pub access_key_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     /// `None` for the root user's keys.
     pub user_id: Option<String>,
     pub sealed_secret: String,
@@ -105,7 +106,7 @@ pub struct LoginProfile {
 #[derive(Debug, Clone)]
 pub struct MfaDevice {
     pub serial: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub path: String,
     pub sealed_seed: String,
     /// The user it is enabled for; `Some("")` would never occur: root is `root_user`.
@@ -120,7 +121,7 @@ pub struct MfaDevice {
 #[derive(Debug, Clone)]
 pub struct SamlProvider {
     pub arn: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub name: String,
     pub uuid: String,
     pub metadata: String,
@@ -128,10 +129,56 @@ pub struct SamlProvider {
     pub entity_id: String,
     pub valid_until: Option<i64>,
     pub created_at: i64,
+    /// Read with the provider; written as its `idbroker:` tags.
+    pub settings: ProviderSettings,
+}
+
+/// A SAML provider's switches. AWS's API has no field for them, so they are
+/// set as `idbroker:` tags (TagSAMLProvider, any AWS client) and read here,
+/// in one place, into typed settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProviderSettings {
+    /// Only responses to idbroker's own requests: no IdP-initiated sign-in.
+    pub require_sp_initiated: bool,
+    /// RSA-SHA1 signatures accepted (refused otherwise).
+    pub allow_sha1_signatures: bool,
+}
+
+impl ProviderSettings {
+    /// The settings a provider's tags spell: a switch is on when its key is
+    /// spelt exactly so and its value is `true`.
+    pub fn from_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> ProviderSettings {
+        let mut settings = ProviderSettings::default();
+        for (key, value) in tags {
+            let on = value == "true";
+            match key {
+                super::TAG_REQUIRE_SP_INITIATED => settings.require_sp_initiated = on,
+                super::TAG_ALLOW_SHA1_SIGNATURES => settings.allow_sha1_signatures = on,
+                _ => {}
+            }
+        }
+        settings
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tag {
     pub key: String,
     pub value: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_switches_are_read_from_exactly_spelt_tags_set_to_true() {
+        let read = |tags: &[(&str, &str)]| ProviderSettings::from_tags(tags.iter().copied());
+        assert_eq!(read(&[]), ProviderSettings::default());
+        let both = read(&[("idbroker:RequireSPInitiated", "true"), ("idbroker:AllowSHA1Signatures", "true")]);
+        assert!(both.require_sp_initiated && both.allow_sha1_signatures);
+        assert_eq!(read(&[("idbroker:requirespinitiated", "true")]), ProviderSettings::default());
+        assert_eq!(read(&[("idbroker:RequireSPInitiated", "TRUE")]), ProviderSettings::default());
+        assert_eq!(read(&[("idbroker:AllowSHA1Signatures", "false")]), ProviderSettings::default());
+    }
 }

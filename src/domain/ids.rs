@@ -15,9 +15,65 @@ pub enum IdError {
     Path(String),
 }
 
-/// A 12-digit AWS account id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A 12-digit AWS account id. Reads as a `&str` where one is wanted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct AccountId(String);
+
+impl std::ops::Deref for AccountId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for AccountId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for AccountId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for AccountId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<AccountId> for String {
+    fn eq(&self, other: &AccountId) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<&AccountId> for AccountId {
+    fn eq(&self, other: &&AccountId) -> bool {
+        self == *other
+    }
+}
+
+impl PartialEq<&AccountId> for String {
+    fn eq(&self, other: &&AccountId) -> bool {
+        *self == other.0
+    }
+}
+
+impl From<&AccountId> for String {
+    fn from(id: &AccountId) -> String {
+        id.0.clone()
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> String {
+        id.0
+    }
+}
 
 impl AccountId {
     pub fn parse(s: &str) -> Result<Self, IdError> {

@@ -9,7 +9,8 @@ mod session;
 pub use arn::{Arn, ADMINISTRATOR_ACCESS, AWS_MANAGED_POLICY_PREFIX};
 pub use client_address::TrustedProxies;
 pub use entities::{
-    AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal, SamlProvider, Tag,
+    AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal, ProviderSettings,
+    SamlProvider, Tag,
 };
 pub use ids::{
     account_of_temporary_key, is_name_char, temporary_access_key_id, validate_name, AccountId, EntityKind,

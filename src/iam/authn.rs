@@ -1,6 +1,8 @@
 //! Who is calling: SigV4 verification against the stored access key.
 use super::IamService;
-use crate::domain::{Principal, SessionClaims, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY, SESSION_TOKEN_TYPE};
+use crate::domain::{
+    AccountId, Principal, SessionClaims, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY, SESSION_TOKEN_TYPE,
+};
 use crate::sigv4::{self, Authorization, RequestParts, SigV4Error};
 use crate::store::StoreError;
 
@@ -64,7 +66,7 @@ pub enum CallerKind {
 #[derive(Debug, Clone)]
 #[allow(clippy::manual_non_exhaustive)]
 pub struct Caller {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub arn: String,
     /// `AIDA...` for a user; the account id for the root user, as AWS reports.
     pub user_id: String,
@@ -161,7 +163,7 @@ impl IamService {
             }
         }
         let (kind, arn, user_id) = match &key.user_id {
-            None => (CallerKind::Root, crate::domain::Arn::root(&key.account_id), key.account_id.clone()),
+            None => (CallerKind::Root, crate::domain::Arn::root(&key.account_id), key.account_id.to_string()),
             Some(id) => {
                 let user = self.store.get_principal_by_id(id).await.map_err(AuthError::Backend)?;
                 let (arn, uid) = (user.arn.clone(), user.id.clone());
@@ -204,8 +206,10 @@ impl IamService {
             SessionKind::FederatedUser => format!("{}:{}", claims.acct, claims.name),
             SessionKind::UserSession | SessionKind::RootSession => claims.pid.clone(),
         };
+        // Our own signed token: an account id that does not parse is no credential.
+        let account_id = AccountId::parse(&claims.acct).map_err(|_| AuthError::InvalidClientTokenId)?;
         Ok(Caller {
-            account_id: claims.acct.clone(),
+            account_id,
             arn: claims.arn.clone(),
             user_id,
             access_key_id: claims.akid.clone(),

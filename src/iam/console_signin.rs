@@ -4,7 +4,7 @@
 //! password is checked with argon2 even for unknown names.
 use super::{IamError, IamService};
 use crate::crypto::{self, PasswordHash};
-use crate::domain::{EntityKind, Principal};
+use crate::domain::{AccountId, EntityKind, Principal};
 use crate::store::{Found, StoreError};
 
 /// Who signed in. Only `console_sign_in` makes one.
@@ -54,10 +54,10 @@ impl IamService {
         if account.trim().is_empty() {
             return self.root_sign_in(username, password, mfa_code).await;
         }
-        let found = if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
-            self.store.get_account(account).await
-        } else {
-            self.store.find_account_by_alias(account).await
+        // The account field takes an id or an alias, as AWS's does.
+        let found = match AccountId::parse(account) {
+            Ok(id) => self.store.get_account(&id).await,
+            Err(_) => self.store.find_account_by_alias(account).await,
         };
         let acct = found.found()?;
         let user = match &acct {
@@ -81,7 +81,7 @@ impl IamService {
         let devices = self.store.enabled_mfa_devices(&acct.account_id, Some(&user.id)).await?;
         let mfa_used = self.second_factor(&acct.account_id, Some(&user.id), &devices, mfa_code).await?;
         Ok(ConsoleIdentity {
-            account_id: acct.account_id,
+            account_id: acct.account_id.to_string(),
             account_alias: acct.alias,
             no_mfa_device: devices.is_empty(),
             user: Some(user),
@@ -110,7 +110,7 @@ impl IamService {
         let devices = self.store.enabled_mfa_devices(&acct.account_id, None).await?;
         let mfa_used = self.second_factor(&acct.account_id, None, &devices, mfa_code).await?;
         Ok(ConsoleIdentity {
-            account_id: acct.account_id,
+            account_id: acct.account_id.to_string(),
             account_alias: acct.alias,
             no_mfa_device: devices.is_empty(),
             user: None,

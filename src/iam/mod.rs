@@ -5,7 +5,6 @@ pub(crate) mod authn;
 mod builtin;
 mod console_signin;
 mod error;
-mod memo;
 mod password_policy;
 pub mod policy;
 pub(crate) mod service;

@@ -1,43 +1,36 @@
 //! The IAM service: state shared by every action, account creation, and the
 //! authorization of a caller's request.
 use super::authn::{access_key_context, Caller, CallerKind, SESSION_CACHE_LIMIT};
-use super::memo::Memo;
 use super::policy::{self, NamedPolicy, Policy, PolicyKind, PolicySet, RequestContext};
 use super::{builtin, IamError};
 use crate::clock::SharedClock;
 use crate::crypto::{self, MasterKey, Shared, TokenKeys};
-use crate::domain::PublicUrl;
 use crate::domain::{
     AccessKey, Account, AccountId, EntityKind, Principal, SessionClaims, SessionKind,
     ACCESS_KEY_PREFIX_LONG_TERM,
 };
+use crate::memo::Memo;
 use crate::store::{Store, StoreError};
 use chrono::SecondsFormat;
 use std::sync::Arc;
 
 pub struct IamService {
-    pub(crate) store: Store,
-    pub(crate) master: MasterKey,
+    pub(super) store: Store,
+    pub(super) master: MasterKey,
     /// The session-token keys, replaced when a key rolls over (keys.rs).
-    pub(crate) tokens: Arc<Shared<TokenKeys>>,
-    pub(crate) clock: SharedClock,
-    pub(crate) region: String,
-    /// `server.public_url`: our SAML entity id and ACS derive from it.
-    pub(crate) public_url: PublicUrl,
+    pub(super) tokens: Arc<Shared<TokenKeys>>,
+    pub(super) clock: SharedClock,
+    pub(super) region: String,
     policy_cache: Memo<(bool, String), Policy>,
     /// Session tokens whose signature verified, by SHA-256 of the token.
     pub(super) session_cache: Memo<[u8; 32], SessionClaims>,
-    /// Provider metadata already checked, by SHA-256 of the document.
-    metadata_cache: Memo<[u8; 32], crate::saml::IdpMetadata>,
-    /// `sts.sessions_per_principal_per_hour` (0: no limit).
-    pub(crate) sessions_per_principal_per_hour: u32,
 }
 
 /// What `idbroker init` prints (its `Debug` leaves the secrets out).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AccountCreated {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub user_name: String,
     pub arn: String,
     pub access_key_id: String,
@@ -72,7 +65,6 @@ impl IamService {
         tokens: Arc<Shared<TokenKeys>>,
         clock: SharedClock,
         region: String,
-        public_url: PublicUrl,
     ) -> Self {
         IamService {
             store,
@@ -80,42 +72,9 @@ impl IamService {
             tokens,
             clock,
             region,
-            public_url,
             policy_cache: Memo::new(POLICY_CACHE_LIMIT),
             session_cache: Memo::new(SESSION_CACHE_LIMIT),
-            metadata_cache: Memo::new(POLICY_CACHE_LIMIT),
-            sessions_per_principal_per_hour: 0,
         }
-    }
-
-    /// Limits the credentials one principal may obtain per hour (0: none).
-    pub fn with_session_limit(mut self, per_principal_per_hour: u32) -> Self {
-        self.sessions_per_principal_per_hour = per_principal_per_hour;
-        self
-    }
-
-    /// A provider's metadata, checked (certificates parsed, key sizes, no
-    /// DOCTYPE) once per document; its validUntil is checked on every use.
-    pub(crate) fn trusted_metadata(
-        &self,
-        document: &str,
-    ) -> Result<Arc<crate::saml::IdpMetadata>, crate::saml::MetadataError> {
-        let now = self.clock.now();
-        let digest = crate::crypto::sha256(document.as_bytes());
-        let metadata =
-            self.metadata_cache.get_or_try(digest, || crate::saml::validate_idp_metadata(document, now))?;
-        match metadata.valid_until {
-            Some(t) if t <= now => Err(crate::saml::MetadataError::Expired(t)),
-            _ => Ok(metadata),
-        }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
     }
 
     pub(crate) fn now(&self) -> i64 {
@@ -349,7 +308,7 @@ impl IamService {
         let root_password = crypto::random_password();
         let root_email = format!("root@{account_id}.idbroker.local");
         let account = Account {
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             alias: None,
             root_email: root_email.clone(),
             root_password_hash: crypto::hash_password(&root_password).0,
@@ -357,12 +316,12 @@ impl IamService {
             created_at: now,
         };
         let id = crypto::unique_id(EntityKind::User.id_prefix());
-        let admin = Principal::new(id, account_id.as_str(), EntityKind::User, admin_user, "/", now);
+        let admin = Principal::new(id, &account_id, EntityKind::User, admin_user, "/", now);
         let access_key_id = crypto::access_key_id(ACCESS_KEY_PREFIX_LONG_TERM);
         let secret = crypto::secret_access_key();
         let key = AccessKey {
             access_key_id: access_key_id.clone(),
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             user_id: Some(admin.id.clone()),
             sealed_secret: self.master.seal(secret.as_bytes(), &access_key_context(&access_key_id)),
             active: true,
@@ -379,7 +338,7 @@ impl IamService {
             Err(e) => return Err(e.into()),
         }
         Ok(AccountCreated {
-            account_id: account_id.to_string(),
+            account_id,
             user_name: admin.name,
             arn: admin.arn,
             access_key_id,

@@ -8,10 +8,10 @@ mod sp;
 mod trust;
 pub mod xml;
 
-pub use response::{names_sha1, verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
+pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 pub use sp::{claimed_identity, claimed_issuer, ClaimedIdentity, ServiceProviderUrls};
 pub(crate) use trust::check_certificate;
-pub use trust::{signing_key, validate_idp_metadata, IdpMetadata, MetadataError};
+pub use trust::{signing_key, validate_idp_metadata, IdpMetadata, MetadataError, MetadataMemo};
 
 /// The bounds every SAML message is read within (verified or only claimed).
 const MESSAGE_LIMITS: xml::Limits = xml::Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };

@@ -90,13 +90,6 @@ impl VerifiedAssertion {
     }
 }
 
-/// Whether a response names a SHA-1 algorithm, so that the opt-in is looked
-/// up only then. Spelled any other way (character references), the name is
-/// missed and the response is held to SHA-2: it fails closed.
-pub fn names_sha1(xml: &str) -> bool {
-    xml.contains("xmldsig#rsa-sha1") || xml.contains("xmldsig#sha1")
-}
-
 /// The parts of a Response, found by a walk that refuses anything out of place.
 struct Layout {
     response: usize,

@@ -42,6 +42,30 @@ pub struct IdpMetadata {
     pub redirect_sso_url: Option<String>,
 }
 
+/// Metadata documents already checked, by SHA-256 of the text: a provider's
+/// document is parsed and its certificates decoded once, not per sign-in.
+pub struct MetadataMemo(crate::memo::Memo<[u8; 32], IdpMetadata>);
+
+impl MetadataMemo {
+    pub fn new(limit: usize) -> Self {
+        MetadataMemo(crate::memo::Memo::new(limit))
+    }
+
+    /// `document`, checked once; its validUntil is checked on every use.
+    pub fn trusted(
+        &self,
+        document: &str,
+        now: DateTime<Utc>,
+    ) -> Result<std::sync::Arc<IdpMetadata>, MetadataError> {
+        let digest = crate::crypto::sha256(document.as_bytes());
+        let metadata = self.0.get_or_try(digest, || validate_idp_metadata(document, now))?;
+        match metadata.valid_until {
+            Some(t) if t <= now => Err(MetadataError::Expired(t)),
+            _ => Ok(metadata),
+        }
+    }
+}
+
 const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 
 const MIN_RSA_BITS: u32 = 2048;

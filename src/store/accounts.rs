@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 
 fn account(row: &AnyRow) -> Result<Account> {
     Ok(Account {
-        account_id: get(row, "account_id")?,
+        account_id: super::account_id(row)?,
         alias: opt(row, "alias")?,
         root_email: get(row, "root_email")?,
         root_password_hash: get(row, "root_password_hash")?,
@@ -28,7 +28,7 @@ impl Store {
             "INSERT INTO accounts (account_id, alias, root_email, root_password_hash, password_policy, created_at)
              VALUES ($1, NULL, $2, $3, NULL, $4)",
         )
-        .bind(&account.account_id)
+        .bind(account.account_id.as_str())
         .bind(&account.root_email)
         .bind(&account.root_password_hash)
         .bind(account.created_at)
@@ -116,9 +116,9 @@ impl Store {
 }
 
 impl Store {
-    pub async fn list_account_ids(&self) -> Result<Vec<String>> {
+    pub async fn list_account_ids(&self) -> Result<Vec<crate::domain::AccountId>> {
         let rows =
             sqlx::query("SELECT account_id FROM accounts ORDER BY account_id").fetch_all(&self.pool).await?;
-        rows.iter().map(|r| get(r, "account_id")).collect()
+        rows.iter().map(super::account_id).collect()
     }
 }

@@ -12,7 +12,7 @@ pub const MAX_ACCESS_KEYS: i64 = 2;
 fn access_key(row: &AnyRow) -> Result<AccessKey> {
     Ok(AccessKey {
         access_key_id: get(row, "access_key_id")?,
-        account_id: get(row, "account_id")?,
+        account_id: super::account_id(row)?,
         user_id: opt(row, "user_id")?,
         sealed_secret: get(row, "sealed_secret")?,
         active: get::<i64>(row, "active")? != 0,
@@ -26,7 +26,7 @@ fn access_key(row: &AnyRow) -> Result<AccessKey> {
 fn mfa(row: &AnyRow) -> Result<MfaDevice> {
     Ok(MfaDevice {
         serial: get(row, "serial")?,
-        account_id: get(row, "account_id")?,
+        account_id: super::account_id(row)?,
         path: get(row, "path")?,
         sealed_seed: get(row, "sealed_seed")?,
         user_id: opt(row, "user_id")?,
@@ -43,7 +43,7 @@ pub(super) async fn insert_access_key(tx: &mut super::WriteTx, k: &AccessKey) ->
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&k.access_key_id)
-    .bind(&k.account_id)
+    .bind(k.account_id.as_str())
     .bind(&k.user_id)
     .bind(&k.sealed_secret)
     .bind(k.active as i64)
@@ -66,7 +66,7 @@ impl Store {
             None => sqlx::query_scalar(
                 "SELECT COUNT(*) FROM access_keys WHERE account_id = $1 AND user_id IS NULL",
             )
-            .bind(&k.account_id),
+            .bind(k.account_id.as_str()),
         }
         .fetch_one(&mut *tx)
         .await?;
@@ -219,7 +219,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, NULL, 0, NULL, $5)",
         )
         .bind(&d.serial)
-        .bind(&d.account_id)
+        .bind(d.account_id.as_str())
         .bind(&d.path)
         .bind(&d.sealed_seed)
         .bind(d.created_at)

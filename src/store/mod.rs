@@ -297,6 +297,12 @@ where
     Ok(row.try_get::<Option<T>, _>(col)?)
 }
 
+/// The row's `account_id`, which only ever holds a 12-digit id.
+fn account_id(row: &AnyRow) -> Result<crate::domain::AccountId> {
+    crate::domain::AccountId::parse(&get::<String>(row, "account_id")?)
+        .map_err(|_| StoreError::Corrupt("account id"))
+}
+
 fn get<T>(row: &AnyRow, col: &str) -> Result<T>
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,

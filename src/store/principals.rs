@@ -15,7 +15,7 @@ fn kind_from(s: &str) -> Result<EntityKind> {
 pub(super) fn principal(row: &AnyRow) -> Result<Principal> {
     Ok(Principal {
         id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
+        account_id: super::account_id(row)?,
         kind: kind_from(&get::<String>(row, "kind")?)?,
         name: get(row, "name")?,
         path: get(row, "path")?,
@@ -36,7 +36,7 @@ pub(super) async fn insert_principal(tx: &mut super::WriteTx, p: &Principal) -> 
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)",
     )
     .bind(&p.id)
-    .bind(&p.account_id)
+    .bind(p.account_id.as_str())
     .bind(p.kind.as_str())
     .bind(&p.name)
     .bind(p.name.to_lowercase())

@@ -1,18 +1,48 @@
 //! SAML identity providers registered in an account.
 use super::{get, opt, Result, Store, StoreError};
-use crate::domain::SamlProvider;
+use crate::domain::{ProviderSettings, SamlProvider};
 use sqlx::any::AnyRow;
 
-pub(super) fn provider(row: &AnyRow) -> Result<SamlProvider> {
+/// Providers with their `idbroker:` tags, one row per tag (or one with no
+/// tag): read with `providers_of`. `WHERE` and `ORDER BY p.arn` follow.
+const SELECT_PROVIDERS: &str = "SELECT p.*, t.tag_key, t.tag_value FROM saml_providers p
+     LEFT JOIN tags t ON t.resource = p.arn AND t.key_lower LIKE 'idbroker:%'";
+
+/// The providers of rows from `SELECT_PROVIDERS` in ARN order, each with the
+/// settings its tags spell.
+fn providers_of(rows: &[AnyRow]) -> Result<Vec<SamlProvider>> {
+    let mut out: Vec<(SamlProvider, Vec<(String, String)>)> = Vec::new();
+    for row in rows {
+        let arn: String = get(row, "arn")?;
+        if out.last().is_none_or(|(p, _)| p.arn != arn) {
+            out.push((provider(row)?, Vec::new()));
+        }
+        if let (Some(key), Some(value)) = (opt::<String>(row, "tag_key")?, opt::<String>(row, "tag_value")?) {
+            if let Some((_, tags)) = out.last_mut() {
+                tags.push((key, value));
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(mut p, tags)| {
+            p.settings = ProviderSettings::from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            p
+        })
+        .collect())
+}
+
+fn provider(row: &AnyRow) -> Result<SamlProvider> {
     Ok(SamlProvider {
         arn: get(row, "arn")?,
-        account_id: get(row, "account_id")?,
+        account_id: super::account_id(row)?,
         name: get(row, "name")?,
         uuid: get(row, "uuid")?,
         metadata: get(row, "metadata")?,
         entity_id: get(row, "entity_id")?,
         valid_until: opt(row, "valid_until")?,
         created_at: get(row, "created_at")?,
+        settings: ProviderSettings::default(),
     })
 }
 
@@ -24,7 +54,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&p.arn)
-        .bind(&p.account_id)
+        .bind(p.account_id.as_str())
         .bind(&p.name)
         .bind(&p.uuid)
         .bind(&p.metadata)
@@ -43,22 +73,30 @@ impl Store {
             return Ok(kept);
         }
         let seen = self.cache.generation();
-        let row = sqlx::query("SELECT * FROM saml_providers WHERE arn = $1")
+        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.arn = $1 ORDER BY p.arn"))
             .bind(arn)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("SAML provider"))?;
-        let found = provider(&row)?;
+            .fetch_all(&self.pool)
+            .await?;
+        let found = providers_of(&rows)?.pop().ok_or(StoreError::NotFound("SAML provider"))?;
         self.cache.put(&self.cache.providers, seen, key, &found);
         Ok(found)
     }
 
     pub async fn list_saml_providers(&self, account_id: &str) -> Result<Vec<SamlProvider>> {
-        let rows = sqlx::query("SELECT * FROM saml_providers WHERE account_id = $1 ORDER BY arn")
+        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.account_id = $1 ORDER BY p.arn"))
             .bind(account_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(provider).collect()
+        providers_of(&rows)
+    }
+
+    /// Providers whose metadata names this IdP entity id, in every account.
+    pub async fn saml_providers_by_entity_id(&self, entity_id: &str) -> Result<Vec<SamlProvider>> {
+        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.entity_id = $1 ORDER BY p.arn"))
+            .bind(entity_id)
+            .fetch_all(&self.pool)
+            .await?;
+        providers_of(&rows)
     }
 
     pub async fn update_saml_provider(

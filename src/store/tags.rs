@@ -16,17 +16,6 @@ impl Store {
         rows.iter().map(|r| Ok(Tag { key: get(r, "tag_key")?, value: get(r, "tag_value")? })).collect()
     }
 
-    /// Whether `resource` carries the tag `key` (spelled exactly so) with the
-    /// value `true`: idbroker's switches on SAML providers.
-    pub async fn tagged_true(&self, resource: &str, key: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT tag_value FROM tags WHERE resource = $1 AND tag_key = $2")
-            .bind(resource)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| get::<String>(&r, "tag_value")).transpose()?.as_deref() == Some("true"))
-    }
-
     /// Adds or replaces tags (keys compare without case); refused with `Conflict`
     /// when the entity would carry more than `MAX_TAGS`.
     pub async fn put_tags(&self, resource: &str, tags: &[Tag]) -> Result<()> {
@@ -57,7 +46,7 @@ impl Store {
         if count as usize > MAX_TAGS {
             return Err(StoreError::Conflict("tags"));
         }
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         Ok(())
     }
 
@@ -70,7 +59,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         Ok(())
     }
 }

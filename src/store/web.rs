@@ -3,7 +3,6 @@
 //! database reader cannot act as a browser; single-use rows are taken with
 //! `DELETE ... RETURNING`, which exactly one caller wins.
 use super::{get, Result, Store};
-use crate::domain::SamlProvider;
 
 impl Store {
     /// The `(kind, data)` of a live session.
@@ -89,15 +88,6 @@ impl Store {
                 .await?;
         sqlx::query("DELETE FROM signin_tokens WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
         row.map(|r| get(&r, "data")).transpose()
-    }
-
-    /// Providers whose metadata names this IdP entity id, in every account.
-    pub async fn saml_providers_by_entity_id(&self, entity_id: &str) -> Result<Vec<SamlProvider>> {
-        let rows = sqlx::query("SELECT * FROM saml_providers WHERE entity_id = $1 ORDER BY arn")
-            .bind(entity_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(super::providers::provider).collect()
     }
 }
 

@@ -1,9 +1,10 @@
 //! The STS Query API actions.
-use super::session::{issue, issue_role_session, packed_size, SessionRequest};
+use super::session::{issue_role_session, packed_size, SessionRequest};
+use super::Sts;
 use super::{trust, StsError};
 use crate::domain::{account_of_temporary_key, Arn, Principal, SessionKind, ACCESS_KEY_PREFIX_TEMPORARY};
 use crate::iam::policy::{PolicyKind, PrincipalType, RequestPrincipal};
-use crate::iam::{Caller, CallerKind, IamError, IamService};
+use crate::iam::{Caller, CallerKind, IamError};
 use crate::query::{text, Node, Params};
 use crate::store::Found;
 
@@ -20,29 +21,33 @@ pub const ACTIONS: &[&str] = &[
 
 type Output = Result<Option<Vec<Node>>, StsError>;
 
-pub async fn handle(iam: &IamService, caller: &Caller, action: &str, p: &Params) -> Output {
-    match action {
-        "GetCallerIdentity" => Ok(Some(vec![
-            text("UserId", &caller.user_id),
-            text("Account", &caller.account_id),
-            text("Arn", &caller.arn),
-        ])),
-        "GetSessionToken" => {
-            count_session(iam, caller).await?;
-            get_session_token(iam, caller, p).await
-        }
-        "GetFederationToken" => {
-            count_session(iam, caller).await?;
-            get_federation_token(iam, caller, p).await
-        }
-        "AssumeRole" => {
-            count_session(iam, caller).await?;
-            assume_role(iam, caller, p).await
-        }
-        "GetAccessKeyInfo" => get_access_key_info(iam, p).await,
-        "DecodeAuthorizationMessage" => decode_authorization_message(iam, caller, p).await,
-        other => {
-            Err(StsError::InvalidAction(format!("Could not find operation {other} for version 2011-06-15")))
+impl Sts {
+    /// Serves one STS action but AssumeRoleWithSAML (`assume_role_with_saml`).
+    pub async fn handle(&self, caller: &Caller, action: &str, p: &Params) -> Output {
+        let sts = self;
+        match action {
+            "GetCallerIdentity" => Ok(Some(vec![
+                text("UserId", &caller.user_id),
+                text("Account", &caller.account_id),
+                text("Arn", &caller.arn),
+            ])),
+            "GetSessionToken" => {
+                count_session(sts, caller).await?;
+                get_session_token(sts, caller, p).await
+            }
+            "GetFederationToken" => {
+                count_session(sts, caller).await?;
+                get_federation_token(sts, caller, p).await
+            }
+            "AssumeRole" => {
+                count_session(sts, caller).await?;
+                assume_role(sts, caller, p).await
+            }
+            "GetAccessKeyInfo" => get_access_key_info(sts, p).await,
+            "DecodeAuthorizationMessage" => decode_authorization_message(sts, caller, p).await,
+            other => Err(StsError::InvalidAction(format!(
+                "Could not find operation {other} for version 2011-06-15"
+            ))),
         }
     }
 }
@@ -53,14 +58,14 @@ pub async fn handle(iam: &IamService, caller: &Caller, action: &str, p: &Params)
 /// principal is the one behind the credentials, so a role's sessions share
 /// one budget whatever their names. Counted before the request is judged, so
 /// refused requests spend it too.
-async fn count_session(iam: &IamService, caller: &Caller) -> Result<(), StsError> {
-    let limit = iam.sessions_per_principal_per_hour;
+async fn count_session(sts: &Sts, caller: &Caller) -> Result<(), StsError> {
+    let limit = sts.session_limit;
     if limit == 0 {
         return Ok(());
     }
     let principal = caller.session().map_or(caller.user_id.as_str(), |s| s.pid.as_str());
-    let now = iam.clock.now().timestamp();
-    let issued = iam.store.count_issuance(principal, now - now.rem_euclid(3600)).await?;
+    let now = sts.clock.now().timestamp();
+    let issued = sts.store.count_issuance(principal, now - now.rem_euclid(3600)).await?;
     if issued > i64::from(limit) {
         return Err(StsError::Throttling);
     }
@@ -105,10 +110,7 @@ pub(super) fn duration(p: &Params, min: i64, max: i64, default: i64) -> Result<i
 
 /// The session policy (inline document and managed ARNs) a request asks for,
 /// checked for form only: nothing is looked up before the trust decision.
-pub(super) fn session_policy(
-    iam: &IamService,
-    p: &Params,
-) -> Result<(Option<String>, Vec<String>), StsError> {
+pub(super) fn session_policy(sts: &Sts, p: &Params) -> Result<(Option<String>, Vec<String>), StsError> {
     let policy = match p.get("Policy") {
         None => None,
         Some(doc) => {
@@ -120,7 +122,7 @@ pub(super) fn session_policy(
                     "Member must have length less than or equal to 2048",
                 ));
             }
-            iam.parse_policy(doc, PolicyKind::Identity)?;
+            sts.iam.parse_policy(doc, PolicyKind::Identity)?;
             Some(doc.to_owned())
         }
     };
@@ -144,7 +146,7 @@ pub(super) fn session_policy(
 /// account, as on AWS. A policy of another account is answered exactly like
 /// a missing one, so nothing about other tenants can be learnt.
 pub(super) async fn check_session_policy_arns(
-    iam: &IamService,
+    sts: &Sts,
     account: &str,
     arns: &[String],
 ) -> Result<(), StsError> {
@@ -155,7 +157,7 @@ pub(super) async fn check_session_policy_arns(
         if !own_or_aws {
             return Err(not_attachable());
         }
-        iam.managed_policy_document(arn).await.map_err(|e| match e {
+        sts.iam.managed_policy_document(arn).await.map_err(|e| match e {
             crate::iam::IamError::NoSuchEntity(_) => not_attachable(),
             other => other.into(),
         })?;
@@ -198,12 +200,7 @@ fn session_tags(p: &Params) -> Result<SessionTags, StsError> {
 
 /// `SerialNumber` + `TokenCode`, when given, must be a valid code of the
 /// calling user's device. Returns whether MFA was presented.
-async fn mfa(
-    iam: &IamService,
-    caller: &Caller,
-    user: Option<&Principal>,
-    p: &Params,
-) -> Result<bool, StsError> {
+async fn mfa(sts: &Sts, caller: &Caller, user: Option<&Principal>, p: &Params) -> Result<bool, StsError> {
     let (serial, code) = match (p.get("SerialNumber"), p.get("TokenCode")) {
         (None, None) => return Ok(false),
         (Some(s), Some(c)) => (s, c),
@@ -216,7 +213,7 @@ async fn mfa(
             "Member must be 6 digits, with a serial number of 9 to 256 characters",
         ));
     }
-    if !iam.check_mfa_code(&caller.account_id, user.map(|u| u.id.as_str()), serial, code).await? {
+    if !sts.iam.check_mfa_code(&caller.account_id, user.map(|u| u.id.as_str()), serial, code).await? {
         return Err(StsError::AccessDenied(
             "MultiFactorAuthentication failed with invalid MFA one time pass code.".into(),
         ));
@@ -236,34 +233,34 @@ fn long_term_caller(caller: &Caller, action: &str) -> Result<Option<Principal>, 
     }
 }
 
-async fn get_session_token(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+async fn get_session_token(sts: &Sts, caller: &Caller, p: &Params) -> Output {
     let user = long_term_caller(caller, "GetSessionToken")?;
     let (max, default) = if user.is_none() { (3600, 3600) } else { (129_600, 43_200) };
     let duration = duration(p, 900, max, default)?;
-    let mfa = mfa(iam, caller, user.as_ref(), p).await?;
+    let mfa = mfa(sts, caller, user.as_ref(), p).await?;
     let (kind, principal_id) = match &user {
         Some(u) => (SessionKind::UserSession, u.id.clone()),
-        None => (SessionKind::RootSession, caller.account_id.clone()),
+        None => (SessionKind::RootSession, caller.account_id.to_string()),
     };
     let mut request = SessionRequest::new(&caller.account_id, kind, &principal_id, &caller.arn, "", duration);
     request.mfa = mfa;
-    let issued = issue(iam, request)?;
+    let issued = sts.issuer.issue(request)?;
     Ok(Some(vec![issued.credentials_node()]))
 }
 
-async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+async fn get_federation_token(sts: &Sts, caller: &Caller, p: &Params) -> Output {
     let user = long_term_caller(caller, "GetFederationToken")?;
     let name = session_name(p, "Name", "name", 2, 32)?;
     let arn = Arn::federated_user(&caller.account_id, name);
-    let ctx = iam.context_for(caller, "sts:GetFederationToken", &arn).await?;
-    iam.authorize(caller, &ctx).await?;
+    let ctx = sts.iam.context_for(caller, "sts:GetFederationToken", &arn).await?;
+    sts.iam.authorize(caller, &ctx).await?;
     let (max, default) = if user.is_none() { (3600, 3600) } else { (129_600, 43_200) };
     let duration = duration(p, 900, max, default)?;
-    let (policy, policy_arns) = session_policy(iam, p)?;
-    check_session_policy_arns(iam, &caller.account_id, &policy_arns).await?;
+    let (policy, policy_arns) = session_policy(sts, p)?;
+    check_session_policy_arns(sts, &caller.account_id, &policy_arns).await?;
     let (tags, _) = session_tags(p)?;
     let packed = packed_size(&policy, &policy_arns, &tags);
-    let principal_id = user.map(|u| u.id).unwrap_or_else(|| caller.account_id.clone());
+    let principal_id = user.map(|u| u.id).unwrap_or_else(|| caller.account_id.to_string());
     let mut request = SessionRequest::new(
         &caller.account_id,
         SessionKind::FederatedUser,
@@ -275,7 +272,7 @@ async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> 
     request.policy = policy;
     request.policy_arns = policy_arns;
     request.tags = tags;
-    let issued = issue(iam, request)?;
+    let issued = sts.issuer.issue(request)?;
     Ok(Some(vec![
         issued.credentials_node(),
         Node::Struct(
@@ -286,7 +283,7 @@ async fn get_federation_token(iam: &IamService, caller: &Caller, p: &Params) -> 
     ]))
 }
 
-async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+async fn assume_role(sts: &Sts, caller: &Caller, p: &Params) -> Output {
     if matches!(caller.kind, CallerKind::Root)
         || caller
             .session()
@@ -298,7 +295,7 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     }
     let role_arn = p.required_string("RoleArn", 20, 2048)?;
     let session = session_name(p, "RoleSessionName", "roleSessionName", 2, 64)?;
-    let role = trust::role_of(iam, caller, role_arn).await?;
+    let role = trust::role_of(sts, caller, role_arn).await?;
     let chained = caller.session().is_some_and(|s| s.kind == SessionKind::AssumedRole);
     let role_max = role.max_session_duration.unwrap_or(3600);
     let requested = duration(p, 900, 43_200, 3600)?;
@@ -322,7 +319,7 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
             ));
         }
     }
-    let (policy, policy_arns) = session_policy(iam, p)?;
+    let (policy, policy_arns) = session_policy(sts, p)?;
     let (mut tags, mut transitive) = session_tags(p)?;
     // Transitive tags of the calling session pass on and cannot be overridden.
     if let Some(s) = caller.session() {
@@ -338,20 +335,20 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
             }
         }
     }
-    let user = match iam.caller_user(caller).await {
+    let user = match sts.iam.caller_user(caller).await {
         Ok(user) => user,
         // Role and federated sessions have no user of their own.
         Err(IamError::Validation(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let mfa = mfa(iam, caller, user.as_ref(), p).await? || caller.session().is_some_and(|s| s.mfa);
+    let mfa = mfa(sts, caller, user.as_ref(), p).await? || caller.session().is_some_and(|s| s.mfa);
 
-    let mut ctx = iam.context_for(caller, "sts:AssumeRole", &role.arn).await?;
+    let mut ctx = sts.iam.context_for(caller, "sts:AssumeRole", &role.arn).await?;
     let mut ids = vec![(PrincipalType::Aws, caller.arn.clone())];
     if let Some(role_arn) = caller.session().and_then(|s| crate::iam::service::role_arn_of_session(&s.arn)) {
         ids.push((PrincipalType::Aws, role_arn));
     }
-    ctx.principal = Some(RequestPrincipal { account: caller.account_id.clone(), ids });
+    ctx.principal = Some(RequestPrincipal { account: caller.account_id.to_string(), ids });
     ctx.set("sts:RoleSessionName", session);
     ctx.set("aws:MultiFactorAuthPresent", mfa.to_string());
     if let Some(x) = external_id {
@@ -365,14 +362,14 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
         ))
     };
     let actions = trust::actions("sts:AssumeRole", !tags.is_empty(), source_identity.is_some());
-    if !trust::caller_allowed(iam, caller, &role, &ctx, &actions).await? {
+    if !trust::caller_allowed(sts, caller, &role, &ctx, &actions).await? {
         return Err(denied());
     }
     // Only now, with the caller trusted, may the role's settings shape the answer.
     if requested > role_max {
         return Err(trust::exceeds_max_session_duration(role_max));
     }
-    check_session_policy_arns(iam, &role.account_id, &policy_arns).await?;
+    check_session_policy_arns(sts, &role.account_id, &policy_arns).await?;
     let source = source_identity.map(str::to_owned).or(inherited_source);
     let mut session = SessionRequest::for_role(&role, session, requested);
     session.mfa = mfa;
@@ -382,17 +379,17 @@ async fn assume_role(iam: &IamService, caller: &Caller, p: &Params) -> Output {
     session.transitive_tag_keys = transitive;
     session.source_identity = source.clone();
     session.chained = chained;
-    let (mut out, _) = issue_role_session(iam, session)?;
+    let (mut out, _) = issue_role_session(&sts.issuer, session)?;
     out.extend(source.map(|s| text("SourceIdentity", s)));
     Ok(Some(out))
 }
 
-async fn get_access_key_info(iam: &IamService, p: &Params) -> Output {
+async fn get_access_key_info(sts: &Sts, p: &Params) -> Output {
     let id = p.required_string("AccessKeyId", 16, 128)?;
     let account = if id.starts_with(ACCESS_KEY_PREFIX_TEMPORARY) {
-        account_of_temporary_key(id).map(|a| a.to_string())
+        account_of_temporary_key(id)
     } else {
-        iam.store.get_access_key(id).await.found()?.map(|k| k.account_id)
+        sts.store.get_access_key(id).await.found()?.map(|k| k.account_id)
     };
     let account =
         account.ok_or_else(|| StsError::InvalidParameterValue(format!("Access key {id} is not valid.")))?;
@@ -401,11 +398,11 @@ async fn get_access_key_info(iam: &IamService, p: &Params) -> Output {
 
 /// Opens an encoded authorization message from an AccessDenied of this
 /// account, for callers allowed `sts:DecodeAuthorizationMessage`.
-async fn decode_authorization_message(iam: &IamService, caller: &Caller, p: &Params) -> Output {
+async fn decode_authorization_message(sts: &Sts, caller: &Caller, p: &Params) -> Output {
     let encoded = p.required_string("EncodedMessage", 1, 10_240)?;
-    let ctx = iam.context_for(caller, "sts:DecodeAuthorizationMessage", "*").await?;
-    iam.authorize(caller, &ctx).await?;
-    let decoded = iam.open_authorization_message(&caller.account_id, encoded).ok_or_else(|| {
+    let ctx = sts.iam.context_for(caller, "sts:DecodeAuthorizationMessage", "*").await?;
+    sts.iam.authorize(caller, &ctx).await?;
+    let decoded = sts.iam.open_authorization_message(&caller.account_id, encoded).ok_or_else(|| {
         StsError::InvalidAuthorizationMessage(
             "The message is not an authorization message of this account.".into(),
         )

@@ -6,14 +6,57 @@ mod saml;
 mod session;
 mod trust;
 
-pub use actions::{handle, ACTIONS};
-pub use saml::{
-    accept_browser_response, assume_role_with_saml, issue_for_claims, record_first_use, trust_claims,
-    BrowserAssertion, FirstUseRecorded, RoleSession, SamlClaims, SessionAsk, TrustedRole,
-};
-pub use session::{console_credentials, Issued};
+pub use actions::ACTIONS;
+pub use saml::{BrowserAssertion, FirstUseRecorded, RoleSession, SamlClaims, SessionAsk, TrustedRole};
+pub use session::{CredentialIssuer, Issued};
 
-use crate::iam::IamError;
+use crate::clock::SharedClock;
+use crate::domain::PublicUrl;
+use crate::iam::{IamError, IamService};
+use crate::saml::{MetadataMemo, ServiceEndpoint};
+use crate::store::Store;
+use std::sync::Arc;
+
+/// The STS and what it touches, each named: IAM's policies (trust and session
+/// policies are judged by the same engine), the store (roles, providers, the
+/// replay cache, issuance counts), the credential issuer, and what a SAML
+/// Response is verified against.
+pub struct Sts {
+    iam: Arc<IamService>,
+    store: Store,
+    issuer: CredentialIssuer,
+    /// Our SP's audience and recipient, limits and clock skew.
+    endpoint: ServiceEndpoint,
+    /// Providers' metadata, checked once per document.
+    metadata: MetadataMemo,
+    clock: SharedClock,
+    /// `sts.sessions_per_principal_per_hour` (0: no limit).
+    session_limit: u32,
+}
+
+/// Distinct metadata documents kept checked in memory.
+const METADATA_MEMO_LIMIT: usize = 4096;
+
+impl Sts {
+    pub fn new(
+        iam: Arc<IamService>,
+        store: Store,
+        issuer: CredentialIssuer,
+        public_url: &PublicUrl,
+        clock: SharedClock,
+        session_limit: u32,
+    ) -> Sts {
+        Sts {
+            iam,
+            store,
+            issuer,
+            endpoint: saml::verification_endpoint(public_url),
+            metadata: MetadataMemo::new(METADATA_MEMO_LIMIT),
+            clock,
+            session_limit,
+        }
+    }
+}
 
 /// STS failures, one variant per AWS error code a client may see.
 #[derive(Debug, thiserror::Error)]

@@ -3,11 +3,10 @@
 //! assertion names and whose trust policy accepts the provider. Unsigned, as on
 //! AWS: the assertion is the credential.
 use super::session::{issue_role_session, SessionRequest};
-use super::{trust, StsError};
+use super::{trust, Sts, StsError};
 use crate::crypto;
 use crate::domain::{Arn, EntityKind, SamlProvider};
 use crate::iam::policy::{PrincipalType, RequestContext, RequestPrincipal};
-use crate::iam::IamService;
 use crate::query::{text, Node, Params};
 use crate::saml::{verify_response, SamlError, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 use crate::store::{AssertionUse, Found, StoreError};
@@ -152,56 +151,46 @@ pub struct SessionAsk {
     pub policy_arns: Vec<String>,
 }
 
-pub(super) fn verification_endpoint(iam: &IamService) -> ServiceEndpoint {
+/// What a Response must be addressed to: our SP's entity id and ACS.
+pub(super) fn verification_endpoint(public_url: &crate::domain::PublicUrl) -> ServiceEndpoint {
     ServiceEndpoint {
-        audiences: vec![iam.public_url.sp_entity_id()],
-        recipients: vec![iam.public_url.acs()],
+        audiences: vec![public_url.sp_entity_id()],
+        recipients: vec![public_url.acs()],
         max_bytes: MAX_ASSERTION_CHARS,
         clock_skew: chrono::Duration::seconds(CLOCK_SKEW_SECONDS),
     }
-}
-
-/// Providers tagged so accept RSA-SHA1 signatures (refused otherwise).
-pub use crate::domain::TAG_ALLOW_SHA1_SIGNATURES as ALLOWS_SHA1_TAG;
-
-/// Whether `provider` accepts this response's SHA-1 signature: looked up only
-/// for a response that names SHA-1.
-async fn allows_sha1(iam: &IamService, provider: &SamlProvider, xml: &str) -> Result<bool, StsError> {
-    if !crate::saml::names_sha1(xml) {
-        return Ok(false);
-    }
-    Ok(iam.store.tagged_true(&provider.arn, ALLOWS_SHA1_TAG).await?)
 }
 
 /// Verifies a Response against one provider's metadata keys (about 50 µs of
 /// CPU, benches/saml.rs: done in place, as a blocking-pool hand-off would
 /// cost as much again).
 fn verify_with(
-    iam: &IamService,
+    sts: &Sts,
     xml: &str,
     metadata: &str,
     allows_sha1: bool,
 ) -> Result<VerifiedAssertion, StsError> {
-    let now = iam.clock.now();
-    let metadata = iam
-        .trusted_metadata(metadata)
+    let now = sts.clock.now();
+    let metadata = sts
+        .metadata
+        .trusted(metadata, now)
         .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "issuer"))?;
     let idp = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
         signing_keys: metadata.signing_keys.clone(),
         allows_sha1,
     };
-    verify_response(xml, &idp, &verification_endpoint(iam), now).map_err(rejected)
+    verify_response(xml, &idp, &sts.endpoint, now).map_err(rejected)
 }
 
 /// The assertion's use, kept by the replay cache until the assertion's end
 /// (plus the clock skew): accepted once, on every node and every endpoint.
-fn first_use(iam: &IamService, assertion: &VerifiedAssertion) -> AssertionUse {
+fn first_use(sts: &Sts, assertion: &VerifiedAssertion) -> AssertionUse {
     AssertionUse {
         issuer: assertion.issuer().to_owned(),
         assertion_id: assertion.assertion_id().to_owned(),
         expires_at: assertion.not_on_or_after().timestamp() + CLOCK_SKEW_SECONDS,
-        now: iam.clock.now().timestamp(),
+        now: sts.clock.now().timestamp(),
     }
 }
 
@@ -214,18 +203,6 @@ fn first_use(iam: &IamService, assertion: &VerifiedAssertion) -> AssertionUse {
 pub struct FirstUseRecorded {
     issuer: String,
     assertion_id: String,
-}
-
-/// Records an assertion's first use; refused (`replay`) when it was used before.
-pub async fn record_first_use(
-    iam: &IamService,
-    first_use: AssertionUse,
-) -> Result<FirstUseRecorded, StsError> {
-    let (issuer, assertion_id) = (first_use.issuer.clone(), first_use.assertion_id.clone());
-    if !iam.store.record_assertion_use(first_use).await? {
-        return Err(rejected(SamlError::Replay));
-    }
-    Ok(FirstUseRecorded { issuer, assertion_id })
 }
 
 fn decode_assertion(encoded: &str) -> Result<String, StsError> {
@@ -251,171 +228,36 @@ pub struct TrustedRole {
     name_qualifier: String,
 }
 
-/// The trust decision: AssumeRoleWithSAML's semantics for `role_arn` through
-/// `provider`, from verified claims.
-pub async fn trust_claims(
-    iam: &IamService,
-    provider: &SamlProvider,
-    claims: &SamlClaims,
-    role_arn: &str,
-    ask: SessionAsk,
-) -> Result<TrustedRole, StsError> {
-    // AWS's attribute semantics, matched exactly.
-    if !claims.roles.iter().any(|(r, pr)| r == role_arn && *pr == provider.arn) {
-        return Err(NOT_OFFERED);
-    }
-    let now = iam.clock.now();
-    if now.timestamp() >= claims.valid_until + CLOCK_SKEW_SECONDS {
-        return Err(rejected(SamlError::Expired));
-    }
-    let parsed = Arn::parse(role_arn).filter(|a| a.service == "iam");
-    let role = match parsed
-        .as_ref()
-        .and_then(|a| a.resource_type_and_name().map(|(k, n)| (a.account.clone(), k, n)))
-    {
-        Some((account, "role", name)) => {
-            iam.store.get_principal(&account, EntityKind::Role, name).await.found()?
-        }
-        _ => None,
-    }
-    .filter(|r| r.arn == role_arn && provider.account_id == r.account_id);
-    let role = role.ok_or(MISSING)?;
-
-    // The trust policy decides, with AWS's SAML condition keys.
-    let sub_type = claims.sub_type();
-    let name_qualifier = base64::engine::general_purpose::STANDARD.encode(crypto::sha1(
-        format!("{}{}/{}", claims.issuer, provider.account_id, provider.name).as_bytes(),
-    ));
-    let mut ctx = RequestContext::new("sts:AssumeRoleWithSAML", &role.arn);
-    ctx.principal = Some(RequestPrincipal {
-        account: provider.account_id.clone(),
-        ids: vec![(PrincipalType::Federated, provider.arn.clone())],
-    });
-    ctx.set("aws:CurrentTime", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    ctx.set("aws:FederatedProvider", provider.arn.clone());
-    ctx.set("saml:aud", claims.recipient.clone());
-    ctx.set("saml:iss", claims.issuer.clone());
-    ctx.set("saml:sub", claims.name_id.clone());
-    ctx.set("saml:sub_type", sub_type.clone());
-    ctx.set("saml:namequalifier", name_qualifier.clone());
-    ctx.set("saml:doc", format!("{}/{}", provider.account_id, provider.name));
-    let source_identity = claims.source_identity.as_deref();
-    trust::set_session_keys(&mut ctx, &claims.tags, &claims.transitive_tag_keys, source_identity);
-    let actions =
-        trust::actions("sts:AssumeRoleWithSAML", !claims.tags.is_empty(), source_identity.is_some());
-    if !trust::federated_allowed(iam, &role, &ctx, &actions)? {
-        return Err(UNTRUSTED);
-    }
-    // Only now, with the trust policy satisfied, may the role's settings and
-    // the policies of its account shape the answer.
-    let role_max = role.max_session_duration.unwrap_or(3600);
-    if ask.duration.is_some_and(|d| d > role_max) {
-        return Err(trust::exceeds_max_session_duration(role_max));
-    }
-    super::actions::check_session_policy_arns(iam, &role.account_id, &ask.policy_arns).await?;
-    let mut duration = ask.duration.unwrap_or(3600).min(role_max);
-    if let Some(d) = claims.session_duration {
-        duration = duration.min(d);
-    }
-    if let Some(t) = claims.session_not_on_or_after {
-        duration = duration.min(t - now.timestamp());
-    }
-    Ok(TrustedRole { role, ask, duration, name_qualifier })
-}
-
-/// The credentials of a trusted role session, for claims whose assertion's
-/// use is recorded.
-pub fn issue_for_claims(
-    iam: &IamService,
-    trusted: TrustedRole,
-    claims: &SamlClaims,
-    recorded: &FirstUseRecorded,
-) -> Result<RoleSession, StsError> {
-    // The proof must be for an assertion of the issuer these claims come from.
-    if recorded.issuer != claims.issuer {
-        return Err(StsError::Internal("the recorded use is another issuer's assertion".into()));
-    }
-    let TrustedRole { role, ask, duration, name_qualifier } = trusted;
-    let mut request = SessionRequest::for_role(&role, &claims.session_name, duration);
-    request.policy = ask.policy;
-    request.policy_arns = ask.policy_arns;
-    request.tags = claims.tags.clone();
-    request.transitive_tag_keys = claims.transitive_tag_keys.clone();
-    request.source_identity = claims.source_identity.clone();
-    let assumed_role_arn = request.arn.clone();
-    let (nodes, issued) = issue_role_session(iam, request)?;
-    Ok(RoleSession {
-        role_arn: role.arn.clone(),
-        assumed_role_arn,
-        account_id: role.account_id.clone(),
-        access_key_id: issued.access_key_id,
-        secret_access_key: issued.secret,
-        session_token: issued.token,
-        expiration: issued.expiration,
-        nodes,
-        name_qualifier,
-    })
-}
-
-/// AssumeRoleWithSAML's answer, with the audit record's userIdentity: the
-/// principal the assertion names (NameID, issuer, role, session name, source
-/// identity), from the verified claims when it was accepted and from what a
-/// refused one claimed otherwise.
-pub async fn assume_role_with_saml(
-    iam: &IamService,
-    p: &Params,
-) -> (Result<Option<Vec<Node>>, StsError>, serde_json::Value) {
-    match exchange_assertion(iam, p).await {
-        Ok((nodes, claims)) => {
-            let named = crate::saml::ClaimedIdentity {
-                issuer: Some(claims.issuer),
-                name_id: Some(claims.name_id),
-                session_name: Some(claims.session_name),
-                source_identity: claims.source_identity,
-            };
-            (Ok(Some(nodes)), audit_identity(p, named, true))
-        }
-        Err(e) => {
-            let claimed = p
-                .get("SAMLAssertion")
-                .and_then(|a| decode_assertion(a).ok())
-                .map(|xml| crate::saml::claimed_identity(&xml))
-                .unwrap_or_default();
-            (Err(e), audit_identity(p, claimed, false))
-        }
-    }
-}
-
-async fn exchange_assertion(iam: &IamService, p: &Params) -> Result<(Vec<Node>, SamlClaims), StsError> {
+async fn exchange_assertion(sts: &Sts, p: &Params) -> Result<(Vec<Node>, SamlClaims), StsError> {
     let role_arn = p.required_string("RoleArn", 20, 2048)?;
     let provider_arn = p.required_string("PrincipalArn", 20, 2048)?;
     let encoded = p.required_string("SAMLAssertion", 4, MAX_ASSERTION_CHARS)?;
     let requested = super::actions::duration(p, 900, 43_200, 3600)?;
-    let (policy, policy_arns) = super::actions::session_policy(iam, p)?;
+    let (policy, policy_arns) = super::actions::session_policy(sts, p)?;
 
     let xml = decode_assertion(encoded)?;
-    let provider = match iam.store.get_saml_provider(provider_arn).await {
+    let provider = match sts.store.get_saml_provider(provider_arn).await {
         Ok(pr) => pr,
         // A provider that does not exist trusts no key: the answer is the one
         // a registered provider gives a response its keys did not sign, so no
         // one learns which providers exist.
         Err(StoreError::NotFound(_)) => {
             let nobody = TrustedIdp { entity_id: String::new(), signing_keys: vec![], allows_sha1: false };
-            let refused = verify_response(&xml, &nobody, &verification_endpoint(iam), iam.clock.now());
+            let refused = verify_response(&xml, &nobody, &sts.endpoint, sts.clock.now());
             return Err(refused.err().map_or(NOT_OFFERED, rejected));
         }
         Err(e) => return Err(e.into()),
     };
-    let sha1 = allows_sha1(iam, &provider, &xml).await?;
-    let assertion = verify_with(iam, &xml, &provider.metadata, sha1)?;
+    let sha1 = provider.settings.allow_sha1_signatures;
+    let assertion = verify_with(sts, &xml, &provider.metadata, sha1)?;
     let claims = SamlClaims::of(&assertion)?;
     let ask =
         SessionAsk { duration: p.get("DurationSeconds").is_some().then_some(requested), policy, policy_arns };
-    let trusted = trust_claims(iam, &provider, &claims, role_arn, ask).await?;
+    let trusted = sts.trust_claims(&provider, &claims, role_arn, ask).await?;
     // Recorded once trust allows (a refused role does not use the assertion up)
     // and before anything is issued.
-    let recorded = record_first_use(iam, first_use(iam, &assertion)).await?;
-    let session = issue_for_claims(iam, trusted, &claims, &recorded)?;
+    let recorded = sts.record_first_use(first_use(sts, &assertion)).await?;
+    let session = sts.issue_for_claims(trusted, &claims, &recorded)?;
     let mut out = session.nodes;
     out.extend([
         text("Subject", &claims.name_id),
@@ -439,58 +281,204 @@ pub struct BrowserAssertion {
     pub first_use: AssertionUse,
 }
 
-/// Verifies a browser's `SAMLResponse` (base64). The providers are found by
-/// the issuer the response claims; it must verify with the keys of each
-/// provider whose roles it may use, so one account's provider can never
-/// vouch for another account's roles.
-pub async fn accept_browser_response(iam: &IamService, encoded: &str) -> Result<BrowserAssertion, StsError> {
-    if encoded.len() > MAX_ASSERTION_CHARS * 2 {
-        return Err(rejected(SamlError::TooLarge));
-    }
-    let xml = decode_assertion(encoded)?;
-    let issuer = crate::saml::claimed_issuer(&xml)
-        .ok_or_else(|| claim_error("The response names no issuer", "issuer"))?;
-    let candidates = iam.store.saml_providers_by_entity_id(&issuer).await?;
-    if candidates.is_empty() {
-        return Err(claim_error("No SAML provider is registered for this issuer", "issuer"));
-    }
-    let mut verified: Vec<SamlProvider> = Vec::new();
-    let mut assertion = None;
-    let mut failure = None;
-    // (metadata, SHA-1 allowed, verified)
-    let mut tried: Vec<(String, bool, bool)> = Vec::new();
-    for provider in candidates {
-        let sha1 = allows_sha1(iam, &provider, &xml).await?;
-        // Providers registered with the same metadata share one verification.
-        if let Some((_, _, ok)) = tried.iter().find(|(m, s, _)| *m == provider.metadata && *s == sha1) {
-            if *ok {
-                verified.push(provider);
-            }
-            continue;
+impl Sts {
+    /// Records an assertion's first use; refused (`replay`) when it was used before.
+    pub async fn record_first_use(&self, first_use: AssertionUse) -> Result<FirstUseRecorded, StsError> {
+        let (issuer, assertion_id) = (first_use.issuer.clone(), first_use.assertion_id.clone());
+        if !self.store.record_assertion_use(first_use).await? {
+            return Err(rejected(SamlError::Replay));
         }
-        let outcome = verify_with(iam, &xml, &provider.metadata, sha1);
-        tried.push((provider.metadata.clone(), sha1, outcome.is_ok()));
-        match outcome {
-            Ok(a) => {
-                assertion.get_or_insert(a);
-                verified.push(provider);
+        Ok(FirstUseRecorded { issuer, assertion_id })
+    }
+
+    /// The trust decision: AssumeRoleWithSAML's semantics for `role_arn` through
+    /// `provider`, from verified claims.
+    pub async fn trust_claims(
+        &self,
+        provider: &SamlProvider,
+        claims: &SamlClaims,
+        role_arn: &str,
+        ask: SessionAsk,
+    ) -> Result<TrustedRole, StsError> {
+        // AWS's attribute semantics, matched exactly.
+        if !claims.roles.iter().any(|(r, pr)| r == role_arn && *pr == provider.arn) {
+            return Err(NOT_OFFERED);
+        }
+        let now = self.clock.now();
+        if now.timestamp() >= claims.valid_until + CLOCK_SKEW_SECONDS {
+            return Err(rejected(SamlError::Expired));
+        }
+        let parsed = Arn::parse(role_arn).filter(|a| a.service == "iam");
+        let role = match parsed
+            .as_ref()
+            .and_then(|a| a.resource_type_and_name().map(|(k, n)| (a.account.clone(), k, n)))
+        {
+            Some((account, "role", name)) => {
+                self.store.get_principal(&account, EntityKind::Role, name).await.found()?
+            }
+            _ => None,
+        }
+        .filter(|r| r.arn == role_arn && provider.account_id == r.account_id);
+        let role = role.ok_or(MISSING)?;
+
+        // The trust policy decides, with AWS's SAML condition keys.
+        let sub_type = claims.sub_type();
+        let name_qualifier = base64::engine::general_purpose::STANDARD.encode(crypto::sha1(
+            format!("{}{}/{}", claims.issuer, provider.account_id, provider.name).as_bytes(),
+        ));
+        let mut ctx = RequestContext::new("sts:AssumeRoleWithSAML", &role.arn);
+        ctx.principal = Some(RequestPrincipal {
+            account: provider.account_id.to_string(),
+            ids: vec![(PrincipalType::Federated, provider.arn.clone())],
+        });
+        ctx.set("aws:CurrentTime", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        ctx.set("aws:FederatedProvider", provider.arn.clone());
+        ctx.set("saml:aud", claims.recipient.clone());
+        ctx.set("saml:iss", claims.issuer.clone());
+        ctx.set("saml:sub", claims.name_id.clone());
+        ctx.set("saml:sub_type", sub_type.clone());
+        ctx.set("saml:namequalifier", name_qualifier.clone());
+        ctx.set("saml:doc", format!("{}/{}", provider.account_id, provider.name));
+        let source_identity = claims.source_identity.as_deref();
+        trust::set_session_keys(&mut ctx, &claims.tags, &claims.transitive_tag_keys, source_identity);
+        let actions =
+            trust::actions("sts:AssumeRoleWithSAML", !claims.tags.is_empty(), source_identity.is_some());
+        if !trust::federated_allowed(self, &role, &ctx, &actions)? {
+            return Err(UNTRUSTED);
+        }
+        // Only now, with the trust policy satisfied, may the role's settings and
+        // the policies of its account shape the answer.
+        let role_max = role.max_session_duration.unwrap_or(3600);
+        if ask.duration.is_some_and(|d| d > role_max) {
+            return Err(trust::exceeds_max_session_duration(role_max));
+        }
+        super::actions::check_session_policy_arns(self, &role.account_id, &ask.policy_arns).await?;
+        let mut duration = ask.duration.unwrap_or(3600).min(role_max);
+        if let Some(d) = claims.session_duration {
+            duration = duration.min(d);
+        }
+        if let Some(t) = claims.session_not_on_or_after {
+            duration = duration.min(t - now.timestamp());
+        }
+        Ok(TrustedRole { role, ask, duration, name_qualifier })
+    }
+
+    /// The credentials of a trusted role session, for claims whose assertion's
+    /// use is recorded.
+    pub fn issue_for_claims(
+        &self,
+        trusted: TrustedRole,
+        claims: &SamlClaims,
+        recorded: &FirstUseRecorded,
+    ) -> Result<RoleSession, StsError> {
+        // The proof must be for an assertion of the issuer these claims come from.
+        if recorded.issuer != claims.issuer {
+            return Err(StsError::Internal("the recorded use is another issuer's assertion".into()));
+        }
+        let TrustedRole { role, ask, duration, name_qualifier } = trusted;
+        let mut request = SessionRequest::for_role(&role, &claims.session_name, duration);
+        request.policy = ask.policy;
+        request.policy_arns = ask.policy_arns;
+        request.tags = claims.tags.clone();
+        request.transitive_tag_keys = claims.transitive_tag_keys.clone();
+        request.source_identity = claims.source_identity.clone();
+        let assumed_role_arn = request.arn.clone();
+        let (nodes, issued) = issue_role_session(&self.issuer, request)?;
+        Ok(RoleSession {
+            role_arn: role.arn.clone(),
+            assumed_role_arn,
+            account_id: role.account_id.to_string(),
+            access_key_id: issued.access_key_id,
+            secret_access_key: issued.secret,
+            session_token: issued.token,
+            expiration: issued.expiration,
+            nodes,
+            name_qualifier,
+        })
+    }
+
+    /// AssumeRoleWithSAML's answer, with the audit record's userIdentity: the
+    /// principal the assertion names (NameID, issuer, role, session name, source
+    /// identity), from the verified claims when it was accepted and from what a
+    /// refused one claimed otherwise.
+    pub async fn assume_role_with_saml(
+        &self,
+        p: &Params,
+    ) -> (Result<Option<Vec<Node>>, StsError>, serde_json::Value) {
+        match exchange_assertion(self, p).await {
+            Ok((nodes, claims)) => {
+                let named = crate::saml::ClaimedIdentity {
+                    issuer: Some(claims.issuer),
+                    name_id: Some(claims.name_id),
+                    session_name: Some(claims.session_name),
+                    source_identity: claims.source_identity,
+                };
+                (Ok(Some(nodes)), audit_identity(p, named, true))
             }
             Err(e) => {
-                failure.get_or_insert(e);
+                let claimed = p
+                    .get("SAMLAssertion")
+                    .and_then(|a| decode_assertion(a).ok())
+                    .map(|xml| crate::saml::claimed_identity(&xml))
+                    .unwrap_or_default();
+                (Err(e), audit_identity(p, claimed, false))
             }
         }
     }
-    let Some(assertion) = assertion else {
-        return Err(failure.unwrap_or_else(|| rejected(SamlError::Signature)));
-    };
-    let mut claims = SamlClaims::of(&assertion)?;
-    claims.roles.retain(|(_, provider)| verified.iter().any(|p| p.arn == *provider));
-    Ok(BrowserAssertion {
-        first_use: first_use(iam, &assertion),
-        claims,
-        providers: verified,
-        in_response_to: assertion.in_response_to().map(str::to_owned),
-    })
+
+    /// Verifies a browser's `SAMLResponse` (base64). The providers are found by
+    /// the issuer the response claims; it must verify with the keys of each
+    /// provider whose roles it may use, so one account's provider can never
+    /// vouch for another account's roles.
+    pub async fn accept_browser_response(&self, encoded: &str) -> Result<BrowserAssertion, StsError> {
+        if encoded.len() > MAX_ASSERTION_CHARS * 2 {
+            return Err(rejected(SamlError::TooLarge));
+        }
+        let xml = decode_assertion(encoded)?;
+        let issuer = crate::saml::claimed_issuer(&xml)
+            .ok_or_else(|| claim_error("The response names no issuer", "issuer"))?;
+        let candidates = self.store.saml_providers_by_entity_id(&issuer).await?;
+        if candidates.is_empty() {
+            return Err(claim_error("No SAML provider is registered for this issuer", "issuer"));
+        }
+        let mut verified: Vec<SamlProvider> = Vec::new();
+        let mut assertion = None;
+        let mut failure = None;
+        // (metadata, SHA-1 allowed, verified)
+        let mut tried: Vec<(String, bool, bool)> = Vec::new();
+        for provider in candidates {
+            let sha1 = provider.settings.allow_sha1_signatures;
+            // Providers registered with the same metadata share one verification.
+            if let Some((_, _, ok)) = tried.iter().find(|(m, s, _)| *m == provider.metadata && *s == sha1) {
+                if *ok {
+                    verified.push(provider);
+                }
+                continue;
+            }
+            let outcome = verify_with(self, &xml, &provider.metadata, sha1);
+            tried.push((provider.metadata.clone(), sha1, outcome.is_ok()));
+            match outcome {
+                Ok(a) => {
+                    assertion.get_or_insert(a);
+                    verified.push(provider);
+                }
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        let Some(assertion) = assertion else {
+            return Err(failure.unwrap_or_else(|| rejected(SamlError::Signature)));
+        };
+        let mut claims = SamlClaims::of(&assertion)?;
+        claims.roles.retain(|(_, provider)| verified.iter().any(|p| p.arn == *provider));
+        Ok(BrowserAssertion {
+            first_use: first_use(self, &assertion),
+            claims,
+            providers: verified,
+            in_response_to: assertion.in_response_to().map(str::to_owned),
+        })
+    }
 }
 
 fn audit_identity(p: &Params, named: crate::saml::ClaimedIdentity, verified: bool) -> serde_json::Value {

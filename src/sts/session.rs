@@ -1,15 +1,25 @@
 //! Making temporary credentials: an `ASIA` key id that carries the account, a
 //! fresh secret, and a session token that carries both (the secret sealed).
-use super::StsError;
-use crate::crypto::{self, TOKEN_ISSUER};
+use super::{Sts, StsError};
+use crate::clock::SharedClock;
+use crate::crypto::{self, MasterKey, Shared, TokenKeys, TOKEN_ISSUER};
 use crate::domain::Principal;
 use crate::domain::{
     temporary_access_key_id, AccountId, SessionClaims, SessionKind, SESSION_AUDIENCE, SESSION_TOKEN_TYPE,
 };
 use crate::iam::authn::session_secret_context;
-use crate::iam::IamService;
 use crate::query::{text, Node};
 use rand::RngCore;
+use std::sync::Arc;
+
+/// Makes temporary credentials: the secret sealed with the master key into a
+/// token signed with the active session-token key.
+pub struct CredentialIssuer {
+    pub master: MasterKey,
+    /// Replaced when a key rolls over (keys.rs).
+    pub tokens: Arc<Shared<TokenKeys>>,
+    pub clock: SharedClock,
+}
 
 /// What the caller asked the new session to carry.
 pub(super) struct SessionRequest {
@@ -74,7 +84,7 @@ pub(super) fn packed_size(policy: &Option<String>, arns: &[String], tags: &[(Str
 /// Issues a role session: its Credentials, AssumedRoleUser and PackedPolicySize
 /// nodes, and the credentials themselves.
 pub(super) fn issue_role_session(
-    iam: &IamService,
+    issuer: &CredentialIssuer,
     r: SessionRequest,
 ) -> Result<(Vec<Node>, Issued), StsError> {
     let packed = packed_size(&r.policy, &r.policy_arns, &r.tags);
@@ -82,7 +92,7 @@ pub(super) fn issue_role_session(
         "AssumedRoleUser",
         vec![text("AssumedRoleId", format!("{}:{}", r.principal_id, r.name)), text("Arn", &r.arn)],
     );
-    let issued = issue(iam, r)?;
+    let issued = issuer.issue(r)?;
     Ok((vec![issued.credentials_node(), assumed, text("PackedPolicySize", packed)], issued))
 }
 
@@ -108,52 +118,56 @@ impl Issued {
     }
 }
 
-pub(super) fn issue(iam: &IamService, r: SessionRequest) -> Result<Issued, StsError> {
-    let account = AccountId::parse(&r.account).map_err(|e| StsError::Internal(e.to_string()))?;
-    let access_key_id = temporary_access_key_id(&account, rand::rngs::OsRng.next_u64());
-    let secret = crypto::secret_access_key();
-    let now = iam.now();
-    let claims = SessionClaims {
-        iss: TOKEN_ISSUER.into(),
-        aud: SESSION_AUDIENCE.into(),
-        typ: SESSION_TOKEN_TYPE.into(),
-        iat: now,
-        nbf: now,
-        exp: now + r.duration,
-        akid: access_key_id.clone(),
-        sec: iam.master.seal(secret.as_bytes(), &session_secret_context(&access_key_id)),
-        acct: r.account,
-        kind: r.kind,
-        pid: r.principal_id,
-        arn: r.arn,
-        name: r.name,
-        mfa: r.mfa,
-        pol: r.policy,
-        parns: r.policy_arns,
-        tags: r.tags,
-        ttk: r.transitive_tag_keys,
-        src: r.source_identity,
-        chained: r.chained,
-    };
-    let token = iam.tokens.get().sign(&claims).map_err(|e| StsError::Internal(e.to_string()))?;
-    Ok(Issued { access_key_id, secret, token, expiration: claims.exp })
+impl CredentialIssuer {
+    pub(super) fn issue(&self, r: SessionRequest) -> Result<Issued, StsError> {
+        let account = AccountId::parse(&r.account).map_err(|e| StsError::Internal(e.to_string()))?;
+        let access_key_id = temporary_access_key_id(&account, rand::rngs::OsRng.next_u64());
+        let secret = crypto::secret_access_key();
+        let now = self.clock.now().timestamp();
+        let claims = SessionClaims {
+            iss: TOKEN_ISSUER.into(),
+            aud: SESSION_AUDIENCE.into(),
+            typ: SESSION_TOKEN_TYPE.into(),
+            iat: now,
+            nbf: now,
+            exp: now + r.duration,
+            akid: access_key_id.clone(),
+            sec: self.master.seal(secret.as_bytes(), &session_secret_context(&access_key_id)),
+            acct: r.account,
+            kind: r.kind,
+            pid: r.principal_id,
+            arn: r.arn,
+            name: r.name,
+            mfa: r.mfa,
+            pol: r.policy,
+            parns: r.policy_arns,
+            tags: r.tags,
+            ttk: r.transitive_tag_keys,
+            src: r.source_identity,
+            chained: r.chained,
+        };
+        let token = self.tokens.get().sign(&claims).map_err(|e| StsError::Internal(e.to_string()))?;
+        Ok(Issued { access_key_id, secret, token, expiration: claims.exp })
+    }
 }
 
-/// Credentials for a console sign-in with a password: a session of the IAM
-/// user (or root) as GetSessionToken would give, one hour long.
-pub fn console_credentials(
-    iam: &IamService,
-    identity: &crate::iam::ConsoleIdentity,
-) -> Result<(String, Issued), StsError> {
-    let (kind, principal_id, arn) = match &identity.user {
-        Some(u) => (SessionKind::UserSession, u.id.clone(), u.arn.clone()),
-        None => (
-            SessionKind::RootSession,
-            identity.account_id.clone(),
-            crate::domain::Arn::root(&identity.account_id),
-        ),
-    };
-    let mut request = SessionRequest::new(&identity.account_id, kind, &principal_id, &arn, "", 3600);
-    request.mfa = identity.mfa_used;
-    Ok((arn, issue(iam, request)?))
+impl Sts {
+    /// Credentials for a console sign-in with a password: a session of the IAM
+    /// user (or root) as GetSessionToken would give, one hour long.
+    pub fn console_credentials(
+        &self,
+        identity: &crate::iam::ConsoleIdentity,
+    ) -> Result<(String, Issued), StsError> {
+        let (kind, principal_id, arn) = match &identity.user {
+            Some(u) => (SessionKind::UserSession, u.id.clone(), u.arn.clone()),
+            None => (
+                SessionKind::RootSession,
+                identity.account_id.clone(),
+                crate::domain::Arn::root(&identity.account_id),
+            ),
+        };
+        let mut request = SessionRequest::new(&identity.account_id, kind, &principal_id, &arn, "", 3600);
+        request.mfa = identity.mfa_used;
+        Ok((arn, self.issuer.issue(request)?))
+    }
 }

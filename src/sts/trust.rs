@@ -4,10 +4,11 @@
 //! through it): the condition keys a session adds, the actions the trust
 //! policy must allow for them, and the role's settings that may shape an
 //! answer only once the trust policy has allowed.
+use super::Sts;
 use super::StsError;
 use crate::domain::{Arn, EntityKind, Principal};
 use crate::iam::policy::{self, Decision, NamedPolicy, PolicyKind, PolicySet, RequestContext};
-use crate::iam::{Caller, CallerKind, IamService};
+use crate::iam::{Caller, CallerKind};
 use crate::store::{Found, StoreError};
 
 /// The session's tags and source identity, as the trust policy sees them.
@@ -45,12 +46,13 @@ pub(super) fn actions(assume: &'static str, tagged: bool, sourced: bool) -> Vec<
 /// A federated principal's trust decision: the role's trust policy alone
 /// must grant every one of `actions`.
 pub(super) fn federated_allowed(
-    iam: &IamService,
+    sts: &Sts,
     role: &Principal,
     ctx: &RequestContext,
     actions: &[&str],
 ) -> Result<bool, StsError> {
-    let trust = iam.parse_policy(role.trust_policy.as_deref().unwrap_or_default(), PolicyKind::Resource)?;
+    let trust =
+        sts.iam.parse_policy(role.trust_policy.as_deref().unwrap_or_default(), PolicyKind::Resource)?;
     let set =
         PolicySet { resource: Some(NamedPolicy { id: &role.arn, policy: &trust }), ..Default::default() };
     let mut ctx = ctx.clone();
@@ -66,27 +68,27 @@ pub(super) fn federated_allowed(
 /// only to the caller's account, or the role is in another account, the
 /// caller's own policies must allow them too. The caller's side is loaded once.
 pub(super) async fn caller_allowed(
-    iam: &IamService,
+    sts: &Sts,
     caller: &Caller,
     role: &Principal,
     base: &RequestContext,
     actions: &[&str],
 ) -> Result<bool, StsError> {
     let trust_doc = role.trust_policy.as_deref().unwrap_or_default();
-    let trust = iam.parse_policy(trust_doc, PolicyKind::Resource)?;
+    let trust = sts.iam.parse_policy(trust_doc, PolicyKind::Resource)?;
     let trust_named = NamedPolicy { id: &role.arn, policy: &trust };
     // The caller's own side: its policies, boundary and session policies.
     let session = match caller.session() {
-        Some(s) => iam.session_policies(s).await?,
+        Some(s) => sts.iam.session_policies(s).await?,
         None => vec![],
     };
     let own = match &caller.kind {
         CallerKind::User(u) => Some(u.clone()),
-        CallerKind::Session(s) => iam.store.get_principal_by_id(&s.pid).await.found()?,
+        CallerKind::Session(s) => sts.store.get_principal_by_id(&s.pid).await.found()?,
         CallerKind::Root => None,
     };
     let Some(own) = own else { return Ok(false) };
-    let loaded = iam.policies_of(&own).await?;
+    let loaded = sts.iam.policies_of(&own).await?;
     let caller_side = PolicySet {
         identity: loaded.identity.iter().map(|(id, p)| NamedPolicy { id, policy: p }).collect(),
         boundary: loaded.boundary.as_ref().map(|(id, p)| NamedPolicy { id, policy: p }),
@@ -118,11 +120,7 @@ pub(super) async fn caller_allowed(
 
 /// The role a RoleArn names, or AccessDenied (as AWS answers, so role names
 /// cannot be probed).
-pub(super) async fn role_of(
-    iam: &IamService,
-    caller: &Caller,
-    role_arn: &str,
-) -> Result<Principal, StsError> {
+pub(super) async fn role_of(sts: &Sts, caller: &Caller, role_arn: &str) -> Result<Principal, StsError> {
     let denied = || {
         StsError::AccessDenied(format!(
             "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
@@ -135,7 +133,7 @@ pub(super) async fn role_of(
     let Some(("role", name)) = arn.resource_type_and_name() else {
         return Err(StsError::validation("roleArn", role_arn, "Member must be the ARN of a role"));
     };
-    match iam.store.get_principal(&arn.account, EntityKind::Role, name).await {
+    match sts.store.get_principal(&arn.account, EntityKind::Role, name).await {
         Ok(role) if role.arn == role_arn => Ok(role),
         Ok(_) | Err(StoreError::NotFound(_)) => Err(denied()),
         Err(e) => Err(e.into()),

@@ -143,7 +143,7 @@ pub async fn query(req: HttpRequest, payload: web::Payload, state: web::Data<App
     let unsigned_saml = service == Service::Sts && action == "AssumeRoleWithSAML";
     let (caller, outcome, identity) = if unsigned_saml {
         // As on AWS, the signed assertion is the credential; no SigV4.
-        let (outcome, identity) = sts::assume_role_with_saml(&state.iam, &params).await;
+        let (outcome, identity) = state.sts.assume_role_with_saml(&params).await;
         (None, outcome.map_err(ApiFailure::from), identity)
     } else {
         match state.iam.authenticate(&parts, authorization, service.signing_name(), origin.clone()).await {
@@ -197,7 +197,7 @@ async fn run(
     }
     match service {
         Service::Iam => Ok(iam::handle(&state.iam, caller, action, params).await?),
-        Service::Sts => Ok(sts::handle(&state.iam, caller, action, params).await?),
+        Service::Sts => Ok(state.sts.handle(caller, action, params).await?),
     }
 }
 
@@ -216,10 +216,10 @@ fn audit(
 ) {
     let read_only = crate::audit::is_read_only(service.event_source(), action);
     let event = AuditEvent {
-        event_time: state.iam.now_utc(),
+        event_time: state.clock.now(),
         event_name: if action.is_empty() { "Unknown".into() } else { action.chars().take(64).collect() },
         event_source: service.event_source().into(),
-        account_id: caller.map(|c| c.account_id.clone()),
+        account_id: caller.map(|c| c.account_id.to_string()),
         principal_arn: caller.map(|c| c.arn.clone()),
         user_identity: identity,
         source_ip: origin.source_ip.clone(),

@@ -103,7 +103,7 @@ pub async fn console(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     let expiration = crate::domain::iso_time(session.expiration);
     // Another offered role can be chosen while the assertion is still valid;
     // later, switching means signing in again.
-    let now = state.iam.clock.now().timestamp();
+    let now = state.clock.now().timestamp();
     let can_switch = session.claims.as_ref().is_some_and(|c| c.roles.len() > 1 && now < c.valid_until);
     let can_sign_in_again =
         session.claims.as_ref().is_some_and(|c| c.roles.len() > 1 && now >= c.valid_until);

@@ -45,5 +45,5 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(state.iam.tokens.get().jwks().to_string())
+        .body(state.keys.tokens.get().jwks().to_string())
 }

@@ -33,6 +33,8 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// needs (limits, cookies' security, the audit trail's room).
 pub struct AppState {
     pub iam: Arc<IamService>,
+    pub sts: Arc<crate::sts::Sts>,
+    pub clock: crate::clock::SharedClock,
     /// For the readiness probe.
     pub store: Store,
     pub metrics: Metrics,
@@ -90,7 +92,7 @@ impl FlowAudit for Recorder<'_> {
             None => (None, None),
         };
         let audit_event = AuditEvent {
-            event_time: state.iam.now_utc(),
+            event_time: state.clock.now(),
             event_name: event.name.as_str().to_owned(),
             event_source: "signin.amazonaws.com".into(),
             account_id: event.account_id,

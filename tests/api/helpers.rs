@@ -142,7 +142,9 @@ pub async fn spawn_app_with(extra_toml: &str) -> TestApp {
     let startup::Services { store, iam, idp, .. } =
         startup::services(&settings, Arc::new(clock.clone())).await.unwrap();
     let created = iam.create_account(ACCOUNT, "admin").await.unwrap();
-    startup::register_builtin_provider(&store, &idp, Some(ACCOUNT), epoch().timestamp()).await.unwrap();
+    startup::register_builtin_provider(&store, &idp, Some(&created.account_id), epoch().timestamp())
+        .await
+        .unwrap();
     store.close().await;
     let app = Application::build(&settings, Arc::new(clock.clone())).await.unwrap();
     let port = app.port();

@@ -87,7 +87,7 @@ pub async fn create(c: &Ctx<'_>) -> Output {
     let policy = ManagedPolicy {
         arn: arn.clone(),
         id: crypto::unique_id(EntityKind::Policy.id_prefix()),
-        account_id: c.account().to_owned(),
+        account_id: c.account().to_string(),
         name: name.to_owned(),
         path,
         description: c.p.string("Description", 0, 1000)?.map(str::to_owned),

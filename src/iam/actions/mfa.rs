@@ -242,7 +242,7 @@ pub async fn list_for_user(c: &Ctx<'_>) -> Output {
         Some(_) => device_owner(c, "iam:ListMFADevices").await?,
     };
     let devices = c.svc.store.enabled_mfa_devices(c.account(), owner.as_ref().map(|u| u.id.as_str())).await?;
-    let user_name = owner.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| c.account().to_owned());
+    let user_name = owner.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| c.account().to_string());
     short_list_page(
         c,
         "MFADevices",

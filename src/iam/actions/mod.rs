@@ -17,7 +17,7 @@ mod users;
 use super::authn::Caller;
 use super::policy::RequestContext;
 use super::{IamError, IamService};
-use crate::domain::{validate_name, Arn, EntityKind, IamPath, NameRule, Principal};
+use crate::domain::{validate_name, AccountId, Arn, EntityKind, IamPath, NameRule, Principal};
 use crate::query::{Node, ParamError, Params};
 use crate::store::{Found, StoreError};
 
@@ -37,7 +37,7 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn account(&self) -> &str {
+    pub fn account(&self) -> &AccountId {
         &self.caller.account_id
     }
 

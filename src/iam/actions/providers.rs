@@ -2,7 +2,7 @@
 use super::nodes::{date, tag_list};
 use super::tags::{request_tags, tag_context};
 use super::{Ctx, Output};
-use crate::domain::{NameRule, SamlProvider};
+use crate::domain::{NameRule, ProviderSettings, SamlProvider};
 use crate::iam::IamError;
 use crate::query::{text, Member, Node};
 use crate::saml::validate_idp_metadata;
@@ -44,6 +44,8 @@ pub async fn create(c: &Ctx<'_>) -> Output {
         entity_id,
         valid_until,
         created_at: c.svc.now(),
+        // Stored as the tags below, which spell them.
+        settings: ProviderSettings::from_tags(tags.iter().map(|t| (t.key.as_str(), t.value.as_str()))),
     };
     match c.svc.store.insert_saml_provider(&p).await {
         Err(StoreError::Conflict(_)) => {
