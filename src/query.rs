@@ -3,6 +3,26 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
+/// A service's actions and what serves each, in one list: the names
+/// (`ACTIONS`) and the dispatch (`async fn $dispatch`) are both made from it,
+/// so neither can lack what the other has. `$unknown` answers any other name.
+macro_rules! action_table {
+    (async fn $dispatch:ident($($arg:ident: $ty:ty),*; $action:ident) -> $out:ty;
+     unknown: $unknown:expr;
+     $($name:literal => $serve:expr,)+) => {
+        /// Every action this build serves, spelt as AWS spells it.
+        pub const ACTIONS: &[&str] = &[$($name),+];
+
+        async fn $dispatch($($arg: $ty),*, $action: &str) -> $out {
+            match $action {
+                $($name => $serve,)+
+                other => Err($unknown(other)),
+            }
+        }
+    };
+}
+pub(crate) use action_table;
+
 /// The validation failure AWS reports for a bad parameter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

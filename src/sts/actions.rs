@@ -8,48 +8,44 @@ use crate::iam::{Caller, CallerKind, IamError};
 use crate::query::{text, Node, Params};
 use crate::store::Found;
 
-/// STS actions this build serves.
-pub const ACTIONS: &[&str] = &[
-    "GetCallerIdentity",
-    "GetSessionToken",
-    "GetFederationToken",
-    "AssumeRole",
-    "AssumeRoleWithSAML",
-    "GetAccessKeyInfo",
-    "DecodeAuthorizationMessage",
-];
-
 type Output = Result<Option<Vec<Node>>, StsError>;
 
+crate::query::action_table! {
+    async fn dispatch(sts: &Sts, caller: &Caller, p: &Params; action) -> Output;
+    unknown: |other| StsError::InvalidAction(format!("Could not find operation {other} for version 2011-06-15"));
+    "GetCallerIdentity" => get_caller_identity(caller),
+    "GetSessionToken" => {
+        count_session(sts, caller).await?;
+        get_session_token(sts, caller, p).await
+    },
+    "GetFederationToken" => {
+        count_session(sts, caller).await?;
+        get_federation_token(sts, caller, p).await
+    },
+    "AssumeRole" => {
+        count_session(sts, caller).await?;
+        assume_role(sts, caller, p).await
+    },
+    // Unsigned, as on AWS: the web layer sends it to `assume_role_with_saml`
+    // before any caller is authenticated, so no caller ever reaches it here.
+    "AssumeRoleWithSAML" => Err(StsError::InvalidAction("AssumeRoleWithSAML is not signed".into())),
+    "GetAccessKeyInfo" => get_access_key_info(sts, p).await,
+    "DecodeAuthorizationMessage" => decode_authorization_message(sts, caller, p).await,
+}
+
 impl Sts {
-    /// Serves one STS action but AssumeRoleWithSAML (`assume_role_with_saml`).
+    /// Serves one signed STS action for an authenticated caller.
     pub async fn handle(&self, caller: &Caller, action: &str, p: &Params) -> Output {
-        let sts = self;
-        match action {
-            "GetCallerIdentity" => Ok(Some(vec![
-                text("UserId", &caller.user_id),
-                text("Account", &caller.account_id),
-                text("Arn", &caller.arn),
-            ])),
-            "GetSessionToken" => {
-                count_session(sts, caller).await?;
-                get_session_token(sts, caller, p).await
-            }
-            "GetFederationToken" => {
-                count_session(sts, caller).await?;
-                get_federation_token(sts, caller, p).await
-            }
-            "AssumeRole" => {
-                count_session(sts, caller).await?;
-                assume_role(sts, caller, p).await
-            }
-            "GetAccessKeyInfo" => get_access_key_info(sts, p).await,
-            "DecodeAuthorizationMessage" => decode_authorization_message(sts, caller, p).await,
-            other => Err(StsError::InvalidAction(format!(
-                "Could not find operation {other} for version 2011-06-15"
-            ))),
-        }
+        dispatch(self, caller, p, action).await
     }
+}
+
+fn get_caller_identity(caller: &Caller) -> Output {
+    Ok(Some(vec![
+        text("UserId", &caller.user_id),
+        text("Account", &caller.account_id),
+        text("Arn", &caller.arn),
+    ]))
 }
 
 /// Counts a session request against its principal's hourly budget

@@ -123,24 +123,9 @@ pub fn known_action(action: &str) -> Option<&'static str> {
     ACTIONS.iter().copied().find(|a| *a == action)
 }
 
-/// Every IAM action this build serves, spelt as AWS spells it, and what
-/// serves it: one list, from which both the names and the dispatch are made.
-macro_rules! iam_actions {
-    ($c:ident, $action:ident; $($name:literal => $serve:expr,)+) => {
-        const ACTIONS: &[&str] = &[$($name),+];
-
-        async fn dispatch($c: &Ctx<'_>, $action: &str) -> Output {
-            match $action {
-                $($name => $serve,)+
-                other => Err(IamError::InvalidAction(format!(
-                    "Could not find operation {other} for version 2010-05-08"
-                ))),
-            }
-        }
-    };
-}
-
-iam_actions! { c, action;
+crate::query::action_table! {
+    async fn dispatch(c: &Ctx<'_>; action) -> Output;
+    unknown: |other| IamError::InvalidAction(format!("Could not find operation {other} for version 2010-05-08"));
     "CreateUser" => users::create(c).await,
     "GetUser" => users::get(c).await,
     "ListUsers" => users::list(c).await,
