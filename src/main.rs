@@ -1,4 +1,5 @@
-//! `idbroker serve` and `idbroker init`.
+//! `idbroker serve`, the operator's commands, and the API client's
+//! `login` and `credential-process`.
 use clap::{Parser, Subcommand};
 use idbroker::clock::SystemClock;
 use idbroker::config::Settings;
@@ -63,6 +64,27 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Sign in (browser, device code or directory password) and write an AWS
+    /// profile with temporary credentials and idbroker's endpoint.
+    #[command(after_help = LOGIN_EXAMPLES)]
+    Login {
+        #[command(flatten)]
+        sign_in: idbroker::client::SignInArgs,
+        /// The profile to write (in AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/credentials).
+        #[arg(long, default_value = "default")]
+        profile: String,
+        /// `profile` writes the AWS files; `env` prints `export` lines instead.
+        #[arg(long, value_enum, default_value = "profile")]
+        format: idbroker::client::Format,
+    },
+    /// Print AWS credential_process JSON: from a cache while the credentials
+    /// last, else after signing in again. For `credential_process = ...` in
+    /// an AWS profile.
+    #[command(after_help = CREDENTIAL_PROCESS_EXAMPLES)]
+    CredentialProcess {
+        #[command(flatten)]
+        sign_in: idbroker::client::SignInArgs,
+    },
     /// Create an account with its root user and an administrator user with one
     /// access key; prints the credentials as one JSON object.
     Init {
@@ -90,8 +112,28 @@ enum KeyStep {
     Retire { kid: String },
 }
 
+const LOGIN_EXAMPLES: &str = "Examples:
+  idbroker login --url https://idbroker.example.com --profile dev
+  idbroker login --url https://idbroker.example.com --role arn:aws:iam::111122223333:role/Dev --no-browser
+  printf '%s\\n' \"$PASSWORD\" | idbroker login --url URL --username ci-bot --password-stdin --role ARN
+  eval \"$(idbroker login --url URL --role ARN --format env)\"
+
+Exit codes: 0 signed in; 1 refused; 2 usage; 3 wrong password; 4 verification code;
+5 throttled; 6 no such role; 7 server unreachable; 8 TLS error; 9 denied or expired.";
+
+const CREDENTIAL_PROCESS_EXAMPLES: &str = "Example, in ~/.aws/config:
+  [profile dev]
+  credential_process = idbroker credential-process --url https://idbroker.example.com --role arn:aws:iam::111122223333:role/Dev
+  endpoint_url = https://idbroker.example.com
+
+Exit codes as for `idbroker login`.";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The API client's commands read no server settings.
+    if let Some(code) = client_command(&cli.command) {
+        return code;
+    }
     let config = match &cli.command {
         Command::Serve { config }
         | Command::Init { config, .. }
@@ -100,6 +142,7 @@ fn main() -> ExitCode {
         | Command::RotateTokenKey { config }
         | Command::RotateIdpKey { config }
         | Command::ResetDirectoryMfa { config, .. } => config.clone(),
+        Command::Login { .. } | Command::CredentialProcess { .. } => None,
     };
     let settings = match Settings::load(config.as_deref()) {
         Ok(s) => s,
@@ -127,6 +170,7 @@ fn main() -> ExitCode {
             }
             Command::ResetDirectoryMfa { dn, .. } => reset_directory_mfa(settings, &dn).await,
             Command::RotateIdpKey { .. } => keys(settings, KeyStep::Publish { purpose: "idp".into() }).await,
+            Command::Login { .. } | Command::CredentialProcess { .. } => Ok(ExitCode::FAILURE),
         }
     });
     match result {
@@ -144,6 +188,29 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     app.run().await?;
     tracing::info!("idbroker stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `login` and `credential-process`, on a runtime of their own; `None` for
+/// the server's commands.
+fn client_command(command: &Command) -> Option<ExitCode> {
+    let run = |future: std::pin::Pin<Box<dyn std::future::Future<Output = ExitCode>>>| {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(future),
+            Err(e) => {
+                eprintln!("idbroker: cannot start the runtime: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    };
+    match command {
+        Command::Login { sign_in, profile, format } => {
+            Some(run(Box::pin(idbroker::client::login(sign_in, profile, *format))))
+        }
+        Command::CredentialProcess { sign_in } => {
+            Some(run(Box::pin(idbroker::client::credential_process(sign_in))))
+        }
+        _ => None,
+    }
 }
 
 async fn reset_directory_mfa(settings: Settings, dn: &str) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,7 @@
 //! (SQLite or PostgreSQL store, audit sink, clock) and wires them together.
 use crate::clock::SharedClock;
 use crate::config::{self, Settings};
+use crate::console::cli::CliSignIn;
 use crate::console::login::DirectoryLogin;
 use crate::console::saml_signin::SamlSignIn;
 use crate::console::signin::PasswordSignIn;
@@ -170,6 +171,9 @@ fn spawn_sweeper(state: Arc<AppState>) {
             }
             if let Err(e) = state.store.purge_issuance_counts(now - 3600).await {
                 tracing::warn!(error = %e, "could not purge old issuance counts");
+            }
+            if let Err(e) = state.store.purge_cli_grants(now).await {
+                tracing::warn!(error = %e, "could not purge expired command-line sign-ins");
             }
         }
     });
@@ -350,6 +354,7 @@ impl Application {
             clock: clock.clone(),
             metrics: metrics.clone(),
         };
+        let login = Arc::new(login);
         let saml_signin = SamlSignIn {
             sts: sts.clone(),
             clock: clock.clone(),
@@ -358,6 +363,17 @@ impl Application {
             idp,
             sp: sp.clone(),
             metrics: metrics.clone(),
+        };
+        let saml_signin = Arc::new(saml_signin);
+        let cli = CliSignIn {
+            store: store.clone(),
+            master: master.clone(),
+            clock: clock.clone(),
+            sts: sts.clone(),
+            saml: saml_signin.clone(),
+            login: login.clone(),
+            sp: sp.clone(),
+            throttle: throttle.clone(),
         };
         let password_signin = PasswordSignIn {
             iam: iam.clone(),
@@ -389,6 +405,7 @@ impl Application {
             sessions,
             login,
             saml_signin,
+            cli,
             password_signin,
             keys,
             csrf_key,

@@ -73,6 +73,11 @@ pub enum FlowEventName {
     /// A console session opened (or refused), any sign-in method.
     ConsoleLogin,
     ConsoleLogout,
+    /// Credentials granted to (or refused for) the command line, in the
+    /// browser or by password.
+    CliGrant,
+    /// The command line redeeming its code.
+    CliRedeem,
 }
 
 impl FlowEventName {
@@ -83,6 +88,8 @@ impl FlowEventName {
             FlowEventName::ConsoleSAMLLogin => "ConsoleSAMLLogin",
             FlowEventName::ConsoleLogin => "ConsoleLogin",
             FlowEventName::ConsoleLogout => "ConsoleLogout",
+            FlowEventName::CliGrant => "CommandLineGrant",
+            FlowEventName::CliRedeem => "CommandLineRedeem",
         }
     }
 }
@@ -107,6 +114,8 @@ pub enum RefusalCode {
     /// The role does not accept this sign-in (its trust policy, its settings).
     AccessDenied,
     ExpiredToken,
+    /// A command-line code that is unknown, used, expired or not matched by its verifier.
+    InvalidGrant,
 }
 
 impl RefusalCode {
@@ -123,6 +132,7 @@ impl RefusalCode {
             RefusalCode::FailedAuthentication => "FailedAuthentication",
             RefusalCode::AccessDenied => "AccessDenied",
             RefusalCode::ExpiredToken => "ExpiredTokenException",
+            RefusalCode::InvalidGrant => "InvalidGrant",
         }
     }
 }

@@ -2,13 +2,14 @@
 //! database, so any node serves them and logout ends them everywhere),
 //! sign-in throttling (also shared through the database), CSRF tokens and same-origin redirect targets. Plain
 //! Rust: the web layer turns these into cookies and pages.
+pub mod cli;
 pub mod login;
 pub mod saml_signin;
 mod sessions;
 pub mod signin;
 mod throttle;
 
-pub use sessions::{ConsoleSession, Opened, PendingRoles, Sessions, SignInMethod, WebSession};
+pub use sessions::{ConsoleSession, Opened, PendingRoles, Sessions, SignInMethod, WebSession, CLI_APPROVAL};
 pub use throttle::Throttle;
 
 use crate::crypto;

@@ -13,7 +13,7 @@ use crate::idp::IdentityProvider;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::{Store, StoreError};
-use crate::sts::{FirstUseRecorded, SamlClaims, SessionAsk, Sts, StsError};
+use crate::sts::{FirstUseRecorded, RoleSession, SamlClaims, SessionAsk, Sts, StsError};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -72,6 +72,9 @@ pub enum SamlSignInError {
     Expired,
     #[error("the role does not accept sign-ins from this identity provider")]
     RoleUnavailable,
+    /// The session asked for cannot be had (a duration beyond the role's maximum).
+    #[error("{0}")]
+    SessionRefused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -242,32 +245,9 @@ impl SamlSignIn {
         recorded: FirstUseRecorded,
         audit: &mut dyn FlowAudit,
     ) -> Result<Opened, SamlSignInError> {
-        let offered = claims.roles.iter().find(|(r, _)| r == role).map(|(_, p)| p.clone());
-        let provider_arn = offered.ok_or(SamlSignInError::NotOffered)?;
-        let provider = self.store.get_saml_provider(&provider_arn).await?;
-        let trusted = self.sts.trust_claims(&provider, &claims, role, SessionAsk::default()).await;
-        let credentials = match trusted.and_then(|t| self.sts.issue_for_claims(t, &claims, &recorded)) {
-            Ok(c) => c,
-            Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
-            Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),
-            Err(StsError::ExpiredTokenException { .. }) => return Err(SamlSignInError::Expired),
-            Err(e) => {
-                let code = match e.code().0 {
-                    "ExpiredTokenException" => RefusalCode::ExpiredToken,
-                    _ => RefusalCode::AccessDenied,
-                };
-                let details = json!({ "roleArn": role, "issuer": claims.issuer });
-                let event = FlowEvent::refused(
-                    FlowEventName::ConsoleLogin,
-                    Some(&claims.name_id),
-                    code,
-                    e.to_string(),
-                    details,
-                );
-                audit.record(event);
-                return Err(SamlSignInError::RoleUnavailable);
-            }
-        };
+        let ask = SessionAsk::default();
+        let credentials =
+            self.issue_role(&claims, role, &recorded, ask, FlowEventName::ConsoleLogin, audit).await?;
         let session = ConsoleSession {
             user: claims.name_id.clone(),
             method: SignInMethod::Saml,
@@ -284,6 +264,39 @@ impl SamlSignIn {
             first_use: Some(recorded),
         };
         Ok(self.sessions.open_console(session, relay, old_session, audit, &self.metrics).await?)
+    }
+
+    /// Credentials of `role`, one the claims offer, as AssumeRoleWithSAML
+    /// would give them; a refusal is recorded under `event`.
+    pub async fn issue_role(
+        &self,
+        claims: &SamlClaims,
+        role: &str,
+        recorded: &FirstUseRecorded,
+        ask: SessionAsk,
+        event: FlowEventName,
+        audit: &mut dyn FlowAudit,
+    ) -> Result<RoleSession, SamlSignInError> {
+        let offered = claims.roles.iter().find(|(r, _)| r == role).map(|(_, p)| p.clone());
+        let provider_arn = offered.ok_or(SamlSignInError::NotOffered)?;
+        let provider = self.store.get_saml_provider(&provider_arn).await?;
+        let trusted = self.sts.trust_claims(&provider, claims, role, ask).await;
+        match trusted.and_then(|t| self.sts.issue_for_claims(t, claims, recorded)) {
+            Ok(c) => Ok(c),
+            Err(StsError::Iam(e)) => Err(SamlSignInError::Internal(e.to_string())),
+            Err(StsError::Internal(e)) => Err(SamlSignInError::Internal(e)),
+            Err(StsError::ExpiredTokenException { .. }) => Err(SamlSignInError::Expired),
+            Err(StsError::Validation(why)) => Err(SamlSignInError::SessionRefused(why)),
+            Err(e) => {
+                let code = match e.code().0 {
+                    "ExpiredTokenException" => RefusalCode::ExpiredToken,
+                    _ => RefusalCode::AccessDenied,
+                };
+                let details = json!({ "roleArn": role, "issuer": claims.issuer });
+                audit.record(FlowEvent::refused(event, Some(&claims.name_id), code, e.to_string(), details));
+                Err(SamlSignInError::RoleUnavailable)
+            }
+        }
     }
 
     /// The roles an assertion offers, grouped by account (labelled with the
@@ -314,6 +327,7 @@ impl SamlSignIn {
 }
 
 /// One account's roles in the picker: `(role ARN, role name)`.
+#[derive(Debug, serde::Serialize)]
 pub struct OfferedAccount {
     pub account_id: String,
     pub label: String,

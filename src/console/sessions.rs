@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 /// The role picker waits this long for a choice.
 const PICKER_SECONDS: i64 = 600;
+/// The command line's approval page (console/cli.rs), where a sign-in returns.
+pub const CLI_APPROVAL: &str = "/cli/approve?request=";
 
 /// A session stored: the cookie that names it, how long it lives, and where
 /// the browser goes next.
@@ -193,15 +195,21 @@ impl Sessions {
         Ok(Opened { cookie, lifetime, then })
     }
 
-    /// Keeps an assertion's claims while the user picks one of its roles.
+    /// Keeps an assertion's claims while the user picks one of its roles (at
+    /// the picker, or at the command line's approval page).
     pub async fn open_picker(
         &self,
         pending: PendingRoles,
         replaces: Option<&str>,
     ) -> Result<Opened, ConsoleError> {
+        // The command line's approval page offers the roles itself.
+        let then = match &pending.relay_state {
+            Some(relay) if relay.starts_with(CLI_APPROVAL) => relay.clone(),
+            _ => "/console/roles".into(),
+        };
         let session = WebSession::Roles(pending);
         let cookie = self.start(&session, PICKER_SECONDS, replaces).await?;
-        Ok(Opened { cookie, lifetime: PICKER_SECONDS, then: "/console/roles".into() })
+        Ok(Opened { cookie, lifetime: PICKER_SECONDS, then })
     }
 
     /// Ends a session on the server: the cookie no longer works anywhere.

@@ -26,6 +26,11 @@ pub fn secret_access_key() -> String {
     pick(SECRET_CHARS, 40)
 }
 
+/// `n` characters drawn uniformly from `alphabet` (short codes people type).
+pub fn random_chars(alphabet: &[u8], n: usize) -> String {
+    pick(alphabet, n)
+}
+
 /// A URL-safe random token with `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
     let mut rng = rand::thread_rng();

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod cache;
+mod cli;
 mod credentials;
 mod directory_mfa;
 mod grouped;
@@ -21,6 +22,7 @@ use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
 pub use audit::StoreAuditSink;
+pub use cli::CliGrantRow;
 pub use grouped::AssertionUse;
 pub use keys::StoredKey;
 pub use principals::PrincipalUpdate;

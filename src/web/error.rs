@@ -259,6 +259,7 @@ impl From<crate::console::saml_signin::SamlSignInError> for PageFailure {
                 "Role not available",
                 "You were signed in, but this role does not accept sign-ins from your identity provider. Ask your administrator to check the role's trust policy.",
             ),
+            E::SessionRefused(why) => PageFailure::new(400, "Session not available", why),
             E::Store(e) => e.into(),
             E::Internal(cause) => PageFailure::internal(cause),
         }
@@ -289,6 +290,83 @@ impl From<crate::console::signin::FederationError> for PageFailure {
                 "Sign-in link not valid",
                 "This sign-in link has expired or was already used. Ask for a new one.",
             ),
+        }
+    }
+}
+
+/// A failure answered to the command line: OAuth's JSON error (RFC 6749
+/// §5.2, RFC 8628 §3.5), with idbroker's own codes for the password sign-in.
+#[derive(Debug)]
+pub struct CliFailure(pub crate::console::cli::CliError);
+
+impl CliFailure {
+    fn code(&self) -> (u16, &'static str) {
+        use crate::console::cli::CliError as E;
+        use crate::console::login::LoginError as L;
+        match &self.0 {
+            E::InvalidRequest(_) => (400, "invalid_request"),
+            E::InvalidGrant | E::UnknownRequest => (400, "invalid_grant"),
+            E::AuthorizationPending => (400, "authorization_pending"),
+            E::SlowDown => (400, "slow_down"),
+            E::ExpiredToken => (400, "expired_token"),
+            E::AccessDenied => (400, "access_denied"),
+            E::BadPassword => (401, "invalid_credentials"),
+            E::MfaRequired => (401, "mfa_required"),
+            E::BadMfaCode => (401, "invalid_mfa_code"),
+            E::MfaEnrolmentRequired => (403, "mfa_enrolment_required"),
+            E::NoRole => (403, "no_role"),
+            E::RoleNotOffered(_) => (403, "role_not_offered"),
+            E::Login(L::Throttled) => (429, "throttled"),
+            E::Login(L::DirectoryUnavailable | L::NotConfigured) => (503, "directory_unavailable"),
+            E::Login(L::TooLong) => (400, "invalid_request"),
+            E::Login(L::Expired) => (400, "expired_token"),
+            E::SignIn(crate::console::saml_signin::SamlSignInError::Expired) => (400, "expired_token"),
+            E::SignIn(crate::console::saml_signin::SamlSignInError::RoleUnavailable) => {
+                (403, "role_unavailable")
+            }
+            E::SignIn(crate::console::saml_signin::SamlSignInError::SessionRefused(_)) => {
+                (400, "invalid_request")
+            }
+            E::SignIn(crate::console::saml_signin::SamlSignInError::NotOffered) => (403, "role_not_offered"),
+            E::Store(e) if e.is_unavailable() => (503, "temporarily_unavailable"),
+            _ => (500, "server_error"),
+        }
+    }
+
+    pub fn respond(&self, request_id: &str) -> HttpResponse {
+        let (status, code) = self.code();
+        let description = if status >= 500 {
+            tracing::error!(request_id, cause = %chain(&self.0), "command-line failure");
+            format!("an internal error occurred (request {request_id})")
+        } else {
+            self.0.to_string()
+        };
+        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({ "error": code, "error_description": description, "request_id": request_id }))
+    }
+}
+
+/// The command line's failures on its browser pages.
+impl From<crate::console::cli::CliError> for PageFailure {
+    fn from(e: crate::console::cli::CliError) -> Self {
+        use crate::console::cli::CliError as E;
+        match e {
+            E::UnknownRequest => PageFailure::new(
+                404,
+                "Request not found",
+                "This command-line sign-in is unknown, already decided or expired. Run the command again.",
+            ),
+            E::RoleNotOffered(role) => PageFailure::new(
+                403,
+                "Role not offered",
+                format!("The command asked for {role}, which your sign-in does not offer. Run it again with another --role."),
+            ),
+            E::InvalidRequest(why) => PageFailure::bad_request(why),
+            E::Login(e) => e.into(),
+            E::SignIn(e) => e.into(),
+            E::Store(e) => e.into(),
+            other => PageFailure::internal(other.to_string()),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `error.rs` is the one place that turns failures into responses.
 mod api;
 mod audit_room;
+mod cli;
 mod console;
 mod error;
 mod health;
@@ -47,8 +48,9 @@ pub struct AppState {
     pub https: bool,
     pub sp: ServiceProviderUrls,
     pub sessions: Sessions,
-    pub login: DirectoryLogin,
-    pub saml_signin: SamlSignIn,
+    pub login: Arc<DirectoryLogin>,
+    pub saml_signin: Arc<SamlSignIn>,
+    pub cli: crate::console::cli::CliSignIn,
     pub password_signin: PasswordSignIn,
     /// The signing keys, read again when another node changes them.
     pub keys: Arc<crate::keys::KeyRing>,
@@ -244,6 +246,13 @@ impl HttpServer {
                 .route("/signin", web::get().to(signin::signin_form))
                 .route("/signin", web::post().to(signin::signin))
                 .route("/federation", web::get().to(signin::federation))
+                .route("/cli/authorize", web::get().to(cli::authorize))
+                .route("/cli/device/code", web::post().to(cli::device_code))
+                .route("/cli/device", web::get().to(cli::device_page))
+                .route("/cli/approve", web::get().to(cli::approve_page))
+                .route("/cli/approve", web::post().to(cli::approve))
+                .route("/cli/token", web::post().to(cli::token))
+                .route("/cli/password", web::post().to(cli::password))
                 .default_service(web::to(not_found))
         })
         .listen(listener)?;

@@ -77,6 +77,23 @@ pub struct ConsolePage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "cli_approve.html")]
+pub struct CliApprovePage<'a> {
+    pub client: &'a str,
+    pub user: &'a str,
+    pub user_code: Option<&'a str>,
+    pub csrf: &'a str,
+    pub request: &'a str,
+    pub roles: Vec<RoleChoice>,
+}
+
+#[derive(Template)]
+#[template(path = "cli_device.html")]
+pub struct CliDevicePage<'a> {
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
     pub title: &'a str,

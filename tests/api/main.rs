@@ -15,6 +15,7 @@ mod authentication;
 mod authorization;
 mod browser;
 mod changes;
+mod cli;
 mod console_signin;
 mod credentials;
 mod entities;
