@@ -114,7 +114,7 @@ enum KeyStep {
 
 const LOGIN_EXAMPLES: &str = "Examples:
   idbroker login --url https://idbroker.example.com --profile dev
-  idbroker login --url https://idbroker.example.com --role arn:aws:iam::111122223333:role/Dev --no-browser
+  idbroker login --url https://idbroker.example.com --role ROLE_ARN --no-browser
   printf '%s\\n' \"$PASSWORD\" | idbroker login --url URL --username ci-bot --password-stdin --role ARN
   eval \"$(idbroker login --url URL --role ARN --format env)\"
 
@@ -123,7 +123,7 @@ Exit codes: 0 signed in; 1 refused; 2 usage; 3 wrong password; 4 verification co
 
 const CREDENTIAL_PROCESS_EXAMPLES: &str = "Example, in ~/.aws/config:
   [profile dev]
-  credential_process = idbroker credential-process --url https://idbroker.example.com --role arn:aws:iam::111122223333:role/Dev
+  credential_process = idbroker credential-process --url https://idbroker.example.com --role ROLE_ARN
   endpoint_url = https://idbroker.example.com
 
 Exit codes as for `idbroker login`.";

@@ -47,8 +47,9 @@ fn module_of(path: &Path) -> String {
 
 #[test]
 fn each_library_is_known_by_its_module_only() {
-    let rules: [(&str, &[&str]); 5] = [
+    let rules: [(&str, &[&str]); 6] = [
         ("actix_web", &["web"]),
+        ("reqwest", &["client"]),
         ("actix_http", &["web"]),
         ("sqlx", &["store"]),
         ("ldap3", &["directory"]),

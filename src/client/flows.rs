@@ -69,9 +69,18 @@ impl Server {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> ClientError {
-        let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
-        let tls = why.to_ascii_lowercase();
-        if tls.contains("certificate") || tls.contains("ssl") || tls.contains("tls") {
+        // The cause is at the end of reqwest's chain; each link said once.
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !why.contains(&text) {
+                why.push_str(&format!(": {text}"));
+            }
+            source = s.source();
+        }
+        let lower = why.to_ascii_lowercase();
+        if ["certificate", "ssl", "tls", "handshake"].iter().any(|w| lower.contains(w)) {
             ClientError::Tls { url: self.base.clone(), why }
         } else {
             ClientError::Unreachable { url: self.base.clone(), why }
@@ -149,7 +158,7 @@ fn request_fields<'a>(
 
 pub async fn sign_in(args: &SignInArgs) -> Result<Credentials, ClientError> {
     let server = Server::new(args)?;
-    if args.password_stdin {
+    if args.username.is_some() {
         return password(&server, args).await;
     }
     if args.no_browser {
@@ -289,19 +298,46 @@ async fn device(server: &Server, args: &SignInArgs) -> Result<Credentials, Clien
     }
 }
 
-/// A directory password (and TOTP code) from standard input, never from
-/// the command line.
-async fn password(server: &Server, args: &SignInArgs) -> Result<Credentials, ClientError> {
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
+/// The password's first line (and, with --totp-stdin, a code on the next
+/// one): from standard input or an owner-only file, never the command line.
+fn secret_lines(args: &SignInArgs) -> Result<(String, String), ClientError> {
+    let reader: Box<dyn BufRead> = match &args.password_file {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| ClientError::Usage(format!("--password-file {}: {e}", path.display())))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let mode = file.metadata().map_err(|e| ClientError::Local(e.to_string()))?.mode();
+                if mode & 0o077 != 0 {
+                    return Err(ClientError::Usage(format!(
+                        "--password-file {} is readable by others: chmod 600 it",
+                        path.display()
+                    )));
+                }
+            }
+            Box::new(std::io::BufReader::new(file))
+        }
+        None if args.password_stdin => Box::new(std::io::stdin().lock()),
+        None => {
+            return Err(ClientError::Usage("--username needs --password-stdin or --password-file".into()))
+        }
+    };
+    let mut lines = reader.lines();
     let mut line = || {
         lines.next().transpose().map_err(|e| ClientError::Local(e.to_string())).map(Option::unwrap_or_default)
     };
     let secret = line()?;
     if secret.is_empty() {
-        return Err(ClientError::Usage("--password-stdin: standard input holds no password".into()));
+        return Err(ClientError::Usage("no password was given (an empty first line)".into()));
     }
-    let mut totp = if args.totp_stdin { line()? } else { String::new() };
+    let totp = if args.totp_stdin { line()? } else { String::new() };
+    Ok((secret, totp))
+}
+
+/// A directory password sign-in, for automation.
+async fn password(server: &Server, args: &SignInArgs) -> Result<Credentials, ClientError> {
+    let (secret, mut totp) = secret_lines(args)?;
     let username = args.username.clone().unwrap_or_default();
     let duration = args.duration.map(|d| d.to_string()).unwrap_or_default();
     let mut role = args.role.clone().unwrap_or_default();

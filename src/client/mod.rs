@@ -28,12 +28,16 @@ pub struct SignInArgs {
     /// Do not open a browser: show a code to type at a web page instead.
     #[arg(long)]
     pub no_browser: bool,
-    /// For automation: a directory user name, with --password-stdin.
-    #[arg(long, requires = "password_stdin")]
+    /// For automation: a directory user name, with --password-stdin or --password-file.
+    #[arg(long)]
     pub username: Option<String>,
     /// Read the password from the first line of standard input.
-    #[arg(long, requires = "username")]
+    #[arg(long, requires = "username", conflicts_with = "password_file")]
     pub password_stdin: bool,
+    /// Read the password from the first line of this file, readable by its
+    /// owner only (for credential_process, whose standard input is the SDK's).
+    #[arg(long, requires = "username")]
+    pub password_file: Option<std::path::PathBuf>,
     /// Read a TOTP code from the next line of standard input (else it is asked for when needed).
     #[arg(long, requires = "password_stdin")]
     pub totp_stdin: bool,

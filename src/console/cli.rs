@@ -84,7 +84,7 @@ pub struct DeviceStart {
 /// The approval page, or where to sign in first.
 pub enum Approval {
     /// Signed in with claims still fresh enough to issue from.
-    Ready { request: Box<CliRequest>, user: String, roles: Vec<String> },
+    Ready { request: Box<CliRequest>, user: String, accounts: Vec<OfferedAccount> },
     /// Sign in first (at this same-origin URL), then come back.
     SignInFirst(String),
 }
@@ -382,8 +382,8 @@ impl CliSignIn {
                 return Err(CliError::RoleNotOffered(role.clone()));
             }
         }
-        let roles = claims.roles.iter().map(|(r, _)| r.clone()).collect();
-        Ok(Approval::Ready { request: Box::new(request), user: claims.name_id, roles })
+        let accounts = self.saml.offered_roles(&claims).await?;
+        Ok(Approval::Ready { request: Box::new(request), user: claims.name_id, accounts })
     }
 
     /// The user's decision on request `id`: `role` approved, or `None` denied.

@@ -2,7 +2,7 @@
 //! browser pages that start and approve a sign-in, and the JSON endpoints
 //! the command calls.
 use super::error::{CliFailure, PageFailure};
-use super::pages::{self, CliApprovePage, CliDevicePage, Form, RoleChoice, SESSION_COOKIE};
+use super::pages::{self, AccountRoles, CliApprovePage, CliDevicePage, Form, RoleChoice, SESSION_COOKIE};
 use super::{see_other, AppState, Recorder};
 use crate::console::cli::{Approval, CliAsk, CliError, Decided, PasswordAsk, PasswordOutcome, Redeem};
 use crate::console::{csrf_token, WebSession, CLI_APPROVAL};
@@ -101,15 +101,27 @@ pub async fn approve_page(
     let current = session(&req, &state).await?;
     match state.cli.approval(id, current.as_ref().map(|(_, s)| s)).await? {
         Approval::SignInFirst(url) => Ok(see_other(&url)),
-        Approval::Ready { request, user, roles } => {
+        Approval::Ready { request, user, accounts } => {
             let Some((cookie, _)) = current else { return Err(PageFailure::signed_out()) };
-            let preselected = request.role.clone().or_else(|| (roles.len() == 1).then(|| roles[0].clone()));
-            let roles = roles
+            let only = match accounts.as_slice() {
+                [a] if a.roles.len() == 1 => Some(a.roles[0].0.clone()),
+                _ => None,
+            };
+            let preselected = request.role.clone().or(only);
+            let accounts = accounts
                 .into_iter()
-                .map(|arn| RoleChoice {
-                    name: arn.rsplit('/').next().unwrap_or(&arn).to_owned(),
-                    checked: preselected.as_deref() == Some(arn.as_str()),
-                    arn,
+                .map(|a| AccountRoles {
+                    id: a.account_id,
+                    label: a.label,
+                    roles: a
+                        .roles
+                        .into_iter()
+                        .map(|(arn, name)| RoleChoice {
+                            checked: preselected.as_deref() == Some(arn.as_str()),
+                            arn,
+                            name,
+                        })
+                        .collect(),
                 })
                 .collect();
             let csrf = csrf_token(&state.csrf_key, CLI_CSRF, &cookie);
@@ -119,7 +131,7 @@ pub async fn approve_page(
                 user_code: request.user_code.as_deref(),
                 csrf: &csrf,
                 request: id,
-                roles,
+                accounts,
             })?;
             // The form's answer sends the browser on to the command's loopback port.
             let origin = request.redirect_uri.as_deref().and_then(|u| url::Url::parse(u).ok());

@@ -84,7 +84,7 @@ pub struct CliApprovePage<'a> {
     pub user_code: Option<&'a str>,
     pub csrf: &'a str,
     pub request: &'a str,
-    pub roles: Vec<RoleChoice>,
+    pub accounts: Vec<AccountRoles>,
 }
 
 #[derive(Template)]

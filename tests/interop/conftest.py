@@ -147,3 +147,43 @@ def sts(service, admin_creds):
 @pytest.fixture
 def unique():
     return uuid.uuid4().hex[:10]
+
+
+SHOTS = ROOT / "target" / "browser-screenshots"
+TRUST_IDBROKER = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow",
+    "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/idbroker"},
+    "Action": "sts:AssumeRoleWithSAML"}]})
+
+
+@pytest.fixture
+def chrome():
+    """Debian's Chromium, headless, with a profile of its own."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as ChromeService
+    profile = tempfile.mkdtemp(prefix="idbroker-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1000,1300"]:
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=ChromeService("/usr/bin/chromedriver"), options=opts)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name):
+    """A screenshot under target/browser-screenshots/, one per database."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    suffix = "-postgres" if os.environ.get("IDBROKER_TEST_POSTGRES") else ""
+    driver.save_screenshot(str(SHOTS / f"{name}{suffix}.png"))
+
+
+def create_roles(iam, names=("Dev", "Admin")):
+    """Roles that trust the built-in IdP (the test directory maps alice to both)."""
+    for role in names:
+        try:
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_IDBROKER)
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass

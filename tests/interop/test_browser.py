@@ -2,55 +2,17 @@
 a directory user signs in at the built-in IdP, picks one of two roles, reads
 the credentials off the console page and uses them with boto3. Screenshots of
 the login, role picker and console pages land in target/browser-screenshots/."""
-import json
 import os
-import tempfile
 
 import boto3
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ACCOUNT, ROOT
-
-SHOTS = ROOT / "target" / "browser-screenshots"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow",
-    "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:saml-provider/idbroker"},
-    "Action": "sts:AssumeRoleWithSAML"}]})
+from conftest import ACCOUNT, create_roles, shot
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the test OpenLDAP (scripts/test.sh)")
-
-
-@pytest.fixture
-def chrome():
-    profile = tempfile.mkdtemp(prefix="idbroker-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1000,1300"]:
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=ChromeService("/usr/bin/chromedriver"), options=opts)
-    yield driver
-    driver.quit()
-
-
-def shot(driver, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    suffix = "-postgres" if os.environ.get("IDBROKER_TEST_POSTGRES") else ""
-    driver.save_screenshot(str(SHOTS / f"{name}{suffix}.png"))
-
-
-def create_roles(iam):
-    for role in ["Dev", "Admin"]:
-        try:
-            iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
-        except iam.exceptions.EntityAlreadyExistsException:
-            pass
 
 
 def sign_in(chrome, url, username, password, screenshot=None):
