@@ -296,3 +296,79 @@ async fn a_ci_job_signs_in_with_a_password_and_chooses_among_its_roles() {
     .await;
     assert_eq!((long.status, error_of(&long)), (400, "invalid_request"), "{}", long.body);
 }
+
+#[tokio::test]
+async fn an_external_idps_sign_in_approves_the_command_as_well() {
+    let (app, idp) = crate::saml::setup().await;
+    let browser = Browser::new(&app);
+    let provider = "&provider=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2FCorp";
+    let start = browser.get(&authorize_path(&s256_challenge(VERIFIER), RETURN, provider)).await;
+    let approval_path = start.location.unwrap();
+    // Not signed in: off to that provider's sign-in, coming back to the approval.
+    let to_sign_in = browser.get(&approval_path).await;
+    let location = to_sign_in.location.unwrap();
+    assert!(
+        location.starts_with(
+            "/saml/login?provider=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2FCorp&RelayState="
+        ),
+        "{location}"
+    );
+    // The IdP answers with the approval page as RelayState.
+    let xml = idp.response(&crate::saml::TO, epoch(), |_| {});
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, xml);
+    let posted =
+        browser.post("/saml/acs", &[("SAMLResponse", &encoded), ("RelayState", &approval_path)]).await;
+    let approval = browser.follow(posted).await;
+    assert!(approval.body.contains("Allow the command line?"), "{}", approval.body);
+    let role = "arn:aws:iam::111122223333:role/SamlDev";
+    let back = decide(&browser, &approval, role, "allow").await;
+    let code = query_value(&back.location.unwrap(), "code").unwrap();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", RETURN),
+        ("code_verifier", VERIFIER),
+    ];
+    let issued = post_json(&app, "/cli/token", &fields).await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let me = app.sts(&keys_of(&issued), &[("Action", "GetCallerIdentity")]).await;
+    assert_eq!(me.text("Arn").as_deref(), Some("arn:aws:sts::111122223333:assumed-role/SamlDev/alice"));
+}
+
+#[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
+async fn a_password_sign_in_asks_for_the_totp_code_its_groups_require() {
+    let app = directory_app("", "mfa_groups = [\"admins\"]").await;
+    let password = [("username", "alice"), ("password", "Alpha-Pass-1"), ("role", DEV)];
+    // Not enrolled yet: that happens in a browser, where the QR code can be shown.
+    let first = post_json(&app, "/cli/password", &password).await;
+    assert_eq!((first.status, error_of(&first)), (403, "mfa_enrolment_required"));
+    let b = Browser::new(&app);
+    let enrol = b.submit_login(&b.login_form().await, "alice", "Alpha-Pass-1").await;
+    let secret = enrol.by_id("totp-secret").unwrap();
+    let seed = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+    let totp = idbroker::crypto::Totp::new(seed, "t", "alice").unwrap();
+    let step = idbroker::crypto::Totp::step_of(app.clock_now().timestamp());
+    let (csrf, pending) = (enrol.field("csrf").unwrap(), enrol.field("pending").unwrap());
+    let code = totp.code_at_step(step);
+    let enrolled = b.post("/idp/login", &[("csrf", &csrf), ("pending", &pending), ("code", &code)]).await;
+    assert!(enrolled.field("SAMLResponse").is_some(), "{}", enrolled.body);
+
+    let without = post_json(&app, "/cli/password", &password).await;
+    assert_eq!((without.status, error_of(&without)), (401, "mfa_required"));
+    let with = |code: String| {
+        let app = &app;
+        async move {
+            let mut fields = password.to_vec();
+            fields.push(("totp", &code));
+            post_json(app, "/cli/password", &fields).await
+        }
+    };
+    let wrong = with("000000".into()).await;
+    assert_eq!((wrong.status, error_of(&wrong)), (401, "invalid_mfa_code"));
+    let right = with(totp.code_at_step(step + 1)).await;
+    assert_eq!(right.status, 200, "{}", right.body);
+    // A code is good once.
+    let replayed = with(totp.code_at_step(step + 1)).await;
+    assert_eq!((replayed.status, error_of(&replayed)), (401, "invalid_mfa_code"));
+}
