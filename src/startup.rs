@@ -12,7 +12,7 @@ use crate::directory::{Directory, LdapDirectory};
 use crate::domain::{AccountId, SamlProvider, BUILTIN_PROVIDER};
 use crate::iam::IamService;
 use crate::idp::roles::RoleRule;
-use crate::idp::{IdentityProvider, IdpKeys, ServiceProvider};
+use crate::idp::{Acs, IdentityProvider, IdpKeys, ServiceProvider};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
@@ -74,7 +74,7 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
     let own = ServiceProviderUrls::new(&settings.server.public_url);
     let mut sps = vec![ServiceProvider {
         entity_id: own.entity_id,
-        acs_urls: vec![own.acs_url],
+        acs: vec![Acs { index: 0, url: own.acs_url }],
         signing_certificate: None,
         sign_assertions: false,
     }];
@@ -100,7 +100,7 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
         };
         sps.push(ServiceProvider {
             entity_id: sp.entity_id.clone(),
-            acs_urls: sp.acs_urls.clone(),
+            acs: sp.acs_urls.iter().enumerate().map(|(index, url)| Acs { index, url: url.clone() }).collect(),
             signing_certificate,
             sign_assertions: sp.sign_assertions,
         });

@@ -10,7 +10,7 @@ use crate::crypto::{MasterKey, Totp};
 use crate::directory::{Directory, DirectoryError, DirectoryUser, Refusal, MAX_INPUT_BYTES};
 use crate::idp::roles::{role_pairs, RoleRule};
 use crate::idp::second_factor::SecondFactor;
-use crate::idp::{IdentityProvider, SsoRequest, Subject};
+use crate::idp::{IdentityProvider, NameIdFormat, SamlStatus, SsoRequest, Subject};
 use crate::metrics::Metrics;
 use crate::store::StoreError;
 use base64::Engine;
@@ -119,6 +119,8 @@ pub enum LoginError {
 struct SignedIn {
     username: String,
     dn: String,
+    #[serde(default)]
+    email: Option<String>,
     roles: Vec<String>,
     tags: Vec<(String, String)>,
 }
@@ -158,6 +160,7 @@ impl DirectoryLogin {
             acs_url: own_acs_url.to_owned(),
             request_id: None,
             relay_state: None,
+            options: Default::default(),
         }
     }
 
@@ -242,7 +245,9 @@ impl DirectoryLogin {
             }
         };
         let Some(signed_in) = self.signed_in(&user, audit) else { return Ok(LoginStep::NoRole) };
-        if self.second_factor.required(&user.groups) {
+        // A TOTP code when the user's groups require one, or the SP asked for
+        // a multi-factor authentication context.
+        if self.second_factor.required(&user.groups) || request.options.authn.multi_factor {
             let key = SecondFactor::user_key(&signed_in.dn);
             let seed =
                 if self.second_factor.enrolled(&key).await? { None } else { Some(Totp::generate_seed()) };
@@ -256,7 +261,7 @@ impl DirectoryLogin {
             return Ok(LoginStep::Code(self.prompt(&pending, None)?));
         }
         self.throttle.record_success(&attempt).await?;
-        self.issue(signed_in, request, audit).await
+        self.issue(signed_in, request, false, audit).await
     }
 
     /// The user with the roles their groups map to; `None` (recorded) when none.
@@ -275,6 +280,7 @@ impl DirectoryLogin {
         Some(SignedIn {
             username: user.username.clone(),
             dn: user.dn.clone(),
+            email: user.email.clone(),
             roles,
             tags: user.attributes.clone(),
         })
@@ -329,22 +335,41 @@ impl DirectoryLogin {
             ));
         }
         self.throttle.record_success(&attempt).await?;
-        self.issue(pending.user, pending.request, audit).await
+        self.issue(pending.user, pending.request, true, audit).await
     }
 
-    /// Issues the signed Response for the SP of `request`.
+    /// Issues the signed Response for the SP of `request`, with the NameID
+    /// and authentication context the request asked for.
     async fn issue(
         &self,
         user: SignedIn,
         request: SsoRequest,
+        multi_factor_used: bool,
         audit: &mut dyn FlowAudit,
     ) -> Result<LoginStep, LoginError> {
         let now = self.clock.now();
+        let format = request.options.name_id_format;
+        let issued_name_id = match (format, &user.email) {
+            (NameIdFormat::Transient, _) => format!("_t{}", crate::crypto::random_token(20)),
+            (NameIdFormat::Email, Some(email)) => email.clone(),
+            (NameIdFormat::Email, None) => {
+                return self.refuse(Some(&user.username), request, SamlStatus::InvalidNameIdPolicy, audit)
+            }
+            (NameIdFormat::Persistent | NameIdFormat::Unspecified, _) => user.username.clone(),
+        };
+        let authn_class = request.options.authn.asserted_class(multi_factor_used).to_owned();
         let idp = self.idp.clone();
         let sign_assertion = idp.service_provider(&request.sp_entity_id).is_some_and(|s| s.sign_assertions);
         // Signing is CPU work: off the async threads, with what it needs moved in.
         let (user, request, xml) = tokio::task::spawn_blocking(move || {
-            let subject = Subject { name_id: &user.username, roles: &user.roles, tags: &user.tags };
+            let subject = Subject {
+                name_id: &user.username,
+                issued_name_id: &issued_name_id,
+                name_id_format: format.uri(),
+                authn_class: &authn_class,
+                roles: &user.roles,
+                tags: &user.tags,
+            };
             let signed = idp.issue(
                 &subject,
                 &request.sp_entity_id,
@@ -362,6 +387,35 @@ impl DirectoryLogin {
         let details =
             json!({ "userDn": user.dn, "serviceProvider": request.sp_entity_id, "roles": user.roles });
         audit.record(FlowEvent::success(FlowEventName::DirectoryLogin, &user.username, details));
+        Ok(LoginStep::Issued(AutoPost {
+            acs_url: request.acs_url,
+            saml_response: base64::engine::general_purpose::STANDARD.encode(xml),
+            relay_state: request.relay_state,
+        }))
+    }
+
+    /// Answers the SP of `request` with a non-success `status` instead of an
+    /// assertion (SAML core 3.4.1), recorded, as a post to its ACS.
+    pub fn refuse(
+        &self,
+        user: Option<&str>,
+        request: SsoRequest,
+        status: SamlStatus,
+        audit: &mut dyn FlowAudit,
+    ) -> Result<LoginStep, LoginError> {
+        let now = self.clock.now();
+        let xml = self
+            .idp
+            .refuse(&request.acs_url, request.request_id.as_deref(), status, now)
+            .map_err(|e| LoginError::Internal(e.to_string()))?;
+        let details = json!({ "status": status.codes().1, "serviceProvider": request.sp_entity_id });
+        audit.record(FlowEvent::refused(
+            FlowEventName::IdpAuthnRequest,
+            user,
+            RefusalCode::AuthnRequestRefused,
+            status.message(),
+            details,
+        ));
         Ok(LoginStep::Issued(AutoPost {
             acs_url: request.acs_url,
             saml_response: base64::engine::general_purpose::STANDARD.encode(xml),

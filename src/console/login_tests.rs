@@ -16,6 +16,7 @@ fn user(name: &str, groups: &[&str]) -> DirectoryUser {
         dn: format!("uid={name},ou=people,dc=example,dc=org"),
         username: name.into(),
         display_name: None,
+        email: Some(format!("{name}@example.org")),
         groups: groups
             .iter()
             .map(|g| Group { dn: format!("cn={g},ou=groups,dc=example,dc=org"), name: (*g).into() })
@@ -38,7 +39,7 @@ async fn fixture() -> Fixture {
     let master = MasterKey::from_bytes(&MasterKey::generate_bytes()).unwrap();
     let sp = ServiceProvider {
         entity_id: SP.into(),
-        acs_urls: vec![ACS.into()],
+        acs: vec![crate::idp::Acs { index: 0, url: ACS.into() }],
         signing_certificate: None,
         sign_assertions: false,
     };

@@ -200,6 +200,7 @@ impl LdapDirectory {
             "uid",
             "cn",
             "displayName",
+            "mail",
             "sAMAccountName",
             "userAccountControl",
             "lockoutTime",
@@ -359,6 +360,7 @@ impl LdapDirectory {
             if self.settings.kind == DirectoryKind::ActiveDirectory { "sAMAccountName" } else { "uid" };
         let username = first(&entry, name_attribute).unwrap_or_else(|| rdn_value(&entry.dn)).to_owned();
         let display_name = first(&entry, "displayName").or_else(|| first(&entry, "cn")).map(str::to_owned);
+        let email = first(&entry, "mail").map(str::to_owned);
         let attributes = self
             .settings
             .tag_attributes
@@ -366,7 +368,7 @@ impl LdapDirectory {
             .filter_map(|a| Some((a.clone(), first(&entry, a)?.to_owned())))
             .collect();
         let groups = self.groups_of(&entry.dn).await?;
-        Ok(DirectoryUser { dn: entry.dn, username, display_name, groups, attributes })
+        Ok(DirectoryUser { dn: entry.dn, username, display_name, email, groups, attributes })
     }
 }
 

@@ -20,6 +20,8 @@ pub struct DirectoryUser {
     /// The directory's stored name (uid / sAMAccountName), never what was typed.
     pub username: String,
     pub display_name: Option<String>,
+    /// `mail`, for SPs that ask for an emailAddress NameID.
+    pub email: Option<String>,
     /// Every group the user is in, directly or through nesting.
     pub groups: Vec<Group>,
     /// The configured tag attributes that the entry has, with their first value.

@@ -3,13 +3,15 @@
 //! service provider (its own SP always; others from configuration).
 //! `request` validates AuthnRequests, `roles` maps directory groups to AWS
 //! `Role` pairs, `response` builds and signs the Response.
+mod options;
 mod request;
 mod response;
 pub mod roles;
 pub mod second_factor;
 mod sp_metadata;
 
-pub use request::{parse_post, parse_redirect, SsoRequest};
+pub use options::{AuthnRequirement, NameIdFormat, RequestOptions, SamlStatus};
+pub use request::{parse_post, parse_redirect, Sso, SsoRequest};
 pub use response::Subject;
 pub use sp_metadata::parse_sp_metadata;
 
@@ -38,11 +40,19 @@ impl From<KeyError> for IdpError {
     }
 }
 
+/// An SP's HTTP-POST AssertionConsumerService and its index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acs {
+    pub index: usize,
+    pub url: String,
+}
+
 /// A service provider allowed to receive assertions.
 #[derive(Debug, Clone)]
 pub struct ServiceProvider {
     pub entity_id: String,
-    pub acs_urls: Vec<String>,
+    /// Its ACS endpoints, the default first.
+    pub acs: Vec<Acs>,
     /// When set, AuthnRequests must be signed with this certificate's key (DER).
     pub signing_certificate: Option<Vec<u8>>,
     /// The Assertion is signed too, not only the Response.

@@ -1,8 +1,10 @@
 //! AuthnRequests to the built-in IdP, by the HTTP-Redirect and HTTP-POST
-//! bindings. The issuer must be a registered SP and the ACS URL one of its
-//! own; SPs with a signing certificate must sign (Redirect: RSA-SHA256 over
-//! the query parameters exactly as received; POST: an XML signature).
+//! bindings. The issuer must be a registered SP and the ACS (by URL or
+//! index) one of its own; SPs with a signing certificate must sign
+//! (Redirect: RSA or ECDSA with SHA-256/384/512 over the query parameters
+//! exactly as received; POST: an XML signature with the same algorithms).
 //! Inflation is capped, so a deflate bomb costs nothing.
+use super::options::{options, RequestOptions, SamlStatus};
 use super::{IdentityProvider, IdpError};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -12,17 +14,29 @@ use std::io::Read;
 
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
 const MAX_RELAY_STATE: usize = 80;
-const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 const SKEW_SECONDS: i64 = 180;
 
-/// A checked request: where to send the assertion, and what to echo.
+/// A checked request: where to send the assertion, what to echo, and what
+/// the SP asked of the sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SsoRequest {
     pub sp_entity_id: String,
     pub acs_url: String,
     pub request_id: Option<String>,
     pub relay_state: Option<String>,
+    #[serde(default)]
+    pub options: RequestOptions,
+}
+
+/// What to do with a checked request.
+#[derive(Debug)]
+pub enum Sso {
+    /// Sign the user in.
+    SignIn(SsoRequest),
+    /// Answer the SP at once with this status (IsPassive, a NameID format or
+    /// authentication context the IdP cannot meet, Scoping).
+    Refuse(SsoRequest, SamlStatus),
 }
 
 fn bad(what: &'static str) -> IdpError {
@@ -84,11 +98,7 @@ fn relay_state(value: Option<String>) -> Result<Option<String>, IdpError> {
 }
 
 /// An AuthnRequest by the Redirect binding; `query` is the raw query string.
-pub fn parse_redirect(
-    idp: &IdentityProvider,
-    query: &str,
-    now: DateTime<Utc>,
-) -> Result<SsoRequest, IdpError> {
+pub fn parse_redirect(idp: &IdentityProvider, query: &str, now: DateTime<Utc>) -> Result<Sso, IdpError> {
     let raw_request = raw_param(query, "SAMLRequest")?.ok_or(bad("the SAMLRequest is missing"))?;
     let raw_relay = raw_param(query, "RelayState")?;
     let raw_alg = raw_param(query, "SigAlg")?;
@@ -99,20 +109,20 @@ pub fn parse_redirect(
     if let Some(certs) = idp.request_certificates(sp) {
         // The signed octets are the parameters in this order, as received.
         let (Some(alg), Some(signature)) = (raw_alg, raw_signature) else { return Err(IdpError::Signature) };
-        if decode_param(alg)? != RSA_SHA256 {
-            return Err(IdpError::Signature);
-        }
+        let algorithm = decode_param(alg)?;
         let mut signed = format!("SAMLRequest={raw_request}");
         if let Some(r) = raw_relay {
             signed.push_str(&format!("&RelayState={r}"));
         }
         signed.push_str(&format!("&SigAlg={alg}"));
         let signature = base64_decode(&decode_param(signature)?).map_err(|_| IdpError::Signature)?;
-        if !certs.iter().any(|cert| crate::crypto::verify_sha256(cert, signed.as_bytes(), &signature)) {
+        let verifies =
+            |cert: &Vec<u8>| crate::crypto::verify_signature(cert, &algorithm, signed.as_bytes(), &signature);
+        if !certs.iter().any(verifies) {
             return Err(IdpError::Signature);
         }
     }
-    finish(sp, request, relay_state(raw_relay.map(decode_param).transpose()?)?)
+    finish(sp, request, &xml, relay_state(raw_relay.map(decode_param).transpose()?)?)
 }
 
 /// An AuthnRequest by the POST binding (form fields already decoded).
@@ -121,17 +131,24 @@ pub fn parse_post(
     saml_request: &str,
     relay: Option<String>,
     now: DateTime<Utc>,
-) -> Result<SsoRequest, IdpError> {
+) -> Result<Sso, IdpError> {
     let xml =
         String::from_utf8(base64_decode(saml_request)?).map_err(|_| bad("the SAMLRequest is not UTF-8"))?;
     let request = parse_xml(&xml)?;
     let sp = check(idp, &request, now)?;
-    let request = match idp.request_certificates(sp) {
-        None => request,
+    let (request, xml) = match idp.request_certificates(sp) {
+        None => (request, xml),
         Some(certs) => {
             // Read the request again from exactly what the signature covers.
             let certs: Vec<_> = certs.into_iter().map(CertificateDer::from).collect();
-            let algorithms = [AllowedSignatureAlgorithm::RsaSha256];
+            let algorithms = [
+                AllowedSignatureAlgorithm::RsaSha256,
+                AllowedSignatureAlgorithm::RsaSha384,
+                AllowedSignatureAlgorithm::RsaSha512,
+                AllowedSignatureAlgorithm::EcdsaSha256,
+                AllowedSignatureAlgorithm::EcdsaSha384,
+                AllowedSignatureAlgorithm::EcdsaSha512,
+            ];
             let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
                 &xml,
                 &certs,
@@ -141,10 +158,10 @@ pub fn parse_post(
             .map_err(|_| IdpError::Signature)?;
             let signed = parse_xml(&reduced)?;
             check(idp, &signed, now)?;
-            signed
+            (signed, reduced)
         }
     };
-    finish(sp, request, relay_state(relay)?)
+    finish(sp, request, &xml, relay_state(relay)?)
 }
 
 fn parse_xml(xml: &str) -> Result<AuthnRequest, IdpError> {
@@ -182,20 +199,48 @@ fn check<'i>(
     if r.protocol_binding.as_deref().is_some_and(|b| b != POST_BINDING) {
         return Err(bad("only the HTTP-POST response binding is supported"));
     }
-    if r.assertion_consumer_service_url.as_ref().is_some_and(|acs| !sp.acs_urls.contains(acs)) {
-        return Err(IdpError::UnregisteredAcs);
-    }
     Ok(sp)
+}
+
+/// The ACS the request names, by URL or by index, or the SP's default; only
+/// ones registered for the SP.
+fn acs_url(sp: &super::ServiceProvider, r: &AuthnRequest) -> Result<String, IdpError> {
+    let found = match (&r.assertion_consumer_service_url, r.assertion_consumer_service_index) {
+        (Some(_), Some(_)) => return Err(bad("the AuthnRequest names its ACS both by URL and by index")),
+        (Some(url), None) => sp.acs.iter().find(|a| a.url == *url),
+        (None, Some(index)) => sp.acs.iter().find(|a| a.index == index),
+        (None, None) => sp.acs.first(),
+    };
+    found.map(|a| a.url.clone()).ok_or(IdpError::UnregisteredAcs)
+}
+
+/// Whether the request carries a Scoping element (samael does not read it).
+fn has_scoping(xml: &str) -> Result<bool, IdpError> {
+    let limits = crate::saml::xml::Limits { max_depth: 32, max_elements: 10_000, max_attributes: 64 };
+    let doc =
+        crate::saml::xml::parse(xml, limits).map_err(|_| bad("the SAMLRequest is not well-formed XML"))?;
+    let scoped = doc.child_elements(0).any(|c| doc.is(c, "urn:oasis:names:tc:SAML:2.0:protocol", "Scoping"));
+    Ok(scoped)
 }
 
 fn finish(
     sp: &super::ServiceProvider,
     r: AuthnRequest,
+    xml: &str,
     relay_state: Option<String>,
-) -> Result<SsoRequest, IdpError> {
-    let acs_url = match r.assertion_consumer_service_url {
-        Some(acs) => acs,
-        None => sp.acs_urls.first().cloned().ok_or(IdpError::UnregisteredAcs)?,
+) -> Result<Sso, IdpError> {
+    let mut request = SsoRequest {
+        sp_entity_id: sp.entity_id.clone(),
+        acs_url: acs_url(sp, &r)?,
+        request_id: Some(r.id.clone()),
+        relay_state,
+        options: RequestOptions::default(),
     };
-    Ok(SsoRequest { sp_entity_id: sp.entity_id.clone(), acs_url, request_id: Some(r.id), relay_state })
+    match options(&r, has_scoping(xml)?) {
+        Ok(options) => {
+            request.options = options;
+            Ok(Sso::SignIn(request))
+        }
+        Err(status) => Ok(Sso::Refuse(request, status)),
+    }
 }

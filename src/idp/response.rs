@@ -10,7 +10,7 @@
 //! `attr`, which drop characters XML cannot carry and escape the rest: a
 //! directory value can never add markup to a signed assertion. idbroker's own
 //! SP verifies these responses with xmlsec in every sign-in test.
-use super::{IdentityProvider, IdpError};
+use super::{IdentityProvider, IdpError, SamlStatus};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 
@@ -23,8 +23,14 @@ const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
 /// Who the assertion is about and what it grants.
 pub struct Subject<'a> {
-    /// The directory's canonical user name.
+    /// The directory's canonical user name (the session name, and the
+    /// persistent NameID).
     pub name_id: &'a str,
+    /// The NameID as issued, in `name_id_format`.
+    pub issued_name_id: &'a str,
+    pub name_id_format: &'a str,
+    /// The AuthnContextClassRef: how the user signed in.
+    pub authn_class: &'a str,
     /// `role-arn,provider-arn` pairs.
     pub roles: &'a [String],
     pub tags: &'a [(String, String)],
@@ -102,7 +108,6 @@ impl IdentityProvider {
         now: DateTime<Utc>,
     ) -> Result<String, IdpError> {
         let (issued, until) = (instant(now), instant(now + Duration::seconds(LIFETIME_SECONDS)));
-        let response_id = format!("_r{}", crate::crypto::random_token(20));
         let assertion_id = format!("_a{}", crate::crypto::random_token(20));
         let answers = in_response_to.map(|id| format!(r#" InResponseTo="{}""#, attr(id))).unwrap_or_default();
         let issuer = text(&self.entity_id);
@@ -114,19 +119,21 @@ impl IdentityProvider {
         assertion += &format!(
             concat!(
                 r#"<saml:Subject>"#,
-                r#"<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name}</saml:NameID>"#,
+                r#"<saml:NameID Format="{format}">{name}</saml:NameID>"#,
                 r#"<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">"#,
                 r#"<saml:SubjectConfirmationData{answers} NotOnOrAfter="{until}" Recipient="{acs}"></saml:SubjectConfirmationData>"#,
                 r#"</saml:SubjectConfirmation></saml:Subject>"#,
                 r#"<saml:Conditions NotBefore="{issued}" NotOnOrAfter="{until}"><saml:AudienceRestriction>"#,
                 r#"<saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>"#,
                 r#"<saml:AuthnStatement AuthnInstant="{issued}" SessionIndex="{id}"><saml:AuthnContext>"#,
-                r#"<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>"#,
+                r#"<saml:AuthnContextClassRef>{class}</saml:AuthnContextClassRef>"#,
                 r#"</saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>"#
             ),
             id = assertion_id,
             issued = issued,
-            name = text(subject.name_id),
+            name = text(subject.issued_name_id),
+            format = attr(subject.name_id_format),
+            class = text(subject.authn_class),
             answers = answers,
             until = until,
             acs = attr(acs_url),
@@ -146,14 +153,46 @@ impl IdentityProvider {
             assertion.insert_str(issuer_end, &signature);
         }
 
+        let status =
+            r#"<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode>"#;
+        self.signed_response(acs_url, in_response_to, status, &assertion, now)
+    }
+
+    /// A signed Response without an assertion, answering the SP's request at
+    /// `acs_url` with a non-success `status`.
+    pub fn refuse(
+        &self,
+        acs_url: &str,
+        in_response_to: Option<&str>,
+        status: SamlStatus,
+        now: DateTime<Utc>,
+    ) -> Result<String, IdpError> {
+        let (top, second) = status.codes();
+        let status = format!(
+            r#"<samlp:StatusCode Value="{top}"><samlp:StatusCode Value="{second}"></samlp:StatusCode></samlp:StatusCode><samlp:StatusMessage>{}</samlp:StatusMessage>"#,
+            text(status.message())
+        );
+        self.signed_response(acs_url, in_response_to, &status, "", now)
+    }
+
+    /// The Response around `status` and `assertion` (canonical text), signed.
+    fn signed_response(
+        &self,
+        acs_url: &str,
+        in_response_to: Option<&str>,
+        status: &str,
+        assertion: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, IdpError> {
+        let response_id = format!("_r{}", crate::crypto::random_token(20));
+        let answers = in_response_to.map(|id| format!(r#" InResponseTo="{}""#, attr(id))).unwrap_or_default();
         let open = format!(
-            r#"<samlp:Response xmlns:samlp="{SAMLP}" Destination="{}" ID="{response_id}"{answers} IssueInstant="{issued}" Version="2.0">"#,
-            attr(acs_url)
+            r#"<samlp:Response xmlns:samlp="{SAMLP}" Destination="{}" ID="{response_id}"{answers} IssueInstant="{}" Version="2.0">"#,
+            attr(acs_url),
+            instant(now)
         );
-        let head = format!(r#"<saml:Issuer xmlns:saml="{SAML}">{issuer}</saml:Issuer>"#);
-        let tail = format!(
-            r#"<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>{assertion}</samlp:Response>"#
-        );
+        let head = format!(r#"<saml:Issuer xmlns:saml="{SAML}">{}</saml:Issuer>"#, text(&self.entity_id));
+        let tail = format!(r#"<samlp:Status>{status}</samlp:Status>{assertion}</samlp:Response>"#);
         let signature = self.enveloped_signature(&response_id, &format!("{open}{head}{tail}"))?;
         Ok(format!("{open}{head}{signature}{tail}"))
     }
@@ -224,7 +263,14 @@ mod tests {
             ["arn:aws:iam::111122223333:role/Dev,arn:aws:iam::111122223333:saml-provider/idbroker"
                 .to_owned()];
         let tags = [("title".to_owned(), "</saml:AttributeValue>&\"".to_owned())];
-        let subject = Subject { name_id: "bob<&>", roles: &roles, tags: &tags };
+        let subject = Subject {
+            name_id: "bob<&>",
+            issued_name_id: "bob<&>",
+            name_id_format: crate::idp::NameIdFormat::Persistent.uri(),
+            authn_class: crate::idp::options::PASSWORD_PROTECTED_TRANSPORT,
+            roles: &roles,
+            tags: &tags,
+        };
         let now = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap();
         let issue = |sign_assertion| {
             idp.issue(

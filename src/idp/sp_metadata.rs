@@ -1,5 +1,5 @@
 //! Service providers registered by their metadata (AWS's, for example).
-use super::ServiceProvider;
+use super::{Acs, ServiceProvider};
 use crate::saml::{check_certificate, MetadataError};
 use samael::metadata::EntityDescriptor;
 
@@ -15,13 +15,15 @@ pub fn parse_sp_metadata(xml: &str) -> Result<ServiceProvider, MetadataError> {
     let entity = xml.parse::<EntityDescriptor>().map_err(|e| MetadataError::Malformed(e.to_string()))?;
     let entity_id = entity.entity_id.clone().filter(|e| !e.is_empty()).ok_or(MetadataError::NoEntityId)?;
     let descriptors = entity.sp_sso_descriptors.unwrap_or_default();
-    let acs_urls: Vec<String> = descriptors
+    let mut endpoints: Vec<_> = descriptors
         .iter()
         .flat_map(|d| d.assertion_consumer_services.iter())
         .filter(|s| s.binding == POST_BINDING && s.location.starts_with("https://"))
-        .map(|s| s.location.clone())
         .collect();
-    if acs_urls.is_empty() {
+    // The default first: the one marked so, else the first listed (SAML metadata 2.2.3).
+    endpoints.sort_by_key(|s| s.is_default != Some(true));
+    let acs: Vec<Acs> = endpoints.iter().map(|s| Acs { index: s.index, url: s.location.clone() }).collect();
+    if acs.is_empty() {
         return Err(MetadataError::Malformed("no https HTTP-POST AssertionConsumerService".into()));
     }
     let signs = descriptors.iter().any(|d| d.authn_requests_signed == Some(true));
@@ -38,7 +40,7 @@ pub fn parse_sp_metadata(xml: &str) -> Result<ServiceProvider, MetadataError> {
         None
     };
     let sign_assertions = descriptors.iter().any(|d| d.want_assertions_signed == Some(true));
-    Ok(ServiceProvider { entity_id, acs_urls, signing_certificate, sign_assertions })
+    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions })
 }
 
 #[cfg(test)]
@@ -49,8 +51,8 @@ mod tests {
     fn reads_aws_shaped_sp_metadata() {
         let m = parse_sp_metadata(include_str!("../../tests/fixtures/aws-sp-metadata.xml")).unwrap();
         assert_eq!(m.entity_id, "urn:amazon:webservices");
-        assert_eq!(m.acs_urls[0], "https://signin.aws.amazon.com/saml");
-        assert_eq!(m.acs_urls.len(), 2);
+        assert_eq!(m.acs[0].url, "https://signin.aws.amazon.com/saml");
+        assert_eq!(m.acs.len(), 2);
         assert!(m.signing_certificate.is_none());
         assert!(m.sign_assertions, "AWS's metadata asks for signed assertions");
         assert!(matches!(parse_sp_metadata("<!DOCTYPE x><x/>"), Err(MetadataError::Doctype)));

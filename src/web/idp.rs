@@ -7,7 +7,7 @@ use super::{AppState, Recorder};
 use crate::audit::{FlowEvent, FlowEventName, RefusalCode};
 use crate::console::csrf_token;
 use crate::console::login::{Code, CodePrompt, LoginStep, Password};
-use crate::idp::{parse_post, parse_redirect, IdpError, SsoRequest};
+use crate::idp::{parse_post, parse_redirect, IdpError, Sso, SsoRequest};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -71,9 +71,21 @@ fn refused_request(state: &AppState, req: &HttpRequest, e: IdpError) -> PageFail
 /// `GET /idp/sso`: an AuthnRequest by the Redirect binding.
 pub async fn sso_redirect(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
     let now = state.login.clock.now();
-    let request = parse_redirect(&state.login.idp, req.query_string(), now)
+    let sso = parse_redirect(&state.login.idp, req.query_string(), now)
         .map_err(|e| refused_request(&state, &req, e))?;
-    show_new_login(&req, &state, &request)
+    answer_request(&req, &state, sso)
+}
+
+/// The login form for a request, or at once the status its SP is answered with.
+fn answer_request(req: &HttpRequest, state: &AppState, sso: Sso) -> Result<HttpResponse, PageFailure> {
+    match sso {
+        Sso::SignIn(request) => show_new_login(req, state, &request),
+        Sso::Refuse(request, status) => {
+            let mut audit = Recorder::new(state, req);
+            let step = state.login.refuse(None, request, status, &mut audit);
+            show_step(state, "", step.map_err(|e| audit.failure(e.into()))?, req)
+        }
+    }
 }
 
 /// `POST /idp/sso`: an AuthnRequest by the POST binding.
@@ -87,9 +99,9 @@ pub async fn sso_post(
         form.get("SAMLRequest")?.ok_or_else(|| PageFailure::bad_request("SAMLRequest is missing."))?;
     let relay = form.get("RelayState")?.map(str::to_owned);
     let now = state.login.clock.now();
-    let request = parse_post(&state.login.idp, saml_request, relay, now)
+    let sso = parse_post(&state.login.idp, saml_request, relay, now)
         .map_err(|e| refused_request(&state, &req, e))?;
-    show_new_login(&req, &state, &request)
+    answer_request(&req, &state, sso)
 }
 
 #[derive(serde::Deserialize)]
@@ -116,9 +128,14 @@ pub async fn login_form(
             let relay = query.relay_state.clone().filter(|r| r.len() <= 80 && !r.is_empty());
             SsoRequest {
                 sp_entity_id: sp.entity_id.clone(),
-                acs_url: sp.acs_urls.first().cloned().ok_or_else(|| PageFailure::bad_request("No ACS."))?,
+                acs_url: sp
+                    .acs
+                    .first()
+                    .map(|a| a.url.clone())
+                    .ok_or_else(|| PageFailure::bad_request("No ACS."))?,
                 request_id: None,
                 relay_state: relay,
+                options: Default::default(),
             }
         }
     };
@@ -150,11 +167,21 @@ pub async fn login(
             state.login.password(password, own_console_request(&state), &mut audit).await
         }
     };
-    match step.map_err(|e| audit.failure(e.into()))? {
+    show_step(&state, &binding, step.map_err(|e| audit.failure(e.into()))?, &req)
+}
+
+/// The page for where a sign-in goes next.
+fn show_step(
+    state: &AppState,
+    binding: &str,
+    step: LoginStep,
+    req: &HttpRequest,
+) -> Result<HttpResponse, PageFailure> {
+    match step {
         LoginStep::Retry { request, username, message } => {
-            show_login(&req, &state, &request, &username, Some(message), StatusCode::UNAUTHORIZED)
+            show_login(req, state, &request, &username, Some(message), StatusCode::UNAUTHORIZED)
         }
-        LoginStep::Code(prompt) => show_code(&state, &binding, &prompt),
+        LoginStep::Code(prompt) => show_code(state, binding, &prompt),
         LoginStep::NoRole => {
             let body = pages::render(&pages::MessagePage {
                 title: "No role for your account",
