@@ -154,8 +154,12 @@ pub fn parse_post(
                 &certs,
                 ReduceMode::PreDigest,
                 Some(&algorithms),
-            )
-            .map_err(|_| IdpError::Signature)?;
+            );
+            // xmlsec leaves OpenSSL errors on this thread's queue (its key
+            // loader tries several formats); left there, they fail the next
+            // TLS read on the thread, the directory's among them.
+            drop(openssl::error::ErrorStack::get());
+            let reduced = reduced.map_err(|_| IdpError::Signature)?;
             let signed = parse_xml(&reduced)?;
             check(idp, &signed, now)?;
             (signed, reduced)
@@ -242,5 +246,51 @@ fn finish(
             Ok(Sso::SignIn(request))
         }
         Err(status) => Ok(Sso::Refuse(request, status)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idp::{Acs, ServiceProvider};
+
+    fn request(attributes: &str, inner: &str) -> (AuthnRequest, String) {
+        let xml = format!(
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_1" Version="2.0" IssueInstant="2026-12-02T12:00:00Z"{attributes}><saml:Issuer>sp</saml:Issuer>{inner}</samlp:AuthnRequest>"#
+        );
+        (xml.parse().unwrap(), xml)
+    }
+
+    #[test]
+    fn the_acs_is_a_registered_one_by_url_or_index_or_the_default() {
+        let sp = ServiceProvider {
+            entity_id: "sp".into(),
+            acs: vec![
+                Acs { index: 3, url: "https://sp/a".into() },
+                Acs { index: 1, url: "https://sp/b".into() },
+            ],
+            signing_certificate: None,
+            sign_assertions: false,
+        };
+        let acs = |attributes: &str| acs_url(&sp, &request(attributes, "").0);
+        assert_eq!(acs("").unwrap(), "https://sp/a");
+        assert_eq!(acs(r#" AssertionConsumerServiceIndex="1""#).unwrap(), "https://sp/b");
+        assert_eq!(acs(r#" AssertionConsumerServiceURL="https://sp/b""#).unwrap(), "https://sp/b");
+        assert!(matches!(acs(r#" AssertionConsumerServiceIndex="2""#), Err(IdpError::UnregisteredAcs)));
+        assert!(matches!(
+            acs(r#" AssertionConsumerServiceURL="https://evil/""#),
+            Err(IdpError::UnregisteredAcs)
+        ));
+        let both = r#" AssertionConsumerServiceIndex="1" AssertionConsumerServiceURL="https://sp/b""#;
+        assert!(matches!(acs(both), Err(IdpError::BadRequest(_))));
+    }
+
+    #[test]
+    fn scoping_is_found_in_the_protocol_namespace_only() {
+        let scoped = request("", r#"<samlp:Scoping ProxyCount="1"></samlp:Scoping>"#).1;
+        assert!(has_scoping(&scoped).unwrap());
+        let other = request("", r#"<x:Scoping xmlns:x="urn:other"></x:Scoping>"#).1;
+        assert!(!has_scoping(&other).unwrap());
+        assert!(!has_scoping(&request("", "").1).unwrap());
     }
 }

@@ -55,7 +55,9 @@ def directory_env(prefix, **extra):
 
 
 class Service:
-    def __init__(self, directory=None):
+    def __init__(self, directory=None, config=None):
+        """`config`: the text of a configuration file, for what the
+        environment cannot say (lists of tables)."""
         self.tmp = tempfile.mkdtemp(prefix="idbroker-interop-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -70,7 +72,11 @@ class Service:
         self.env.update(directory_env("OPENLDAP") if directory is None else directory)
         self.binary = os.environ.get("IDBROKER_BIN", str(ROOT / "target/debug/idbroker"))
         self.log = open(f"{self.tmp}/serve.log", "w")
-        self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self.log, stderr=self.log)
+        command = [self.binary, "serve"]
+        if config is not None:
+            Path(f"{self.tmp}/idbroker.toml").write_text(config)
+            command += ["--config", f"{self.tmp}/idbroker.toml"]
+        self.proc = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:

@@ -1,0 +1,396 @@
+"""The built-in IdP as the IdP of SAML service providers this project did not
+write: pysaml2 and python3-saml (OneLogin), each configured as its own
+documentation says. The SPs make the AuthnRequests (Redirect and POST,
+signed with RSA-SHA256/384/512 and ECDSA) with the options of SAML core
+3.4.1; a scripted browser signs in at idbroker against the test OpenLDAP;
+the SP library validates the Response it is handed (python3-saml against the
+OASIS SAML 2.0 schemas it ships)."""
+import base64
+import hashlib
+import hmac
+import html
+import json
+import os
+import re
+import struct
+import time
+import urllib.parse
+import zlib
+
+import boto3
+import xmlsec
+from lxml import etree
+import pytest
+import requests
+from onelogin.saml2.auth import OneLogin_Saml2_Auth
+from onelogin.saml2.constants import OneLogin_Saml2_Constants as OneLogin
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
+from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.client import Saml2Client
+from saml2.config import SPConfig
+from saml2.metadata import create_metadata_string
+from saml2.response import StatusError
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_TRANSIENT, AuthnContextClassRef
+from saml2.samlp import RequestedAuthnContext, Scoping
+from saml2.xmldsig import DIGEST_SHA256, SIG_ECDSA_SHA256, SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512
+
+from conftest import ROOT, Service, create_roles
+
+pytestmark = pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the test OpenLDAP (scripts/test.sh)")
+
+KEYS = ROOT / "tests" / "keys" / "peers"
+MFA = "https://refeds.org/profile/mfa"
+PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+PYSAML2 = "https://pysaml2-sp.test/metadata"
+PYSAML2_EC = "https://pysaml2-ec-sp.test/metadata"
+ONELOGIN = "https://onelogin-sp.test/metadata"
+ACS = {PYSAML2: ["https://pysaml2-sp.test/acs/post", "https://pysaml2-sp.test/acs/second"],
+       PYSAML2_EC: ["https://pysaml2-ec-sp.test/acs"],
+       ONELOGIN: ["https://onelogin-sp.test/acs"]}
+USERS = {"alice": "Alpha-Pass-1", "bob": "Bravo-Pass-2", "carol": "Charlie-Pass-3", "dave": "Delta-Pass-4",
+         "eve(x)*": "Eve-Pass-7"}
+
+
+# ---- pysaml2 ----
+
+def pysaml2_config(entity, key, idp_metadata=None):
+    conf = {
+        "entityid": entity,
+        "key_file": str(KEYS / f"{key}.key"),
+        "cert_file": str(KEYS / f"{key}.crt"),
+        "xmlsec_binary": "/usr/bin/xmlsec1",
+        "service": {"sp": {
+            "endpoints": {"assertion_consumer_service": [(url, BINDING_HTTP_POST) for url in ACS[entity]]},
+            "authn_requests_signed": True,
+            "want_response_signed": True,
+            "allow_unsolicited": False,
+        }},
+        "allow_unknown_attributes": True,
+    }
+    if idp_metadata:
+        conf["metadata"] = {"inline": [idp_metadata]}
+    config = SPConfig()
+    config.load(conf)
+    return config
+
+
+def pysaml2_metadata(entity, key):
+    return create_metadata_string(None, config=pysaml2_config(entity, key), sign=False).decode()
+
+
+# ---- python3-saml ----
+
+def onelogin_settings(idp, signature=OneLogin.RSA_SHA512, name_id_format=None, authn_context=False,
+                      comparison="exact"):
+    cert = lambda name: (KEYS / f"rsa2048-b.{name}").read_text()
+    return {
+        "strict": True,
+        "sp": {
+            "entityId": ONELOGIN,
+            "assertionConsumerService": {"url": ACS[ONELOGIN][0], "binding": OneLogin.BINDING_HTTP_POST},
+            "NameIDFormat": name_id_format or OneLogin.NAMEID_UNSPECIFIED,
+            "x509cert": cert("crt"),
+            "privateKey": cert("key"),
+        },
+        "idp": {
+            "entityId": idp["entity_id"],
+            "singleSignOnService": {"url": idp["sso"], "binding": OneLogin.BINDING_HTTP_REDIRECT},
+            "x509cert": idp["cert"],
+        },
+        "security": {
+            "authnRequestsSigned": True,
+            "wantMessagesSigned": True,
+            "signatureAlgorithm": signature,
+            "digestAlgorithm": OneLogin.SHA256,
+            "requestedAuthnContext": authn_context,
+            "requestedAuthnContextComparison": comparison,
+            "wantXMLValidation": True,
+        },
+    }
+
+
+def onelogin_request_data(post=None):
+    return {"https": "on", "http_host": "onelogin-sp.test", "script_name": "/acs", "get_data": {},
+            "post_data": post or {}}
+
+
+# ---- idbroker with both SPs registered ----
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sps")
+    files = []
+    for entity, key in [(PYSAML2, "rsa2048-a"), (PYSAML2_EC, "ec-p256")]:
+        path = folder / f"{len(files)}.xml"
+        path.write_text(pysaml2_metadata(entity, key))
+        files.append(path)
+    onelogin = OneLogin_Saml2_Settings(onelogin_settings({"entity_id": "", "sso": "", "cert": ""}),
+                                       sp_validation_only=True)
+    path = folder / "onelogin.xml"
+    path.write_text(onelogin.get_sp_metadata().decode())
+    files.append(path)
+    providers = ", ".join(f'{{ metadata_file = "{p}" }}' for p in files)
+    service = Service(config=f"[idp]\nservice_providers = [{providers}]\n")
+    out = service.init("111122223333")
+    assert out.returncode == 0, out.stderr
+    admin = json.loads(out.stdout)
+    iam = boto3.client("iam", endpoint_url=service.url, region_name="us-east-1",
+                       aws_access_key_id=admin["AccessKeyId"], aws_secret_access_key=admin["SecretAccessKey"])
+    create_roles(iam, ("Dev", "Admin", "Paren"))
+    metadata = requests.get(service.url + "/idp/metadata", timeout=10).text
+    cert = re.search(r"<ds:X509Certificate>([^<]+)</ds:X509Certificate>", metadata).group(1)
+    yield {"service": service, "metadata": metadata, "entity_id": service.url + "/idp/metadata",
+           "sso": service.url + "/idp/sso", "cert": cert, "responses": []}
+    assert service.stop() == 0
+
+
+# ---- the browser ----
+
+def field(page, name):
+    m = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page)
+    return html.unescape(m.group(1)) if m else None
+
+
+def totp(secret, at):
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at // 30)), hashlib.sha1).digest()
+    offset = digest[-1] & 15
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+
+
+class Browser:
+    """A cookie-keeping browser that fills idbroker's forms; returns the
+    form idbroker's page posts to the SP: (ACS URL, SAMLResponse, RelayState)."""
+
+    def __init__(self, idp):
+        self.idp = idp
+        self.session = requests.Session()
+        self.session.headers["Origin"] = idp["service"].url
+
+    def answer(self, page, user=None):
+        if 'name="SAMLResponse"' in page.text:
+            action = html.unescape(re.search(r'<form[^>]* action="([^"]+)"', page.text).group(1))
+            response = field(page.text, "SAMLResponse")
+            self.idp["responses"].append(base64.b64decode(response))
+            return action, response, field(page.text, "RelayState")
+        assert page.status_code == 200 and user, f"{page.status_code}: {page.text[:2000]}"
+        posted = self.session.post(self.idp["service"].url + "/idp/login", data={
+            "csrf": field(page.text, "csrf"), "request": field(page.text, "request"),
+            "username": user, "password": USERS[user]})
+        if 'name="pending"' in posted.text:
+            secret = re.search(r'id="totp-secret"[^>]*>([A-Z2-7]+)<', posted.text)
+            self.secret = secret.group(1) if secret else self.secret
+            posted = self.session.post(self.idp["service"].url + "/idp/login", data={
+                "csrf": field(posted.text, "csrf"), "pending": field(posted.text, "pending"),
+                "code": totp(self.secret, time.time())})
+        return self.answer(posted)
+
+    def redirect(self, url, user=None):
+        return self.answer(self.session.get(url), user)
+
+    def post(self, form_html, user=None):
+        url = html.unescape(re.search(r'action="([^"]+)"', form_html).group(1))
+        data = {"SAMLRequest": field(form_html, "SAMLRequest")}
+        if field(form_html, "RelayState"):
+            data["RelayState"] = field(form_html, "RelayState")
+        return self.answer(self.session.post(url, data=data), user)
+
+
+def pysaml2_sign_in(idp, entity=PYSAML2, key="rsa2048-a", user="alice", binding=BINDING_HTTP_REDIRECT,
+                    sigalg=SIG_RSA_SHA256, **options):
+    client = Saml2Client(pysaml2_config(entity, key, idp["metadata"]))
+    req_id, info = client.prepare_for_authenticate(
+        entityid=idp["entity_id"], relay_state="rs-1", binding=binding, sign=True, sigalg=sigalg,
+        digest_alg=DIGEST_SHA256, **options)
+    browser = Browser(idp)
+    if binding == BINDING_HTTP_REDIRECT:
+        action, response, relay = browser.redirect(dict(info["headers"])["Location"], user)
+    else:
+        action, response, relay = browser.post(info["data"], user)
+    assert relay == "rs-1"
+    parsed = client.parse_authn_request_response(response, BINDING_HTTP_POST, outstanding={req_id: "rs-1"})
+    return action, parsed
+
+
+def onelogin_sign_in(idp, user="bob", is_passive=False, force_authn=False, **settings):
+    settings = onelogin_settings(idp, **settings)
+    auth = OneLogin_Saml2_Auth(onelogin_request_data(), settings)
+    url = auth.login(return_to="rs-2", is_passive=is_passive, force_authn=force_authn, set_nameid_policy=True)
+    action, response, relay = Browser(idp).redirect(url, user)
+    assert relay == "rs-2"
+    auth = OneLogin_Saml2_Auth(onelogin_request_data({"SAMLResponse": response, "RelayState": relay}), settings)
+    auth.process_response(request_id=auth.get_last_request_id() or None)
+    return action, auth
+
+
+def refused_with(idp, auth, status):
+    """python3-saml refused the last Response, whose second-level status is `status`."""
+    assert not auth.is_authenticated()
+    assert "was not Success" in (auth.get_last_error_reason() or ""), auth.get_last_error_reason()
+    codes = re.findall(r'StatusCode Value="([^"]+)"', idp["responses"][-1].decode())
+    assert codes[1:] == [f"urn:oasis:names:tc:SAML:2.0:status:{status}"], codes
+
+
+def onelogin_ok(auth):
+    assert not auth.get_errors(), auth.get_last_error_reason()
+    assert auth.is_authenticated()
+    return auth
+
+
+# ---- the options ----
+
+@pytest.mark.parametrize("sigalg", [SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512])
+@pytest.mark.parametrize("binding", [BINDING_HTTP_REDIRECT, BINDING_HTTP_POST])
+def test_pysaml2_signs_its_requests_with_rsa_sha2(idp, binding, sigalg):
+    action, parsed = pysaml2_sign_in(idp, binding=binding, sigalg=sigalg)
+    assert action == ACS[PYSAML2][0]
+    assert parsed.name_id.text == "alice"
+
+
+def ecdsa_signed(request_xml):
+    """pysaml2's AuthnRequest signed with ECDSA-SHA256 by python-xmlsec
+    (libxmlsec1, as pysaml2's own xmlsec1 signs; pysaml2's allow-list has no ECDSA)."""
+    root = etree.fromstring(request_xml)
+    signature = xmlsec.template.create(root, xmlsec.Transform.EXCL_C14N, xmlsec.Transform.ECDSA_SHA256, ns="ds")
+    root.insert(1, signature)
+    reference = xmlsec.template.add_reference(signature, xmlsec.Transform.SHA256, uri="#" + root.get("ID"))
+    xmlsec.template.add_transform(reference, xmlsec.Transform.ENVELOPED)
+    xmlsec.template.add_transform(reference, xmlsec.Transform.EXCL_C14N)
+    xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(signature))
+    xmlsec.tree.add_ids(root, ["ID"])
+    context = xmlsec.SignatureContext()
+    context.key = xmlsec.Key.from_file(str(KEYS / "ec-p256.key"), xmlsec.constants.KeyDataFormatPem)
+    context.key.load_cert_from_file(str(KEYS / "ec-p256.crt"), xmlsec.constants.KeyDataFormatPem)
+    context.sign(signature)
+    return etree.tostring(root)
+
+
+@pytest.mark.parametrize("binding", [BINDING_HTTP_REDIRECT, BINDING_HTTP_POST])
+def test_an_ecdsa_signed_request_is_accepted(idp, binding):
+    client = Saml2Client(pysaml2_config(PYSAML2_EC, "ec-p256", idp["metadata"]))
+    req_id, request = client.create_authn_request(idp["sso"], binding=BINDING_HTTP_POST, sign=False)
+    browser = Browser(idp)
+    if binding == BINDING_HTTP_POST:
+        encoded = base64.b64encode(ecdsa_signed(str(request).encode())).decode()
+        page = browser.session.post(idp["sso"], data={"SAMLRequest": encoded, "RelayState": "rs-1"})
+    else:
+        deflated = zlib.compressobj(9, zlib.DEFLATED, -15)
+        raw = deflated.compress(str(request).encode()) + deflated.flush()
+        query = urllib.parse.urlencode({"SAMLRequest": base64.b64encode(raw).decode(), "RelayState": "rs-1",
+                                        "SigAlg": SIG_ECDSA_SHA256})
+        context = xmlsec.SignatureContext()
+        context.key = xmlsec.Key.from_file(str(KEYS / "ec-p256.key"), xmlsec.constants.KeyDataFormatPem)
+        signature = context.sign_binary(query.encode(), xmlsec.Transform.ECDSA_SHA256)
+        page = browser.session.get(f"{idp['sso']}?{query}&" + urllib.parse.urlencode(
+            {"Signature": base64.b64encode(signature).decode()}))
+    action, response, _ = browser.answer(page, "carol")
+    parsed = client.parse_authn_request_response(response, BINDING_HTTP_POST, outstanding={req_id: "rs-1"})
+    assert action == ACS[PYSAML2_EC][0] and parsed.name_id.text == "carol"
+
+
+@pytest.mark.parametrize("signature", [OneLogin.RSA_SHA256, OneLogin.RSA_SHA384, OneLogin.RSA_SHA512])
+def test_python3_saml_signs_its_redirect_request_with_rsa_sha2(idp, signature):
+    action, auth = onelogin_sign_in(idp, signature=signature)
+    assert action == ACS[ONELOGIN][0]
+    assert onelogin_ok(auth).get_nameid() == "bob"
+
+
+def test_a_request_signed_with_sha1_or_by_another_key_is_refused(idp):
+    client = Saml2Client(pysaml2_config(PYSAML2, "rsa2048-a", idp["metadata"]))
+    _, info = client.prepare_for_authenticate(entityid=idp["entity_id"], binding=BINDING_HTTP_REDIRECT,
+                                              sign=True, sigalg="http://www.w3.org/2000/09/xmldsig#rsa-sha1")
+    page = requests.get(dict(info["headers"])["Location"], timeout=10)
+    assert page.status_code == 400 and "signature is missing or invalid" in page.text
+    other = Saml2Client(pysaml2_config(PYSAML2, "rsa2048-b", idp["metadata"]))
+    _, info = other.prepare_for_authenticate(entityid=idp["entity_id"], binding=BINDING_HTTP_REDIRECT,
+                                             sign=True, sigalg=SIG_RSA_SHA256)
+    assert requests.get(dict(info["headers"])["Location"], timeout=10).status_code == 400
+
+
+def test_the_acs_is_chosen_by_index_or_url_among_the_registered_ones(idp):
+    # pysaml2's metadata numbers its ACS from 1.
+    action, _ = pysaml2_sign_in(idp, assertion_consumer_service_index="2")
+    assert action == ACS[PYSAML2][1]
+    action, _ = pysaml2_sign_in(idp, assertion_consumer_service_index="1")
+    assert action == ACS[PYSAML2][0]
+    action, _ = pysaml2_sign_in(idp, assertion_consumer_service_url=ACS[PYSAML2][1])
+    assert action == ACS[PYSAML2][1]
+    # python3-saml names its ACS by URL.
+    action, _ = onelogin_sign_in(idp)
+    assert action == ACS[ONELOGIN][0]
+    client = Saml2Client(pysaml2_config(PYSAML2, "rsa2048-a", idp["metadata"]))
+    for option in [{"assertion_consumer_service_url": "https://evil.test/acs"},
+                   {"assertion_consumer_service_index": "7"}]:
+        _, info = client.prepare_for_authenticate(entityid=idp["entity_id"], binding=BINDING_HTTP_REDIRECT,
+                                                  sign=True, sigalg=SIG_RSA_SHA256, **option)
+        page = requests.get(dict(info["headers"])["Location"], timeout=10)
+        assert page.status_code == 400 and "not registered" in page.text, option
+
+
+def test_a_passive_request_is_answered_no_passive_without_a_form(idp):
+    with pytest.raises(StatusError, match="NoPassive|not signed in"):
+        pysaml2_sign_in(idp, is_passive="true")
+    _, auth = onelogin_sign_in(idp, is_passive=True)
+    refused_with(idp, auth, "NoPassive")
+
+
+def test_force_authn_asks_for_the_password(idp):
+    _, parsed = pysaml2_sign_in(idp, force_authn="true")
+    assert parsed.name_id.text == "alice"
+    _, auth = onelogin_sign_in(idp, force_authn=True)
+    onelogin_ok(auth)
+
+
+def test_name_id_formats_are_honoured_or_refused(idp):
+    _, parsed = pysaml2_sign_in(idp, nameid_format=NAMEID_FORMAT_EMAILADDRESS)
+    assert (parsed.name_id.text, parsed.name_id.format) == ("alice@example.org", NAMEID_FORMAT_EMAILADDRESS)
+    _, first = pysaml2_sign_in(idp, nameid_format=NAMEID_FORMAT_TRANSIENT)
+    _, second = pysaml2_sign_in(idp, nameid_format=NAMEID_FORMAT_TRANSIENT)
+    assert first.name_id.format == NAMEID_FORMAT_TRANSIENT and first.name_id.text != second.name_id.text
+    _, auth = onelogin_sign_in(idp, name_id_format=OneLogin.NAMEID_EMAIL_ADDRESS)
+    assert (onelogin_ok(auth).get_nameid(), auth.get_nameid_format()) == ("bob@example.org",
+                                                                          OneLogin.NAMEID_EMAIL_ADDRESS)
+    _, auth = onelogin_sign_in(idp, name_id_format=OneLogin.NAMEID_TRANSIENT)
+    assert onelogin_ok(auth).get_nameid_format() == OneLogin.NAMEID_TRANSIENT
+    # A user with no mail cannot have an emailAddress NameID; a format the IdP does not issue is refused.
+    with pytest.raises(StatusError, match="InvalidNameIDPolicy|NameID format"):
+        pysaml2_sign_in(idp, user="eve(x)*", nameid_format=NAMEID_FORMAT_EMAILADDRESS)
+    _, auth = onelogin_sign_in(idp, name_id_format=OneLogin.NAMEID_KERBEROS)
+    refused_with(idp, auth, "InvalidNameIDPolicy")
+
+
+def authn_context(comparison, *classes):
+    return RequestedAuthnContext(comparison=comparison,
+                                 authn_context_class_ref=[AuthnContextClassRef(text=c) for c in classes])
+
+
+def test_authentication_contexts_ask_for_a_second_factor_or_are_refused(idp):
+    # A multi-factor class: the sign-in asks for a TOTP code (enrolling first) and says so.
+    _, parsed = pysaml2_sign_in(idp, user="dave", requested_authn_context=authn_context("exact", MFA))
+    assert [a[0] for a in parsed.authn_info()] == [MFA]
+    _, parsed = pysaml2_sign_in(idp, user="bob", requested_authn_context=authn_context("minimum", PPT))
+    assert [a[0] for a in parsed.authn_info()] == [PPT]
+    _, auth = onelogin_sign_in(idp, user="carol", authn_context=[MFA])
+    onelogin_ok(auth)
+    assert MFA in idp["responses"][-1].decode()
+    # Classes this IdP cannot meet.
+    with pytest.raises(StatusError, match="NoAuthnContext|authentication context"):
+        pysaml2_sign_in(idp, requested_authn_context=authn_context(
+            "exact", "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard"))
+    _, auth = onelogin_sign_in(idp, authn_context=[MFA], comparison="better")
+    refused_with(idp, auth, "NoAuthnContext")
+
+
+def test_scoping_is_refused_cleanly(idp):
+    with pytest.raises(StatusError, match="RequestUnsupported|Scoping"):
+        pysaml2_sign_in(idp, scoping=Scoping(proxy_count="1"))
+
+
+def test_metadata_and_every_response_follow_the_oasis_schemas(idp):
+    checked = OneLogin_Saml2_XML.validate_xml(idp["metadata"], "saml-schema-metadata-2.0.xsd")
+    assert not isinstance(checked, str), checked
+    assert idp["responses"], "the other tests ran first and kept their responses"
+    for response in idp["responses"]:
+        checked = OneLogin_Saml2_XML.validate_xml(response, "saml-schema-protocol-2.0.xsd")
+        assert not isinstance(checked, str), checked
