@@ -70,6 +70,9 @@ pub struct ServerSettings {
     pub master_key_file: String,
     pub max_body_bytes: usize,
     pub workers: usize,
+    /// Accounts whose principals may change the deployment's signing keys
+    /// through the API (`PublishSigningKey`, ...), as their policies allow.
+    pub operator_accounts: Vec<String>,
 }
 
 /// A secret setting: read like any string, never printed by `Debug`.
@@ -191,6 +194,7 @@ impl Default for Settings {
                 master_key_file: String::new(),
                 max_body_bytes: 1024 * 1024,
                 workers: 0,
+                operator_accounts: Vec::new(),
             },
             database: DatabaseSettings { url: "sqlite://./data/idbroker.db".into(), max_connections: 16 },
             directory: DirectorySettings {
@@ -279,6 +283,13 @@ impl Settings {
             return Err(ConfigError::Invalid(format!(
                 "server.listen `{}` is not an address:port",
                 self.server.listen
+            )));
+        }
+        if let Some(bad) =
+            self.server.operator_accounts.iter().find(|a| crate::domain::AccountId::parse(a).is_err())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "server.operator_accounts: `{bad}` is not a 12-digit account id"
             )));
         }
         if !["text", "json"].contains(&self.log.format.as_str()) {

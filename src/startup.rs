@@ -385,7 +385,19 @@ impl Application {
             throttle,
             metrics: metrics.clone(),
         };
+        let key_admin = crate::keys::KeyAdmin {
+            ring: keys.clone(),
+            iam: iam.clone(),
+            operators: settings
+                .server
+                .operator_accounts
+                .iter()
+                .filter_map(|a| AccountId::parse(a).ok())
+                .collect(),
+            clock: clock.clone(),
+        };
         let state = Arc::new(AppState {
+            key_admin,
             iam,
             sts,
             clock: clock.clone(),

@@ -39,7 +39,8 @@ impl Service {
     }
     fn known_action(self, action: &str) -> Option<&'static str> {
         match self {
-            Service::Iam => iam::known_action(action),
+            Service::Iam => iam::known_action(action)
+                .or_else(|| crate::keys::ACTIONS.iter().copied().find(|a| *a == action)),
             Service::Sts => sts::ACTIONS.iter().copied().find(|a| *a == action),
         }
     }
@@ -196,6 +197,9 @@ async fn run(
         ));
     }
     match service {
+        Service::Iam if crate::keys::ACTIONS.contains(&action) => {
+            Ok(state.key_admin.handle(caller, action, params).await?)
+        }
         Service::Iam => Ok(iam::handle(&state.iam, caller, action, params).await?),
         Service::Sts => Ok(state.sts.handle(caller, action, params).await?),
     }

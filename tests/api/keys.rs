@@ -164,3 +164,57 @@ async fn key_files_of_an_earlier_version_move_into_the_database() {
     assert_eq!(states, [("000000000100-aaaa", "published"), ("000000000200-bbbb", "active")]);
     assert_eq!(ring.list().await.unwrap().iter().filter(|k| k.purpose == "idp").count(), 1, "a new IdP key");
 }
+
+#[tokio::test]
+async fn operators_roll_a_key_over_through_the_api_as_their_policies_allow() {
+    let app = crate::helpers::spawn_app_with("[server]\noperator_accounts = [\"111122223333\"]\n").await;
+    let (b, _dir) = node_in_an_empty_folder(&app).await;
+    let nodes = [app.base.as_str(), b.as_str()];
+    let old_cert = certificates(&get_at(&app, &app.base, "/idp/metadata").await)[0].clone();
+
+    // A user of the operator account whose policies do not allow it: refused.
+    let plain = app.user_with_key("keeper").await;
+    app.iam(&plain, &[("Action", "PublishSigningKey"), ("Purpose", "idp")]).await.err(403, "AccessDenied");
+    app.grant(
+        "keeper",
+        "rotate",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"idbroker:*SigningKey*","Resource":"*"}]}"#,
+    )
+    .await;
+
+    // 1. Published: in the metadata of every node, not signing yet.
+    let published = app.iam(&plain, &[("Action", "PublishSigningKey"), ("Purpose", "idp")]).await;
+    let kid = published.ok().text("KeyId").unwrap();
+    on_every_node(&app, &nodes, "/idp/metadata", |m| {
+        certificates(m).len() == 2 && certificates(m)[0] == old_cert
+    })
+    .await;
+    let listed = app.iam(&plain, &[("Action", "ListSigningKeys")]).await;
+    assert!(listed.ok().body.contains(&format!("<KeyId>{kid}</KeyId>")), "{}", listed.body);
+    // The idp key in force before.
+    let members: Vec<&str> = listed.body.split("<member>").skip(1).collect();
+    let old =
+        members.iter().find(|m| m.contains("<Purpose>idp</Purpose>") && m.contains("<State>active</State>"));
+    let old_kid = old.unwrap().split("<KeyId>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+
+    // 2. Activated, 3. the old one retired: seen on every node.
+    app.iam(&plain, &[("Action", "ActivateSigningKey"), ("KeyId", &kid)]).await.ok();
+    on_every_node(&app, &nodes, "/idp/metadata", |m| certificates(m)[0] != old_cert).await;
+    app.iam(&plain, &[("Action", "RetireSigningKey"), ("KeyId", &kid)]).await.err(400, "InvalidInput");
+    app.iam(&plain, &[("Action", "RetireSigningKey"), ("KeyId", &old_kid)]).await.ok();
+    on_every_node(&app, &nodes, "/idp/metadata", |m| !certificates(m).contains(&old_cert)).await;
+    app.iam(&plain, &[("Action", "PublishSigningKey"), ("Purpose", "other")]).await.err(400, "InvalidInput");
+    let event = app.audit_event(|e| e["eventName"] == "ActivateSigningKey").await;
+    assert_eq!(event["requestParameters"]["KeyId"], kid.as_str());
+}
+
+#[tokio::test]
+async fn accounts_that_are_not_operators_cannot_touch_the_keys() {
+    // Without operator accounts, not even an account's administrator can.
+    let app = spawn_app().await;
+    app.admin(&[("Action", "ListSigningKeys")]).await.err(403, "AccessDenied");
+    let refused = app.admin(&[("Action", "PublishSigningKey"), ("Purpose", "token")]).await;
+    refused.err(403, "AccessDenied");
+    assert!(refused.body.contains("operator accounts"), "{}", refused.body);
+    assert_eq!(ring(&app).await.list().await.unwrap().len(), 2, "nothing published");
+}
