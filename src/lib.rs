@@ -19,6 +19,7 @@ pub mod idp;
 pub mod keys;
 mod memo;
 pub mod metrics;
+pub mod operator;
 pub mod query;
 pub mod saml;
 pub mod sigv4;

@@ -125,6 +125,9 @@ fn spawn_change_watch(state: &Arc<AppState>) {
                 if let Err(e) = state.keys.reload_if_changed().await {
                     tracing::error!(error = %e, "signing keys could not be read; the ones in force stay");
                 }
+                if let Err(e) = state.login.idp.reload_service_providers(&state.store).await {
+                    tracing::error!(error = %e, "service providers could not be read; the ones in force stay");
+                }
             }
         }
     });
@@ -326,6 +329,7 @@ impl Application {
         let metrics = Metrics::new().context("metrics registry")?;
         store.report_audit_to(metrics.audit.clone());
         let idp = Arc::new(idp);
+        idp.reload_service_providers(&store).await.context("registered service providers")?;
         let sessions = Sessions::new(store.clone(), master.clone(), clock.clone());
         let throttle = Throttle::new(
             store.clone(),
@@ -360,7 +364,7 @@ impl Application {
             clock: clock.clone(),
             store: store.clone(),
             sessions: sessions.clone(),
-            idp,
+            idp: idp.clone(),
             sp: sp.clone(),
             metrics: metrics.clone(),
         };
@@ -385,8 +389,10 @@ impl Application {
             throttle,
             metrics: metrics.clone(),
         };
-        let key_admin = crate::keys::KeyAdmin {
-            ring: keys.clone(),
+        let operator = crate::operator::OperatorApi {
+            keys: keys.clone(),
+            idp: idp.clone(),
+            store: store.clone(),
             iam: iam.clone(),
             operators: settings
                 .server
@@ -397,7 +403,7 @@ impl Application {
             clock: clock.clone(),
         };
         let state = Arc::new(AppState {
-            key_admin,
+            operator,
             iam,
             sts,
             clock: clock.clone(),

@@ -4,6 +4,7 @@
 //! `request` validates AuthnRequests, `roles` maps directory groups to AWS
 //! `Role` pairs, `response` builds and signs the Response.
 mod options;
+mod registry;
 mod request;
 mod response;
 pub mod roles;
@@ -11,6 +12,7 @@ pub mod second_factor;
 mod sp_metadata;
 
 pub use options::{AuthnRequirement, NameIdFormat, RequestOptions, SamlStatus};
+pub use registry::{to_stored, RegistryError};
 pub use request::{parse_post, parse_redirect, Sso, SsoRequest};
 pub use response::Subject;
 pub use sp_metadata::parse_sp_metadata;
@@ -87,7 +89,11 @@ pub struct IdentityProvider {
     keys: Arc<Shared<IdpKeys>>,
     /// idbroker's own SP, whose requests are signed with the IdP's own keys.
     own_sp: String,
-    service_providers: Vec<ServiceProvider>,
+    /// idbroker's own SP and the configuration's: fixed for the process.
+    configured: Vec<ServiceProvider>,
+    /// Those and the ones registered at run time (registry.rs), replaced
+    /// whole when the registrations change.
+    service_providers: Shared<Vec<ServiceProvider>>,
     pub session_duration: i64,
 }
 
@@ -103,13 +109,14 @@ impl IdentityProvider {
             sso_url: public_url.join("/idp/sso"),
             keys,
             own_sp: public_url.sp_entity_id(),
-            service_providers,
+            service_providers: Shared::new(service_providers.clone()),
+            configured: service_providers,
             session_duration,
         }
     }
 
-    pub fn service_provider(&self, entity_id: &str) -> Option<&ServiceProvider> {
-        self.service_providers.iter().find(|sp| sp.entity_id == entity_id)
+    pub fn service_provider(&self, entity_id: &str) -> Option<ServiceProvider> {
+        self.service_providers.get().iter().find(|sp| sp.entity_id == entity_id).cloned()
     }
 
     /// The keys as they are now (the active one signs; idbroker's SP signs

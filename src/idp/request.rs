@@ -106,7 +106,7 @@ pub fn parse_redirect(idp: &IdentityProvider, query: &str, now: DateTime<Utc>) -
     let xml = inflate(&base64_decode(&decode_param(raw_request)?)?)?;
     let request = parse_xml(&xml)?;
     let sp = check(idp, &request, now)?;
-    if let Some(certs) = idp.request_certificates(sp) {
+    if let Some(certs) = idp.request_certificates(&sp) {
         // The signed octets are the parameters in this order, as received.
         let (Some(alg), Some(signature)) = (raw_alg, raw_signature) else { return Err(IdpError::Signature) };
         let algorithm = decode_param(alg)?;
@@ -122,7 +122,7 @@ pub fn parse_redirect(idp: &IdentityProvider, query: &str, now: DateTime<Utc>) -
             return Err(IdpError::Signature);
         }
     }
-    finish(sp, request, &xml, relay_state(raw_relay.map(decode_param).transpose()?)?)
+    finish(&sp, request, &xml, relay_state(raw_relay.map(decode_param).transpose()?)?)
 }
 
 /// An AuthnRequest by the POST binding (form fields already decoded).
@@ -136,7 +136,7 @@ pub fn parse_post(
         String::from_utf8(base64_decode(saml_request)?).map_err(|_| bad("the SAMLRequest is not UTF-8"))?;
     let request = parse_xml(&xml)?;
     let sp = check(idp, &request, now)?;
-    let (request, xml) = match idp.request_certificates(sp) {
+    let (request, xml) = match idp.request_certificates(&sp) {
         None => (request, xml),
         Some(certs) => {
             // Read the request again from exactly what the signature covers.
@@ -165,7 +165,7 @@ pub fn parse_post(
             (signed, reduced)
         }
     };
-    finish(sp, request, &xml, relay_state(relay)?)
+    finish(&sp, request, &xml, relay_state(relay)?)
 }
 
 fn parse_xml(xml: &str) -> Result<AuthnRequest, IdpError> {
@@ -179,11 +179,11 @@ fn parse_xml(xml: &str) -> Result<AuthnRequest, IdpError> {
     xml.parse::<AuthnRequest>().map_err(|_| bad("the SAMLRequest is not an AuthnRequest"))
 }
 
-fn check<'i>(
-    idp: &'i IdentityProvider,
+fn check(
+    idp: &IdentityProvider,
     r: &AuthnRequest,
     now: DateTime<Utc>,
-) -> Result<&'i super::ServiceProvider, IdpError> {
+) -> Result<super::ServiceProvider, IdpError> {
     if r.version != "2.0" {
         return Err(bad("the AuthnRequest's version is not 2.0"));
     }

@@ -14,6 +14,7 @@ mod policies;
 mod principals;
 mod providers;
 mod retention;
+mod service_providers;
 mod tags;
 mod web;
 
@@ -27,6 +28,7 @@ pub use grouped::AssertionUse;
 pub use keys::StoredKey;
 pub use principals::PrincipalUpdate;
 pub use retention::{apply_audit_retention, retention_turn, RetentionError};
+pub use service_providers::StoredServiceProvider;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

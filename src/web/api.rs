@@ -40,7 +40,7 @@ impl Service {
     fn known_action(self, action: &str) -> Option<&'static str> {
         match self {
             Service::Iam => iam::known_action(action)
-                .or_else(|| crate::keys::ACTIONS.iter().copied().find(|a| *a == action)),
+                .or_else(|| crate::operator::ACTIONS.iter().copied().find(|a| *a == action)),
             Service::Sts => sts::ACTIONS.iter().copied().find(|a| *a == action),
         }
     }
@@ -197,8 +197,8 @@ async fn run(
         ));
     }
     match service {
-        Service::Iam if crate::keys::ACTIONS.contains(&action) => {
-            Ok(state.key_admin.handle(caller, action, params).await?)
+        Service::Iam if crate::operator::ACTIONS.contains(&action) => {
+            Ok(state.operator.handle(caller, action, params).await?)
         }
         Service::Iam => Ok(iam::handle(&state.iam, caller, action, params).await?),
         Service::Sts => Ok(state.sts.handle(caller, action, params).await?),

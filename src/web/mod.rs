@@ -54,8 +54,8 @@ pub struct AppState {
     pub password_signin: PasswordSignIn,
     /// The signing keys, read again when another node changes them.
     pub keys: Arc<crate::keys::KeyRing>,
-    /// Their rollover's API actions.
-    pub key_admin: crate::keys::KeyAdmin,
+    /// The operators' actions: key rollover, the IdP's service providers.
+    pub operator: crate::operator::OperatorApi,
     pub csrf_key: [u8; 32],
 }
 

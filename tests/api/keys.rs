@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A node with the app's database and master key, in an empty data folder.
-async fn node_in_an_empty_folder(app: &TestApp) -> (String, tempfile::TempDir) {
+pub(crate) async fn node_in_an_empty_folder(app: &TestApp) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = app.settings.clone();
     settings.server.master_key_file = app.settings.server.data_dir.join("master.key").display().to_string();
@@ -20,7 +20,7 @@ async fn node_in_an_empty_folder(app: &TestApp) -> (String, tempfile::TempDir) {
     (base, dir)
 }
 
-async fn get_at(app: &TestApp, base: &str, path: &str) -> String {
+pub(crate) async fn get_at(app: &TestApp, base: &str, path: &str) -> String {
     app.client.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap()
 }
 
@@ -40,7 +40,7 @@ fn certificates(metadata: &str) -> Vec<String> {
 }
 
 /// Waits (a few change polls at most) until `check` holds on every node.
-async fn on_every_node(app: &TestApp, nodes: &[&str], path: &str, check: impl Fn(&str) -> bool) {
+pub(crate) async fn on_every_node(app: &TestApp, nodes: &[&str], path: &str, check: impl Fn(&str) -> bool) {
     for _ in 0..100 {
         let mut all = true;
         for base in nodes {

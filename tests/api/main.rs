@@ -25,6 +25,7 @@ mod providers;
 mod saml;
 mod saml_wrapping;
 mod service;
+mod service_providers;
 mod signin;
 mod sts;
 mod tenants;

@@ -6,12 +6,10 @@
 //! first; it verifies but does not sign), **active** (it signs; the key active
 //! before stays published), **retired** (gone: tokens it signed no longer
 //! verify, the metadata drops its certificate).
-mod actions;
 use crate::crypto::{generate_token_key_pem, MasterKey, Shared, SigningKey, TokenKeys};
 use crate::domain::SESSION_AUDIENCE;
 use crate::idp::IdpKeys;
 use crate::store::{Store, StoreError, StoredKey};
-pub use actions::{KeyAdmin, ACTIONS};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

@@ -1,0 +1,92 @@
+//! Service providers of the built-in IdP registered at run time. Changes go
+//! through the change counter, so every node reads them again.
+use super::{get, opt, Result, Store, StoreError};
+
+/// One registered SP as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredServiceProvider {
+    pub entity_id: String,
+    /// JSON: `[{"index": N, "url": "..."}]`, the default first.
+    pub acs: String,
+    /// Base64 DER.
+    pub signing_certificate: Option<String>,
+    pub sign_assertions: bool,
+    /// The metadata document it was registered from, if any.
+    pub metadata: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn row(r: &sqlx::any::AnyRow) -> Result<StoredServiceProvider> {
+    Ok(StoredServiceProvider {
+        entity_id: get(r, "entity_id")?,
+        acs: get(r, "acs")?,
+        signing_certificate: opt(r, "signing_certificate")?,
+        sign_assertions: get::<i64>(r, "sign_assertions")? != 0,
+        metadata: opt(r, "metadata")?,
+        created_at: get(r, "created_at")?,
+        updated_at: get(r, "updated_at")?,
+    })
+}
+
+impl Store {
+    pub async fn service_providers(&self) -> Result<Vec<StoredServiceProvider>> {
+        let rows =
+            sqlx::query("SELECT * FROM service_providers ORDER BY entity_id").fetch_all(&self.pool).await?;
+        rows.iter().map(row).collect()
+    }
+
+    /// Registers an SP; `Conflict` when its entity id is taken.
+    pub async fn insert_service_provider(&self, sp: &StoredServiceProvider) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO service_providers (entity_id, acs, signing_certificate, sign_assertions, metadata, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&sp.entity_id)
+        .bind(&sp.acs)
+        .bind(&sp.signing_certificate)
+        .bind(i64::from(sp.sign_assertions))
+        .bind(&sp.metadata)
+        .bind(sp.created_at)
+        .bind(sp.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::on_insert("service provider"))?;
+        self.commit_change(tx).await
+    }
+
+    /// Replaces a registered SP's endpoints, certificate and metadata; `NotFound` when none.
+    pub async fn update_service_provider(&self, sp: &StoredServiceProvider) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "UPDATE service_providers SET acs = $2, signing_certificate = $3, sign_assertions = $4, metadata = $5,
+                    updated_at = $6 WHERE entity_id = $1",
+        )
+        .bind(&sp.entity_id)
+        .bind(&sp.acs)
+        .bind(&sp.signing_certificate)
+        .bind(i64::from(sp.sign_assertions))
+        .bind(&sp.metadata)
+        .bind(sp.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("service provider"));
+        }
+        self.commit_change(tx).await
+    }
+
+    /// Removes a registered SP; `NotFound` when none.
+    pub async fn delete_service_provider(&self, entity_id: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query("DELETE FROM service_providers WHERE entity_id = $1")
+            .bind(entity_id)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("service provider"));
+        }
+        self.commit_change(tx).await
+    }
+}
