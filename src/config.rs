@@ -73,6 +73,9 @@ pub struct ServerSettings {
     /// Accounts whose principals may change the deployment's signing keys
     /// through the API (`PublishSigningKey`, ...), as their policies allow.
     pub operator_accounts: Vec<String>,
+    /// PEM certificates trusted, besides the system's, for metadata fetched
+    /// from an https URL (a private CA).
+    pub fetch_ca_file: String,
 }
 
 /// A secret setting: read like any string, never printed by `Debug`.
@@ -122,6 +125,8 @@ pub struct DirectorySettings {
 pub struct IdpSettings {
     /// `SessionDuration` sent in issued assertions (seconds, 900..=43200).
     pub session_duration: i64,
+    /// How often the metadata of SPs registered by URL is fetched again (seconds).
+    pub metadata_refresh_seconds: u64,
     /// Failed sign-ins allowed per user name, and per source address, within
     /// `throttle_window_seconds` before `/idp/login` answers 429.
     pub max_failures_per_user: u32,
@@ -195,6 +200,7 @@ impl Default for Settings {
                 max_body_bytes: 1024 * 1024,
                 workers: 0,
                 operator_accounts: Vec::new(),
+                fetch_ca_file: String::new(),
             },
             database: DatabaseSettings { url: "sqlite://./data/idbroker.db".into(), max_connections: 16 },
             directory: DirectorySettings {
@@ -213,6 +219,7 @@ impl Default for Settings {
             },
             idp: IdpSettings {
                 session_duration: 3600,
+                metadata_refresh_seconds: 3600,
                 max_failures_per_user: 5,
                 max_failures_per_address: 20,
                 throttle_window_seconds: 300,
@@ -304,6 +311,9 @@ impl Settings {
                     "idp.service_providers: each needs metadata_file, or entity_id and acs_urls".into(),
                 ));
             }
+        }
+        if self.idp.metadata_refresh_seconds == 0 {
+            return Err(ConfigError::Invalid("idp.metadata_refresh_seconds must be at least 1".into()));
         }
         if !(900..=43_200).contains(&self.idp.session_duration) {
             return Err(ConfigError::Invalid("idp.session_duration must be within 900..=43200".into()));

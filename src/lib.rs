@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod directory;
 pub mod doctor;
 pub mod domain;
+pub mod fetch;
 pub mod iam;
 pub mod idp;
 pub mod keys;

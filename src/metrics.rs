@@ -17,6 +17,8 @@ pub struct Metrics {
     pub audit: AuditMetrics,
     /// This node's clock minus the database server's (PostgreSQL), seconds.
     pub clock_skew: prometheus::Gauge,
+    /// Metadata refreshes that failed (the last good document stays), by entity id.
+    pub metadata_refresh_failures: IntCounterVec,
 }
 
 /// The audit trail's pipeline: how far behind it is, how long its commits
@@ -98,7 +100,25 @@ impl Metrics {
             "This node's clock minus the database server's; every node judges tokens and assertions by its own clock",
         )?;
         registry.register(Box::new(clock_skew.clone()))?;
-        Ok(Metrics { registry, requests, latency, database_up, directory_up, signins, audit, clock_skew })
+        let metadata_refresh_failures = IntCounterVec::new(
+            Opts::new(
+                "idbroker_metadata_refresh_failures_total",
+                "Metadata fetched from a URL that could not be used; the last good document stays in force",
+            ),
+            &["entity_id"],
+        )?;
+        registry.register(Box::new(metadata_refresh_failures.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            database_up,
+            directory_up,
+            signins,
+            audit,
+            clock_skew,
+            metadata_refresh_failures,
+        })
     }
 
     /// Records one request. `action` must come from the known set (or be

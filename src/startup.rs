@@ -182,6 +182,56 @@ fn spawn_sweeper(state: Arc<AppState>) {
     });
 }
 
+/// Fetches the metadata of SPs registered by URL again, every `seconds`; a
+/// refresh that cannot be used is counted, logged and audited, and the last
+/// good registration stays in force.
+fn spawn_metadata_refresh(state: &Arc<AppState>, seconds: u64) {
+    let state = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(seconds));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            let failures = match state.operator.refresh_service_providers().await {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(error = %e, "service provider metadata could not be refreshed");
+                    continue;
+                }
+            };
+            for failure in failures {
+                tracing::warn!(
+                    entity_id = failure.entity_id,
+                    url = failure.url,
+                    error = failure.error,
+                    "service provider metadata refresh failed; the last good metadata stays in force"
+                );
+                state.metrics.metadata_refresh_failures.with_label_values(&[&failure.entity_id]).inc();
+                let event = crate::audit::AuditEvent {
+                    event_time: state.clock.now(),
+                    event_name: "RefreshServiceProviderMetadata".into(),
+                    event_source: "idbroker.operator".into(),
+                    account_id: None,
+                    principal_arn: None,
+                    user_identity: serde_json::json!({ "type": "Service" }),
+                    source_ip: None,
+                    user_agent: None,
+                    request_parameters: serde_json::json!({ "EntityId": failure.entity_id, "MetadataURL": failure.url }),
+                    error_code: Some("MetadataRefreshFailed".into()),
+                    error_message: Some(failure.error),
+                    request_id: crate::crypto::random_token(8),
+                    additional: serde_json::Value::Null,
+                    read_only: false,
+                };
+                if let Err(e) = state.store.insert_audit_events(&[event]).await {
+                    tracing::warn!(error = %e, "the refresh failure could not be audited");
+                }
+            }
+        }
+    });
+}
+
 /// Every hour, one node at a time deletes the audit events older than
 /// `audit.retention_days` (exporting them first where configured).
 fn spawn_audit_retention(state: &Arc<AppState>, settings: &crate::config::AuditSettings) {
@@ -401,6 +451,7 @@ impl Application {
                 .filter_map(|a| AccountId::parse(a).ok())
                 .collect(),
             clock: clock.clone(),
+            fetcher: Arc::new(crate::fetch::Fetcher::new(&settings.server.fetch_ca_file)?),
         };
         let state = Arc::new(AppState {
             operator,
@@ -431,6 +482,7 @@ impl Application {
         spawn_change_watch(&state);
         spawn_sweeper(state.clone());
         spawn_audit_retention(&state, &settings.audit);
+        spawn_metadata_refresh(&state, settings.idp.metadata_refresh_seconds);
         let listener = TcpListener::bind(&settings.server.listen)
             .with_context(|| format!("cannot listen on {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();

@@ -51,6 +51,9 @@ pub fn to_stored(sp: &ServiceProvider, metadata: Option<String>, now: i64) -> St
             .map(|c| base64::engine::general_purpose::STANDARD.encode(c)),
         sign_assertions: sp.sign_assertions,
         metadata,
+        metadata_url: None,
+        refreshed_at: None,
+        refresh_error: None,
         created_at: now,
         updated_at: now,
     }

@@ -6,6 +6,8 @@
 mod keys;
 mod service_providers;
 
+pub use service_providers::RefreshFailure;
+
 use crate::clock::SharedClock;
 use crate::domain::AccountId;
 use crate::iam::{Caller, IamError, IamService};
@@ -25,6 +27,8 @@ pub struct OperatorApi {
     pub iam: Arc<IamService>,
     pub operators: Vec<AccountId>,
     pub clock: SharedClock,
+    /// Fetches SP metadata registered by URL.
+    pub fetcher: Arc<crate::fetch::Fetcher>,
 }
 
 crate::query::action_table! {

@@ -13,6 +13,11 @@ pub struct StoredServiceProvider {
     pub sign_assertions: bool,
     /// The metadata document it was registered from, if any.
     pub metadata: Option<String>,
+    /// Where that document is fetched again from, on a schedule.
+    pub metadata_url: Option<String>,
+    /// The last refresh, and why it failed (the registration then stays as it was).
+    pub refreshed_at: Option<i64>,
+    pub refresh_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -24,6 +29,9 @@ fn row(r: &sqlx::any::AnyRow) -> Result<StoredServiceProvider> {
         signing_certificate: opt(r, "signing_certificate")?,
         sign_assertions: get::<i64>(r, "sign_assertions")? != 0,
         metadata: opt(r, "metadata")?,
+        metadata_url: opt(r, "metadata_url")?,
+        refreshed_at: opt(r, "refreshed_at")?,
+        refresh_error: opt(r, "refresh_error")?,
         created_at: get(r, "created_at")?,
         updated_at: get(r, "updated_at")?,
     })
@@ -40,14 +48,17 @@ impl Store {
     pub async fn insert_service_provider(&self, sp: &StoredServiceProvider) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO service_providers (entity_id, acs, signing_certificate, sign_assertions, metadata, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO service_providers (entity_id, acs, signing_certificate, sign_assertions, metadata, metadata_url,
+                                            refreshed_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&sp.entity_id)
         .bind(&sp.acs)
         .bind(&sp.signing_certificate)
         .bind(i64::from(sp.sign_assertions))
         .bind(&sp.metadata)
+        .bind(&sp.metadata_url)
+        .bind(sp.refreshed_at)
         .bind(sp.created_at)
         .bind(sp.updated_at)
         .execute(&mut *tx)
@@ -61,13 +72,15 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE service_providers SET acs = $2, signing_certificate = $3, sign_assertions = $4, metadata = $5,
-                    updated_at = $6 WHERE entity_id = $1",
+                    metadata_url = $6, refreshed_at = $7, refresh_error = NULL, updated_at = $8 WHERE entity_id = $1",
         )
         .bind(&sp.entity_id)
         .bind(&sp.acs)
         .bind(&sp.signing_certificate)
         .bind(i64::from(sp.sign_assertions))
         .bind(&sp.metadata)
+        .bind(&sp.metadata_url)
+        .bind(sp.refreshed_at)
         .bind(sp.updated_at)
         .execute(&mut *tx)
         .await?;
@@ -75,6 +88,21 @@ impl Store {
             return Err(StoreError::NotFound("service provider"));
         }
         self.commit_change(tx).await
+    }
+
+    /// Notes a refresh that changed nothing: it failed (`error`; the
+    /// registration stays as it was) or brought the same document. Not a
+    /// change other nodes need to read again.
+    pub async fn note_refresh(&self, entity_id: &str, error: Option<&str>, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE service_providers SET refreshed_at = $2, refresh_error = $3 WHERE entity_id = $1",
+        )
+        .bind(entity_id)
+        .bind(now)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Removes a registered SP; `NotFound` when none.
