@@ -127,6 +127,8 @@ pub struct IdpSettings {
     pub session_duration: i64,
     /// How often the metadata of SPs registered by URL is fetched again (seconds).
     pub metadata_refresh_seconds: u64,
+    /// How long a directory sign-in at the IdP serves further SPs without a password (seconds).
+    pub sso_session_seconds: i64,
     /// Failed sign-ins allowed per user name, and per source address, within
     /// `throttle_window_seconds` before `/idp/login` answers 429.
     pub max_failures_per_user: u32,
@@ -220,6 +222,7 @@ impl Default for Settings {
             idp: IdpSettings {
                 session_duration: 3600,
                 metadata_refresh_seconds: 3600,
+                sso_session_seconds: 28_800,
                 max_failures_per_user: 5,
                 max_failures_per_address: 20,
                 throttle_window_seconds: 300,
@@ -311,6 +314,9 @@ impl Settings {
                     "idp.service_providers: each needs metadata_file, or entity_id and acs_urls".into(),
                 ));
             }
+        }
+        if !(60..=604_800).contains(&self.idp.sso_session_seconds) {
+            return Err(ConfigError::Invalid("idp.sso_session_seconds must be within 60..=604800".into()));
         }
         if self.idp.metadata_refresh_seconds == 0 {
             return Err(ConfigError::Invalid("idp.metadata_refresh_seconds must be at least 1".into()));

@@ -407,6 +407,12 @@ impl Application {
             master: master.clone(),
             clock: clock.clone(),
             metrics: metrics.clone(),
+            sessions: crate::console::IdpSessions {
+                store: store.clone(),
+                master: master.clone(),
+                clock: clock.clone(),
+                lifetime: settings.idp.sso_session_seconds,
+            },
         };
         let login = Arc::new(login);
         let saml_signin = SamlSignIn {

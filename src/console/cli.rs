@@ -581,15 +581,20 @@ impl CliSignIn {
         audit: &mut dyn FlowAudit,
     ) -> Result<(SamlClaims, FirstUseRecorded), CliError> {
         let request = self.login.console_request(&self.sp.entity_id, &self.sp.acs_url);
-        let form =
-            Password { request: "", username: ask.username, password: ask.password, address: ask.address };
+        let form = Password {
+            request: "",
+            username: ask.username,
+            password: ask.password,
+            address: ask.address,
+            idp_session: None,
+        };
         let mut step = self.login.password(form, request, audit).await?;
         if let LoginStep::Code(prompt) = &step {
             if prompt.enrolment.is_some() {
                 return Err(CliError::MfaEnrolmentRequired);
             }
             let code = ask.totp.filter(|c| !c.is_empty()).ok_or(CliError::MfaRequired)?;
-            let form = Code { pending: &prompt.pending, code, address: ask.address };
+            let form = Code { pending: &prompt.pending, code, address: ask.address, idp_session: None };
             step = self.login.code(form, audit).await?;
         }
         let posted = match step {

@@ -3,6 +3,7 @@
 //! code, enrolling an authenticator first), and the signed Response for the
 //! SP. The web layer reads the forms and renders what these return; every
 //! refusal, audit code and metric of the flow is decided here.
+use super::idp_session::{IdpCookie, IdpSession, IdpSessions, SignedIn};
 use super::Throttle;
 use crate::audit::{FlowAudit, FlowEvent, FlowEventName, RefusalCode};
 use crate::clock::SharedClock;
@@ -34,6 +35,8 @@ pub struct DirectoryLogin {
     pub master: MasterKey,
     pub clock: SharedClock,
     pub metrics: Metrics,
+    /// The IdP's own sessions: one sign-in for every SP.
+    pub sessions: IdpSessions,
 }
 
 /// What the password step reads from its form.
@@ -44,6 +47,8 @@ pub struct Password<'a> {
     pub password: &'a str,
     /// The client's address, as the throttle counts it.
     pub address: &'a str,
+    /// This browser's IdP session cookie, replaced by the new session.
+    pub idp_session: Option<&'a str>,
 }
 
 /// What the code step reads from its form.
@@ -51,6 +56,7 @@ pub struct Code<'a> {
     pub pending: &'a str,
     pub code: &'a str,
     pub address: &'a str,
+    pub idp_session: Option<&'a str>,
 }
 
 /// Where a sign-in goes next.
@@ -94,6 +100,15 @@ pub struct AutoPost {
     /// Base64, as the SAMLResponse form field carries it.
     pub saml_response: String,
     pub relay_state: Option<String>,
+    /// The IdP session a password sign-in opened, for the browser to keep.
+    pub idp_session: Option<IdpCookie>,
+}
+
+/// A checked request at the SSO endpoint: the login form, or an answer
+/// without one (from the IdP's session, or a refusal).
+pub enum SsoStep {
+    Login(SsoRequest),
+    Answer(LoginStep),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,17 +127,6 @@ pub enum LoginError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
-}
-
-/// A directory user whose password was accepted, as the assertion names them.
-#[derive(Serialize, Deserialize)]
-struct SignedIn {
-    username: String,
-    dn: String,
-    #[serde(default)]
-    email: Option<String>,
-    roles: Vec<String>,
-    tags: Vec<(String, String)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -261,7 +265,8 @@ impl DirectoryLogin {
             return Ok(LoginStep::Code(self.prompt(&pending, None)?));
         }
         self.throttle.record_success(&attempt).await?;
-        self.issue(signed_in, request, false, audit).await
+        let session = IdpSession { user: signed_in, multi_factor: false, authenticated_at: now };
+        self.issue(session, request, Fresh::Yes(form.idp_session), audit).await
     }
 
     /// The user with the roles their groups map to; `None` (recorded) when none.
@@ -335,19 +340,52 @@ impl DirectoryLogin {
             ));
         }
         self.throttle.record_success(&attempt).await?;
-        self.issue(pending.user, pending.request, true, audit).await
+        let session = IdpSession { user: pending.user, multi_factor: true, authenticated_at: now };
+        self.issue(session, pending.request, Fresh::Yes(form.idp_session), audit).await
+    }
+
+    /// A request at the SSO endpoint with this browser's IdP session
+    /// cookie: answered from the session when it will do (not ForceAuthn, and
+    /// a TOTP code when the SP asks for one), refused `NoPassive` when the
+    /// request is passive and it will not, else the login form.
+    pub async fn sso(
+        &self,
+        request: SsoRequest,
+        cookie: Option<&str>,
+        audit: &mut dyn FlowAudit,
+    ) -> Result<SsoStep, LoginError> {
+        let session = match cookie {
+            Some(c) => self.sessions.load(c).await?,
+            None => None,
+        };
+        let wanted = &request.options;
+        let usable =
+            session.filter(|s| !wanted.force_authn && (s.multi_factor || !wanted.authn.multi_factor));
+        match usable {
+            Some(session) => Ok(SsoStep::Answer(self.issue(session, request, Fresh::No, audit).await?)),
+            None if wanted.is_passive => {
+                Ok(SsoStep::Answer(self.refuse(None, request, SamlStatus::NoPassive, audit)?))
+            }
+            None => Ok(SsoStep::Login(request)),
+        }
     }
 
     /// Issues the signed Response for the SP of `request`, with the NameID
-    /// and authentication context the request asked for.
+    /// and authentication context the request asked for; a fresh sign-in
+    /// opens an IdP session (in place of `Fresh::Yes`'s old one).
     async fn issue(
         &self,
-        user: SignedIn,
+        session: IdpSession,
         request: SsoRequest,
-        multi_factor_used: bool,
+        fresh: Fresh<'_>,
         audit: &mut dyn FlowAudit,
     ) -> Result<LoginStep, LoginError> {
         let now = self.clock.now();
+        let idp_session = match fresh {
+            Fresh::Yes(replaces) => Some(self.sessions.open(&session, replaces).await?),
+            Fresh::No => None,
+        };
+        let (user, multi_factor_used) = (session.user, session.multi_factor);
         let format = request.options.name_id_format;
         let issued_name_id = match (format, &user.email) {
             (NameIdFormat::Transient, _) => format!("_t{}", crate::crypto::random_token(20)),
@@ -384,13 +422,18 @@ impl DirectoryLogin {
         .map_err(|e| LoginError::Internal(e.to_string()))?;
         let xml = xml.map_err(|e| LoginError::Internal(e.to_string()))?;
         self.metrics.signins.with_label_values(&["directory", "success"]).inc();
-        let details =
-            json!({ "userDn": user.dn, "serviceProvider": request.sp_entity_id, "roles": user.roles });
+        let details = json!({
+            "userDn": user.dn,
+            "serviceProvider": request.sp_entity_id,
+            "roles": user.roles,
+            "fromIdpSession": idp_session.is_none(),
+        });
         audit.record(FlowEvent::success(FlowEventName::DirectoryLogin, &user.username, details));
         Ok(LoginStep::Issued(AutoPost {
             acs_url: request.acs_url,
             saml_response: base64::engine::general_purpose::STANDARD.encode(xml),
             relay_state: request.relay_state,
+            idp_session,
         }))
     }
 
@@ -420,8 +463,16 @@ impl DirectoryLogin {
             acs_url: request.acs_url,
             saml_response: base64::engine::general_purpose::STANDARD.encode(xml),
             relay_state: request.relay_state,
+            idp_session: None,
         }))
     }
+}
+
+/// Whether a sign-in just happened (opening an IdP session in place of the
+/// browser's old one, if any) or came from the IdP session.
+enum Fresh<'a> {
+    Yes(Option<&'a str>),
+    No,
 }
 
 #[cfg(test)]

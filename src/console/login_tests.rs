@@ -56,6 +56,12 @@ async fn fixture() -> Fixture {
         throttle: Throttle::new(store.clone(), 3, 20, 300),
         second_factor: SecondFactor::new(store.clone(), master.clone(), shared.clone(), vec!["mfa".into()]),
         rules: vec![],
+        sessions: super::super::IdpSessions {
+            store: store.clone(),
+            master: master.clone(),
+            clock: shared.clone(),
+            lifetime: 28_800,
+        },
         master,
         clock: shared,
         metrics: Metrics::new().unwrap(),
@@ -68,7 +74,7 @@ fn console_request(f: &Fixture) -> SsoRequest {
 }
 
 fn password<'a>(username: &'a str, password: &'a str) -> Password<'a> {
-    Password { request: "", username, password, address: "192.0.2.7" }
+    Password { request: "", username, password, address: "192.0.2.7", idp_session: None }
 }
 
 #[tokio::test]
@@ -137,7 +143,8 @@ async fn a_member_of_an_mfa_group_enrols_then_signs_in_with_a_code_once() {
     let code = |pending: String, code: String| {
         let login = &f.login;
         async move {
-            login.code(Code { pending: &pending, code: &code, address: "192.0.2.7" }, &mut Vec::new()).await
+            let code = Code { pending: &pending, code: &code, address: "192.0.2.7", idp_session: None };
+            login.code(code, &mut Vec::new()).await
         }
     };
     let refused = code(prompt.pending.clone(), "000000".into()).await.unwrap();
@@ -159,4 +166,53 @@ async fn a_member_of_an_mfa_group_enrols_then_signs_in_with_a_code_once() {
     f.clock.advance(chrono::Duration::seconds(SECOND_STEP_SECONDS + 1));
     let late = code(prompt.pending.clone(), totp.code_at_step(step_now + 10)).await;
     assert!(matches!(late, Err(LoginError::Expired)));
+}
+
+#[tokio::test]
+async fn the_idp_session_signs_in_to_the_next_sp_unless_the_sp_asks_otherwise() {
+    let f = fixture().await;
+    let decoded = |post: &AutoPost| {
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(&post.saml_response).unwrap())
+            .unwrap()
+    };
+    let first =
+        f.login.password(password("alice", "Alpha-Pass-1"), console_request(&f), &mut Vec::new()).await;
+    let Ok(LoginStep::Issued(first)) = first else { panic!("not issued") };
+    let cookie = first.idp_session.expect("a password sign-in opens an IdP session").value;
+
+    let ask = |change: fn(&mut SsoRequest)| {
+        let mut request = console_request(&f);
+        change(&mut request);
+        request
+    };
+    let mut events = Vec::new();
+    // The next request: answered from the session, with no new session and no form.
+    let next = f.login.sso(console_request(&f), Some(&cookie), &mut events).await.unwrap();
+    let SsoStep::Answer(LoginStep::Issued(post)) = next else { panic!("not from the session") };
+    assert!(post.idp_session.is_none() && decoded(&post).contains("<saml:NameID"));
+    assert_eq!(events.last().unwrap().details["fromIdpSession"], true);
+    // A passive request too, silently.
+    let passive =
+        f.login.sso(ask(|r| r.options.is_passive = true), Some(&cookie), &mut events).await.unwrap();
+    assert!(
+        matches!(passive, SsoStep::Answer(LoginStep::Issued(p)) if decoded(&p).contains("status:Success"))
+    );
+
+    // ForceAuthn, or a TOTP code the session did not have: the form.
+    let forced =
+        f.login.sso(ask(|r| r.options.force_authn = true), Some(&cookie), &mut events).await.unwrap();
+    assert!(matches!(forced, SsoStep::Login(_)));
+    let stronger = ask(|r| r.options.authn.multi_factor = true);
+    assert!(matches!(f.login.sso(stronger, Some(&cookie), &mut events).await.unwrap(), SsoStep::Login(_)));
+    // Without a session (none, an unknown cookie, an expired one), passive is NoPassive.
+    for cookie in [None, Some("forged")] {
+        let answer = f.login.sso(ask(|r| r.options.is_passive = true), cookie, &mut events).await.unwrap();
+        let SsoStep::Answer(LoginStep::Issued(post)) = answer else { panic!("no answer") };
+        assert!(decoded(&post).contains("status:NoPassive"));
+    }
+    f.clock.advance(chrono::Duration::seconds(28_801));
+    assert!(matches!(
+        f.login.sso(console_request(&f), Some(&cookie), &mut events).await.unwrap(),
+        SsoStep::Login(_)
+    ));
 }

@@ -3,12 +3,14 @@
 //! sign-in throttling (also shared through the database), CSRF tokens and same-origin redirect targets. Plain
 //! Rust: the web layer turns these into cookies and pages.
 pub mod cli;
+mod idp_session;
 pub mod login;
 pub mod saml_signin;
 mod sessions;
 pub mod signin;
 mod throttle;
 
+pub use idp_session::{IdpCookie, IdpSessions};
 pub use sessions::{ConsoleSession, Opened, PendingRoles, Sessions, SignInMethod, WebSession, CLI_APPROVAL};
 pub use throttle::Throttle;
 

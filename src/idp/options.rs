@@ -73,13 +73,15 @@ pub struct RequestOptions {
     pub authn: AuthnRequirement,
     /// Ask for the password even where a session would do.
     pub force_authn: bool,
+    /// Answer without showing the user anything: from the IdP session, or `NoPassive`.
+    pub is_passive: bool,
 }
 
 /// A non-success status the IdP answers an SP's request with (SAML core
 /// 3.2.2.2), in a signed Response without an assertion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SamlStatus {
-    /// IsPassive, and the user would have to sign in.
+    /// IsPassive, and the user would have to sign in (no IdP session, or one that will not do).
     NoPassive,
     /// A NameID format the IdP does not issue, or a value the user lacks.
     InvalidNameIdPolicy,
@@ -178,12 +180,12 @@ pub(super) fn options(r: &AuthnRequest, scoping: bool) -> Result<RequestOptions,
         Some(uri) => NameIdFormat::from_uri(uri).ok_or(SamlStatus::InvalidNameIdPolicy)?,
     };
     let authn = requirement(r)?;
-    // The IdP keeps no session of its own yet: a passive request can never
-    // be answered without the user (SAML core 3.4.1).
-    if r.is_passive == Some(true) {
-        return Err(SamlStatus::NoPassive);
-    }
-    Ok(RequestOptions { name_id_format, authn, force_authn: r.force_authn == Some(true) })
+    Ok(RequestOptions {
+        name_id_format,
+        authn,
+        force_authn: r.force_authn == Some(true),
+        is_passive: r.is_passive == Some(true),
+    })
 }
 
 #[cfg(test)]
@@ -249,7 +251,7 @@ mod tests {
 
     #[test]
     fn passive_scoped_and_forced_requests() {
-        assert_eq!(options(&request("", r#" IsPassive="true""#), false), Err(SamlStatus::NoPassive));
+        assert!(options(&request("", r#" IsPassive="true""#), false).unwrap().is_passive);
         assert_eq!(options(&request("", ""), true), Err(SamlStatus::RequestUnsupported));
         assert!(options(&request("", r#" ForceAuthn="true""#), false).unwrap().force_authn);
     }

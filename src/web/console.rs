@@ -132,9 +132,15 @@ pub async fn logout(
         Recorder::new(&state, &req).record(event);
     }
     state.sessions.end(&cookie).await.map_err(|e| PageFailure::internal(e.to_string()))?;
+    // Signing out of the console signs out of the built-in IdP too.
+    if let Some(idp_cookie) = pages::cookie_value(&req, pages::IDP_SESSION_COOKIE) {
+        state.login.sessions.end(&idp_cookie).await?;
+    }
     let mut response = see_other("/");
-    response
-        .add_cookie(&pages::removal(SESSION_COOKIE, state.https))
-        .map_err(|e| PageFailure::internal(e.to_string()))?;
+    for name in [SESSION_COOKIE, pages::IDP_SESSION_COOKIE] {
+        response
+            .add_cookie(&pages::removal(name, state.https))
+            .map_err(|e| PageFailure::internal(e.to_string()))?;
+    }
     Ok(response)
 }

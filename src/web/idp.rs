@@ -2,11 +2,11 @@
 //! Redirect and POST), and the directory login (console/login.rs), whose
 //! answer is a page auto-posting the signed Response to the SP's ACS.
 use super::error::PageFailure;
-use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE};
+use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE, IDP_SESSION_COOKIE};
 use super::{AppState, Recorder};
 use crate::audit::{FlowEvent, FlowEventName, RefusalCode};
 use crate::console::csrf_token;
-use crate::console::login::{Code, CodePrompt, LoginStep, Password};
+use crate::console::login::{Code, CodePrompt, LoginStep, Password, SsoStep};
 use crate::idp::{parse_post, parse_redirect, IdpError, Sso, SsoRequest};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -73,19 +73,25 @@ pub async fn sso_redirect(req: HttpRequest, state: web::Data<AppState>) -> Resul
     let now = state.login.clock.now();
     let sso = parse_redirect(&state.login.idp, req.query_string(), now)
         .map_err(|e| refused_request(&state, &req, e))?;
-    answer_request(&req, &state, sso)
+    answer_request(&req, &state, sso).await
 }
 
-/// The login form for a request, or at once the status its SP is answered with.
-fn answer_request(req: &HttpRequest, state: &AppState, sso: Sso) -> Result<HttpResponse, PageFailure> {
-    match sso {
-        Sso::SignIn(request) => show_new_login(req, state, &request),
-        Sso::Refuse(request, status) => {
-            let mut audit = Recorder::new(state, req);
-            let step = state.login.refuse(None, request, status, &mut audit);
-            show_step(state, "", step.map_err(|e| audit.failure(e.into()))?, req)
+/// The login form for a request, or at once an answer to its SP: from the
+/// browser's IdP session, or a status.
+async fn answer_request(req: &HttpRequest, state: &AppState, sso: Sso) -> Result<HttpResponse, PageFailure> {
+    let mut audit = Recorder::new(state, req);
+    let step = match sso {
+        Sso::SignIn(request) => {
+            let cookie = pages::cookie_value(req, IDP_SESSION_COOKIE);
+            match state.login.sso(request, cookie.as_deref(), &mut audit).await {
+                Ok(SsoStep::Login(request)) => return show_new_login(req, state, &request),
+                Ok(SsoStep::Answer(step)) => Ok(step),
+                Err(e) => Err(e),
+            }
         }
-    }
+        Sso::Refuse(request, status) => state.login.refuse(None, request, status, &mut audit),
+    };
+    show_step(state, "", step.map_err(|e| audit.failure(e.into()))?, req)
 }
 
 /// `POST /idp/sso`: an AuthnRequest by the POST binding.
@@ -101,7 +107,7 @@ pub async fn sso_post(
     let now = state.login.clock.now();
     let sso = parse_post(&state.login.idp, saml_request, relay, now)
         .map_err(|e| refused_request(&state, &req, e))?;
-    answer_request(&req, &state, sso)
+    answer_request(&req, &state, sso).await
 }
 
 #[derive(serde::Deserialize)]
@@ -139,7 +145,7 @@ pub async fn login_form(
             }
         }
     };
-    show_new_login(&req, &state, &request)
+    answer_request(&req, &state, Sso::SignIn(request)).await
 }
 
 /// `POST /idp/login`: the password step, or (with `pending`) the code step.
@@ -151,10 +157,16 @@ pub async fn login(
     let (form, binding) =
         pages::checked_form(&req, &state, payload, FORM_LIMIT, CSRF_COOKIE, LOGIN_CSRF).await?;
     let address = pages::client_address(&req);
+    let idp_session = pages::cookie_value(&req, IDP_SESSION_COOKIE);
     let mut audit = Recorder::new(&state, &req);
     let step = match form.get("pending")? {
         Some(pending) => {
-            let code = Code { pending, code: form.text("code")?, address: &address };
+            let code = Code {
+                pending,
+                code: form.text("code")?,
+                address: &address,
+                idp_session: idp_session.as_deref(),
+            };
             state.login.code(code, &mut audit).await
         }
         None => {
@@ -163,6 +175,7 @@ pub async fn login(
                 username: form.text("username")?,
                 password: form.text("password")?,
                 address: &address,
+                idp_session: idp_session.as_deref(),
             };
             state.login.password(password, own_console_request(&state), &mut audit).await
         }
@@ -196,7 +209,16 @@ fn show_step(
                 saml_response: &post.saml_response,
                 relay_state: post.relay_state.as_deref(),
             })?;
-            Ok(pages::page_builder(StatusCode::OK, Some(&post.acs_url), state.https).body(body))
+            let mut page = pages::page_builder(StatusCode::OK, Some(&post.acs_url), state.https);
+            if let Some(session) = post.idp_session {
+                page.cookie(pages::cross_site_cookie(
+                    IDP_SESSION_COOKIE,
+                    session.value,
+                    session.lifetime,
+                    state.https,
+                ));
+            }
+            Ok(page.body(body))
         }
     }
 }

@@ -10,6 +10,8 @@ use futures_util::StreamExt;
 
 pub const SESSION_COOKIE: &str = "idbroker_session";
 pub const CSRF_COOKIE: &str = "idbroker_csrf";
+/// The built-in IdP's session (console/idp_session.rs).
+pub const IDP_SESSION_COOKIE: &str = "idbroker_idp";
 pub const SSO_COOKIE: &str = "idbroker_sso";
 
 #[derive(Template)]

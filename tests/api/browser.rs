@@ -199,8 +199,16 @@ impl Browser {
         panic!("redirect loop");
     }
 
-    /// Starts SP-initiated sign-in and returns the directory login form.
+    /// Drops the built-in IdP's session cookie, as a new browser would have none.
+    pub fn forget_idp_session(&self) {
+        let url: reqwest::Url = self.base.parse().unwrap();
+        self.jar.add_cookie_str("idbroker_idp=; Max-Age=0; Path=/", &url);
+    }
+
+    /// Starts SP-initiated sign-in and returns the directory login form (the
+    /// IdP session of an earlier sign-in forgotten, so the form is shown).
     pub async fn login_form(&self) -> Page {
+        self.forget_idp_session();
         let page = self.follow(self.get("/saml/login").await).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.field("csrf").is_some(), "{}", page.body);

@@ -198,12 +198,12 @@ class Browser:
 
 
 def pysaml2_sign_in(idp, entity=PYSAML2, key="rsa2048-a", user="alice", binding=BINDING_HTTP_REDIRECT,
-                    sigalg=SIG_RSA_SHA256, **options):
+                    sigalg=SIG_RSA_SHA256, browser=None, **options):
     client = Saml2Client(pysaml2_config(entity, key, idp["metadata"]))
     req_id, info = client.prepare_for_authenticate(
         entityid=idp["entity_id"], relay_state="rs-1", binding=binding, sign=True, sigalg=sigalg,
         digest_alg=DIGEST_SHA256, **options)
-    browser = Browser(idp)
+    browser = browser or Browser(idp)
     if binding == BINDING_HTTP_REDIRECT:
         action, response, relay = browser.redirect(dict(info["headers"])["Location"], user)
     else:
@@ -213,11 +213,11 @@ def pysaml2_sign_in(idp, entity=PYSAML2, key="rsa2048-a", user="alice", binding=
     return action, parsed
 
 
-def onelogin_sign_in(idp, user="bob", is_passive=False, force_authn=False, **settings):
+def onelogin_sign_in(idp, user="bob", is_passive=False, force_authn=False, browser=None, **settings):
     settings = onelogin_settings(idp, **settings)
     auth = OneLogin_Saml2_Auth(onelogin_request_data(), settings)
     url = auth.login(return_to="rs-2", is_passive=is_passive, force_authn=force_authn, set_nameid_policy=True)
-    action, response, relay = Browser(idp).redirect(url, user)
+    action, response, relay = (browser or Browser(idp)).redirect(url, user)
     assert relay == "rs-2"
     auth = OneLogin_Saml2_Auth(onelogin_request_data({"SAMLResponse": response, "RelayState": relay}), settings)
     auth.process_response(request_id=auth.get_last_request_id() or None)
@@ -335,11 +335,32 @@ def test_a_passive_request_is_answered_no_passive_without_a_form(idp):
     refused_with(idp, auth, "NoPassive")
 
 
-def test_force_authn_asks_for_the_password(idp):
-    _, parsed = pysaml2_sign_in(idp, force_authn="true")
+def test_the_idp_session_signs_a_second_sp_in_without_the_password(idp):
+    browser = Browser(idp)
+    _, parsed = pysaml2_sign_in(idp, user="alice", browser=browser)
     assert parsed.name_id.text == "alice"
-    _, auth = onelogin_sign_in(idp, force_authn=True)
+    # user=None: the browser is never shown a login form.
+    _, auth = onelogin_sign_in(idp, user=None, browser=browser)
+    assert onelogin_ok(auth).get_nameid() == "alice"
+    _, auth = onelogin_sign_in(idp, user=None, browser=browser, is_passive=True)
+    assert onelogin_ok(auth).get_nameid() == "alice"
+    _, parsed = pysaml2_sign_in(idp, user=None, browser=browser, is_passive="true")
+    assert parsed.name_id.text == "alice"
+
+
+def test_force_authn_asks_for_the_password_even_with_a_session(idp):
+    browser = Browser(idp)
+    pysaml2_sign_in(idp, user="alice", browser=browser)
+    with pytest.raises(AssertionError, match="200: "):
+        pysaml2_sign_in(idp, user=None, browser=browser, force_authn="true")
+    _, parsed = pysaml2_sign_in(idp, user="alice", browser=browser, force_authn="true")
+    assert parsed.name_id.text == "alice"
+    _, auth = onelogin_sign_in(idp, user=None, browser=browser)
     onelogin_ok(auth)
+    with pytest.raises(AssertionError, match="200: "):
+        onelogin_sign_in(idp, user=None, browser=browser, force_authn=True)
+    _, auth = onelogin_sign_in(idp, user="bob", browser=browser, force_authn=True)
+    assert onelogin_ok(auth).get_nameid() == "bob"
 
 
 def test_name_id_formats_are_honoured_or_refused(idp):
