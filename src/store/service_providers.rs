@@ -37,6 +37,19 @@ fn row(r: &sqlx::any::AnyRow) -> Result<StoredServiceProvider> {
     })
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds $1 to $7: the entity id, what the registration says, and its source.
+fn bind_registration<'q>(q: AnyQuery<'q>, sp: &'q StoredServiceProvider) -> AnyQuery<'q> {
+    q.bind(&sp.entity_id)
+        .bind(&sp.acs)
+        .bind(&sp.signing_certificate)
+        .bind(i64::from(sp.sign_assertions))
+        .bind(&sp.metadata)
+        .bind(&sp.metadata_url)
+        .bind(sp.refreshed_at)
+}
+
 impl Store {
     pub async fn service_providers(&self) -> Result<Vec<StoredServiceProvider>> {
         let rows =
@@ -47,18 +60,11 @@ impl Store {
     /// Registers an SP; `Conflict` when its entity id is taken.
     pub async fn insert_service_provider(&self, sp: &StoredServiceProvider) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        bind_registration(sqlx::query(
             "INSERT INTO service_providers (entity_id, acs, signing_certificate, sign_assertions, metadata, metadata_url,
                                             refreshed_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&sp.entity_id)
-        .bind(&sp.acs)
-        .bind(&sp.signing_certificate)
-        .bind(i64::from(sp.sign_assertions))
-        .bind(&sp.metadata)
-        .bind(&sp.metadata_url)
-        .bind(sp.refreshed_at)
+        ), sp)
         .bind(sp.created_at)
         .bind(sp.updated_at)
         .execute(&mut *tx)
@@ -70,17 +76,10 @@ impl Store {
     /// Replaces a registered SP's endpoints, certificate and metadata; `NotFound` when none.
     pub async fn update_service_provider(&self, sp: &StoredServiceProvider) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let r = sqlx::query(
+        let r = bind_registration(sqlx::query(
             "UPDATE service_providers SET acs = $2, signing_certificate = $3, sign_assertions = $4, metadata = $5,
                     metadata_url = $6, refreshed_at = $7, refresh_error = NULL, updated_at = $8 WHERE entity_id = $1",
-        )
-        .bind(&sp.entity_id)
-        .bind(&sp.acs)
-        .bind(&sp.signing_certificate)
-        .bind(i64::from(sp.sign_assertions))
-        .bind(&sp.metadata)
-        .bind(&sp.metadata_url)
-        .bind(sp.refreshed_at)
+        ), sp)
         .bind(sp.updated_at)
         .execute(&mut *tx)
         .await?;

@@ -1,11 +1,12 @@
 //! The command line's endpoints over its use case (console/cli.rs): the
 //! browser pages that start and approve a sign-in, and the JSON endpoints
 //! the command calls.
+use super::console::current;
 use super::error::{CliFailure, PageFailure};
-use super::pages::{self, AccountRoles, CliApprovePage, CliDevicePage, Form, RoleChoice, SESSION_COOKIE};
+use super::pages::{self, CliApprovePage, CliDevicePage, Form, SESSION_COOKIE};
 use super::{see_other, AppState, Recorder};
 use crate::console::cli::{Approval, CliAsk, CliError, Decided, PasswordAsk, PasswordOutcome, Redeem};
-use crate::console::{csrf_token, WebSession, CLI_APPROVAL};
+use crate::console::{csrf_token, CLI_APPROVAL};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::collections::HashMap;
@@ -82,15 +83,6 @@ pub async fn device_page(
     Ok(pages::page_builder(status, None, state.https).body(pages::render(&CliDevicePage { error })?))
 }
 
-async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<(String, WebSession)>, PageFailure> {
-    let Some(cookie) = pages::cookie_value(req, SESSION_COOKIE) else { return Ok(None) };
-    match state.sessions.load(&cookie).await {
-        Ok(Some(s)) => Ok(Some((cookie, s))),
-        Ok(None) | Err(crate::console::ConsoleError::Corrupt) => Ok(None),
-        Err(e) => Err(PageFailure::internal(e.to_string())),
-    }
-}
-
 /// `GET /cli/approve?request=…`: sign in first, then allow or deny.
 pub async fn approve_page(
     req: HttpRequest,
@@ -98,7 +90,7 @@ pub async fn approve_page(
     query: Query,
 ) -> Result<HttpResponse, PageFailure> {
     let id = query.get("request").map(String::as_str).unwrap_or("");
-    let current = session(&req, &state).await?;
+    let current = current(&req, &state).await?;
     match state.cli.approval(id, current.as_ref().map(|(_, s)| s)).await? {
         Approval::SignInFirst(url) => Ok(see_other(&url)),
         Approval::Ready { request, user, accounts } => {
@@ -108,22 +100,7 @@ pub async fn approve_page(
                 _ => None,
             };
             let preselected = request.role.clone().or(only);
-            let accounts = accounts
-                .into_iter()
-                .map(|a| AccountRoles {
-                    id: a.account_id,
-                    label: a.label,
-                    roles: a
-                        .roles
-                        .into_iter()
-                        .map(|(arn, name)| RoleChoice {
-                            checked: preselected.as_deref() == Some(arn.as_str()),
-                            arn,
-                            name,
-                        })
-                        .collect(),
-                })
-                .collect();
+            let accounts = pages::account_roles(accounts, preselected.as_deref());
             let csrf = csrf_token(&state.csrf_key, CLI_CSRF, &cookie);
             let body = pages::render(&CliApprovePage {
                 client: &request.client,
@@ -148,7 +125,7 @@ pub async fn approve(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
     let (form, _) = pages::checked_form(&req, &state, payload, FORM_LIMIT, SESSION_COOKIE, CLI_CSRF).await?;
-    let current = session(&req, &state).await?.ok_or_else(PageFailure::signed_out)?;
+    let current = current(&req, &state).await?.ok_or_else(PageFailure::signed_out)?;
     let role = match form.text("decision")? {
         "allow" => match form.text("role")? {
             "" => return Err(PageFailure::bad_request("Choose a role to allow.")),

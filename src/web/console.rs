@@ -1,7 +1,7 @@
 //! The console pages: home, role picker, console, sign-out. A session is a
 //! server-side row named by a random cookie; every sign-in makes a new one.
 use super::error::PageFailure;
-use super::pages::{self, AccountRoles, ConsolePage, HomePage, RoleChoice, RolesPage, SESSION_COOKIE};
+use super::pages::{self, ConsolePage, HomePage, RolesPage, SESSION_COOKIE};
 use super::{see_other, session_started, AppState, Recorder};
 use crate::audit::{FlowAudit, FlowEvent, FlowEventName};
 use crate::console::{csrf_token, WebSession};
@@ -12,7 +12,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 const CONSOLE_CSRF: &str = "console";
 const FORM_LIMIT: usize = 16 * 1024;
 
-async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<(String, WebSession)>, PageFailure> {
+/// This browser's console session (or role picker) and its cookie, if any.
+pub(super) async fn current(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Option<(String, WebSession)>, PageFailure> {
     let Some(cookie) = pages::cookie_value(req, SESSION_COOKIE) else { return Ok(None) };
     match state.sessions.load(&cookie).await {
         Ok(Some(s)) => Ok(Some((cookie, s))),
@@ -54,21 +58,7 @@ async fn render_roles(
         WebSession::Console(c) => c.role_arn.as_deref(),
         WebSession::Roles(_) => None,
     };
-    let accounts = state
-        .saml_signin
-        .offered_roles(claims)
-        .await?
-        .into_iter()
-        .map(|a| AccountRoles {
-            id: a.account_id,
-            label: a.label,
-            roles: a
-                .roles
-                .into_iter()
-                .map(|(arn, name)| RoleChoice { checked: current_role == Some(arn.as_str()), arn, name })
-                .collect(),
-        })
-        .collect();
+    let accounts = pages::account_roles(state.saml_signin.offered_roles(claims).await?, current_role);
     let csrf = csrf_token(&state.csrf_key, CONSOLE_CSRF, cookie);
     let body = pages::render(&RolesPage { user: &claims.name_id, csrf: &csrf, error, accounts })?;
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };

@@ -58,6 +58,25 @@ pub struct AccountRoles {
     pub roles: Vec<RoleChoice>,
 }
 
+/// The roles offered, grouped by account, as the pickers show them, `checked` ticked.
+pub fn account_roles(
+    offered: Vec<crate::console::saml_signin::OfferedAccount>,
+    checked: Option<&str>,
+) -> Vec<AccountRoles> {
+    offered
+        .into_iter()
+        .map(|a| AccountRoles {
+            id: a.account_id,
+            label: a.label,
+            roles: a
+                .roles
+                .into_iter()
+                .map(|(arn, name)| RoleChoice { checked: checked == Some(arn.as_str()), arn, name })
+                .collect(),
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "roles.html")]
 pub struct RolesPage<'a> {
