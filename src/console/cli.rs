@@ -329,29 +329,30 @@ impl CliSignIn {
         })
     }
 
-    /// A typed user code: the request id to approve, or `UnknownRequest`
-    /// (counted against the address, so codes cannot be guessed).
+    /// A typed user code: the request id to approve, or `UnknownRequest`.
     pub async fn find_user_code(&self, typed: &str, address: &str) -> Result<String, CliError> {
-        let now = self.clock.now().timestamp();
-        let Some(attempt) = self.throttle.attempt("cli-user-code", address, now).await? else {
-            return Err(CliError::Login(LoginError::Throttled));
-        };
         let code = normalise_user_code(typed);
-        match self.store.cli_grant(&hash(&code), now).await? {
-            Some(g) if g.status == "pending" && code.len() == USER_CODE_LEN => Ok(code),
-            _ => {
-                self.throttle.record_failure(&attempt).await?;
-                Err(CliError::UnknownRequest)
-            }
+        if code.len() != USER_CODE_LEN {
+            // Counted like any other miss.
+            self.pending("", address).await?;
         }
+        self.pending(&code, address).await?;
+        Ok(code)
     }
 
-    async fn pending(&self, id: &str) -> Result<CliRequest, CliError> {
+    /// The pending request `id`. A miss counts against the address, here as
+    /// at `find_user_code`: a device request's id is its short user code, so
+    /// codes cannot be guessed at the approval page either.
+    async fn pending(&self, id: &str, address: &str) -> Result<CliRequest, CliError> {
         let now = self.clock.now().timestamp();
-        let grant = self.store.cli_grant(&hash(id), now).await?.ok_or(CliError::UnknownRequest)?;
-        if grant.status != "pending" {
+        let Some(attempt) = self.throttle.attempt("cli-request", address, now).await? else {
+            return Err(CliError::Login(LoginError::Throttled));
+        };
+        let grant = self.store.cli_grant(&hash(id), now).await?.filter(|g| g.status == "pending");
+        let Some(grant) = grant else {
+            self.throttle.record_failure(&attempt).await?;
             return Err(CliError::UnknownRequest);
-        }
+        };
         serde_json::from_str(&grant.request).map_err(|e| CliError::Internal(e.to_string()))
     }
 
@@ -365,8 +366,13 @@ impl CliSignIn {
     }
 
     /// The approval page for request `id`, or where to sign in first.
-    pub async fn approval(&self, id: &str, session: Option<&WebSession>) -> Result<Approval, CliError> {
-        let request = self.pending(id).await?;
+    pub async fn approval(
+        &self,
+        id: &str,
+        session: Option<&WebSession>,
+        address: &str,
+    ) -> Result<Approval, CliError> {
+        let request = self.pending(id, address).await?;
         let Some((claims, _)) = self.fresh_claims(session) else {
             let back = format!("{CLI_APPROVAL}{id}");
             let mut url = url::Url::parse("http://idbroker/saml/login")
@@ -392,9 +398,10 @@ impl CliSignIn {
         id: &str,
         session: Option<&WebSession>,
         role: Option<&str>,
+        address: &str,
         audit: &mut dyn FlowAudit,
     ) -> Result<Decided, CliError> {
-        let request = self.pending(id).await?;
+        let request = self.pending(id, address).await?;
         let now = self.clock.now().timestamp();
         let Some(role) = role else {
             if !self.store.settle_cli_grant(&hash(id), "denied", None, None, now).await? {

@@ -91,7 +91,8 @@ pub async fn approve_page(
 ) -> Result<HttpResponse, PageFailure> {
     let id = query.get("request").map(String::as_str).unwrap_or("");
     let current = current(&req, &state).await?;
-    match state.cli.approval(id, current.as_ref().map(|(_, s)| s)).await? {
+    let address = pages::client_address(&req);
+    match state.cli.approval(id, current.as_ref().map(|(_, s)| s), &address).await? {
         Approval::SignInFirst(url) => Ok(see_other(&url)),
         Approval::Ready { request, user, accounts } => {
             let Some((cookie, _)) = current else { return Err(PageFailure::signed_out()) };
@@ -134,7 +135,8 @@ pub async fn approve(
         _ => None,
     };
     let mut audit = Recorder::new(&state, &req);
-    let decided = state.cli.decide(form.text("request")?, Some(&current.1), role, &mut audit).await;
+    let address = pages::client_address(&req);
+    let decided = state.cli.decide(form.text("request")?, Some(&current.1), role, &address, &mut audit).await;
     match decided.map_err(|e| audit.failure(e.into()))? {
         Decided::Redirect(url) => Ok(see_other(&url)),
         Decided::DeviceDone => {

@@ -254,6 +254,20 @@ async fn user_codes_cannot_be_guessed() {
     }
     let blocked = browser.get("/cli/device?user_code=BCDF-GHJL").await;
     assert_eq!(blocked.status, 429, "{}", blocked.body);
+    // The approval page, where a device request's id is its code, counts the same misses.
+    let direct = browser.get("/cli/approve?request=BCDFGHJL").await;
+    assert_eq!(direct.status, 429, "{}", direct.body);
+}
+
+#[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
+async fn codes_guessed_at_the_approval_page_are_throttled_too() {
+    let app = directory_app("", "max_failures_per_address = 3\n").await;
+    let browser = Browser::new(&app);
+    for _ in 0..3 {
+        assert_eq!(browser.get("/cli/approve?request=BCDFGHJK").await.status, 404);
+    }
+    assert_eq!(browser.get("/cli/approve?request=BCDFGHJL").await.status, 429);
 }
 
 #[tokio::test]
