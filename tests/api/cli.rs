@@ -16,8 +16,12 @@ struct Json {
 }
 
 async fn post_json(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> Json {
+    post_json_at(&app.base, path, fields).await
+}
+
+async fn post_json_at(base: &str, path: &str, fields: &[(&str, &str)]) -> Json {
     let resp = reqwest::Client::new()
-        .post(format!("{}{path}", app.base))
+        .post(format!("{base}{path}"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form(fields))
         .send()
@@ -385,4 +389,35 @@ async fn a_password_sign_in_asks_for_the_totp_code_its_groups_require() {
     // A code is good once.
     let replayed = with(totp.code_at_step(step + 1)).await;
     assert_eq!((replayed.status, error_of(&replayed)), (401, "invalid_mfa_code"));
+}
+
+#[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
+async fn a_request_started_on_one_node_is_approved_and_redeemed_on_others() {
+    let app = directory_app("", "").await;
+    let (other, _dir) = crate::keys::node_in_an_empty_folder(&app).await;
+    let challenge = s256_challenge(VERIFIER);
+    let start = post_json_at(
+        &other,
+        "/cli/device/code",
+        &[("code_challenge", challenge.as_str()), ("code_challenge_method", "S256"), ("role", DEV)],
+    )
+    .await;
+    let user_code = start.body["user_code"].as_str().unwrap().to_owned();
+    let browser = Browser::new(&app);
+    let entered = browser.get(&format!("/cli/device?user_code={user_code}")).await;
+    let approval = sign_in_to_approve(&browser, entered).await;
+    assert_eq!(decide(&browser, &approval, DEV, "allow").await.status, 200);
+    let fields = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", start.body["device_code"].as_str().unwrap()),
+        ("code_verifier", VERIFIER),
+    ];
+    let issued = post_json_at(&other, "/cli/token", &fields).await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    assert_eq!(
+        error_of(&post_json(&app, "/cli/token", &fields).await),
+        "expired_token",
+        "used on the other node"
+    );
 }
