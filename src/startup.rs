@@ -77,6 +77,7 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
         acs: vec![Acs { index: 0, url: own.acs_url }],
         signing_certificate: None,
         sign_assertions: false,
+        slo: None,
     }];
     for sp in &settings.idp.service_providers {
         if !sp.metadata_file.is_empty() {
@@ -103,6 +104,7 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
             acs: sp.acs_urls.iter().enumerate().map(|(index, url)| Acs { index, url: url.clone() }).collect(),
             signing_certificate,
             sign_assertions: sp.sign_assertions,
+            slo: None,
         });
     }
     Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration))
@@ -459,7 +461,14 @@ impl Application {
             clock: clock.clone(),
             fetcher: Arc::new(crate::fetch::Fetcher::new(&settings.server.fetch_ca_file)?),
         };
+        let idp_logout = crate::console::idp_logout::IdpLogout {
+            idp: idp.clone(),
+            sessions: login.sessions.clone(),
+            master: master.clone(),
+            clock: clock.clone(),
+        };
         let state = Arc::new(AppState {
+            idp_logout,
             operator,
             iam,
             sts,

@@ -10,6 +10,7 @@ CREATE TABLE service_providers (
     acs                  TEXT NOT NULL,
     signing_certificate  TEXT,
     sign_assertions      BIGINT NOT NULL,
+    slo                  TEXT,
     metadata             TEXT,
     metadata_url         TEXT,
     refreshed_at         BIGINT,

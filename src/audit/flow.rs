@@ -78,6 +78,8 @@ pub enum FlowEventName {
     CliGrant,
     /// The command line redeeming its code.
     CliRedeem,
+    /// Single Logout at the built-in IdP.
+    IdpLogout,
 }
 
 impl FlowEventName {
@@ -90,6 +92,7 @@ impl FlowEventName {
             FlowEventName::ConsoleLogout => "ConsoleLogout",
             FlowEventName::CliGrant => "CommandLineGrant",
             FlowEventName::CliRedeem => "CommandLineRedeem",
+            FlowEventName::IdpLogout => "IdpLogout",
         }
     }
 }
@@ -116,6 +119,8 @@ pub enum RefusalCode {
     ExpiredToken,
     /// A command-line code that is unknown, used, expired or not matched by its verifier.
     InvalidGrant,
+    /// A logout for no session of this browser.
+    NoSession,
 }
 
 impl RefusalCode {
@@ -133,6 +138,7 @@ impl RefusalCode {
             RefusalCode::AccessDenied => "AccessDenied",
             RefusalCode::ExpiredToken => "ExpiredTokenException",
             RefusalCode::InvalidGrant => "InvalidGrant",
+            RefusalCode::NoSession => "NoSession",
         }
     }
 }

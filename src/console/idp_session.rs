@@ -21,6 +21,16 @@ pub(super) struct SignedIn {
     pub tags: Vec<(String, String)>,
 }
 
+/// An SP this session signed in to, as its assertion named the user: what
+/// a LogoutRequest to it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Participant {
+    pub sp: String,
+    pub name_id: String,
+    pub name_id_format: String,
+    pub session_index: String,
+}
+
 /// Who signed in at the IdP, and how.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct IdpSession {
@@ -28,6 +38,17 @@ pub(super) struct IdpSession {
     /// A TOTP code was given after the password.
     pub multi_factor: bool,
     pub authenticated_at: i64,
+    /// The SPs signed in to, the latest sign-in of each.
+    #[serde(default)]
+    pub participants: Vec<Participant>,
+}
+
+impl IdpSession {
+    /// Notes a sign-in to `p.sp`, replacing an earlier one.
+    pub fn joined(&mut self, p: Participant) {
+        self.participants.retain(|q| q.sp != p.sp);
+        self.participants.push(p);
+    }
 }
 
 /// The cookie that names a new session, and how long it lasts.
@@ -67,6 +88,17 @@ impl IdpSessions {
         let old = replaces.map(|c| crypto::sha256_hex(c.as_bytes()));
         self.store.put_web_session(&hash, KIND, &sealed, expires, old.as_deref()).await?;
         Ok(IdpCookie { value, lifetime: self.lifetime })
+    }
+
+    /// Stores `session` again under its cookie, until the session's end.
+    pub(super) async fn update(&self, cookie: &str, session: &IdpSession) -> Result<(), StoreError> {
+        let hash = crypto::sha256_hex(cookie.as_bytes());
+        let sealed = self
+            .master
+            .seal_json(session, &context(&hash))
+            .map_err(|_| StoreError::Corrupt("idp session"))?;
+        let expires = session.authenticated_at + self.lifetime;
+        self.store.put_web_session(&hash, KIND, &sealed, expires, Some(&hash)).await
     }
 
     /// The live session a cookie names, if any.

@@ -3,7 +3,7 @@
 //! code, enrolling an authenticator first), and the signed Response for the
 //! SP. The web layer reads the forms and renders what these return; every
 //! refusal, audit code and metric of the flow is decided here.
-use super::idp_session::{IdpCookie, IdpSession, IdpSessions, SignedIn};
+use super::idp_session::{IdpCookie, IdpSession, IdpSessions, Participant, SignedIn};
 use super::Throttle;
 use crate::audit::{FlowAudit, FlowEvent, FlowEventName, RefusalCode};
 use crate::clock::SharedClock;
@@ -265,7 +265,8 @@ impl DirectoryLogin {
             return Ok(LoginStep::Code(self.prompt(&pending, None)?));
         }
         self.throttle.record_success(&attempt).await?;
-        let session = IdpSession { user: signed_in, multi_factor: false, authenticated_at: now };
+        let session =
+            IdpSession { user: signed_in, multi_factor: false, authenticated_at: now, participants: vec![] };
         self.issue(session, request, Fresh::Yes(form.idp_session), audit).await
     }
 
@@ -340,7 +341,12 @@ impl DirectoryLogin {
             ));
         }
         self.throttle.record_success(&attempt).await?;
-        let session = IdpSession { user: pending.user, multi_factor: true, authenticated_at: now };
+        let session = IdpSession {
+            user: pending.user,
+            multi_factor: true,
+            authenticated_at: now,
+            participants: vec![],
+        };
         self.issue(session, pending.request, Fresh::Yes(form.idp_session), audit).await
     }
 
@@ -361,31 +367,31 @@ impl DirectoryLogin {
         let wanted = &request.options;
         let usable =
             session.filter(|s| !wanted.force_authn && (s.multi_factor || !wanted.authn.multi_factor));
-        match usable {
-            Some(session) => Ok(SsoStep::Answer(self.issue(session, request, Fresh::No, audit).await?)),
-            None if wanted.is_passive => {
+        match (usable, cookie) {
+            (Some(session), Some(cookie)) => {
+                Ok(SsoStep::Answer(self.issue(session, request, Fresh::No(cookie), audit).await?))
+            }
+            _ if wanted.is_passive => {
                 Ok(SsoStep::Answer(self.refuse(None, request, SamlStatus::NoPassive, audit)?))
             }
-            None => Ok(SsoStep::Login(request)),
+            _ => Ok(SsoStep::Login(request)),
         }
     }
 
     /// Issues the signed Response for the SP of `request`, with the NameID
-    /// and authentication context the request asked for; a fresh sign-in
-    /// opens an IdP session (in place of `Fresh::Yes`'s old one).
+    /// and authentication context the request asked for, and notes the SP in
+    /// the IdP session: a fresh sign-in opens one (in place of `Fresh::Yes`'s
+    /// old one), a sign-in from the session stores it again.
     async fn issue(
         &self,
-        session: IdpSession,
+        mut session: IdpSession,
         request: SsoRequest,
         fresh: Fresh<'_>,
         audit: &mut dyn FlowAudit,
     ) -> Result<LoginStep, LoginError> {
         let now = self.clock.now();
-        let idp_session = match fresh {
-            Fresh::Yes(replaces) => Some(self.sessions.open(&session, replaces).await?),
-            Fresh::No => None,
-        };
-        let (user, multi_factor_used) = (session.user, session.multi_factor);
+        let (user, multi_factor_used) = (session.user.clone(), session.multi_factor);
+        let session_index = format!("_s{}", crate::crypto::random_token(20));
         let format = request.options.name_id_format;
         let issued_name_id = match (format, &user.email) {
             (NameIdFormat::Transient, _) => format!("_t{}", crate::crypto::random_token(20)),
@@ -399,12 +405,19 @@ impl DirectoryLogin {
         let idp = self.idp.clone();
         let sign_assertion = idp.service_provider(&request.sp_entity_id).is_some_and(|s| s.sign_assertions);
         // Signing is CPU work: off the async threads, with what it needs moved in.
+        let participant = Participant {
+            sp: request.sp_entity_id.clone(),
+            name_id: issued_name_id.clone(),
+            name_id_format: format.uri().to_owned(),
+            session_index: session_index.clone(),
+        };
         let (user, request, xml) = tokio::task::spawn_blocking(move || {
             let subject = Subject {
                 name_id: &user.username,
                 issued_name_id: &issued_name_id,
                 name_id_format: format.uri(),
                 authn_class: &authn_class,
+                session_index: &session_index,
                 roles: &user.roles,
                 tags: &user.tags,
             };
@@ -421,6 +434,14 @@ impl DirectoryLogin {
         .await
         .map_err(|e| LoginError::Internal(e.to_string()))?;
         let xml = xml.map_err(|e| LoginError::Internal(e.to_string()))?;
+        session.joined(participant);
+        let idp_session = match fresh {
+            Fresh::Yes(replaces) => Some(self.sessions.open(&session, replaces).await?),
+            Fresh::No(cookie) => {
+                self.sessions.update(cookie, &session).await?;
+                None
+            }
+        };
         self.metrics.signins.with_label_values(&["directory", "success"]).inc();
         let details = json!({
             "userDn": user.dn,
@@ -472,7 +493,8 @@ impl DirectoryLogin {
 /// browser's old one, if any) or came from the IdP session.
 enum Fresh<'a> {
     Yes(Option<&'a str>),
-    No,
+    /// From the session this cookie names.
+    No(&'a str),
 }
 
 #[cfg(test)]

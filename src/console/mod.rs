@@ -3,6 +3,7 @@
 //! sign-in throttling (also shared through the database), CSRF tokens and same-origin redirect targets. Plain
 //! Rust: the web layer turns these into cookies and pages.
 pub mod cli;
+pub mod idp_logout;
 mod idp_session;
 pub mod login;
 pub mod saml_signin;

@@ -3,6 +3,7 @@
 //! service provider (its own SP always; others from configuration).
 //! `request` validates AuthnRequests, `roles` maps directory groups to AWS
 //! `Role` pairs, `response` builds and signs the Response.
+mod logout;
 mod options;
 mod registry;
 mod request;
@@ -11,6 +12,10 @@ pub mod roles;
 pub mod second_factor;
 mod sp_metadata;
 
+pub use logout::{
+    parse_slo_post, parse_slo_redirect, LogoutRequestIn, LogoutResponseIn, LogoutSubject, Outgoing,
+    SloMessage,
+};
 pub use options::{AuthnRequirement, NameIdFormat, RequestOptions, SamlStatus};
 pub use registry::{to_stored, RegistryError};
 pub use request::{parse_post, parse_redirect, Sso, SsoRequest};
@@ -26,7 +31,7 @@ pub enum IdpError {
     /// An AuthnRequest was refused; the text is safe to show.
     #[error("{0}")]
     BadRequest(&'static str),
-    #[error("the AuthnRequest's signature is missing or invalid")]
+    #[error("the SAML message's signature is missing or invalid")]
     Signature,
     #[error("the service provider is not registered")]
     UnknownServiceProvider,
@@ -49,6 +54,16 @@ pub struct Acs {
     pub url: String,
 }
 
+/// Where an SP takes logout messages (its metadata's SingleLogoutService).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SloEndpoint {
+    pub url: String,
+    /// Where LogoutResponses go, when not to `url`.
+    pub response_url: Option<String>,
+    /// The HTTP-POST binding (else HTTP-Redirect).
+    pub post: bool,
+}
+
 /// A service provider allowed to receive assertions.
 #[derive(Debug, Clone)]
 pub struct ServiceProvider {
@@ -59,6 +74,8 @@ pub struct ServiceProvider {
     pub signing_certificate: Option<Vec<u8>>,
     /// The Assertion is signed too, not only the Response.
     pub sign_assertions: bool,
+    /// Single Logout, when the SP takes part.
+    pub slo: Option<SloEndpoint>,
 }
 
 /// The built-in IdP's keys: the active one signs; the metadata publishes its
@@ -153,6 +170,8 @@ impl IdentityProvider {
                 r#"<?xml version="1.0" encoding="UTF-8"?>"#,
                 r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}">"#,
                 r#"<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}"#,
+                r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{slo}"/>"#,
+                r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{slo}"/>"#,
                 r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>"#,
                 r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sso}"/>"#,
                 r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sso}"/>"#,
@@ -161,6 +180,7 @@ impl IdentityProvider {
             entity = crate::query::xml_escape(&self.entity_id),
             keys = keys,
             sso = sso,
+            slo = crate::query::xml_escape(&self.slo_url()),
         )
     }
 }

@@ -35,6 +35,7 @@ fn from_stored(s: &StoredServiceProvider) -> Result<ServiceProvider, RegistryErr
         acs: acs.into_iter().map(|a| Acs { index: a.index, url: a.url }).collect(),
         signing_certificate,
         sign_assertions: s.sign_assertions,
+        slo: s.slo.as_deref().and_then(|j| serde_json::from_str(j).ok()),
     })
 }
 
@@ -50,6 +51,7 @@ pub fn to_stored(sp: &ServiceProvider, metadata: Option<String>, now: i64) -> St
             .as_ref()
             .map(|c| base64::engine::general_purpose::STANDARD.encode(c)),
         sign_assertions: sp.sign_assertions,
+        slo: sp.slo.as_ref().and_then(|e| serde_json::to_string(e).ok()),
         metadata,
         metadata_url: None,
         refreshed_at: None,

@@ -39,13 +39,13 @@ pub enum Sso {
     Refuse(SsoRequest, SamlStatus),
 }
 
-fn bad(what: &'static str) -> IdpError {
+pub(super) fn bad(what: &'static str) -> IdpError {
     IdpError::BadRequest(what)
 }
 
 /// The raw (still percent-encoded) value of a query parameter that must
 /// appear at most once.
-fn raw_param<'q>(query: &'q str, name: &str) -> Result<Option<&'q str>, IdpError> {
+pub(super) fn raw_param<'q>(query: &'q str, name: &str) -> Result<Option<&'q str>, IdpError> {
     let mut found = None;
     for pair in query.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -59,7 +59,7 @@ fn raw_param<'q>(query: &'q str, name: &str) -> Result<Option<&'q str>, IdpError
     Ok(found)
 }
 
-fn decode_param(raw: &str) -> Result<String, IdpError> {
+pub(super) fn decode_param(raw: &str) -> Result<String, IdpError> {
     let plus_as_space = raw.replace('+', " ");
     percent_encoding::percent_decode_str(&plus_as_space)
         .decode_utf8()
@@ -67,7 +67,7 @@ fn decode_param(raw: &str) -> Result<String, IdpError> {
         .map_err(|_| bad("a SAML parameter is not UTF-8"))
 }
 
-fn base64_decode(text: &str) -> Result<Vec<u8>, IdpError> {
+pub(super) fn base64_decode(text: &str) -> Result<Vec<u8>, IdpError> {
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if compact.len() > MAX_REQUEST_BYTES * 2 {
         return Err(bad("the SAMLRequest is too large"));
@@ -78,7 +78,7 @@ fn base64_decode(text: &str) -> Result<Vec<u8>, IdpError> {
 }
 
 /// Raw DEFLATE, refusing output beyond the cap instead of producing it.
-fn inflate(data: &[u8]) -> Result<String, IdpError> {
+pub(super) fn inflate(data: &[u8]) -> Result<String, IdpError> {
     let mut out = Vec::new();
     flate2::read::DeflateDecoder::new(data)
         .take(MAX_REQUEST_BYTES as u64 + 1)
@@ -90,7 +90,7 @@ fn inflate(data: &[u8]) -> Result<String, IdpError> {
     String::from_utf8(out).map_err(|_| bad("the SAMLRequest is not UTF-8"))
 }
 
-fn relay_state(value: Option<String>) -> Result<Option<String>, IdpError> {
+pub(super) fn relay_state(value: Option<String>) -> Result<Option<String>, IdpError> {
     match value {
         Some(r) if r.len() > MAX_RELAY_STATE => Err(bad("RelayState is longer than 80 bytes")),
         other => Ok(other.filter(|r| !r.is_empty())),
@@ -101,28 +101,62 @@ fn relay_state(value: Option<String>) -> Result<Option<String>, IdpError> {
 pub fn parse_redirect(idp: &IdentityProvider, query: &str, now: DateTime<Utc>) -> Result<Sso, IdpError> {
     let raw_request = raw_param(query, "SAMLRequest")?.ok_or(bad("the SAMLRequest is missing"))?;
     let raw_relay = raw_param(query, "RelayState")?;
-    let raw_alg = raw_param(query, "SigAlg")?;
-    let raw_signature = raw_param(query, "Signature")?;
     let xml = inflate(&base64_decode(&decode_param(raw_request)?)?)?;
     let request = parse_xml(&xml)?;
     let sp = check(idp, &request, now)?;
     if let Some(certs) = idp.request_certificates(&sp) {
-        // The signed octets are the parameters in this order, as received.
-        let (Some(alg), Some(signature)) = (raw_alg, raw_signature) else { return Err(IdpError::Signature) };
-        let algorithm = decode_param(alg)?;
-        let mut signed = format!("SAMLRequest={raw_request}");
-        if let Some(r) = raw_relay {
-            signed.push_str(&format!("&RelayState={r}"));
-        }
-        signed.push_str(&format!("&SigAlg={alg}"));
-        let signature = base64_decode(&decode_param(signature)?).map_err(|_| IdpError::Signature)?;
-        let verifies =
-            |cert: &Vec<u8>| crate::crypto::verify_signature(cert, &algorithm, signed.as_bytes(), &signature);
-        if !certs.iter().any(verifies) {
-            return Err(IdpError::Signature);
-        }
+        verify_redirect(&certs, query, "SAMLRequest")?;
     }
     finish(&sp, request, &xml, relay_state(raw_relay.map(decode_param).transpose()?)?)
+}
+
+/// The signature of a Redirect-binding message (`param` is SAMLRequest or
+/// SAMLResponse) by one of `certs`: over the parameters in this order, as
+/// received.
+pub(super) fn verify_redirect(certs: &[Vec<u8>], query: &str, param: &str) -> Result<(), IdpError> {
+    let raw_message = raw_param(query, param)?.ok_or(IdpError::Signature)?;
+    let raw_relay = raw_param(query, "RelayState")?;
+    let (Some(alg), Some(signature)) = (raw_param(query, "SigAlg")?, raw_param(query, "Signature")?) else {
+        return Err(IdpError::Signature);
+    };
+    let algorithm = decode_param(alg)?;
+    let mut signed = format!("{param}={raw_message}");
+    if let Some(r) = raw_relay {
+        signed.push_str(&format!("&RelayState={r}"));
+    }
+    signed.push_str(&format!("&SigAlg={alg}"));
+    let signature = base64_decode(&decode_param(signature)?).map_err(|_| IdpError::Signature)?;
+    let verifies =
+        |cert: &Vec<u8>| crate::crypto::verify_signature(cert, &algorithm, signed.as_bytes(), &signature);
+    if !certs.iter().any(verifies) {
+        return Err(IdpError::Signature);
+    }
+    Ok(())
+}
+
+/// A POST-binding message's XML signature by one of `certs`: the message as
+/// the signature covers it, read from there.
+pub(super) fn verify_post(certs: &[Vec<u8>], xml: &str) -> Result<String, IdpError> {
+    let certs: Vec<_> = certs.iter().cloned().map(CertificateDer::from).collect();
+    let algorithms = [
+        AllowedSignatureAlgorithm::RsaSha256,
+        AllowedSignatureAlgorithm::RsaSha384,
+        AllowedSignatureAlgorithm::RsaSha512,
+        AllowedSignatureAlgorithm::EcdsaSha256,
+        AllowedSignatureAlgorithm::EcdsaSha384,
+        AllowedSignatureAlgorithm::EcdsaSha512,
+    ];
+    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        &certs,
+        ReduceMode::PreDigest,
+        Some(&algorithms),
+    );
+    // xmlsec leaves OpenSSL errors on this thread's queue (its key loader
+    // tries several formats); left there, they fail the next TLS read on the
+    // thread, the directory's among them.
+    drop(openssl::error::ErrorStack::get());
+    reduced.map_err(|_| IdpError::Signature)
 }
 
 /// An AuthnRequest by the POST binding (form fields already decoded).
@@ -140,26 +174,7 @@ pub fn parse_post(
         None => (request, xml),
         Some(certs) => {
             // Read the request again from exactly what the signature covers.
-            let certs: Vec<_> = certs.into_iter().map(CertificateDer::from).collect();
-            let algorithms = [
-                AllowedSignatureAlgorithm::RsaSha256,
-                AllowedSignatureAlgorithm::RsaSha384,
-                AllowedSignatureAlgorithm::RsaSha512,
-                AllowedSignatureAlgorithm::EcdsaSha256,
-                AllowedSignatureAlgorithm::EcdsaSha384,
-                AllowedSignatureAlgorithm::EcdsaSha512,
-            ];
-            let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-                &xml,
-                &certs,
-                ReduceMode::PreDigest,
-                Some(&algorithms),
-            );
-            // xmlsec leaves OpenSSL errors on this thread's queue (its key
-            // loader tries several formats); left there, they fail the next
-            // TLS read on the thread, the directory's among them.
-            drop(openssl::error::ErrorStack::get());
-            let reduced = reduced.map_err(|_| IdpError::Signature)?;
+            let reduced = verify_post(&certs, &xml)?;
             let signed = parse_xml(&reduced)?;
             check(idp, &signed, now)?;
             (signed, reduced)
@@ -271,6 +286,7 @@ mod tests {
             ],
             signing_certificate: None,
             sign_assertions: false,
+            slo: None,
         };
         let acs = |attributes: &str| acs_url(&sp, &request(attributes, "").0);
         assert_eq!(acs("").unwrap(), "https://sp/a");

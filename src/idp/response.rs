@@ -16,8 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 
 const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
 const LIFETIME_SECONDS: i64 = 300;
-const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub(super) const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+pub(super) const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
@@ -31,6 +31,8 @@ pub struct Subject<'a> {
     pub name_id_format: &'a str,
     /// The AuthnContextClassRef: how the user signed in.
     pub authn_class: &'a str,
+    /// The AuthnStatement's SessionIndex, which Single Logout names.
+    pub session_index: &'a str,
     /// `role-arn,provider-arn` pairs.
     pub roles: &'a [String],
     pub tags: &'a [(String, String)],
@@ -60,12 +62,12 @@ fn canonical(s: &str, in_attribute: bool) -> String {
 }
 
 /// Element text in canonical form.
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     canonical(s, false)
 }
 
 /// An attribute value in canonical form.
-fn attr(s: &str) -> String {
+pub(super) fn attr(s: &str) -> String {
     canonical(s, true)
 }
 
@@ -79,7 +81,7 @@ fn session_name(name: &str) -> String {
     s
 }
 
-fn instant(t: DateTime<Utc>) -> String {
+pub(super) fn instant(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -129,7 +131,7 @@ impl IdentityProvider {
                 r#"<saml:AuthnContextClassRef>{class}</saml:AuthnContextClassRef>"#,
                 r#"</saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>"#
             ),
-            id = assertion_id,
+            id = attr(subject.session_index),
             issued = issued,
             name = text(subject.issued_name_id),
             format = attr(subject.name_id_format),
@@ -200,7 +202,7 @@ impl IdentityProvider {
     /// The `ds:Signature` for the element `id` whose canonical form, without
     /// this signature, is `canonical`: the enveloped-signature transform
     /// removes the Signature, so the digest covers exactly that text.
-    fn enveloped_signature(&self, id: &str, canonical: &str) -> Result<String, IdpError> {
+    pub(super) fn enveloped_signature(&self, id: &str, canonical: &str) -> Result<String, IdpError> {
         let digest = crate::crypto::sha256(canonical.as_bytes());
         let b64 = base64::engine::general_purpose::STANDARD;
         let signed_info = format!(
@@ -268,6 +270,7 @@ mod tests {
             issued_name_id: "bob<&>",
             name_id_format: crate::idp::NameIdFormat::Persistent.uri(),
             authn_class: crate::idp::options::PASSWORD_PROTECTED_TRANSPORT,
+            session_index: "_s1",
             roles: &roles,
             tags: &tags,
         };

@@ -1,9 +1,10 @@
 //! Service providers registered by their metadata (AWS's, for example).
-use super::{Acs, ServiceProvider};
+use super::{Acs, ServiceProvider, SloEndpoint};
 use crate::saml::{check_certificate, MetadataError};
 use samael::metadata::EntityDescriptor;
 
 const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 
 /// Reads SP metadata (AWS publishes its own): entity id, https POST ACS
 /// URLs, the signing certificate when it signs requests, and whether it wants
@@ -40,7 +41,18 @@ pub fn parse_sp_metadata(xml: &str) -> Result<ServiceProvider, MetadataError> {
         None
     };
     let sign_assertions = descriptors.iter().any(|d| d.want_assertions_signed == Some(true));
-    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions })
+    // Single Logout: the Redirect binding when offered, else POST.
+    let slo_services: Vec<_> =
+        descriptors.iter().flat_map(|d| d.single_logout_services.iter().flatten()).collect();
+    let slo = [REDIRECT_BINDING, POST_BINDING].iter().find_map(|binding| {
+        let s = slo_services.iter().find(|s| s.binding == *binding && s.location.starts_with("https://"))?;
+        Some(SloEndpoint {
+            url: s.location.clone(),
+            response_url: s.response_location.clone(),
+            post: *binding == POST_BINDING,
+        })
+    });
+    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions, slo })
 }
 
 #[cfg(test)]

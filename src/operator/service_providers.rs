@@ -62,7 +62,7 @@ fn from_fields(p: &Params) -> Result<ServiceProvider, IamError> {
             })?)
         }
     };
-    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions: false })
+    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions: false, slo: None })
 }
 
 /// A metadata refresh that could not be used: the last good registration stays.

@@ -9,7 +9,7 @@ mod trust;
 pub mod xml;
 
 pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
-pub use sp::{claimed_identity, claimed_issuer, ClaimedIdentity, ServiceProviderUrls};
+pub use sp::{claimed_identity, claimed_issuer, redirect_binding, ClaimedIdentity, ServiceProviderUrls};
 pub(crate) use trust::check_certificate;
 pub use trust::{signing_key, validate_idp_metadata, IdpMetadata, MetadataError, MetadataMemo};
 

@@ -65,29 +65,42 @@ impl ServiceProviderUrls {
             acs = crate::query::xml_escape(&self.acs_url),
             issuer = crate::query::xml_escape(&self.entity_id),
         );
-        let mut deflater = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        deflater.write_all(xml.as_bytes()).map_err(|e| KeyError::from_io(&e))?;
-        let deflated = deflater.finish().map_err(|e| KeyError::from_io(&e))?;
-        let encode = |s: &str| utf8_percent_encode(s, QUERY_VALUE).to_string();
-        let mut query =
-            format!("SAMLRequest={}", encode(&base64::engine::general_purpose::STANDARD.encode(deflated)));
-        if let Some(relay) = relay_state {
-            query.push_str(&format!("&RelayState={}", encode(relay)));
-        }
-        query.push_str(&format!("&SigAlg={}", encode(RSA_SHA256)));
-        let signature = key.sign_sha256(query.as_bytes())?;
-        query.push_str(&format!(
-            "&Signature={}",
-            encode(&base64::engine::general_purpose::STANDARD.encode(signature))
-        ));
-        let separator = if sso_url.contains('?') { '&' } else { '?' };
-        Ok(format!("{sso_url}{separator}{query}"))
+        redirect_binding(key, sso_url, "SAMLRequest", &xml, relay_state)
     }
 }
 
 /// The Issuer a Response claims, read without trusting it: only to choose
 /// which registered providers' keys to verify it with. Read by the same
 /// strict parser as the verification; a message it refuses claims nothing.
+/// A message sent by the HTTP-Redirect binding: `xml` deflated and encoded
+/// as `param` (`SAMLRequest` or `SAMLResponse`) on `endpoint`, with the
+/// RelayState, signed RSA-SHA256 over the query as SAML bindings 3.4.4.1 says.
+pub fn redirect_binding(
+    key: &SigningKey,
+    endpoint: &str,
+    param: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> Result<String, KeyError> {
+    let mut deflater = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    deflater.write_all(xml.as_bytes()).map_err(|e| KeyError::from_io(&e))?;
+    let deflated = deflater.finish().map_err(|e| KeyError::from_io(&e))?;
+    let encode = |s: &str| utf8_percent_encode(s, QUERY_VALUE).to_string();
+    let mut query =
+        format!("{param}={}", encode(&base64::engine::general_purpose::STANDARD.encode(deflated)));
+    if let Some(relay) = relay_state {
+        query.push_str(&format!("&RelayState={}", encode(relay)));
+    }
+    query.push_str(&format!("&SigAlg={}", encode(RSA_SHA256)));
+    let signature = key.sign_sha256(query.as_bytes())?;
+    query.push_str(&format!(
+        "&Signature={}",
+        encode(&base64::engine::general_purpose::STANDARD.encode(signature))
+    ));
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    Ok(format!("{endpoint}{separator}{query}"))
+}
+
 pub fn claimed_issuer(xml: &str) -> Option<String> {
     let doc = super::xml::parse(xml, super::MESSAGE_LIMITS).ok()?;
     let issuer = doc.child_elements(0).find(|e| doc.element(*e).local == "Issuer")?;

@@ -4,6 +4,7 @@ use super::error::PageFailure;
 use super::pages::{self, ConsolePage, HomePage, RolesPage, SESSION_COOKIE};
 use super::{see_other, session_started, AppState, Recorder};
 use crate::audit::{FlowAudit, FlowEvent, FlowEventName};
+use crate::console::idp_logout::LogoutStep;
 use crate::console::{csrf_token, WebSession};
 use crate::sts::SamlClaims;
 use actix_web::http::StatusCode;
@@ -122,15 +123,26 @@ pub async fn logout(
         Recorder::new(&state, &req).record(event);
     }
     state.sessions.end(&cookie).await.map_err(|e| PageFailure::internal(e.to_string()))?;
-    // Signing out of the console signs out of the built-in IdP too.
-    if let Some(idp_cookie) = pages::cookie_value(&req, pages::IDP_SESSION_COOKIE) {
-        state.login.sessions.end(&idp_cookie).await?;
-    }
-    let mut response = see_other("/");
-    for name in [SESSION_COOKIE, pages::IDP_SESSION_COOKIE] {
-        response
-            .add_cookie(&pages::removal(name, state.https))
-            .map_err(|e| PageFailure::internal(e.to_string()))?;
-    }
+    // Signing out of the console signs out of the built-in IdP too, and of
+    // the SPs it signed this browser in to (Single Logout).
+    let mut audit = Recorder::new(&state, &req);
+    let step = match pages::cookie_value(&req, pages::IDP_SESSION_COOKIE) {
+        Some(idp_cookie) => {
+            state.idp_logout.sign_out(&idp_cookie, &mut audit).await.map_err(PageFailure::from)?
+        }
+        None => LogoutStep::Done { partial: false },
+    };
+    let mut response = match step {
+        LogoutStep::Done { .. } => {
+            let mut home = see_other("/");
+            home.add_cookie(&pages::removal(pages::IDP_SESSION_COOKIE, state.https))
+                .map_err(|e| PageFailure::internal(e.to_string()))?;
+            home
+        }
+        more => super::idp::show_logout(&state, more)?,
+    };
+    response
+        .add_cookie(&pages::removal(SESSION_COOKIE, state.https))
+        .map_err(|e| PageFailure::internal(e.to_string()))?;
     Ok(response)
 }

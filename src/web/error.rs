@@ -347,6 +347,20 @@ impl CliFailure {
     }
 }
 
+/// Single Logout's failures, as pages.
+impl From<crate::console::idp_logout::LogoutError> for PageFailure {
+    fn from(e: crate::console::idp_logout::LogoutError) -> Self {
+        use crate::console::idp_logout::LogoutError as E;
+        match e {
+            E::Expired | E::Unexpected => PageFailure::bad_request(
+                "This sign-out has expired or was finished elsewhere. Close the browser to be sure you are signed out.",
+            ),
+            E::Idp(e) => PageFailure::internal(e.to_string()),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 /// The command line's failures on its browser pages.
 impl From<crate::console::cli::CliError> for PageFailure {
     fn from(e: crate::console::cli::CliError) -> Self {

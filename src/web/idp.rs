@@ -2,12 +2,16 @@
 //! Redirect and POST), and the directory login (console/login.rs), whose
 //! answer is a page auto-posting the signed Response to the SP's ACS.
 use super::error::PageFailure;
-use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE, IDP_SESSION_COOKIE};
-use super::{AppState, Recorder};
+use super::pages::{self, AutoPostPage, Form, LoginPage, CSRF_COOKIE, IDP_SESSION_COOKIE, LOGOUT_COOKIE};
+use super::{see_other, AppState, Recorder};
 use crate::audit::{FlowEvent, FlowEventName, RefusalCode};
 use crate::console::csrf_token;
+use crate::console::idp_logout::{LogoutStep, LOGOUT_SECONDS};
 use crate::console::login::{Code, CodePrompt, LoginStep, Password, SsoStep};
-use crate::idp::{parse_post, parse_redirect, IdpError, Sso, SsoRequest};
+use crate::idp::{
+    parse_post, parse_redirect, parse_slo_post, parse_slo_redirect, IdpError, Outgoing, SloMessage, Sso,
+    SsoRequest,
+};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -65,7 +69,7 @@ fn refused_request(state: &AppState, req: &HttpRequest, e: IdpError) -> PageFail
         serde_json::json!({}),
     );
     crate::audit::FlowAudit::record(&mut audit, event);
-    audit.failure(PageFailure::bad_request(format!("The sign-in request was refused: {e}.")))
+    audit.failure(PageFailure::bad_request(format!("The SAML request was refused: {e}.")))
 }
 
 /// `GET /idp/sso`: an AuthnRequest by the Redirect binding.
@@ -205,6 +209,8 @@ fn show_step(
         }
         LoginStep::Issued(post) => {
             let body = pages::render(&AutoPostPage {
+                title: "Signing you in",
+                field: "SAMLResponse",
                 acs_url: &post.acs_url,
                 saml_response: &post.saml_response,
                 relay_state: post.relay_state.as_deref(),
@@ -221,6 +227,84 @@ fn show_step(
             Ok(page.body(body))
         }
     }
+}
+
+/// `GET /idp/slo`: a LogoutRequest or LogoutResponse by the Redirect binding.
+pub async fn slo_redirect(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
+    let message = parse_slo_redirect(&state.login.idp, req.query_string())
+        .map_err(|e| refused_request(&state, &req, e))?;
+    logout_step(&req, &state, message).await
+}
+
+/// `POST /idp/slo`: the same by the POST binding.
+pub async fn slo_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageFailure> {
+    let form = Form::read(&req, payload, 256 * 1024).await?;
+    let (field, value) = match (form.get("SAMLRequest")?, form.get("SAMLResponse")?) {
+        (Some(v), None) => ("SAMLRequest", v),
+        (None, Some(v)) => ("SAMLResponse", v),
+        _ => return Err(PageFailure::bad_request("Send one SAMLRequest or SAMLResponse.")),
+    };
+    let relay = form.get("RelayState")?.map(str::to_owned);
+    let message = parse_slo_post(&state.login.idp, field, value, relay)
+        .map_err(|e| refused_request(&state, &req, e))?;
+    logout_step(&req, &state, message).await
+}
+
+async fn logout_step(
+    req: &HttpRequest,
+    state: &AppState,
+    message: SloMessage,
+) -> Result<HttpResponse, PageFailure> {
+    let mut audit = Recorder::new(state, req);
+    let step = match message {
+        SloMessage::Request(request) => {
+            let cookie = pages::cookie_value(req, IDP_SESSION_COOKIE);
+            state.idp_logout.requested(request, cookie.as_deref(), &mut audit).await
+        }
+        SloMessage::Response(response) => {
+            state.idp_logout.answered(response, pages::cookie_value(req, LOGOUT_COOKIE).as_deref()).await
+        }
+    };
+    show_logout(state, step.map_err(|e| audit.failure(e.into()))?)
+}
+
+/// Where a logout goes next: another SP, the SP that asked, or the signed-out page.
+pub(super) fn show_logout(state: &AppState, step: LogoutStep) -> Result<HttpResponse, PageFailure> {
+    let (mut response, progress) = match step {
+        LogoutStep::Send { message: Outgoing::Redirect(url), progress } => (see_other(&url), progress),
+        LogoutStep::Send { message: Outgoing::Post { url, field, value, relay_state }, progress } => {
+            let body = pages::render(&AutoPostPage {
+                title: "Signing you out",
+                field,
+                acs_url: &url,
+                saml_response: &value,
+                relay_state: relay_state.as_deref(),
+            })?;
+            (pages::page_builder(StatusCode::OK, Some(&url), state.https).body(body), progress)
+        }
+        LogoutStep::Done { partial } => {
+            let message = if partial {
+                "You are signed out here. Some applications did not confirm; close the browser to be sure."
+            } else {
+                "You are signed out of idbroker and of the applications you used through it."
+            };
+            let body = pages::render(&pages::MessagePage { title: "Signed out", message, request_id: None })?;
+            (pages::page_builder(StatusCode::OK, None, state.https).body(body), None)
+        }
+    };
+    let internal = |e: actix_web::error::HttpError| PageFailure::internal(e.to_string());
+    let logout_cookie = match progress {
+        Some(sealed) => pages::cross_site_cookie(LOGOUT_COOKIE, sealed, LOGOUT_SECONDS, state.https),
+        None => pages::removal(LOGOUT_COOKIE, state.https),
+    };
+    // The IdP session's cookie stays: when the logout ended the session, the
+    // cookie names nothing any more; when it did not, it is still this browser's.
+    response.add_cookie(&logout_cookie).map_err(internal)?;
+    Ok(response)
 }
 
 /// The second step's form (401 after a refused code).

@@ -51,6 +51,7 @@ pub struct AppState {
     pub login: Arc<DirectoryLogin>,
     pub saml_signin: Arc<SamlSignIn>,
     pub cli: crate::console::cli::CliSignIn,
+    pub idp_logout: crate::console::idp_logout::IdpLogout,
     pub password_signin: PasswordSignIn,
     /// The signing keys, read again when another node changes them.
     pub keys: Arc<crate::keys::KeyRing>,
@@ -241,6 +242,8 @@ impl HttpServer {
                 .route("/idp/sso", web::post().to(idp::sso_post))
                 .route("/idp/login", web::get().to(idp::login_form))
                 .route("/idp/login", web::post().to(idp::login))
+                .route("/idp/slo", web::get().to(idp::slo_redirect))
+                .route("/idp/slo", web::post().to(idp::slo_post))
                 .route("/console", web::get().to(console::console))
                 .route("/console/roles", web::get().to(console::roles_page))
                 .route("/console/roles", web::post().to(console::choose_role))

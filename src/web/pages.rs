@@ -12,6 +12,8 @@ pub const SESSION_COOKIE: &str = "idbroker_session";
 pub const CSRF_COOKIE: &str = "idbroker_csrf";
 /// The built-in IdP's session (console/idp_session.rs).
 pub const IDP_SESSION_COOKIE: &str = "idbroker_idp";
+/// A Single Logout under way (console/idp_logout.rs).
+pub const LOGOUT_COOKIE: &str = "idbroker_slo";
 pub const SSO_COOKIE: &str = "idbroker_sso";
 
 #[derive(Template)]
@@ -41,6 +43,9 @@ pub struct MfaPage<'a> {
 #[derive(Template)]
 #[template(path = "autopost.html")]
 pub struct AutoPostPage<'a> {
+    pub title: &'a str,
+    /// `SAMLResponse`, or `SAMLRequest` for a logout request.
+    pub field: &'a str,
     pub acs_url: &'a str,
     pub saml_response: &'a str,
     pub relay_state: Option<&'a str>,

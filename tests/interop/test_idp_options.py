@@ -48,6 +48,8 @@ ONELOGIN = "https://onelogin-sp.test/metadata"
 ACS = {PYSAML2: ["https://pysaml2-sp.test/acs/post", "https://pysaml2-sp.test/acs/second"],
        PYSAML2_EC: ["https://pysaml2-ec-sp.test/acs"],
        ONELOGIN: ["https://onelogin-sp.test/acs"]}
+SLO = {PYSAML2: "https://pysaml2-sp.test/slo", PYSAML2_EC: "https://pysaml2-ec-sp.test/slo",
+       ONELOGIN: "https://onelogin-sp.test/slo"}
 USERS = {"alice": "Alpha-Pass-1", "bob": "Bravo-Pass-2", "carol": "Charlie-Pass-3", "dave": "Delta-Pass-4",
          "eve(x)*": "Eve-Pass-7"}
 
@@ -61,7 +63,8 @@ def pysaml2_config(entity, key, idp_metadata=None):
         "cert_file": str(KEYS / f"{key}.crt"),
         "xmlsec_binary": "/usr/bin/xmlsec1",
         "service": {"sp": {
-            "endpoints": {"assertion_consumer_service": [(url, BINDING_HTTP_POST) for url in ACS[entity]]},
+            "endpoints": {"assertion_consumer_service": [(url, BINDING_HTTP_POST) for url in ACS[entity]],
+                          "single_logout_service": [(SLO[entity], BINDING_HTTP_REDIRECT)]},
             "authn_requests_signed": True,
             "want_response_signed": True,
             "allow_unsolicited": False,
@@ -89,6 +92,7 @@ def onelogin_settings(idp, signature=OneLogin.RSA_SHA512, name_id_format=None, a
         "sp": {
             "entityId": ONELOGIN,
             "assertionConsumerService": {"url": ACS[ONELOGIN][0], "binding": OneLogin.BINDING_HTTP_POST},
+            "singleLogoutService": {"url": SLO[ONELOGIN], "binding": OneLogin.BINDING_HTTP_REDIRECT},
             "NameIDFormat": name_id_format or OneLogin.NAMEID_UNSPECIFIED,
             "x509cert": cert("crt"),
             "privateKey": cert("key"),
@@ -96,10 +100,14 @@ def onelogin_settings(idp, signature=OneLogin.RSA_SHA512, name_id_format=None, a
         "idp": {
             "entityId": idp["entity_id"],
             "singleSignOnService": {"url": idp["sso"], "binding": OneLogin.BINDING_HTTP_REDIRECT},
+            "singleLogoutService": {"url": idp["sso"].replace("/idp/sso", "/idp/slo"),
+                                    "binding": OneLogin.BINDING_HTTP_REDIRECT},
             "x509cert": idp["cert"],
         },
         "security": {
             "authnRequestsSigned": True,
+            "logoutRequestSigned": True,
+            "logoutResponseSigned": True,
             "wantMessagesSigned": True,
             "signatureAlgorithm": signature,
             "digestAlgorithm": OneLogin.SHA256,
@@ -210,6 +218,7 @@ def pysaml2_sign_in(idp, entity=PYSAML2, key="rsa2048-a", user="alice", binding=
         action, response, relay = browser.post(info["data"], user)
     assert relay == "rs-1"
     parsed = client.parse_authn_request_response(response, BINDING_HTTP_POST, outstanding={req_id: "rs-1"})
+    pysaml2_sign_in.client = client
     return action, parsed
 
 
@@ -415,3 +424,143 @@ def test_metadata_and_every_response_follow_the_oasis_schemas(idp):
     for response in idp["responses"]:
         checked = OneLogin_Saml2_XML.validate_xml(response, "saml-schema-protocol-2.0.xsd")
         assert not isinstance(checked, str), checked
+
+
+def query_of(location):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+
+
+def test_single_logout_from_one_sp_signs_the_browser_out_of_the_other(idp):
+    browser = Browser(idp)
+    _, signed_in = pysaml2_sign_in(idp, user="alice", browser=browser)
+    pysaml2 = pysaml2_sign_in.client
+    settings = onelogin_settings(idp)
+    _, onelogin = onelogin_sign_in(idp, user=None, browser=browser)
+    onelogin_ok(onelogin)
+
+    # python3-saml asks the IdP to sign alice out (a signed Redirect LogoutRequest).
+    auth = OneLogin_Saml2_Auth(onelogin_request_data(), settings)
+    url = auth.logout(name_id="alice", session_index=onelogin.get_session_index(),
+                      name_id_format=onelogin.get_nameid_format(), return_to="rs-3")
+    request_id = auth.get_last_request_id()
+    to_other = browser.session.get(url, allow_redirects=False)
+    assert to_other.status_code == 303, to_other.text
+    location = to_other.headers["Location"]
+    # The IdP sends the browser on to pysaml2 with its own signed LogoutRequest.
+    assert location.startswith(SLO[PYSAML2] + "?SAMLRequest="), location
+    asked = query_of(location)
+    answer = pysaml2.handle_logout_request(asked["SAMLRequest"], signed_in.name_id, BINDING_HTTP_REDIRECT,
+                                           sign=True, sign_alg=SIG_RSA_SHA256, sigalg=asked["SigAlg"],
+                                           signature=asked["Signature"], relay_state=asked.get("RelayState"))
+    back = dict(answer["headers"])["Location"]
+    # pysaml2 confirms; the IdP answers python3-saml, which accepts the signed LogoutResponse.
+    to_initiator = browser.session.get(back, allow_redirects=False)
+    assert to_initiator.status_code == 303, to_initiator.text
+    final = to_initiator.headers["Location"]
+    assert final.startswith(SLO[ONELOGIN] + "?SAMLResponse="), final
+    data = onelogin_request_data()
+    data["script_name"] = "/slo"
+    data["get_data"] = query_of(final)
+    done = OneLogin_Saml2_Auth(data, settings)
+    done.process_slo(request_id=request_id, keep_local_session=True)
+    assert not done.get_errors(), done.get_last_error_reason()
+    assert query_of(final).get("RelayState") == "rs-3"
+    # The IdP session is gone: the next sign-in asks for the password.
+    with pytest.raises(AssertionError, match="200: "):
+        pysaml2_sign_in(idp, user=None, browser=browser)
+
+
+def test_a_logout_request_for_someone_else_ends_nothing(idp):
+    browser = Browser(idp)
+    pysaml2_sign_in(idp, user="alice", browser=browser)
+    settings = onelogin_settings(idp)
+    auth = OneLogin_Saml2_Auth(onelogin_request_data(), settings)
+    url = auth.logout(name_id="mallory", return_to="rs-4")
+    answered = browser.session.get(url, allow_redirects=False)
+    assert answered.headers["Location"].startswith(SLO[ONELOGIN] + "?SAMLResponse="), answered.text
+    response = OneLogin_Saml2_XML.to_string(OneLogin_Saml2_XML.to_etree(
+        zlib.decompress(base64.b64decode(query_of(answered.headers["Location"])["SAMLResponse"]), -15)))
+    assert b"PartialLogout" in response
+    # alice is still signed in at the IdP.
+    _, parsed = pysaml2_sign_in(idp, user=None, browser=browser)
+    assert parsed.name_id.text == "alice"
+
+
+def test_single_logout_started_by_pysaml2_over_post_reaches_python3_saml(idp):
+    browser = Browser(idp)
+    _, signed_in = pysaml2_sign_in(idp, user="carol", browser=browser)
+    pysaml2 = pysaml2_sign_in.client
+    settings = onelogin_settings(idp)
+    _, onelogin = onelogin_sign_in(idp, user=None, browser=browser)
+    onelogin_ok(onelogin)
+
+    # pysaml2 sends its LogoutRequest by the POST binding, signed in the XML.
+    pysaml2.config.preferred_binding["single_logout_service"] = [BINDING_HTTP_POST]
+    sent = pysaml2.global_logout(signed_in.name_id, sign=True, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+    (binding, http_args), = sent.values()
+    assert binding == BINDING_HTTP_POST
+    form = http_args["data"]
+    data = {"SAMLRequest": field(form, "SAMLRequest")}
+    if field(form, "RelayState"):
+        data["RelayState"] = field(form, "RelayState")
+    to_other = browser.session.post(idp["sso"].replace("/idp/sso", "/idp/slo"), data=data, allow_redirects=False)
+    assert to_other.status_code == 303, to_other.text
+    location = to_other.headers["Location"]
+    assert location.startswith(SLO[ONELOGIN] + "?SAMLRequest="), location
+    # python3-saml checks the IdP's signed LogoutRequest and answers it.
+    request_data = onelogin_request_data()
+    request_data["script_name"] = "/slo"
+    request_data["get_data"] = query_of(location)
+    auth = OneLogin_Saml2_Auth(request_data, settings)
+    answer = auth.process_slo(keep_local_session=True)
+    assert not auth.get_errors(), auth.get_last_error_reason()
+    # The IdP then answers pysaml2, which accepts the signed LogoutResponse.
+    final = browser.session.get(answer, allow_redirects=False)
+    assert final.status_code == 303, final.text
+    location = final.headers["Location"]
+    assert location.startswith(SLO[PYSAML2] + "?SAMLResponse="), location
+    answered = query_of(location)
+    done = pysaml2.parse_logout_request_response(answered["SAMLResponse"], BINDING_HTTP_REDIRECT)
+    assert done.status_ok()
+    with pytest.raises(AssertionError, match="200: "):
+        pysaml2_sign_in(idp, user=None, browser=browser)
+
+
+def test_the_consoles_sign_out_signs_the_browser_out_of_the_sps_too(idp):
+    browser = Browser(idp)
+    _, signed_in = pysaml2_sign_in(idp, user="alice", browser=browser)
+    pysaml2 = pysaml2_sign_in.client
+    base = idp["service"].url
+    # The console, from the same IdP session (alice has two roles: the picker).
+    action, response, relay = browser.answer(browser.session.get(base + "/saml/login"))
+    picker = browser.session.post(action, data={"SAMLResponse": response, **({"RelayState": relay} if relay else {})})
+    console = browser.session.post(base + "/console/roles", data={
+        "csrf": field(picker.text, "csrf"), "role": f"arn:aws:iam::111122223333:role/Dev"})
+    assert 'id="access-key-id"' in console.text, console.text[:2000]
+    out = browser.session.post(base + "/console/logout", data={"csrf": field(console.text, "csrf")},
+                               allow_redirects=False)
+    assert out.status_code == 303, out.text
+    location = out.headers["Location"]
+    assert location.startswith(SLO[PYSAML2] + "?SAMLRequest="), location
+    asked = query_of(location)
+    answer = pysaml2.handle_logout_request(asked["SAMLRequest"], signed_in.name_id, BINDING_HTTP_REDIRECT,
+                                           sign=True, sign_alg=SIG_RSA_SHA256, sigalg=asked["SigAlg"],
+                                           signature=asked["Signature"])
+    done = browser.session.get(dict(answer["headers"])["Location"], allow_redirects=False)
+    assert done.status_code == 200 and "Signed out" in done.text, done.text[:2000]
+    assert "did not confirm" not in done.text
+    with pytest.raises(AssertionError, match="200: "):
+        pysaml2_sign_in(idp, user=None, browser=browser)
+
+
+def test_an_unsigned_logout_request_from_an_sp_that_signs_is_refused(idp):
+    browser = Browser(idp)
+    pysaml2_sign_in(idp, user="alice", browser=browser)
+    settings = onelogin_settings(idp)
+    settings["security"]["logoutRequestSigned"] = False
+    url = OneLogin_Saml2_Auth(onelogin_request_data(), settings).logout(name_id="alice")
+    refused = browser.session.get(url, allow_redirects=False)
+    assert refused.status_code == 400 and "signature" in refused.text
+    # Nothing ended: alice is still signed in at the IdP.
+    _, parsed = pysaml2_sign_in(idp, user=None, browser=browser)
+    assert parsed.name_id.text == "alice"
