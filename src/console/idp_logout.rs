@@ -82,10 +82,7 @@ impl IdpLogout {
         idp_cookie: Option<&str>,
         audit: &mut dyn FlowAudit,
     ) -> Result<LogoutStep, LogoutError> {
-        let session = match idp_cookie {
-            Some(c) => self.sessions.load(c).await?,
-            None => None,
-        };
+        let session = self.sessions.load_from(idp_cookie).await?;
         let named = session.as_ref().is_some_and(|s| {
             s.participants.iter().any(|p| p.sp == request.sp.entity_id && p.name_id == request.name_id)
         });

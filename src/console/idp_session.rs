@@ -101,6 +101,14 @@ impl IdpSessions {
         self.store.put_web_session(&hash, KIND, &sealed, expires, Some(&hash)).await
     }
 
+    /// The live session a cookie names, if there is a cookie and a session.
+    pub(super) async fn load_from(&self, cookie: Option<&str>) -> Result<Option<IdpSession>, StoreError> {
+        match cookie {
+            Some(c) => self.load(c).await,
+            None => Ok(None),
+        }
+    }
+
     /// The live session a cookie names, if any.
     pub(super) async fn load(&self, cookie: &str) -> Result<Option<IdpSession>, StoreError> {
         if cookie.is_empty() || cookie.len() > 128 {

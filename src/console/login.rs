@@ -360,10 +360,7 @@ impl DirectoryLogin {
         cookie: Option<&str>,
         audit: &mut dyn FlowAudit,
     ) -> Result<SsoStep, LoginError> {
-        let session = match cookie {
-            Some(c) => self.sessions.load(c).await?,
-            None => None,
-        };
+        let session = self.sessions.load_from(cookie).await?;
         let wanted = &request.options;
         let usable =
             session.filter(|s| !wanted.force_authn && (s.multi_factor || !wanted.authn.multi_factor));

@@ -430,6 +430,16 @@ def query_of(location):
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
 
 
+def pysaml2_answers(pysaml2, location, name_id):
+    """pysaml2 checks the IdP's LogoutRequest at `location` (its signature
+    included) and answers with a signed LogoutResponse: where it sends the browser."""
+    asked = query_of(location)
+    answer = pysaml2.handle_logout_request(asked["SAMLRequest"], name_id, BINDING_HTTP_REDIRECT,
+                                           sign=True, sign_alg=SIG_RSA_SHA256, sigalg=asked["SigAlg"],
+                                           signature=asked["Signature"], relay_state=asked.get("RelayState"))
+    return dict(answer["headers"])["Location"]
+
+
 def test_single_logout_from_one_sp_signs_the_browser_out_of_the_other(idp):
     browser = Browser(idp)
     _, signed_in = pysaml2_sign_in(idp, user="alice", browser=browser)
@@ -448,11 +458,7 @@ def test_single_logout_from_one_sp_signs_the_browser_out_of_the_other(idp):
     location = to_other.headers["Location"]
     # The IdP sends the browser on to pysaml2 with its own signed LogoutRequest.
     assert location.startswith(SLO[PYSAML2] + "?SAMLRequest="), location
-    asked = query_of(location)
-    answer = pysaml2.handle_logout_request(asked["SAMLRequest"], signed_in.name_id, BINDING_HTTP_REDIRECT,
-                                           sign=True, sign_alg=SIG_RSA_SHA256, sigalg=asked["SigAlg"],
-                                           signature=asked["Signature"], relay_state=asked.get("RelayState"))
-    back = dict(answer["headers"])["Location"]
+    back = pysaml2_answers(pysaml2, location, signed_in.name_id)
     # pysaml2 confirms; the IdP answers python3-saml, which accepts the signed LogoutResponse.
     to_initiator = browser.session.get(back, allow_redirects=False)
     assert to_initiator.status_code == 303, to_initiator.text
@@ -542,11 +548,7 @@ def test_the_consoles_sign_out_signs_the_browser_out_of_the_sps_too(idp):
     assert out.status_code == 303, out.text
     location = out.headers["Location"]
     assert location.startswith(SLO[PYSAML2] + "?SAMLRequest="), location
-    asked = query_of(location)
-    answer = pysaml2.handle_logout_request(asked["SAMLRequest"], signed_in.name_id, BINDING_HTTP_REDIRECT,
-                                           sign=True, sign_alg=SIG_RSA_SHA256, sigalg=asked["SigAlg"],
-                                           signature=asked["Signature"])
-    done = browser.session.get(dict(answer["headers"])["Location"], allow_redirects=False)
+    done = browser.session.get(pysaml2_answers(pysaml2, location, signed_in.name_id), allow_redirects=False)
     assert done.status_code == 200 and "Signed out" in done.text, done.text[:2000]
     assert "did not confirm" not in done.text
     with pytest.raises(AssertionError, match="200: "):
