@@ -36,6 +36,7 @@ from saml2.samlp import RequestedAuthnContext, Scoping
 from saml2.xmldsig import DIGEST_SHA256, SIG_ECDSA_SHA256, SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512
 
 from conftest import ROOT, Service, create_roles
+from peers import lasso_sp
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the test OpenLDAP (scripts/test.sh)")
 
@@ -44,10 +45,12 @@ MFA = "https://refeds.org/profile/mfa"
 PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 PYSAML2 = "https://pysaml2-sp.test/metadata"
 PYSAML2_EC = "https://pysaml2-ec-sp.test/metadata"
+LASSO = "https://lasso-sp.test/metadata"
 ONELOGIN = "https://onelogin-sp.test/metadata"
 ACS = {PYSAML2: ["https://pysaml2-sp.test/acs/post", "https://pysaml2-sp.test/acs/second"],
        PYSAML2_EC: ["https://pysaml2-ec-sp.test/acs"],
-       ONELOGIN: ["https://onelogin-sp.test/acs"]}
+       ONELOGIN: ["https://onelogin-sp.test/acs"],
+       LASSO: ["https://lasso-sp.test/acs-0", "https://lasso-sp.test/acs-1"]}
 SLO = {PYSAML2: "https://pysaml2-sp.test/slo", PYSAML2_EC: "https://pysaml2-ec-sp.test/slo",
        ONELOGIN: "https://onelogin-sp.test/slo"}
 USERS = {"alice": "Alpha-Pass-1", "bob": "Bravo-Pass-2", "carol": "Charlie-Pass-3", "dave": "Delta-Pass-4",
@@ -123,7 +126,37 @@ def onelogin_request_data(post=None):
             "post_data": post or {}}
 
 
-# ---- idbroker with both SPs registered ----
+# ---- Lasso (the system Python's python3-lasso, through peers/lasso_sp.py) ----
+
+def lasso_metadata():
+    cert = "".join(l for l in (KEYS / "rsa3072.crt").read_text().splitlines() if "CERTIFICATE" not in l)
+    acs = "".join(f'<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" '
+                  f'Location="{url}" index="{i}"/>' for i, url in enumerate(ACS[LASSO]))
+    return (f'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+            f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{LASSO}">'
+            '<md:SPSSODescriptor AuthnRequestsSigned="true" '
+            'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+            f'<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}'
+            '</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>'
+            f'{acs}</md:SPSSODescriptor></md:EntityDescriptor>')
+
+
+def lasso(idp, **request):
+    return lasso_sp.call({"sp_metadata": lasso_metadata(), "idp_metadata": idp["metadata"],
+                          "idp_entity_id": idp["entity_id"], "key_pem": (KEYS / "rsa3072.key").read_text(),
+                          "cert_pem": (KEYS / "rsa3072.crt").read_text(), **request})
+
+
+def lasso_sign_in(idp, user="alice", signature_method="RSA_SHA256", **options):
+    asked = lasso(idp, op="request", signature_method=signature_method, **options)
+    action, response, _ = Browser(idp).redirect(asked["url"], user)
+    checked = lasso(idp, op="response", saml_response=response)
+    if checked["ok"]:
+        assert checked["in_response_to"] == asked["id"]
+    return action, checked
+
+
+# ---- idbroker with the SPs registered ----
 
 @pytest.fixture(scope="module")
 def idp(tmp_path_factory):
@@ -137,6 +170,9 @@ def idp(tmp_path_factory):
                                        sp_validation_only=True)
     path = folder / "onelogin.xml"
     path.write_text(onelogin.get_sp_metadata().decode())
+    files.append(path)
+    path = folder / "lasso.xml"
+    path.write_text(lasso_metadata())
     files.append(path)
     providers = ", ".join(f'{{ metadata_file = "{p}" }}' for p in files)
     service = Service(config=f"[idp]\nservice_providers = [{providers}]\n")
@@ -566,3 +602,27 @@ def test_an_unsigned_logout_request_from_an_sp_that_signs_is_refused(idp):
     # Nothing ended: alice is still signed in at the IdP.
     _, parsed = pysaml2_sign_in(idp, user=None, browser=browser)
     assert parsed.name_id.text == "alice"
+
+
+@pytest.mark.parametrize("method", ["RSA_SHA256", "RSA_SHA384", "RSA_SHA512"])
+def test_lasso_signs_its_requests_with_rsa_sha2(idp, method):
+    action, checked = lasso_sign_in(idp, signature_method=method)
+    assert checked["ok"], checked
+    assert action == ACS[LASSO][0] and checked["name_id"] == "alice"
+
+
+def test_lasso_names_its_acs_by_index_and_asks_for_name_id_formats(idp):
+    action, checked = lasso_sign_in(idp, acs_index=1)
+    assert checked["ok"] and action == ACS[LASSO][1], checked
+    _, checked = lasso_sign_in(idp, name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    assert (checked["name_id"], checked["name_id_format"]) == (
+        "alice@example.org", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    _, checked = lasso_sign_in(idp, name_id_format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient")
+    assert checked["name_id_format"] == "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+    _, checked = lasso_sign_in(idp, force_authn=True)
+    assert checked["ok"], checked
+
+
+def test_lasso_is_answered_no_passive_without_a_session(idp):
+    _, checked = lasso_sign_in(idp, user=None, is_passive=True)
+    assert not checked["ok"] and checked["status"] == "urn:oasis:names:tc:SAML:2.0:status:NoPassive", checked
