@@ -17,8 +17,11 @@ pub struct Metrics {
     pub audit: AuditMetrics,
     /// This node's clock minus the database server's (PostgreSQL), seconds.
     pub clock_skew: prometheus::Gauge,
-    /// Metadata refreshes that failed (the last good document stays), by entity id.
+    /// Metadata refreshes that failed (the last good document stays), by
+    /// entity id (SPs) or provider ARN (external IdPs).
     pub metadata_refresh_failures: IntCounterVec,
+    /// Days until a SAML provider's first signing certificate ends, by provider ARN.
+    pub certificate_days_left: prometheus::IntGaugeVec,
 }
 
 /// The audit trail's pipeline: how far behind it is, how long its commits
@@ -105,9 +108,17 @@ impl Metrics {
                 "idbroker_metadata_refresh_failures_total",
                 "Metadata fetched from a URL that could not be used; the last good document stays in force",
             ),
-            &["entity_id"],
+            &["subject"],
         )?;
         registry.register(Box::new(metadata_refresh_failures.clone()))?;
+        let certificate_days_left = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "idbroker_saml_provider_certificate_days_left",
+                "Days until the SAML provider's first signing certificate ends",
+            ),
+            &["provider"],
+        )?;
+        registry.register(Box::new(certificate_days_left.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -118,6 +129,7 @@ impl Metrics {
             audit,
             clock_skew,
             metadata_refresh_failures,
+            certificate_days_left,
         })
     }
 

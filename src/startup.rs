@@ -184,9 +184,11 @@ fn spawn_sweeper(state: Arc<AppState>) {
     });
 }
 
-/// Fetches the metadata of SPs registered by URL again, every `seconds`; a
-/// refresh that cannot be used is counted, logged and audited, and the last
-/// good registration stays in force.
+/// Fetches again, every `seconds`, the metadata of SPs registered by URL and
+/// of SAML providers tagged with a metadata URL; a refresh that cannot be
+/// used is counted, logged and audited, and the last good metadata stays in
+/// force. Providers' certificates ending within 30 days are measured and
+/// audited.
 fn spawn_metadata_refresh(state: &Arc<AppState>, seconds: u64) {
     let state = Arc::downgrade(state);
     tokio::spawn(async move {
@@ -195,43 +197,85 @@ fn spawn_metadata_refresh(state: &Arc<AppState>, seconds: u64) {
         loop {
             tick.tick().await;
             let Some(state) = state.upgrade() else { return };
-            let failures = match state.operator.refresh_service_providers().await {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!(error = %e, "service provider metadata could not be refreshed");
-                    continue;
-                }
-            };
-            for failure in failures {
-                tracing::warn!(
-                    entity_id = failure.entity_id,
-                    url = failure.url,
-                    error = failure.error,
-                    "service provider metadata refresh failed; the last good metadata stays in force"
-                );
-                state.metrics.metadata_refresh_failures.with_label_values(&[&failure.entity_id]).inc();
-                let event = crate::audit::AuditEvent {
-                    event_time: state.clock.now(),
-                    event_name: "RefreshServiceProviderMetadata".into(),
-                    event_source: "idbroker.operator".into(),
-                    account_id: None,
-                    principal_arn: None,
-                    user_identity: serde_json::json!({ "type": "Service" }),
-                    source_ip: None,
-                    user_agent: None,
-                    request_parameters: serde_json::json!({ "EntityId": failure.entity_id, "MetadataURL": failure.url }),
-                    error_code: Some("MetadataRefreshFailed".into()),
-                    error_message: Some(failure.error),
-                    request_id: crate::crypto::random_token(8),
-                    additional: serde_json::Value::Null,
-                    read_only: false,
+            let operator = &state.operator;
+            let refreshed = [
+                ("RefreshServiceProviderMetadata", operator.refresh_service_providers().await),
+                ("RefreshIdentityProviderMetadata", operator.refresh_identity_providers().await),
+            ];
+            let mut events = Vec::new();
+            for (event_name, outcome) in refreshed {
+                let failures = match outcome {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "metadata could not be refreshed");
+                        continue;
+                    }
                 };
-                if let Err(e) = state.store.insert_audit_events(&[event]).await {
-                    tracing::warn!(error = %e, "the refresh failure could not be audited");
+                for failure in failures {
+                    tracing::warn!(
+                        subject = failure.subject,
+                        url = failure.url,
+                        error = failure.error,
+                        "metadata refresh failed; the last good metadata stays in force"
+                    );
+                    state.metrics.metadata_refresh_failures.with_label_values(&[&failure.subject]).inc();
+                    let parameters =
+                        serde_json::json!({ "Subject": failure.subject, "MetadataURL": failure.url });
+                    let refusal = Some(("MetadataRefreshFailed", failure.error));
+                    events.push(maintenance_event(&state, event_name, parameters, refusal));
                 }
+            }
+            match operator.certificate_days_left().await {
+                Ok(all) => {
+                    for c in all {
+                        state
+                            .metrics
+                            .certificate_days_left
+                            .with_label_values(&[&c.provider_arn])
+                            .set(c.days_left);
+                        if c.days_left <= crate::operator::EXPIRY_WARNING_DAYS {
+                            let parameters = serde_json::json!({ "SAMLProviderArn": c.provider_arn, "DaysLeft": c.days_left });
+                            events.push(maintenance_event(
+                                &state,
+                                "CertificateExpiringSoon",
+                                parameters,
+                                None,
+                            ));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "certificates could not be checked"),
+            }
+            if let Err(e) = state.store.insert_audit_events(&events).await {
+                tracing::warn!(error = %e, "metadata maintenance could not be audited");
             }
         }
     });
+}
+
+/// An audit event of the deployment's own upkeep.
+fn maintenance_event(
+    state: &AppState,
+    name: &str,
+    parameters: serde_json::Value,
+    refusal: Option<(&str, String)>,
+) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent {
+        event_time: state.clock.now(),
+        event_name: name.into(),
+        event_source: "idbroker.maintenance".into(),
+        account_id: None,
+        principal_arn: None,
+        user_identity: serde_json::json!({ "type": "Service" }),
+        source_ip: None,
+        user_agent: None,
+        request_parameters: parameters,
+        error_code: refusal.as_ref().map(|(code, _)| (*code).to_owned()),
+        error_message: refusal.map(|(_, message)| message),
+        request_id: crate::crypto::random_token(8),
+        additional: serde_json::Value::Null,
+        read_only: false,
+    }
 }
 
 /// Every hour, one node at a time deletes the audit events older than

@@ -136,12 +136,14 @@ pub struct SamlProvider {
 /// A SAML provider's switches. AWS's API has no field for them, so they are
 /// set as `idbroker:` tags (TagSAMLProvider, any AWS client) and read here,
 /// in one place, into typed settings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProviderSettings {
     /// Only responses to idbroker's own requests: no IdP-initiated sign-in.
     pub require_sp_initiated: bool,
     /// RSA-SHA1 signatures accepted (refused otherwise).
     pub allow_sha1_signatures: bool,
+    /// Where its metadata is fetched again from (https).
+    pub metadata_url: Option<String>,
 }
 
 impl ProviderSettings {
@@ -154,6 +156,7 @@ impl ProviderSettings {
             match key {
                 super::TAG_REQUIRE_SP_INITIATED => settings.require_sp_initiated = on,
                 super::TAG_ALLOW_SHA1_SIGNATURES => settings.allow_sha1_signatures = on,
+                super::TAG_METADATA_URL => settings.metadata_url = Some(value.to_owned()),
                 _ => {}
             }
         }

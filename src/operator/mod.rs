@@ -3,10 +3,20 @@
 //! service providers. They belong to the deployment, not to an account, so
 //! only principals of `server.operator_accounts` may use them, and only as
 //! their policies allow `idbroker:<Action>`.
+mod identity_providers;
 mod keys;
 mod service_providers;
 
-pub use service_providers::RefreshFailure;
+pub use identity_providers::{ExpiringCertificate, EXPIRY_WARNING_DAYS};
+
+/// Metadata fetched from a URL that could not be used: the last good one stays.
+#[derive(Debug)]
+pub struct RefreshFailure {
+    /// The SP's entity id, or the SAML provider's ARN.
+    pub subject: String,
+    pub url: String,
+    pub error: String,
+}
 
 use crate::clock::SharedClock;
 use crate::domain::AccountId;

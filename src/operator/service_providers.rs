@@ -2,7 +2,7 @@
 //! removed without a restart, by metadata document or by entity id and ACS
 //! URLs; stored in the database and in force on every node within a change
 //! poll.
-use super::{OperatorApi, Output};
+use super::{OperatorApi, Output, RefreshFailure};
 use crate::iam::{Caller, IamError};
 use crate::idp::{parse_sp_metadata, to_stored, Acs, RegistryError, ServiceProvider};
 use crate::query::{text, Member, Node, Params};
@@ -63,14 +63,6 @@ fn from_fields(p: &Params) -> Result<ServiceProvider, IamError> {
         }
     };
     Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions: false, slo: None })
-}
-
-/// A metadata refresh that could not be used: the last good registration stays.
-#[derive(Debug)]
-pub struct RefreshFailure {
-    pub entity_id: String,
-    pub url: String,
-    pub error: String,
 }
 
 impl OperatorApi {
@@ -171,7 +163,7 @@ impl OperatorApi {
                 }
                 Err(error) => {
                     self.store.note_refresh(&stored.entity_id, Some(&error), now).await?;
-                    failures.push(RefreshFailure { entity_id: stored.entity_id, url, error });
+                    failures.push(RefreshFailure { subject: stored.entity_id, url, error });
                 }
             }
         }

@@ -90,6 +90,12 @@ impl Store {
         providers_of(&rows)
     }
 
+    /// Every account's providers.
+    pub async fn all_saml_providers(&self) -> Result<Vec<SamlProvider>> {
+        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} ORDER BY p.arn")).fetch_all(&self.pool).await?;
+        providers_of(&rows)
+    }
+
     /// Providers whose metadata names this IdP entity id, in every account.
     pub async fn saml_providers_by_entity_id(&self, entity_id: &str) -> Result<Vec<SamlProvider>> {
         let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.entity_id = $1 ORDER BY p.arn"))

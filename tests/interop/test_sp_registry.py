@@ -5,16 +5,11 @@ again every second, takes a changed document, and keeps the last good one
 when a refresh fails or would drop the SP's signing certificate, saying so
 in ListServiceProviders, /metrics and the audit. The calls are SigV4-signed
 by botocore."""
-import datetime
 import html
-import ipaddress
 import json
 import os
 import re
-import ssl
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -22,15 +17,12 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_POST
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
 
 from conftest import ACCOUNT, ROOT, Service
+from https_server import MetadataServer, tls_certificate
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the test OpenLDAP (scripts/test.sh)")
 
@@ -49,50 +41,6 @@ def sp_metadata(acs, signs_requests=True):
                            "authn_requests_signed": signs_requests}},
     })
     return create_metadata_string(None, config=config, sign=False)
-
-
-def tls_certificate(folder):
-    """A certificate for 127.0.0.1, its own issuer: the test CA idbroker trusts."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idbroker test metadata server")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "tls.crt", folder / "tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-class MetadataServer:
-    """Serves `document` at /sp.xml over https."""
-
-    def __init__(self, cert, key):
-        self.document = b""
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/samlmetadata+xml")
-                self.send_header("Content-Length", str(len(server.document)))
-                self.end_headers()
-                self.wfile.write(server.document)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}/sp.xml"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +113,7 @@ def test_an_sp_registered_by_url_follows_its_metadata_and_keeps_the_last_good_on
     assert "<SignsRequests>true</SignsRequests>" in listed()
 
     metrics = requests.get(service.url + "/metrics", timeout=10).text
-    failures = re.search(r'idbroker_metadata_refresh_failures_total\{entity_id="https://url-sp.test/metadata"\} (\d+)',
+    failures = re.search(r'idbroker_metadata_refresh_failures_total\{subject="https://url-sp.test/metadata"\} (\d+)',
                          metrics)
     assert failures and int(failures.group(1)) >= 2, metrics
 

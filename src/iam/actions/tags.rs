@@ -40,6 +40,9 @@ pub fn request_tags(p: &Params) -> Result<Vec<Tag>, IamError> {
                 crate::domain::IDBROKER_TAG_KEYS.join(", ")
             )));
         }
+        if k == crate::domain::TAG_METADATA_URL && !v.starts_with("https://") {
+            return Err(IamError::InvalidInput(format!("Tag `{k}` must be an https URL.")));
+        }
         if tags.iter().any(|t| t.key.eq_ignore_ascii_case(k)) {
             return Err(IamError::InvalidInput(format!(
                 "Duplicate tag key `{k}`: tag keys are case-insensitive."

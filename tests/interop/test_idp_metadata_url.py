@@ -1,0 +1,101 @@
+"""An external IdP whose metadata idbroker fetches again by itself: a SAML
+provider registered with boto3 and tagged idbroker:MetadataURL follows the
+IdP's certificate rollover as the IdP publishes it (both certificates, then
+the new one alone), with no administrator action and no failed sign-in
+between; a broken or foreign document keeps the last good metadata and is
+counted in /metrics; the certificates' days left are there too."""
+import os
+import re
+import time
+
+import boto3
+import pytest
+import requests
+
+from conftest import ACCOUNT, Service
+from https_server import MetadataServer, tls_certificate
+from test_saml_boto3 import Idp
+
+pytestmark = pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the test OpenLDAP (scripts/test.sh)")
+
+ENTITY = "https://rolling-idp.test/metadata"
+
+
+def metadata_with(*idps):
+    """One IdP's metadata with the certificates of `idps` (a rollover publishes two)."""
+    first = idps[0].metadata()
+    descriptors = "".join(re.search(r"<md:KeyDescriptor.*?</md:KeyDescriptor>", i.metadata()).group(0) for i in idps)
+    return re.sub(r"<md:KeyDescriptor.*?</md:KeyDescriptor>", descriptors, first, count=1).encode()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("idp-metadata")
+    cert, key = tls_certificate(folder)
+    server = MetadataServer(cert, key)
+    service = Service(config=f'[server]\nfetch_ca_file = "{cert}"\n[idp]\nmetadata_refresh_seconds = 1\n')
+    out = service.init(ACCOUNT)
+    assert out.returncode == 0, out.stderr
+    import json
+    admin = json.loads(out.stdout)
+    clients = {kind: boto3.client(kind, endpoint_url=service.url, region_name="us-east-1",
+                                  aws_access_key_id=admin["AccessKeyId"],
+                                  aws_secret_access_key=admin["SecretAccessKey"]) for kind in ("iam", "sts")}
+    yield service, server, clients
+    server.httpd.shutdown()
+    assert service.stop() == 0
+
+
+def until(check, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if check():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_a_certificate_rollover_at_the_metadata_url_needs_no_one(setup):
+    service, server, clients = setup
+    iam, sts = clients["iam"], clients["sts"]
+    old, new = Idp(ENTITY), Idp(ENTITY)
+    server.document = metadata_with(old)
+    with pytest.raises(iam.exceptions.InvalidInputException):
+        iam.create_saml_provider(Name="Rolling", SAMLMetadataDocument=old.metadata(),
+                                 Tags=[{"Key": "idbroker:MetadataURL", "Value": "http://insecure.test/m"}])
+    provider = iam.create_saml_provider(Name="Rolling", SAMLMetadataDocument=old.metadata(),
+                                        Tags=[{"Key": "idbroker:MetadataURL", "Value": server.url}])["SAMLProviderArn"]
+    trust = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"%s"},'
+             '"Action":"sts:AssumeRoleWithSAML"}]}' % provider)
+    role = iam.create_role(RoleName="Rolling", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    signs_in = lambda idp: sts.assume_role_with_saml(
+        RoleArn=role, PrincipalArn=provider, SAMLAssertion=idp.response(service.url, role, provider))
+    metadata_now = lambda: iam.get_saml_provider(SAMLProviderArn=provider)["SAMLMetadataDocument"]
+
+    signs_in(old)
+    # The IdP publishes its next certificate beside the current one: both sign in.
+    server.document = metadata_with(old, new)
+    assert until(lambda: metadata_now().count("X509Certificate>") == 4)
+    signs_in(old)
+    signs_in(new)
+    # It switches and drops the old one: the old key is refused from then on.
+    server.document = metadata_with(new)
+    assert until(lambda: metadata_now().count("X509Certificate>") == 2)
+    signs_in(new)
+    with pytest.raises(sts.exceptions.InvalidIdentityTokenException):
+        signs_in(old)
+
+    # A broken document, or another IdP's, changes nothing and is counted.
+    failures = lambda: int((re.search(
+        r'idbroker_metadata_refresh_failures_total\{subject="%s"\} (\d+)' % re.escape(provider),
+        requests.get(service.url + "/metrics", timeout=10).text) or [0, 0])[1])
+    server.document = b"<html>maintenance</html>"
+    assert until(lambda: failures() >= 1)
+    server.document = Idp("https://other-idp.test/metadata").metadata().encode()
+    before = failures()
+    assert until(lambda: failures() > before)
+    signs_in(new)
+    metrics = requests.get(service.url + "/metrics", timeout=10).text
+    days = re.search(r'idbroker_saml_provider_certificate_days_left\{provider="%s"\} (\d+)' % re.escape(provider),
+                     metrics)
+    assert days and 28 <= int(days.group(1)) <= 30, metrics[-2000:]
