@@ -219,6 +219,9 @@ def test_a_ci_job_on_credential_process_with_a_password_file_needs_no_one(home, 
     expire_cache(home)
     assert sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Dev/alice"
     assert session.get_credentials().get_frozen_credentials().access_key != first
+    # The AWS CLI reads the same profile, from the cache.
+    me = home.aws("--profile", "cp", "sts", "get-caller-identity")
+    assert me["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Dev/alice"
     assert not home.opened()
 
 
@@ -256,3 +259,39 @@ def test_a_ci_job_signs_in_with_a_password_on_stdin_and_each_failure_says_why(ho
     tls = subprocess.run([home.service.binary, "login", "--url", home.service.url.replace("http:", "https:"),
                           "--no-browser"], env=home.env, capture_output=True, text=True, timeout=60)
     assert tls.returncode == 8 and "TLS" in tls.stderr, tls.stderr
+
+
+def test_at_a_terminal_the_roles_are_offered_grouped_by_account(home):
+    """In a terminal (a pseudo-terminal here) the command asks which role."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(home.service.binary, home.idbroker("login", "--username", "alice", "--password-stdin",
+                                                     "--profile", "picked"), home.env)
+    seen = b""
+
+    def read_until(marker, seconds=30):
+        nonlocal seen
+        deadline = time.time() + seconds
+        while marker not in seen and time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+        return marker in seen
+
+    os.write(fd, (ALICE[1] + "\n").encode())
+    assert read_until(b"Role number: "), seen.decode(errors="replace")
+    listing = seen.decode(errors="replace")
+    assert f"Account {ACCOUNT}" in listing and "Admin" in listing and DEV in listing, listing
+    number = re.search(r"(\d+)\) Dev ", listing).group(1)
+    os.write(fd, (number + "\n").encode())
+    read_until(b"written")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    me = home.aws("--profile", "picked", "sts", "get-caller-identity")
+    assert me["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Dev/alice"
