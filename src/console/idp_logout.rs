@@ -169,7 +169,13 @@ impl IdpLogout {
     async fn next(&self, mut progress: Progress) -> Result<LogoutStep, LogoutError> {
         let now = self.clock.now();
         while let Some(p) = progress.remaining.pop() {
-            let Some(slo) = self.idp.service_provider(&p.sp).and_then(|sp| sp.slo) else { continue };
+            let Some(sp) = self.idp.service_provider(&p.sp) else { continue };
+            let Some(slo) = sp.slo else { continue };
+            // Its answer could not be verified: it is not asked, and the logout is partial.
+            if sp.signing_certificate.is_none() {
+                progress.partial = true;
+                continue;
+            }
             let id = format!("_q{}", crypto::random_token(20));
             let subject = LogoutSubject {
                 name_id: &p.name_id,

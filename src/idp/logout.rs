@@ -1,6 +1,8 @@
 //! Single Logout messages (SAML core 3.7; bindings 3.4 and 3.5): the
 //! LogoutRequests and LogoutResponses SPs send, checked as AuthnRequests are
-//! (a registered issuer; its signature when it has a signing certificate),
+//! (a registered issuer), always signed (SAML profiles 4.4.4.1: else any
+//! page could sign a user out by naming them), so only SPs with a registered
+//! signing certificate take part,
 //! and the IdP's own, signed: by the query for the Redirect binding, by an
 //! XML signature for POST.
 use super::request::{
@@ -108,9 +110,7 @@ pub fn parse_slo_redirect(idp: &IdentityProvider, query: &str) -> Result<SloMess
     let raw = raw_param(query, field)?.ok_or(bad("no SAMLRequest or SAMLResponse"))?;
     let xml = inflate(&base64_decode(&decode_param(raw)?)?)?;
     let (mut message, sp) = parse(idp, field, &xml)?;
-    if let Some(certs) = idp.request_certificates(&sp) {
-        verify_redirect(&certs, query, field)?;
-    }
+    verify_redirect(&idp.request_certificates(&sp).ok_or(IdpError::Signature)?, query, field)?;
     if let SloMessage::Request(r) = &mut message {
         r.relay_state = relay_state(raw_param(query, "RelayState")?.map(decode_param).transpose()?)?;
     }
@@ -126,11 +126,9 @@ pub fn parse_slo_post(
 ) -> Result<SloMessage, IdpError> {
     let xml = String::from_utf8(base64_decode(value)?).map_err(|_| bad("the message is not UTF-8"))?;
     let (_, sp) = parse(idp, field, &xml)?;
-    let (mut message, _) = match idp.request_certificates(&sp) {
-        // Read again from exactly what the signature covers.
-        Some(certs) => parse(idp, field, &verify_post(&certs, &xml)?)?,
-        None => parse(idp, field, &xml)?,
-    };
+    let certs = idp.request_certificates(&sp).ok_or(IdpError::Signature)?;
+    // Read again from exactly what the signature covers.
+    let (mut message, _) = parse(idp, field, &verify_post(&certs, &xml)?)?;
     if let SloMessage::Request(r) = &mut message {
         r.relay_state = relay_state(relay)?;
     }
