@@ -295,3 +295,22 @@ def test_at_a_terminal_the_roles_are_offered_grouped_by_account(home):
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
     me = home.aws("--profile", "picked", "sts", "get-caller-identity")
     assert me["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Dev/alice"
+
+
+def test_a_throttled_sign_in_has_its_own_exit_code(tmp_path):
+    """On a service of its own (so no other test's sign-ins count): after two
+    wrong passwords the third attempt is throttled, exit code 5."""
+    from conftest import Service
+
+    service = Service(config="[idp]\nmax_failures_per_user = 2\n")
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["HOME"] = str(tmp_path)
+        login = lambda password: subprocess.run(
+            [service.binary, "login", "--url", service.url, "--username", "bob", "--password-stdin"],
+            env=env, input=password + "\n", capture_output=True, text=True, timeout=60)
+        assert [login("wrong").returncode for _ in range(2)] == [3, 3]
+        throttled = login("Bravo-Pass-2")
+        assert throttled.returncode == 5 and "too many failed sign-ins" in throttled.stderr, throttled.stderr
+    finally:
+        assert service.stop() == 0
