@@ -144,6 +144,8 @@ pub struct ProviderSettings {
     pub allow_sha1_signatures: bool,
     /// Where its metadata is fetched again from (https).
     pub metadata_url: Option<String>,
+    /// The SHA-256 (hex) of the certificate that must sign that metadata.
+    pub metadata_signing_certificate: Option<String>,
 }
 
 impl ProviderSettings {
@@ -157,6 +159,9 @@ impl ProviderSettings {
                 super::TAG_REQUIRE_SP_INITIATED => settings.require_sp_initiated = on,
                 super::TAG_ALLOW_SHA1_SIGNATURES => settings.allow_sha1_signatures = on,
                 super::TAG_METADATA_URL => settings.metadata_url = Some(value.to_owned()),
+                super::TAG_METADATA_SIGNING_CERTIFICATE => {
+                    settings.metadata_signing_certificate = Some(value.to_owned())
+                }
                 _ => {}
             }
         }

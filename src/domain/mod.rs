@@ -25,8 +25,15 @@ pub const TAG_REQUIRE_SP_INITIATED: &str = "idbroker:RequireSPInitiated";
 pub const TAG_ALLOW_SHA1_SIGNATURES: &str = "idbroker:AllowSHA1Signatures";
 /// Every `idbroker:` tag key idbroker acts on; any other is refused, since a
 /// misspelt switch would otherwise be stored and silently do nothing.
-pub const IDBROKER_TAG_KEYS: &[&str] =
-    &[TAG_REQUIRE_SP_INITIATED, TAG_ALLOW_SHA1_SIGNATURES, TAG_METADATA_URL];
+pub const IDBROKER_TAG_KEYS: &[&str] = &[
+    TAG_REQUIRE_SP_INITIATED,
+    TAG_ALLOW_SHA1_SIGNATURES,
+    TAG_METADATA_URL,
+    TAG_METADATA_SIGNING_CERTIFICATE,
+];
+/// With a metadata URL: the SHA-256 (hex) of the certificate the fetched
+/// metadata must be signed with.
+pub const TAG_METADATA_SIGNING_CERTIFICATE: &str = "idbroker:MetadataSigningCertificateSHA256";
 /// A SAML provider tagged so has its metadata fetched again from this https
 /// URL on a schedule (the IdP's certificate rollovers are picked up).
 pub const TAG_METADATA_URL: &str = "idbroker:MetadataURL";

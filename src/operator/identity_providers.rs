@@ -5,7 +5,7 @@
 //! two certificates, then the new one alone, needs no administrator); any
 //! other keeps the last good one. Certificates about to expire are counted.
 use super::{OperatorApi, RefreshFailure};
-use crate::saml::validate_idp_metadata;
+use crate::saml::{validate_idp_metadata, verify_signed_metadata};
 use crate::store::StoreError;
 
 /// Certificates this close to their end are reported.
@@ -25,10 +25,18 @@ impl OperatorApi {
         for provider in self.store.all_saml_providers().await? {
             let Some(url) = provider.settings.metadata_url.clone() else { continue };
             let now = self.clock.now();
+            let pin = provider.settings.metadata_signing_certificate.clone();
             let fetched = match self.fetcher.text(&url).await {
-                Ok(document) => validate_idp_metadata(&document, now)
-                    .map(|m| (document, m))
-                    .map_err(|e| format!("the metadata does not validate: {e}")),
+                // With a pinned signer, what is read is what its signature covers.
+                Ok(document) => match &pin {
+                    Some(pin) => verify_signed_metadata(&document, pin).map_err(|e| e.to_string()),
+                    None => Ok(document),
+                }
+                .and_then(|document| {
+                    validate_idp_metadata(&document, now)
+                        .map(|m| (document, m))
+                        .map_err(|e| format!("the metadata does not validate: {e}"))
+                }),
                 Err(e) => Err(e.to_string()),
             };
             let checked = fetched.and_then(|(document, m)| {

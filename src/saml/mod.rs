@@ -11,7 +11,9 @@ pub mod xml;
 pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 pub use sp::{claimed_identity, claimed_issuer, redirect_binding, ClaimedIdentity, ServiceProviderUrls};
 pub(crate) use trust::check_certificate;
-pub use trust::{signing_key, validate_idp_metadata, IdpMetadata, MetadataError, MetadataMemo};
+pub use trust::{
+    signing_key, validate_idp_metadata, verify_signed_metadata, IdpMetadata, MetadataError, MetadataMemo,
+};
 
 /// The bounds every SAML message is read within (verified or only claimed).
 const MESSAGE_LIMITS: xml::Limits = xml::Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };

@@ -27,6 +27,8 @@ pub enum MetadataError {
     WeakKey(String),
     #[error("metadata expired at {0}")]
     Expired(DateTime<Utc>),
+    #[error("metadata is not signed by the pinned certificate: {0}")]
+    NotSignedByPin(String),
 }
 
 /// What idbroker keeps from validated metadata.
@@ -40,6 +42,46 @@ pub struct IdpMetadata {
     pub signing_keys: Vec<PKey<Public>>,
     /// The HTTP-Redirect SingleSignOnService location, for SP-initiated sign-in.
     pub redirect_sso_url: Option<String>,
+}
+
+const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+
+/// A metadata document that must be signed by the certificate whose SHA-256
+/// (hex) is `pinned`: the certificate in its Signature's KeyInfo must be that
+/// one, and the signature must verify with it. Returns the document as the
+/// signature covers it, to be read from there.
+pub fn verify_signed_metadata(xml: &str, pinned: &str) -> Result<String, MetadataError> {
+    let refused = |why: &str| MetadataError::NotSignedByPin(why.to_owned());
+    let limits = super::xml::Limits { max_depth: 32, max_elements: 100_000, max_attributes: 64 };
+    let doc = super::xml::parse(xml, limits).map_err(|e| MetadataError::Malformed(e.to_string()))?;
+    let child = |parent: usize, local: &str| doc.child_elements(parent).find(|c| doc.is(*c, DS, local));
+    let certificate = child(0, "Signature")
+        .and_then(|s| child(s, "KeyInfo"))
+        .and_then(|k| child(k, "X509Data"))
+        .and_then(|x| child(x, "X509Certificate"))
+        .and_then(|c| doc.text(c))
+        .ok_or_else(|| refused("it carries no signature with a certificate"))?;
+    let compact: String = certificate.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact)
+        .map_err(|_| refused("its certificate is not base64"))?;
+    if !crate::crypto::sha256_hex(&der).eq_ignore_ascii_case(pinned.trim()) {
+        return Err(refused("it is signed by another certificate"));
+    }
+    use samael::crypto::{
+        AllowedSignatureAlgorithm as A, CertificateDer, Crypto, CryptoProvider, ReduceMode,
+    };
+    let algorithms =
+        [A::RsaSha256, A::RsaSha384, A::RsaSha512, A::EcdsaSha256, A::EcdsaSha384, A::EcdsaSha512];
+    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        &[CertificateDer::from(der)],
+        ReduceMode::PreDigest,
+        Some(&algorithms),
+    );
+    // xmlsec leaves OpenSSL errors on the thread's queue: drained, so the
+    // next TLS read on the thread does not see them.
+    drop(openssl::error::ErrorStack::get());
+    reduced.map_err(|_| refused("its signature does not verify"))
 }
 
 /// Metadata documents already checked, by SHA-256 of the text: a provider's

@@ -99,3 +99,51 @@ def test_a_certificate_rollover_at_the_metadata_url_needs_no_one(setup):
     days = re.search(r'idbroker_saml_provider_certificate_days_left\{provider="%s"\} (\d+)' % re.escape(provider),
                      metrics)
     assert days and 28 <= int(days.group(1)) <= 30, metrics[-2000:]
+
+
+def signed(document, idp, cert_of=None):
+    """`document` signed (enveloped, exc-c14n, RSA-SHA256) by `idp`'s key, as signxml signs,
+    with the certificate of `cert_of` (by default `idp`'s own) in its KeyInfo."""
+    from cryptography.hazmat.primitives import serialization
+    from lxml import etree
+    from signxml import XMLSigner, methods
+
+    signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256", digest_algorithm="sha256",
+                       c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+    key = idp.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    cert = (cert_of or idp).cert.public_bytes(serialization.Encoding.PEM)
+    root = signer.sign(etree.fromstring(document), key=key, cert=cert)
+    return etree.tostring(root)
+
+
+def test_metadata_pinned_to_its_signer_is_taken_only_when_that_signer_signed_it(setup):
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    service, server, clients = setup
+    iam = clients["iam"]
+    signer, other, first, second = Idp(ENTITY), Idp(ENTITY), Idp(ENTITY), Idp(ENTITY)
+    pin = hashlib.sha256(signer.cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    server.document = signed(metadata_with(first), signer)
+    provider = iam.create_saml_provider(Name="Pinned", SAMLMetadataDocument=first.metadata(), Tags=[
+        {"Key": "idbroker:MetadataURL", "Value": server.url},
+        {"Key": "idbroker:MetadataSigningCertificateSHA256", "Value": pin}])["SAMLProviderArn"]
+    certificates = lambda: iam.get_saml_provider(SAMLProviderArn=provider)["SAMLMetadataDocument"].count(
+        "X509Certificate>")
+    # Signed by the pinned signer: taken.
+    server.document = signed(metadata_with(first, second), signer)
+    assert until(lambda: certificates() == 4)
+    failures = lambda: int((re.search(
+        r'idbroker_metadata_refresh_failures_total\{subject="%s"\} (\d+)' % re.escape(provider),
+        requests.get(service.url + "/metrics", timeout=10).text) or [0, 0])[1])
+    # Unsigned, signed by another key, signed by another key under the pinned
+    # certificate, or changed after signing: refused, and the last good metadata stays.
+    tampered = signed(metadata_with(first, second), signer).replace(b"https://idp.test/sso", b"https://idp.evil/sso", 1)
+    for document in [metadata_with(second), signed(metadata_with(second), other),
+                     signed(metadata_with(second), other, cert_of=signer), tampered]:
+        server.document = document
+        before = failures()
+        assert until(lambda: failures() > before)
+        assert certificates() == 4
