@@ -51,15 +51,7 @@ impl Fetcher {
         if !url.starts_with("https://") {
             return Err(FetchError::NotHttps);
         }
-        let transport = |e: reqwest::Error| {
-            let mut why = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                why.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            FetchError::Transport(why)
-        };
+        let transport = |e: reqwest::Error| FetchError::Transport(crate::telemetry::error_chain(&e));
         let mut response = self.http.get(url).send().await.map_err(transport)?;
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));

@@ -329,24 +329,5 @@ fn operator_event(
     parameters: serde_json::Value,
     refusal: Option<(String, Option<String>)>,
 ) -> idbroker::audit::AuditEvent {
-    let (error_code, error_message) = match refusal {
-        Some((code, message)) => (Some(code), message),
-        None => (None, None),
-    };
-    idbroker::audit::AuditEvent {
-        event_time,
-        event_name: name.into(),
-        event_source: "idbroker.cli".into(),
-        account_id: None,
-        principal_arn: None,
-        user_identity: serde_json::json!({ "type": "Operator" }),
-        source_ip: None,
-        user_agent: None,
-        request_parameters: parameters,
-        error_code,
-        error_message,
-        request_id: uuid::Uuid::new_v4().to_string(),
-        additional: serde_json::json!({}),
-        read_only: false,
-    }
+    idbroker::audit::AuditEvent::deployment(event_time, "idbroker.cli", "Operator", name, parameters, refusal)
 }

@@ -260,22 +260,9 @@ fn maintenance_event(
     parameters: serde_json::Value,
     refusal: Option<(&str, String)>,
 ) -> crate::audit::AuditEvent {
-    crate::audit::AuditEvent {
-        event_time: state.clock.now(),
-        event_name: name.into(),
-        event_source: "idbroker.maintenance".into(),
-        account_id: None,
-        principal_arn: None,
-        user_identity: serde_json::json!({ "type": "Service" }),
-        source_ip: None,
-        user_agent: None,
-        request_parameters: parameters,
-        error_code: refusal.as_ref().map(|(code, _)| (*code).to_owned()),
-        error_message: refusal.map(|(_, message)| message),
-        request_id: crate::crypto::random_token(8),
-        additional: serde_json::Value::Null,
-        read_only: false,
-    }
+    let refusal = refusal.map(|(code, message)| (code.to_owned(), Some(message)));
+    let now = state.clock.now();
+    crate::audit::AuditEvent::deployment(now, "idbroker.maintenance", "Service", name, parameters, refusal)
 }
 
 /// Every hour, one node at a time deletes the audit events older than

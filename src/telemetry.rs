@@ -17,3 +17,19 @@ pub fn init(settings: &LogSettings) {
         builder.try_init()
     };
 }
+
+/// An error and its causes as one line, `error: cause: cause`, each link
+/// said once (HTTP clients repeat their cause in their own message).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

@@ -75,6 +75,40 @@ pub fn redacted_parameters(params: &[(String, String)]) -> Value {
 }
 
 impl AuditEvent {
+    /// An event of the deployment's own doing, outside any request and any
+    /// account: a command (`source` idbroker.cli, by an `Operator`) or a
+    /// scheduled job (idbroker.maintenance, by the `Service`). `refusal` is
+    /// the error code and message when it did not succeed.
+    pub fn deployment(
+        event_time: DateTime<Utc>,
+        source: &str,
+        identity_type: &str,
+        name: &str,
+        parameters: Value,
+        refusal: Option<(String, Option<String>)>,
+    ) -> AuditEvent {
+        let (error_code, error_message) = match refusal {
+            Some((code, message)) => (Some(code), message),
+            None => (None, None),
+        };
+        AuditEvent {
+            event_time,
+            event_name: name.into(),
+            event_source: source.into(),
+            account_id: None,
+            principal_arn: None,
+            user_identity: json!({ "type": identity_type }),
+            source_ip: None,
+            user_agent: None,
+            request_parameters: parameters,
+            error_code,
+            error_message,
+            request_id: uuid::Uuid::new_v4().to_string(),
+            additional: json!({}),
+            read_only: false,
+        }
+    }
+
     pub fn to_json(&self) -> String {
         json!({
             "eventVersion": "1.08",

@@ -69,16 +69,8 @@ impl Server {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> ClientError {
-        // The cause is at the end of reqwest's chain; each link said once.
-        let mut why = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            let text = s.to_string();
-            if !why.contains(&text) {
-                why.push_str(&format!(": {text}"));
-            }
-            source = s.source();
-        }
+        // The cause is at the end of reqwest's chain.
+        let why = crate::telemetry::error_chain(&e);
         let lower = why.to_ascii_lowercase();
         if ["certificate", "ssl", "tls", "handshake"].iter().any(|w| lower.contains(w)) {
             ClientError::Tls { url: self.base.clone(), why }

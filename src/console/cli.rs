@@ -215,6 +215,11 @@ fn hash(secret: &str) -> String {
     crypto::sha256_hex(secret.as_bytes())
 }
 
+/// What a grant's sealed credentials are bound to: the grant.
+fn credentials_context(id_hash: &str) -> String {
+    format!("cli-credentials:{id_hash}")
+}
+
 /// BASE64URL(SHA-256(verifier)), the S256 challenge of RFC 7636.
 pub fn s256_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::sha256(verifier.as_bytes()))
@@ -463,7 +468,7 @@ impl CliSignIn {
 
     fn seal_credentials(&self, id: &str, credentials: &CliCredentials) -> Result<String, CliError> {
         self.master
-            .seal_json(credentials, &format!("cli-credentials:{}", hash(id)))
+            .seal_json(credentials, &credentials_context(&hash(id)))
             .map_err(|e| CliError::Internal(e.to_string()))
     }
 
@@ -539,7 +544,7 @@ impl CliSignIn {
         }
         let sealed = grant.credentials.as_deref().ok_or(CliError::InvalidGrant)?;
         self.master
-            .open_json(sealed, &format!("cli-credentials:{}", grant.id_hash))
+            .open_json(sealed, &credentials_context(&grant.id_hash))
             .map_err(|e| CliError::Internal(e.to_string()))
     }
 

@@ -8,7 +8,6 @@ use super::options::{options, RequestOptions, SamlStatus};
 use super::{IdentityProvider, IdpError};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
 use samael::schema::AuthnRequest;
 use std::io::Read;
 
@@ -137,26 +136,7 @@ pub(super) fn verify_redirect(certs: &[Vec<u8>], query: &str, param: &str) -> Re
 /// A POST-binding message's XML signature by one of `certs`: the message as
 /// the signature covers it, read from there.
 pub(super) fn verify_post(certs: &[Vec<u8>], xml: &str) -> Result<String, IdpError> {
-    let certs: Vec<_> = certs.iter().cloned().map(CertificateDer::from).collect();
-    let algorithms = [
-        AllowedSignatureAlgorithm::RsaSha256,
-        AllowedSignatureAlgorithm::RsaSha384,
-        AllowedSignatureAlgorithm::RsaSha512,
-        AllowedSignatureAlgorithm::EcdsaSha256,
-        AllowedSignatureAlgorithm::EcdsaSha384,
-        AllowedSignatureAlgorithm::EcdsaSha512,
-    ];
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        &certs,
-        ReduceMode::PreDigest,
-        Some(&algorithms),
-    );
-    // xmlsec leaves OpenSSL errors on this thread's queue (its key loader
-    // tries several formats); left there, they fail the next TLS read on the
-    // thread, the directory's among them.
-    drop(openssl::error::ErrorStack::get());
-    reduced.map_err(|_| IdpError::Signature)
+    crate::saml::signed_part(xml, certs).ok_or(IdpError::Signature)
 }
 
 /// An AuthnRequest by the POST binding (form fields already decoded).

@@ -11,7 +11,7 @@ use crate::store::StoreError;
 /// Certificates this close to their end are reported.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// A provider's signing certificate that ends soon.
+/// How many days the first of a provider's signing certificates to end has left.
 #[derive(Debug)]
 pub struct ExpiringCertificate {
     pub provider_arn: String,
@@ -22,7 +22,7 @@ impl OperatorApi {
     /// Fetches again the metadata of every provider that names a URL.
     pub async fn refresh_identity_providers(&self) -> Result<Vec<RefreshFailure>, StoreError> {
         let mut failures = Vec::new();
-        for provider in self.store.all_saml_providers().await? {
+        for provider in self.store.external_saml_providers().await? {
             let Some(url) = provider.settings.metadata_url.clone() else { continue };
             let now = self.clock.now();
             let pin = provider.settings.metadata_signing_certificate.clone();
@@ -60,18 +60,19 @@ impl OperatorApi {
         Ok(failures)
     }
 
-    /// Every provider's signing certificates that end within `EXPIRY_WARNING_DAYS`,
-    /// the soonest per provider; and the soonest days left of each provider.
+    /// The days left of each external provider's first signing certificate
+    /// to end (a document several providers share is read once).
     pub async fn certificate_days_left(&self) -> Result<Vec<ExpiringCertificate>, StoreError> {
         let now = self.clock.now();
+        let mut read: std::collections::HashMap<[u8; 32], Option<i64>> = std::collections::HashMap::new();
         let mut all = Vec::new();
-        for provider in self.store.all_saml_providers().await? {
-            let Ok(m) = validate_idp_metadata(&provider.metadata, now) else { continue };
-            let soonest = m
-                .signing_certificates
-                .iter()
-                .filter_map(|c| crate::crypto::certificate_days_left(c, now.timestamp()))
-                .min();
+        for provider in self.store.external_saml_providers().await? {
+            let soonest =
+                *read.entry(crate::crypto::sha256(provider.metadata.as_bytes())).or_insert_with(|| {
+                    let m = validate_idp_metadata(&provider.metadata, now).ok()?;
+                    let days = m.signing_certificates.iter();
+                    days.filter_map(|c| crate::crypto::certificate_days_left(c, now.timestamp())).min()
+                });
             if let Some(days_left) = soonest {
                 all.push(ExpiringCertificate { provider_arn: provider.arn, days_left });
             }

@@ -12,7 +12,8 @@ pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAsserti
 pub use sp::{claimed_identity, claimed_issuer, redirect_binding, ClaimedIdentity, ServiceProviderUrls};
 pub(crate) use trust::check_certificate;
 pub use trust::{
-    signing_key, validate_idp_metadata, verify_signed_metadata, IdpMetadata, MetadataError, MetadataMemo,
+    signed_part, signing_key, validate_idp_metadata, verify_signed_metadata, IdpMetadata, MetadataError,
+    MetadataMemo,
 };
 
 /// The bounds every SAML message is read within (verified or only claimed).

@@ -67,21 +67,26 @@ pub fn verify_signed_metadata(xml: &str, pinned: &str) -> Result<String, Metadat
     if !crate::crypto::sha256_hex(&der).eq_ignore_ascii_case(pinned.trim()) {
         return Err(refused("it is signed by another certificate"));
     }
+    signed_part(xml, &[der]).ok_or_else(|| refused("its signature does not verify"))
+}
+
+/// The part of a document that an enveloped XML signature by one of `certs`
+/// (DER) covers, as it was signed (xmlsec; RSA or ECDSA over SHA-2), or
+/// `None` when there is no such signature.
+pub fn signed_part(xml: &str, certs: &[Vec<u8>]) -> Option<String> {
     use samael::crypto::{
         AllowedSignatureAlgorithm as A, CertificateDer, Crypto, CryptoProvider, ReduceMode,
     };
     let algorithms =
         [A::RsaSha256, A::RsaSha384, A::RsaSha512, A::EcdsaSha256, A::EcdsaSha384, A::EcdsaSha512];
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+    let certs: Vec<_> = certs.iter().cloned().map(CertificateDer::from).collect();
+    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         xml,
-        &[CertificateDer::from(der)],
+        &certs,
         ReduceMode::PreDigest,
         Some(&algorithms),
-    );
-    // xmlsec leaves OpenSSL errors on the thread's queue: drained, so the
-    // next TLS read on the thread does not see them.
-    drop(openssl::error::ErrorStack::get());
-    reduced.map_err(|_| refused("its signature does not verify"))
+    )
+    .ok()
 }
 
 /// Metadata documents already checked, by SHA-256 of the text: a provider's

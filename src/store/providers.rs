@@ -90,9 +90,13 @@ impl Store {
         providers_of(&rows)
     }
 
-    /// Every account's providers.
-    pub async fn all_saml_providers(&self) -> Result<Vec<SamlProvider>> {
-        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} ORDER BY p.arn")).fetch_all(&self.pool).await?;
+    /// Every account's providers of external IdPs: all but the built-in
+    /// IdP's, which every account has (its keys are the key ring's).
+    pub async fn external_saml_providers(&self) -> Result<Vec<SamlProvider>> {
+        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.name <> $1 ORDER BY p.arn"))
+            .bind(crate::domain::BUILTIN_PROVIDER)
+            .fetch_all(&self.pool)
+            .await?;
         providers_of(&rows)
     }
 

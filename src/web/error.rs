@@ -4,6 +4,7 @@
 use crate::iam::{AuthError, IamError};
 use crate::query::render_error;
 use crate::sts::StsError;
+use crate::telemetry::error_chain as chain;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
@@ -65,17 +66,6 @@ impl ApiFailure {
             .insert_header(("x-amzn-RequestId", request_id.to_owned()))
             .body(body)
     }
-}
-
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 impl From<IamError> for ApiFailure {

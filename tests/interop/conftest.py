@@ -193,3 +193,14 @@ def create_roles(iam, names=("Dev", "Admin")):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_IDBROKER)
         except iam.exceptions.EntityAlreadyExistsException:
             pass
+
+
+def until(check, seconds=20):
+    """`check()`'s first truthy value within `seconds`, else None."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None

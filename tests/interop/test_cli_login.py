@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ACCOUNT, create_roles, shot
+from conftest import ACCOUNT, create_roles, shot, until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the test OpenLDAP (scripts/test.sh)")
 
@@ -66,13 +66,9 @@ def home(tmp_path, service, iam):
 
 
 def wait_for(condition, seconds=30, what="condition"):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    value = until(condition, seconds)
+    assert value, f"timed out waiting for {what}"
+    return value
 
 
 def approve(chrome, url=None, role=DEV, screenshot=None):

@@ -6,13 +6,12 @@ between; a broken or foreign document keeps the last good metadata and is
 counted in /metrics; the certificates' days left are there too."""
 import os
 import re
-import time
 
 import boto3
 import pytest
 import requests
 
-from conftest import ACCOUNT, Service
+from conftest import ACCOUNT, Service, until
 from https_server import MetadataServer, tls_certificate
 from test_saml_boto3 import Idp
 
@@ -44,15 +43,6 @@ def setup(tmp_path_factory):
     yield service, server, clients
     server.httpd.shutdown()
     assert service.stop() == 0
-
-
-def until(check, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def test_a_certificate_rollover_at_the_metadata_url_needs_no_one(setup):

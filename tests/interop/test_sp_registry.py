@@ -9,7 +9,6 @@ import html
 import json
 import os
 import re
-import time
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -21,7 +20,7 @@ from saml2 import BINDING_HTTP_POST
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
 
-from conftest import ACCOUNT, ROOT, Service
+from conftest import ACCOUNT, ROOT, Service, until
 from https_server import MetadataServer, tls_certificate
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OPENLDAP_URL"), reason="needs the test OpenLDAP (scripts/test.sh)")
@@ -77,15 +76,6 @@ def acs_of_sign_in(service):
         "csrf": field(form, "csrf"), "request": field(form, "request"),
         "username": "bob", "password": "Bravo-Pass-2"}, timeout=10).text
     return html.unescape(re.search(r'<form[^>]* action="([^"]+)"', posted).group(1))
-
-
-def until(check, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def test_an_sp_registered_by_url_follows_its_metadata_and_keeps_the_last_good_one(setup):

@@ -276,6 +276,16 @@ impl super::CryptoProvider for XmlSec {
         reduce_mode: ReduceMode,
         allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
     ) -> Result<String, CryptoError> {
+        // idbroker patch: xmlsec leaves OpenSSL errors on this thread's queue
+        // (its key loader tries several formats); left there, they fail the
+        // next TLS read on the thread. Drained on every way out.
+        struct DrainOpenSslErrors;
+        impl Drop for DrainOpenSslErrors {
+            fn drop(&mut self) {
+                drop(openssl::error::ErrorStack::get());
+            }
+        }
+        let _drain = DrainOpenSslErrors;
         let mut xml = XmlParser::default().parse_string(xml_str)?;
 
         // collect ID attribute values and tell libxml about them
