@@ -39,6 +39,7 @@ fn validation(c: &mut Criterion) {
         entity_id: metadata.entity_id.clone(),
         signing_keys: metadata.signing_keys,
         allows_sha1: false,
+        decryption: Default::default(),
     };
     let sp = ServiceEndpoint {
         audiences: vec![TO.sp_entity.into()],

@@ -19,8 +19,12 @@ fn main() {
     let now = idbroker::clock::Clock::now(&idbroker::clock::SystemClock);
     let xml = idp.response(&to, now, |_| {});
     let meta = idbroker::saml::validate_idp_metadata(&idp.metadata(), now).unwrap();
-    let trusted =
-        TrustedIdp { entity_id: meta.entity_id, signing_keys: meta.signing_keys, allows_sha1: false };
+    let trusted = TrustedIdp {
+        entity_id: meta.entity_id,
+        signing_keys: meta.signing_keys,
+        allows_sha1: false,
+        decryption: Default::default(),
+    };
     let sp = ServiceEndpoint {
         audiences: vec![to.sp_entity.into()],
         recipients: vec![to.acs.into()],

@@ -341,6 +341,8 @@ pub async fn register_builtin_provider(
                     valid_until: None,
                     created_at: now,
                     settings: Default::default(),
+                    encryption_mode: Default::default(),
+                    private_keys: Vec::new(),
                 };
                 match store.insert_saml_provider(&provider).await {
                     Ok(()) | Err(StoreError::Conflict(_)) => {}

@@ -266,6 +266,7 @@ fn accepted_mutants_are_well_formed_and_verify_alike_in_libxmlsec1() {
         entity_id: idp.entity_id.clone(),
         signing_keys: vec![signing_key(idp.cert().der_data()).unwrap()],
         allows_sha1: false,
+        decryption: Default::default(),
     };
     let sp = ServiceEndpoint {
         audiences: vec![TO.sp_entity.into()],

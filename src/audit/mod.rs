@@ -49,6 +49,7 @@ const SECRET_PARAMETERS: &[&str] = &[
     "SAMLAssertion",
     "SecretAccessKey",
     "SAMLMetadataDocument",
+    "AddPrivateKey",
     "PolicyDocument",
     "AssumeRolePolicyDocument",
     "PolicyInputList",

@@ -617,7 +617,7 @@ impl CliSignIn {
         };
         let accepted = self
             .sts
-            .accept_browser_response(&posted.saml_response)
+            .accept_browser_response(&posted.saml_response, None)
             .await
             .map_err(|e| CliError::Internal(e.to_string()))?;
         let recorded = self

@@ -48,6 +48,8 @@ pub struct AcsPost<'a> {
     pub browser: Option<&'a str>,
     /// This browser's session cookie, replaced by the new session.
     pub old_session: Option<&'a str>,
+    /// Posted to one provider's own ACS (`/saml/acs/{SAMLProviderUUID}`).
+    pub provider_uuid: Option<&'a str>,
 }
 
 pub enum AcsOutcome {
@@ -149,7 +151,7 @@ impl SamlSignIn {
         post: AcsPost<'_>,
         audit: &mut dyn FlowAudit,
     ) -> Result<AcsOutcome, SamlSignInError> {
-        let accepted = match self.sts.accept_browser_response(post.saml_response).await {
+        let accepted = match self.sts.accept_browser_response(post.saml_response, post.provider_uuid).await {
             Ok(a) => a,
             Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
             Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),

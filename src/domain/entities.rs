@@ -131,6 +131,57 @@ pub struct SamlProvider {
     pub created_at: i64,
     /// Read with the provider; written as its `idbroker:` tags.
     pub settings: ProviderSettings,
+    pub encryption_mode: AssertionEncryptionMode,
+    /// The keys that decrypt its assertions, oldest first (at most two).
+    pub private_keys: Vec<ProviderKey>,
+}
+
+/// AWS's `AssertionEncryptionMode`: whether assertions in clear are taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssertionEncryptionMode {
+    #[default]
+    Allowed,
+    Required,
+}
+
+impl AssertionEncryptionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssertionEncryptionMode::Allowed => "Allowed",
+            AssertionEncryptionMode::Required => "Required",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AssertionEncryptionMode> {
+        match s {
+            "Allowed" => Some(AssertionEncryptionMode::Allowed),
+            "Required" => Some(AssertionEncryptionMode::Required),
+            _ => None,
+        }
+    }
+}
+
+/// A private key that decrypts a provider's assertions, sealed with the
+/// master key (`ProviderKey::seal_context`); its id is what AWS shows.
+#[derive(Clone)]
+pub struct ProviderKey {
+    pub key_id: String,
+    pub sealed: String,
+    pub created_at: i64,
+}
+
+impl ProviderKey {
+    /// The associated data a key is sealed with: a sealed key moved to
+    /// another id does not open.
+    pub fn seal_context(key_id: &str) -> String {
+        format!("saml-provider-key:{key_id}")
+    }
+}
+
+impl std::fmt::Debug for ProviderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderKey").field("key_id", &self.key_id).finish_non_exhaustive()
+    }
 }
 
 /// A SAML provider's switches. AWS's API has no field for them, so they are

@@ -9,8 +9,8 @@ mod session;
 pub use arn::{Arn, ADMINISTRATOR_ACCESS, AWS_MANAGED_POLICY_PREFIX};
 pub use client_address::TrustedProxies;
 pub use entities::{
-    AccessKey, Account, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Principal, ProviderSettings,
-    SamlProvider, Tag,
+    AccessKey, Account, AssertionEncryptionMode, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion,
+    Principal, ProviderKey, ProviderSettings, SamlProvider, Tag,
 };
 pub use ids::{
     account_of_temporary_key, is_name_char, temporary_access_key_id, validate_name, AccountId, EntityKind,

@@ -44,6 +44,12 @@ impl PublicUrl {
     pub fn acs(&self) -> String {
         self.join("/saml/acs")
     }
+
+    /// One provider's own assertion consumer service (AWS's, for encrypted
+    /// assertions), by its `SAMLProviderUUID`.
+    pub fn provider_acs(&self, provider_uuid: &str) -> String {
+        self.join(&format!("/saml/acs/{provider_uuid}"))
+    }
 }
 
 /// The embedded default, `http://127.0.0.1:8080` (already normalised).

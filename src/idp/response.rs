@@ -290,6 +290,7 @@ mod tests {
             entity_id: idp.entity_id.clone(),
             signing_keys: vec![crate::saml::signing_key(&idp.keys().active_certificate).unwrap()],
             allows_sha1: false,
+            decryption: Default::default(),
         };
         let sp = crate::saml::ServiceEndpoint {
             audiences: vec!["https://idb.test/saml/metadata".into()],

@@ -7,14 +7,16 @@ mod response;
 mod sp;
 mod trust;
 pub mod xml;
+mod xmlenc;
 
-pub use response::{verify_response, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
+pub use response::{verify_response, Decryption, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 pub use sp::{claimed_identity, claimed_issuer, redirect_binding, ClaimedIdentity, ServiceProviderUrls};
 pub(crate) use trust::check_certificate;
 pub use trust::{
     signed_part, signing_key, validate_idp_metadata, verify_signed_metadata, IdpMetadata, MetadataError,
     MetadataMemo,
 };
+pub use xmlenc::{certificate_key, decryption_key, seal as encrypt_assertion, ContentCipher};
 
 /// The bounds every SAML message is read within (verified or only claimed).
 const MESSAGE_LIMITS: xml::Limits = xml::Limits { max_depth: 48, max_elements: 4096, max_attributes: 32 };
@@ -66,6 +68,14 @@ pub enum SamlError {
     Replay,
     #[error("response does not answer a request of this browser")]
     InResponseTo,
+    /// One answer for every failure to open an encrypted assertion, and for
+    /// everything wrong with its plaintext until a signature vouches for it.
+    #[error("encrypted assertion could not be decrypted")]
+    Encryption,
+    #[error("encryption algorithm is not allowed")]
+    EncryptionAlgorithm,
+    #[error("assertion is not encrypted, and this provider requires it")]
+    NotEncrypted,
 }
 
 impl From<xml::XmlError> for SamlError {
@@ -92,6 +102,7 @@ impl SamlError {
             SamlError::AuthnStatement => "authn-statement",
             SamlError::Replay => "replay",
             SamlError::InResponseTo => "in-response-to",
+            SamlError::Encryption | SamlError::EncryptionAlgorithm | SamlError::NotEncrypted => "encryption",
         }
     }
 }

@@ -6,9 +6,9 @@
 //! with idbroker's clock.
 use super::dsig::{self, DSIG_NS};
 use super::xml::{self, Document, XML_SPACE};
-use super::{element_children, structure, SamlError, MESSAGE_LIMITS};
+use super::{element_children, structure, xmlenc, SamlError, MESSAGE_LIMITS};
 use chrono::{DateTime, Duration, Utc};
-use openssl::pkey::{PKey, Public};
+use openssl::pkey::{PKey, Private, Public};
 
 pub const SAML_ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub const SAML_PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -26,9 +26,23 @@ pub struct TrustedIdp {
     /// RSA-SHA1 signatures with SHA-1 digests are accepted from this IdP (an
     /// explicit opt-in for IdPs that cannot do better; refused otherwise).
     pub allows_sha1: bool,
+    /// How its assertions may come: in clear, encrypted to these keys, or both.
+    pub decryption: Decryption,
+}
+
+/// A provider's assertion encryption (AWS's `AssertionEncryptionMode` and
+/// its private keys).
+#[derive(Default)]
+pub struct Decryption {
+    /// The keys that open its EncryptedAssertions (two during a rollover);
+    /// none: an encrypted assertion is refused.
+    pub keys: Vec<PKey<Private>>,
+    /// Assertions in clear are refused (`Required`).
+    pub required: bool,
 }
 
 /// Where idbroker expects to be named in a response.
+#[derive(Clone)]
 pub struct ServiceEndpoint {
     /// Accepted `Audience` values (our SP entity id, and AWS's if the provider opts in).
     pub audiences: Vec<String>,
@@ -94,8 +108,14 @@ impl VerifiedAssertion {
 struct Layout {
     response: usize,
     response_signature: Option<usize>,
-    assertion: usize,
-    assertion_signature: Option<usize>,
+    assertion: Carried,
+}
+
+/// How the Response carries its one assertion.
+#[derive(Clone, Copy)]
+enum Carried {
+    Plain(usize),
+    Encrypted(usize),
 }
 
 /// Validates a SAML Response (XML text) for `sp` from `idp`, at `now`.
@@ -110,21 +130,46 @@ pub fn verify_response(
     }
     let doc = xml::parse(xml, MESSAGE_LIMITS).map_err(SamlError::from)?;
     let layout = layout(&doc)?;
-    if layout.response_signature.is_none() && layout.assertion_signature.is_none() {
-        return Err(SamlError::Unsigned);
+    // A Response signature must verify before anything it covers is read,
+    // an encrypted assertion's ciphertext included.
+    if let Some(signature) = layout.response_signature {
+        dsig::verify(&doc, layout.response, signature, &idp.signing_keys, idp.allows_sha1)?;
     }
-    // Every signature present must verify; one of them must cover the Assertion.
-    for (signed, signature) in
-        [(layout.response, layout.response_signature), (layout.assertion, layout.assertion_signature)]
-    {
-        if let Some(signature) = signature {
-            dsig::verify(&doc, signed, signature, &idp.signing_keys, idp.allows_sha1)?;
+    let response_signed = layout.response_signature.is_some();
+    let verified = match layout.assertion {
+        Carried::Plain(_) if idp.decryption.required => return Err(SamlError::NotEncrypted),
+        Carried::Plain(assertion) => checked_assertion(&doc, assertion, response_signed, idp, sp, now)?,
+        Carried::Encrypted(encrypted) => {
+            if idp.decryption.keys.is_empty() {
+                return Err(SamlError::Encryption);
+            }
+            let opened = xmlenc::open(&doc, encrypted, &idp.decryption.keys)?;
+            let text = in_context(&doc, encrypted, &opened.plaintext).ok_or(SamlError::Encryption);
+            // Until a signature vouches for the plaintext (the Response's over
+            // the ciphertext, or the Assertion's own), every failure is the same
+            // one: a padding or parse error must not tell an attacker anything.
+            let vouched = text.and_then(|text| {
+                let inner = xml::parse(&text, MESSAGE_LIMITS)?;
+                let assertion = decrypted_assertion(&inner)?;
+                let signature = assertion_signature(&inner, assertion)?;
+                if !opened.padding_ok || (signature.is_none() && !response_signed) {
+                    return Err(SamlError::Encryption);
+                }
+                if let Some(signature) = signature {
+                    dsig::verify(&inner, assertion, signature, &idp.signing_keys, idp.allows_sha1)?;
+                }
+                Ok(check_assertion(&inner, assertion, idp, sp, now))
+            });
+            match vouched {
+                Ok(checked) => checked?,
+                Err(e) if response_signed => return Err(e),
+                Err(_) => return Err(SamlError::Encryption),
+            }
         }
-    }
+    };
     // From here on only verified elements are read, and the unsigned envelope
     // of an Assertion-signed Response is held to the same rules.
-    let answered = check_envelope(&doc, layout.response, idp, sp, layout.response_signature.is_some())?;
-    let verified = check_assertion(&doc, layout.assertion, idp, sp, now)?;
+    let answered = check_envelope(&doc, layout.response, idp, sp, response_signed)?;
     // The Response and its confirmation must not answer different requests.
     if answered.is_some() && answered != verified.in_response_to {
         return Err(SamlError::InResponseTo);
@@ -132,41 +177,119 @@ pub fn verify_response(
     Ok(verified)
 }
 
-/// Response: Issuer?, Signature?, Extensions?, Status, one Assertion. A
-/// signature anywhere but directly in the Response or the Assertion, a second
-/// assertion anywhere, or an encrypted one, is refused.
+/// A plain Assertion: its own signature (if any) verified, then its claims.
+fn checked_assertion(
+    doc: &Document,
+    assertion: usize,
+    response_signed: bool,
+    idp: &TrustedIdp,
+    sp: &ServiceEndpoint,
+    now: DateTime<Utc>,
+) -> Result<VerifiedAssertion, SamlError> {
+    let signature = assertion_signature(doc, assertion)?;
+    match signature {
+        Some(signature) => dsig::verify(doc, assertion, signature, &idp.signing_keys, idp.allows_sha1)?,
+        None if !response_signed => return Err(SamlError::Unsigned),
+        None => {}
+    }
+    check_assertion(doc, assertion, idp, sp, now)
+}
+
+/// The Assertion's own signature: a direct child, at most one.
+fn assertion_signature(doc: &Document, assertion: usize) -> Result<Option<usize>, SamlError> {
+    let mut found = None;
+    for child in element_children(doc, assertion)? {
+        if doc.is(child, DSIG_NS, "Signature") && found.replace(child).is_some() {
+            return Err(structure("two signatures on the Assertion"));
+        }
+    }
+    Ok(found)
+}
+
+/// The decrypted plaintext as a document of its own, in the namespaces in
+/// scope where it was encrypted (an encrypter serialises the element alone,
+/// so prefixes declared on the Response are not in it): a wrapper element
+/// redeclares them. Exclusive c14n renders only the prefixes an element
+/// uses, so the Assertion's canonical form is the one that was signed.
+fn in_context(doc: &Document, encrypted: usize, plaintext: &[u8]) -> Option<String> {
+    let plaintext = std::str::from_utf8(plaintext).ok()?;
+    let plaintext = match plaintext.strip_prefix("<?xml") {
+        Some(rest) => &rest[rest.find("?>")? + 2..],
+        None => plaintext,
+    };
+    let mut wrapper = String::from("<decrypted");
+    let mut seen: Vec<&str> = Vec::new();
+    let mut at = Some(encrypted);
+    while let Some(e) = at {
+        let element = doc.element(e);
+        for (prefix, uri) in &element.declarations {
+            if !seen.contains(prefix) {
+                seen.push(prefix);
+                let name = if prefix.is_empty() { "xmlns".to_owned() } else { format!("xmlns:{prefix}") };
+                wrapper.push_str(&format!(" {name}=\"{}\"", escape_attribute(doc.uri(*uri))));
+            }
+        }
+        at = element.parent;
+    }
+    wrapper.push('>');
+    wrapper.push_str(plaintext);
+    wrapper.push_str("</decrypted>");
+    Some(wrapper)
+}
+
+fn escape_attribute(value: &str) -> String {
+    value.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+}
+
+/// The one Assertion a decrypted wrapper holds, placed as in a Response.
+fn decrypted_assertion(doc: &Document) -> Result<usize, SamlError> {
+    let [assertion] = element_children(doc, 0)?[..] else {
+        return Err(structure("decrypted content is not one element"));
+    };
+    if !doc.is(assertion, SAML_ASSERTION_NS, "Assertion") {
+        return Err(structure("decrypted content is not an Assertion"));
+    }
+    let signature = assertion_signature(doc, assertion)?;
+    check_places(doc, assertion, &[signature])?;
+    Ok(assertion)
+}
+
+/// Response: Issuer?, Signature?, Extensions?, Status, one Assertion or
+/// EncryptedAssertion. A signature anywhere but directly in the Response or
+/// the Assertion, or a second assertion anywhere, is refused.
 fn layout(doc: &Document) -> Result<Layout, SamlError> {
     let response = 0;
     if !doc.is(response, SAML_PROTOCOL_NS, "Response") {
         return Err(structure("root is not a samlp:Response"));
     }
-    let mut layout =
-        Layout { response, response_signature: None, assertion: usize::MAX, assertion_signature: None };
+    let mut response_signature = None;
+    let mut assertion = None;
     for child in element_children(doc, response)? {
         let e = doc.element(child);
         match (doc.uri(e.ns), e.local) {
             (SAML_ASSERTION_NS, "Issuer") | (SAML_PROTOCOL_NS, "Status" | "Extensions") => {}
-            (DSIG_NS, "Signature") if layout.response_signature.is_none() => {
-                layout.response_signature = Some(child)
+            (DSIG_NS, "Signature") if response_signature.is_none() => response_signature = Some(child),
+            (SAML_ASSERTION_NS, "Assertion") if assertion.is_none() => {
+                assertion = Some(Carried::Plain(child))
             }
-            (SAML_ASSERTION_NS, "Assertion") if layout.assertion == usize::MAX => layout.assertion = child,
-            (SAML_ASSERTION_NS, "EncryptedAssertion") => return Err(structure("encrypted assertion")),
+            (SAML_ASSERTION_NS, "EncryptedAssertion") if assertion.is_none() => {
+                assertion = Some(Carried::Encrypted(child))
+            }
             _ => return Err(structure("unexpected element in the Response")),
         }
     }
-    if layout.assertion == usize::MAX {
-        return Err(structure("no Assertion"));
-    }
-    for child in element_children(doc, layout.assertion)? {
-        if doc.is(child, DSIG_NS, "Signature") {
-            if layout.assertion_signature.is_some() {
-                return Err(structure("two signatures on the Assertion"));
-            }
-            layout.assertion_signature = Some(child);
-        }
-    }
-    // IDs are unique, signatures sit only where found above, and no other
-    // element anywhere is an assertion.
+    let assertion = assertion.ok_or(structure("no assertion"))?;
+    let (carrier, assertion_signature) = match assertion {
+        Carried::Plain(a) => (a, assertion_signature(doc, a)?),
+        Carried::Encrypted(e) => (e, None),
+    };
+    check_places(doc, carrier, &[response_signature, assertion_signature])?;
+    Ok(Layout { response, response_signature, assertion })
+}
+
+/// IDs are unique, signatures sit only at `signatures`, and no element but
+/// `assertion` is an assertion or encrypted SAML element.
+fn check_places(doc: &Document, assertion: usize, signatures: &[Option<usize>]) -> Result<(), SamlError> {
     let mut ids: Vec<&str> = Vec::new();
     for (i, e) in doc.elements.iter().enumerate() {
         if let Some(id) = doc.attribute(i, "ID") {
@@ -176,16 +299,16 @@ fn layout(doc: &Document) -> Result<Layout, SamlError> {
             ids.push(id);
         }
         let signature = doc.uri(e.ns) == DSIG_NS && e.local == "Signature";
-        if signature && Some(i) != layout.response_signature && Some(i) != layout.assertion_signature {
+        if signature && !signatures.contains(&Some(i)) {
             return Err(structure("signature in an unexpected place"));
         }
         let assertion_like =
             matches!(e.local, "Assertion" | "EncryptedAssertion" | "EncryptedAttribute" | "EncryptedID");
-        if assertion_like && i != layout.assertion {
+        if assertion_like && i != assertion {
             return Err(structure("assertion or encrypted element in an unexpected place"));
         }
     }
-    Ok(layout)
+    Ok(())
 }
 
 /// IdPs use ASCII IDs (`_` and hex, `id` and a UUID); XML 1.0's wider name
@@ -445,5 +568,7 @@ fn attributes(doc: &Document, statements: &[usize]) -> Result<Vec<(String, Vec<S
     Ok(out)
 }
 
+#[cfg(test)]
+mod encrypted;
 #[cfg(test)]
 mod tests;

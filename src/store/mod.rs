@@ -27,6 +27,7 @@ pub use cli::CliGrantRow;
 pub use grouped::AssertionUse;
 pub use keys::StoredKey;
 pub use principals::PrincipalUpdate;
+pub use providers::{EncryptionChange, MAX_PROVIDER_KEYS};
 pub use retention::{apply_audit_retention, retention_turn, RetentionError};
 pub use service_providers::StoredServiceProvider;
 

@@ -1,6 +1,6 @@
 //! SAML identity providers registered in an account.
 use super::{get, opt, Result, Store, StoreError};
-use crate::domain::{ProviderSettings, SamlProvider};
+use crate::domain::{AssertionEncryptionMode, ProviderKey, ProviderSettings, SamlProvider};
 use sqlx::any::AnyRow;
 
 /// Providers with their `idbroker:` tags, one row per tag (or one with no
@@ -43,15 +43,61 @@ fn provider(row: &AnyRow) -> Result<SamlProvider> {
         valid_until: opt(row, "valid_until")?,
         created_at: get(row, "created_at")?,
         settings: ProviderSettings::default(),
+        encryption_mode: AssertionEncryptionMode::parse(&get::<String>(row, "assertion_encryption_mode")?)
+            .ok_or(StoreError::Corrupt("assertion encryption mode"))?,
+        private_keys: Vec::new(),
     })
 }
 
+/// What `change_provider_encryption` changes; `None` leaves a part as it is.
+pub struct EncryptionChange<'a> {
+    pub mode: Option<AssertionEncryptionMode>,
+    pub add_key: Option<&'a ProviderKey>,
+    pub remove_key: Option<&'a str>,
+}
+
+/// A provider never has more decryption keys than this (AWS's limit).
+pub const MAX_PROVIDER_KEYS: usize = 2;
+
 impl Store {
+    /// The providers `filter` (on `p`, one parameter) selects, with their
+    /// settings and their decryption keys: two queries, whatever the count.
+    async fn select_providers(&self, filter: &str, value: &str) -> Result<Vec<SamlProvider>> {
+        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE {filter} ORDER BY p.arn"))
+            .bind(value)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut providers = providers_of(&rows)?;
+        if providers.is_empty() {
+            return Ok(providers);
+        }
+        let keys = sqlx::query(&format!(
+            "SELECT k.* FROM saml_provider_keys k JOIN saml_providers p ON p.arn = k.provider_arn
+             WHERE {filter} ORDER BY k.created_at, k.key_id"
+        ))
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &keys {
+            let arn: String = get(row, "provider_arn")?;
+            let key = ProviderKey {
+                key_id: get(row, "key_id")?,
+                sealed: get(row, "sealed_key")?,
+                created_at: get(row, "created_at")?,
+            };
+            if let Some(p) = providers.iter_mut().find(|p| p.arn == arn) {
+                p.private_keys.push(key);
+            }
+        }
+        Ok(providers)
+    }
+
     pub async fn insert_saml_provider(&self, p: &SamlProvider) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, valid_until, created_at, entity_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, valid_until, created_at, entity_id,
+                                         assertion_encryption_mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&p.arn)
         .bind(p.account_id.as_str())
@@ -61,9 +107,13 @@ impl Store {
         .bind(p.valid_until)
         .bind(p.created_at)
         .bind(&p.entity_id)
+        .bind(p.encryption_mode.as_str())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::on_insert("SAML provider"))?;
+        for key in &p.private_keys {
+            insert_key(&mut tx, &p.arn, key).await?;
+        }
         self.commit_change(tx).await
     }
 
@@ -73,40 +123,33 @@ impl Store {
             return Ok(kept);
         }
         let seen = self.cache.generation();
-        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.arn = $1 ORDER BY p.arn"))
-            .bind(arn)
-            .fetch_all(&self.pool)
-            .await?;
-        let found = providers_of(&rows)?.pop().ok_or(StoreError::NotFound("SAML provider"))?;
+        let found = self
+            .select_providers("p.arn = $1", arn)
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound("SAML provider"))?;
         self.cache.put(&self.cache.providers, seen, key, &found);
         Ok(found)
     }
 
     pub async fn list_saml_providers(&self, account_id: &str) -> Result<Vec<SamlProvider>> {
-        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.account_id = $1 ORDER BY p.arn"))
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await?;
-        providers_of(&rows)
+        self.select_providers("p.account_id = $1", account_id).await
     }
 
     /// Every account's providers of external IdPs: all but the built-in
     /// IdP's, which every account has (its keys are the key ring's).
     pub async fn external_saml_providers(&self) -> Result<Vec<SamlProvider>> {
-        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.name <> $1 ORDER BY p.arn"))
-            .bind(crate::domain::BUILTIN_PROVIDER)
-            .fetch_all(&self.pool)
-            .await?;
-        providers_of(&rows)
+        self.select_providers("p.name <> $1", crate::domain::BUILTIN_PROVIDER).await
+    }
+
+    /// The provider with this `SAMLProviderUUID` (its own ACS), if any.
+    pub async fn saml_provider_by_uuid(&self, uuid: &str) -> Result<Option<SamlProvider>> {
+        Ok(self.select_providers("p.uuid = $1", uuid).await?.pop())
     }
 
     /// Providers whose metadata names this IdP entity id, in every account.
     pub async fn saml_providers_by_entity_id(&self, entity_id: &str) -> Result<Vec<SamlProvider>> {
-        let rows = sqlx::query(&format!("{SELECT_PROVIDERS} WHERE p.entity_id = $1 ORDER BY p.arn"))
-            .bind(entity_id)
-            .fetch_all(&self.pool)
-            .await?;
-        providers_of(&rows)
+        self.select_providers("p.entity_id = $1", entity_id).await
     }
 
     pub async fn update_saml_provider(
@@ -139,6 +182,61 @@ impl Store {
             return Err(StoreError::NotFound("SAML provider"));
         }
         sqlx::query("DELETE FROM tags WHERE resource = $1").bind(arn).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM saml_provider_keys WHERE provider_arn = $1")
+            .bind(arn)
+            .execute(&mut *tx)
+            .await?;
         self.commit_change(tx).await
     }
+
+    /// Changes a provider's encryption mode and keys in one transaction:
+    /// `NotFound("private key")` for a key it does not have, `Conflict` when
+    /// it would hold more than `MAX_PROVIDER_KEYS`.
+    pub async fn change_provider_encryption(&self, arn: &str, change: EncryptionChange<'_>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        if let Some(mode) = change.mode {
+            let r = sqlx::query("UPDATE saml_providers SET assertion_encryption_mode = $1 WHERE arn = $2")
+                .bind(mode.as_str())
+                .bind(arn)
+                .execute(&mut *tx)
+                .await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::NotFound("SAML provider"));
+            }
+        }
+        if let Some(key_id) = change.remove_key {
+            let r = sqlx::query("DELETE FROM saml_provider_keys WHERE key_id = $1 AND provider_arn = $2")
+                .bind(key_id)
+                .bind(arn)
+                .execute(&mut *tx)
+                .await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::NotFound("private key"));
+            }
+        }
+        if let Some(key) = change.add_key {
+            insert_key(&mut tx, arn, key).await?;
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM saml_provider_keys WHERE provider_arn = $1")
+                    .bind(arn)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count as usize > MAX_PROVIDER_KEYS {
+                return Err(StoreError::Conflict("private key beyond the limit"));
+            }
+        }
+        self.commit_change(tx).await
+    }
+}
+
+async fn insert_key(tx: &mut super::WriteTx, arn: &str, key: &ProviderKey) -> Result<()> {
+    sqlx::query("INSERT INTO saml_provider_keys (key_id, provider_arn, sealed_key, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&key.key_id)
+        .bind(arn)
+        .bind(&key.sealed)
+        .bind(key.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::on_insert("private key"))?;
+    Ok(())
 }

@@ -27,6 +27,7 @@ pub struct Sts {
     issuer: CredentialIssuer,
     /// Our SP's audience and recipient, limits and clock skew.
     endpoint: ServiceEndpoint,
+    public_url: PublicUrl,
     /// Providers' metadata, checked once per document.
     metadata: MetadataMemo,
     clock: SharedClock,
@@ -51,6 +52,7 @@ impl Sts {
             store,
             issuer,
             endpoint: saml::verification_endpoint(public_url),
+            public_url: public_url.clone(),
             metadata: MetadataMemo::new(METADATA_MEMO_LIMIT),
             clock,
             session_limit,

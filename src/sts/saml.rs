@@ -5,10 +5,10 @@
 use super::session::{issue_role_session, SessionRequest};
 use super::{trust, Sts, StsError};
 use crate::crypto;
-use crate::domain::{Arn, EntityKind, SamlProvider};
+use crate::domain::{Arn, AssertionEncryptionMode, EntityKind, ProviderKey, SamlProvider};
 use crate::iam::policy::{PrincipalType, RequestContext, RequestPrincipal};
 use crate::query::{text, Node, Params};
-use crate::saml::{verify_response, SamlError, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
+use crate::saml::{verify_response, Decryption, SamlError, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 use crate::store::{AssertionUse, Found, StoreError};
 use base64::Engine;
 
@@ -161,26 +161,43 @@ pub(super) fn verification_endpoint(public_url: &crate::domain::PublicUrl) -> Se
     }
 }
 
-/// Verifies a Response against one provider's metadata keys (about 50 µs of
-/// CPU, benches/saml.rs: done in place, as a blocking-pool hand-off would
-/// cost as much again).
-fn verify_with(
-    sts: &Sts,
-    xml: &str,
-    metadata: &str,
-    allows_sha1: bool,
-) -> Result<VerifiedAssertion, StsError> {
+/// Verifies a Response against one provider's metadata keys, decrypting
+/// with its private keys (about 50 µs of CPU for a plain one, benches/saml.rs:
+/// done in place, as a blocking-pool hand-off would cost as much again). The
+/// response may name the shared ACS or the provider's own.
+fn verify_with(sts: &Sts, xml: &str, provider: &SamlProvider) -> Result<VerifiedAssertion, StsError> {
     let now = sts.clock.now();
     let metadata = sts
         .metadata
-        .trusted(metadata, now)
+        .trusted(&provider.metadata, now)
         .map_err(|_| claim_error("The SAML provider's metadata is no longer valid", "issuer"))?;
     let idp = TrustedIdp {
         entity_id: metadata.entity_id.clone(),
         signing_keys: metadata.signing_keys.clone(),
-        allows_sha1,
+        allows_sha1: provider.settings.allow_sha1_signatures,
+        decryption: decryption(sts, provider),
     };
-    verify_response(xml, &idp, &sts.endpoint, now).map_err(rejected)
+    let mut endpoint = sts.endpoint.clone();
+    endpoint.recipients.push(sts.public_url.provider_acs(&provider.uuid));
+    verify_response(xml, &idp, &endpoint, now).map_err(rejected)
+}
+
+/// A provider's encryption mode and its private keys, opened with the master
+/// key. A key that does not open (another master key) is left out and said.
+fn decryption(sts: &Sts, provider: &SamlProvider) -> Decryption {
+    let keys = provider
+        .private_keys
+        .iter()
+        .filter_map(|k| {
+            let pem = sts.issuer.master.open(&k.sealed, &ProviderKey::seal_context(&k.key_id)).ok();
+            let key = pem.and_then(|pem| crate::saml::decryption_key(std::str::from_utf8(&pem).ok()?).ok());
+            if key.is_none() {
+                tracing::warn!(provider = %provider.arn, key_id = %k.key_id, "a private key does not open with this master key");
+            }
+            key
+        })
+        .collect();
+    Decryption { keys, required: provider.encryption_mode == AssertionEncryptionMode::Required }
 }
 
 /// The assertion's use, kept by the replay cache until the assertion's end
@@ -242,14 +259,18 @@ async fn exchange_assertion(sts: &Sts, p: &Params) -> Result<(Vec<Node>, SamlCla
         // a registered provider gives a response its keys did not sign, so no
         // one learns which providers exist.
         Err(StoreError::NotFound(_)) => {
-            let nobody = TrustedIdp { entity_id: String::new(), signing_keys: vec![], allows_sha1: false };
+            let nobody = TrustedIdp {
+                entity_id: String::new(),
+                signing_keys: vec![],
+                allows_sha1: false,
+                decryption: Decryption::default(),
+            };
             let refused = verify_response(&xml, &nobody, &sts.endpoint, sts.clock.now());
             return Err(refused.err().map_or(NOT_OFFERED, rejected));
         }
         Err(e) => return Err(e.into()),
     };
-    let sha1 = provider.settings.allow_sha1_signatures;
-    let assertion = verify_with(sts, &xml, &provider.metadata, sha1)?;
+    let assertion = verify_with(sts, &xml, &provider)?;
     let claims = SamlClaims::of(&assertion)?;
     let ask =
         SessionAsk { duration: p.get("DurationSeconds").is_some().then_some(requested), policy, policy_arns };
@@ -426,37 +447,53 @@ impl Sts {
         }
     }
 
-    /// Verifies a browser's `SAMLResponse` (base64). The providers are found by
-    /// the issuer the response claims; it must verify with the keys of each
-    /// provider whose roles it may use, so one account's provider can never
-    /// vouch for another account's roles.
-    pub async fn accept_browser_response(&self, encoded: &str) -> Result<BrowserAssertion, StsError> {
+    /// Verifies a browser's `SAMLResponse` (base64), posted to the shared ACS
+    /// (`provider_uuid` None: the providers are found by the issuer the
+    /// response claims) or to one provider's own. It must verify with the keys
+    /// of each provider whose roles it may use, so one account's provider can
+    /// never vouch for another account's roles.
+    pub async fn accept_browser_response(
+        &self,
+        encoded: &str,
+        provider_uuid: Option<&str>,
+    ) -> Result<BrowserAssertion, StsError> {
         if encoded.len() > MAX_ASSERTION_CHARS * 2 {
             return Err(rejected(SamlError::TooLarge));
         }
         let xml = decode_assertion(encoded)?;
-        let issuer = crate::saml::claimed_issuer(&xml)
-            .ok_or_else(|| claim_error("The response names no issuer", "issuer"))?;
-        let candidates = self.store.saml_providers_by_entity_id(&issuer).await?;
+        let candidates = match provider_uuid {
+            Some(uuid) => self.store.saml_provider_by_uuid(uuid).await?.into_iter().collect(),
+            None => {
+                let issuer = crate::saml::claimed_issuer(&xml)
+                    .ok_or_else(|| claim_error("The response names no issuer", "issuer"))?;
+                self.store.saml_providers_by_entity_id(&issuer).await?
+            }
+        };
         if candidates.is_empty() {
             return Err(claim_error("No SAML provider is registered for this issuer", "issuer"));
         }
         let mut verified: Vec<SamlProvider> = Vec::new();
         let mut assertion = None;
         let mut failure = None;
-        // (metadata, SHA-1 allowed, verified)
-        let mut tried: Vec<(String, bool, bool)> = Vec::new();
+        // Providers registered with the same metadata, switches and keys
+        // share one verification: (what decides it, verified).
+        let mut tried: Vec<(String, bool)> = Vec::new();
         for provider in candidates {
-            let sha1 = provider.settings.allow_sha1_signatures;
-            // Providers registered with the same metadata share one verification.
-            if let Some((_, _, ok)) = tried.iter().find(|(m, s, _)| *m == provider.metadata && *s == sha1) {
+            let decides = format!(
+                "{}|{}|{:?}|{}",
+                provider.settings.allow_sha1_signatures,
+                provider.encryption_mode.as_str(),
+                provider.private_keys.iter().map(|k| &k.key_id).collect::<Vec<_>>(),
+                provider.metadata
+            );
+            if let Some((_, ok)) = tried.iter().find(|(d, _)| *d == decides) {
                 if *ok {
                     verified.push(provider);
                 }
                 continue;
             }
-            let outcome = verify_with(self, &xml, &provider.metadata, sha1);
-            tried.push((provider.metadata.clone(), sha1, outcome.is_ok()));
+            let outcome = verify_with(self, &xml, &provider);
+            tried.push((decides, outcome.is_ok()));
             match outcome {
                 Ok(a) => {
                     assertion.get_or_insert(a);

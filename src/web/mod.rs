@@ -237,6 +237,7 @@ impl HttpServer {
                 .route("/saml/metadata", web::get().to(sp::metadata))
                 .route("/saml/login", web::get().to(sp::login))
                 .route("/saml/acs", web::post().to(sp::acs))
+                .route("/saml/acs/{provider_uuid}", web::post().to(sp::provider_acs))
                 .route("/idp/metadata", web::get().to(idp::metadata))
                 .route("/idp/sso", web::get().to(idp::sso_redirect))
                 .route("/idp/sso", web::post().to(idp::sso_post))

@@ -48,6 +48,26 @@ pub async fn acs(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageFailure> {
+    accept_response(req, state, payload, None).await
+}
+
+/// `POST /saml/acs/{SAMLProviderUUID}`: one provider's own ACS (AWS's form
+/// for encrypted assertions); the response is checked with that provider only.
+pub async fn provider_acs(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+    provider_uuid: web::Path<String>,
+) -> Result<HttpResponse, PageFailure> {
+    accept_response(req, state, payload, Some(provider_uuid.into_inner())).await
+}
+
+async fn accept_response(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+    provider_uuid: Option<String>,
+) -> Result<HttpResponse, PageFailure> {
     let form = Form::read(&req, payload, ACS_FORM_LIMIT).await?;
     let saml_response =
         form.get("SAMLResponse")?.ok_or_else(|| PageFailure::bad_request("SAMLResponse is missing."))?;
@@ -58,6 +78,7 @@ pub async fn acs(
         relay_state: form.get("RelayState")?.and_then(same_origin_path).map(str::to_owned),
         browser: browser.as_deref(),
         old_session: old_session.as_deref(),
+        provider_uuid: provider_uuid.as_deref(),
     };
     let mut audit = Recorder::new(&state, &req);
     match state.saml_signin.accept(post, &mut audit).await.map_err(|e| audit.failure(e.into()))? {

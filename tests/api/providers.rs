@@ -119,3 +119,72 @@ async fn untrustworthy_metadata_is_refused_with_the_reason() {
     let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
     assert_eq!(r.all("Arn"), vec![BUILTIN]);
 }
+
+const KEY_A: &str = include_str!("../keys/encryption/sp-a.key");
+const KEY_B: &str = include_str!("../keys/encryption/sp-b.key");
+
+/// AWS's 2025 encryption settings: up to two private keys, never returned,
+/// never in the audit record; `Required` needs a key.
+#[tokio::test]
+async fn private_keys_and_the_encryption_mode() {
+    let app = spawn_app().await;
+    let doc = metadata(&certificate(2048), "");
+    let create = |extra: &'static [(&'static str, &'static str)]| {
+        let mut pairs =
+            vec![("Action", "CreateSAMLProvider"), ("Name", "Corp"), ("SAMLMetadataDocument", doc.as_str())];
+        pairs.extend_from_slice(extra);
+        pairs
+    };
+    app.admin(&create(&[("AssertionEncryptionMode", "Required")])).await.err(400, "InvalidInput");
+    app.admin(&create(&[("AssertionEncryptionMode", "Sometimes"), ("AddPrivateKey", KEY_A)]))
+        .await
+        .err(400, "InvalidInput");
+    app.admin(&create(&[(
+        "AddPrivateKey",
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+    )]))
+    .await
+    .err(400, "InvalidInput");
+    app.admin(&create(&[("AssertionEncryptionMode", "Required"), ("AddPrivateKey", KEY_A)])).await.ok();
+    let r = app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)]).await;
+    assert_eq!(r.text("AssertionEncryptionMode").as_deref(), Some("Required"));
+    let first = r.all("KeyId");
+    assert_eq!(first.len(), 1);
+    assert!(
+        (22..=64).contains(&first[0].len())
+            && first[0].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    );
+    assert!(r.text("Timestamp").is_some());
+    assert!(!r.body.contains("PRIVATE KEY") && !r.body.contains(&KEY_A[40..80]));
+
+    // A second key for a rollover; a third is over the limit.
+    update(&app, &[("AddPrivateKey", KEY_B)]).await.ok();
+    update(&app, &[("AddPrivateKey", KEY_A)]).await.err(409, "LimitExceeded");
+    // Removing a key it does not have, or the last key while Required, is refused.
+    update(&app, &[("RemovePrivateKey", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")]).await.err(400, "InvalidInput");
+    let r = app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)]).await;
+    let both = r.all("KeyId");
+    assert_eq!(both.len(), 2);
+    update(&app, &[("RemovePrivateKey", &both[0])]).await.ok();
+    update(&app, &[("RemovePrivateKey", &both[1])]).await.err(400, "InvalidInput");
+    update(&app, &[("RemovePrivateKey", &both[1]), ("AssertionEncryptionMode", "Allowed")]).await.ok();
+    let r = app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", ARN)]).await;
+    assert_eq!(r.text("AssertionEncryptionMode").as_deref(), Some("Allowed"));
+    assert!(r.all("KeyId").is_empty());
+    // The metadata stays as it was: UpdateSAMLProvider no longer needs it.
+    assert!(r.text("SAMLMetadataDocument").unwrap().contains("idp.example.com"));
+
+    // The audit keeps that a key was added, never the key.
+    let event = app
+        .audit_event(|e| {
+            e["eventName"] == "UpdateSAMLProvider" && e["requestParameters"]["AddPrivateKey"].is_string()
+        })
+        .await;
+    assert_eq!(event["requestParameters"]["AddPrivateKey"], "HIDDEN_DUE_TO_SECURITY_REASONS");
+}
+
+async fn update(app: &TestApp, pairs: &[(&str, &str)]) -> Reply {
+    let mut all = vec![("Action", "UpdateSAMLProvider"), ("SAMLProviderArn", ARN)];
+    all.extend_from_slice(pairs);
+    app.admin(&all).await
+}

@@ -2,20 +2,21 @@
 //! tests/support), then changed the way attacks and real IdPs change them.
 #[path = "../../../tests/support/test_idp.rs"]
 #[allow(dead_code)]
-mod test_idp;
+pub(super) mod test_idp;
 
 use super::*;
 use test_idp::{offline_now as now, TestIdp, OFFLINE as TO};
 
-fn trusted(idp: &TestIdp) -> TrustedIdp {
+pub(super) fn trusted(idp: &TestIdp) -> TrustedIdp {
     TrustedIdp {
         entity_id: idp.entity_id.clone(),
         signing_keys: vec![crate::saml::signing_key(idp.cert().der_data()).unwrap()],
         allows_sha1: false,
+        decryption: Default::default(),
     }
 }
 
-fn endpoint() -> ServiceEndpoint {
+pub(super) fn endpoint() -> ServiceEndpoint {
     ServiceEndpoint {
         audiences: vec![TO.sp_entity.into()],
         recipients: vec![TO.acs.into()],
@@ -28,7 +29,7 @@ fn verify(idp: &TestIdp, xml: &str) -> Result<VerifiedAssertion, SamlError> {
     verify_response(xml, &trusted(idp), &endpoint(), now())
 }
 
-fn genuine(idp: &TestIdp) -> String {
+pub(super) fn genuine(idp: &TestIdp) -> String {
     idp.response(&TO, now(), |_| {})
 }
 
@@ -38,7 +39,7 @@ fn span(xml: &str, open: &str, close: &str) -> (usize, usize) {
     (start, start + xml[start..].find(close).unwrap() + close.len())
 }
 
-fn code(result: Result<VerifiedAssertion, SamlError>) -> &'static str {
+pub(super) fn code(result: Result<VerifiedAssertion, SamlError>) -> &'static str {
     match result {
         Ok(_) => "accepted",
         Err(e) => e.check(),
