@@ -4,15 +4,17 @@
 # PostgreSQL for the test suite, Python's venv for the client suite,
 # Chromium with its WebDriver for the browser test, and the SAML peers of
 # tests/interop/test_saml_peers.py: xmlsec1, Lasso, Node.js for xml-crypto,
-# and the headers that lxml and python-xmlsec build against (OpenLDAP:
-# scripts/openldap.sh).
+# the SPs of tests/interop/test_sp_conformance.py (Apache with mod_auth_mellon
+# and mod_shib, shibd), and the headers that lxml and python-xmlsec build
+# against (OpenLDAP: scripts/openldap.sh).
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
 packages=(pkg-config libssl-dev libxmlsec1-dev libclang-dev clang build-essential)
 if [[ ${1:-} == --test ]]; then
   packages+=(postgresql postgresql-client python3-venv chromium chromium-driver
-    xmlsec1 python3-lasso python3-dev libxml2-dev libxslt1-dev nodejs haproxy faketime)
+    xmlsec1 python3-lasso python3-dev libxml2-dev libxslt1-dev nodejs haproxy faketime
+    apache2 libapache2-mod-auth-mellon libapache2-mod-shib shibboleth-sp-utils)
   # Some images bring Node.js with npm in one package that conflicts with Debian's npm.
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

@@ -169,6 +169,10 @@ pub struct ServiceProviderSettings {
     /// with `WantAssertionsSigned="true"`).
     #[serde(default)]
     pub sign_assertions: bool,
+    /// PEM certificate to encrypt this SP's assertions to (AES-256-GCM);
+    /// an SP's metadata can ask for it too (`KeyDescriptor use="encryption"`).
+    #[serde(default)]
+    pub encryption_certificate: String,
 }
 
 /// The user filter default; with `kind = "active_directory"` it stands for

@@ -12,7 +12,7 @@ use crate::directory::{Directory, LdapDirectory};
 use crate::domain::{AccountId, SamlProvider, BUILTIN_PROVIDER};
 use crate::iam::IamService;
 use crate::idp::roles::RoleRule;
-use crate::idp::{Acs, IdentityProvider, IdpKeys, ServiceProvider};
+use crate::idp::{Acs, IdentityProvider, IdpKeys, ServiceProvider, SpEncryption};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
@@ -70,6 +70,22 @@ pub async fn services(settings: &Settings, clock: SharedClock) -> anyhow::Result
 /// The built-in IdP with its keys, the SPs it serves (idbroker's own SP
 /// first, whose requests are signed with the IdP's keys) and the configured
 /// role rules.
+/// A configured SP's `encryption_certificate` (PEM), when set.
+fn configured_encryption(
+    sp: &crate::config::ServiceProviderSettings,
+) -> anyhow::Result<Option<SpEncryption>> {
+    if sp.encryption_certificate.trim().is_empty() {
+        return Ok(None);
+    }
+    let named = if sp.entity_id.is_empty() { &sp.metadata_file } else { &sp.entity_id };
+    let der = openssl::x509::X509::from_pem(sp.encryption_certificate.as_bytes())
+        .and_then(|c| c.to_der())
+        .with_context(|| format!("idp.service_providers `{named}`: encryption_certificate is not PEM"))?;
+    let encryption =
+        SpEncryption::new(&der, &[]).map_err(|e| anyhow::anyhow!("idp.service_providers `{named}`: {e}"))?;
+    Ok(Some(encryption))
+}
+
 fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow::Result<IdentityProvider> {
     let own = ServiceProviderUrls::new(&settings.server.public_url);
     let mut sps = vec![ServiceProvider {
@@ -78,6 +94,7 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
         signing_certificate: None,
         sign_assertions: false,
         slo: None,
+        encryption: None,
     }];
     for sp in &settings.idp.service_providers {
         if !sp.metadata_file.is_empty() {
@@ -87,6 +104,9 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
                 format!("idp.service_providers: {} is not usable SP metadata", sp.metadata_file)
             })?;
             registered.sign_assertions |= sp.sign_assertions;
+            if let Some(encryption) = configured_encryption(sp)? {
+                registered.encryption = Some(encryption);
+            }
             sps.push(registered);
             continue;
         }
@@ -105,6 +125,7 @@ fn identity_provider(settings: &Settings, keys: Arc<Shared<IdpKeys>>) -> anyhow:
             signing_certificate,
             sign_assertions: sp.sign_assertions,
             slo: None,
+            encryption: configured_encryption(sp)?,
         });
     }
     Ok(IdentityProvider::new(&settings.server.public_url, keys, sps, settings.idp.session_duration))

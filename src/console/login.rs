@@ -400,7 +400,9 @@ impl DirectoryLogin {
         };
         let authn_class = request.options.authn.asserted_class(multi_factor_used).to_owned();
         let idp = self.idp.clone();
-        let sign_assertion = idp.service_provider(&request.sp_entity_id).is_some_and(|s| s.sign_assertions);
+        let sp = idp.service_provider(&request.sp_entity_id);
+        let sign_assertion = sp.as_ref().is_some_and(|s| s.sign_assertions);
+        let encryption = sp.and_then(|s| s.encryption);
         // Signing is CPU work: off the async threads, with what it needs moved in.
         let participant = Participant {
             sp: request.sp_entity_id.clone(),
@@ -424,6 +426,7 @@ impl DirectoryLogin {
                 &request.acs_url,
                 request.request_id.as_deref(),
                 sign_assertion,
+                encryption.as_ref(),
                 now,
             );
             (user, request, signed)

@@ -42,6 +42,7 @@ async fn fixture() -> Fixture {
         acs: vec![crate::idp::Acs { index: 0, url: ACS.into() }],
         signing_certificate: None,
         sign_assertions: false,
+        encryption: None,
         slo: None,
     };
     let public_url = PublicUrl::parse("http://127.0.0.1:8080").unwrap();

@@ -23,6 +23,7 @@ pub use response::Subject;
 pub use sp_metadata::parse_sp_metadata;
 
 use crate::crypto::{KeyError, Shared, SigningKey};
+use crate::saml::ContentCipher;
 use base64::Engine;
 use std::sync::Arc;
 
@@ -76,6 +77,57 @@ pub struct ServiceProvider {
     pub sign_assertions: bool,
     /// Single Logout, when the SP takes part.
     pub slo: Option<SloEndpoint>,
+    /// Its assertions are encrypted, when it asks for that.
+    pub encryption: Option<SpEncryption>,
+}
+
+/// How assertions for an SP are encrypted: to the certificate of its
+/// metadata's `KeyDescriptor use="encryption"` (or the operator's), with the
+/// content cipher it reads (AES-256-GCM unless it lists only CBC).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SpEncryption {
+    /// Base64 DER of an RSA certificate.
+    pub certificate: String,
+    /// The content-encryption algorithm's URI.
+    pub method: String,
+}
+
+impl SpEncryption {
+    /// For an RSA certificate (DER), with the best content cipher of those
+    /// `listed` (an SP that lists none reads AES-256-GCM).
+    pub fn new(certificate: &[u8], listed: &[&str]) -> Result<SpEncryption, String> {
+        if crate::saml::certificate_key(certificate).is_none() {
+            return Err("the encryption certificate must be an RSA certificate".into());
+        }
+        let preference = [
+            ContentCipher::Aes256Gcm,
+            ContentCipher::Aes128Gcm,
+            ContentCipher::Aes256Cbc,
+            ContentCipher::Aes128Cbc,
+        ];
+        let known: Vec<ContentCipher> =
+            listed.iter().filter_map(|uri| ContentCipher::from_uri(uri)).collect();
+        let method = match preference.into_iter().find(|c| known.contains(c)) {
+            Some(c) => c,
+            None => ContentCipher::Aes256Gcm,
+        };
+        Ok(SpEncryption {
+            certificate: base64::engine::general_purpose::STANDARD.encode(certificate),
+            method: method.uri().to_owned(),
+        })
+    }
+
+    /// The SHA-256 (hex) of the certificate, as operators compare them.
+    pub fn fingerprint(&self) -> String {
+        let der = base64::engine::general_purpose::STANDARD.decode(&self.certificate).unwrap_or_default();
+        crate::crypto::sha256_hex(&der)
+    }
+
+    /// The recipient's key and the cipher, for `saml::encrypt_assertion`.
+    pub(crate) fn parts(&self) -> Option<(openssl::pkey::PKey<openssl::pkey::Public>, ContentCipher)> {
+        let der = base64::engine::general_purpose::STANDARD.decode(&self.certificate).ok()?;
+        Some((crate::saml::certificate_key(&der)?, ContentCipher::from_uri(&self.method)?))
+    }
 }
 
 /// The built-in IdP's keys: the active one signs; the metadata publishes its

@@ -36,6 +36,12 @@ fn from_stored(s: &StoredServiceProvider) -> Result<ServiceProvider, RegistryErr
         signing_certificate,
         sign_assertions: s.sign_assertions,
         slo: s.slo.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+        encryption: match &s.encryption {
+            Some(j) => Some(
+                serde_json::from_str(j).map_err(|_| RegistryError::Invalid("stored encryption".into()))?,
+            ),
+            None => None,
+        },
     })
 }
 
@@ -52,6 +58,7 @@ pub fn to_stored(sp: &ServiceProvider, metadata: Option<String>, now: i64) -> St
             .map(|c| base64::engine::general_purpose::STANDARD.encode(c)),
         sign_assertions: sp.sign_assertions,
         slo: sp.slo.as_ref().and_then(|e| serde_json::to_string(e).ok()),
+        encryption: sp.encryption.as_ref().and_then(|e| serde_json::to_string(e).ok()),
         metadata,
         metadata_url: None,
         refreshed_at: None,

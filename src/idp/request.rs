@@ -266,6 +266,7 @@ mod tests {
             ],
             signing_certificate: None,
             sign_assertions: false,
+            encryption: None,
             slo: None,
         };
         let acs = |attributes: &str| acs_url(&sp, &request(attributes, "").0);

@@ -10,7 +10,7 @@
 //! `attr`, which drop characters XML cannot carry and escape the rest: a
 //! directory value can never add markup to a signed assertion. idbroker's own
 //! SP verifies these responses with xmlsec in every sign-in test.
-use super::{IdentityProvider, IdpError, SamlStatus};
+use super::{IdentityProvider, IdpError, SamlStatus, SpEncryption};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 
@@ -99,7 +99,8 @@ fn attribute(out: &mut String, name: &str, values: &[String]) {
 impl IdentityProvider {
     /// A signed Response for `subject`, for the SP `audience` at `acs_url`;
     /// returns the XML text. With `sign_assertion`, the Assertion carries a
-    /// signature of its own too (for SPs that want it).
+    /// signature of its own too (for SPs that want it); with `encrypt_to`,
+    /// it is signed and then encrypted to the SP.
     pub fn issue(
         &self,
         subject: &Subject<'_>,
@@ -107,6 +108,7 @@ impl IdentityProvider {
         acs_url: &str,
         in_response_to: Option<&str>,
         sign_assertion: bool,
+        encrypt_to: Option<&SpEncryption>,
         now: DateTime<Utc>,
     ) -> Result<String, IdpError> {
         let (issued, until) = (instant(now), instant(now + Duration::seconds(LIFETIME_SECONDS)));
@@ -148,11 +150,20 @@ impl IdentityProvider {
             attribute(&mut assertion, &format!("PrincipalTag:{key}"), std::slice::from_ref(value));
         }
         assertion.push_str("</saml:AttributeStatement></saml:Assertion>");
-        if sign_assertion {
+        // An encrypted Assertion is signed itself too: an SP reads it after
+        // decryption, apart from the Response around it.
+        if sign_assertion || encrypt_to.is_some() {
             // The Assertion is canonical on its own (it declares its prefix);
             // its Signature goes right after its Issuer, as the schema wants.
             let signature = self.enveloped_signature(&assertion_id, &assertion)?;
             assertion.insert_str(issuer_end, &signature);
+        }
+        if let Some(sp) = encrypt_to {
+            let (key, cipher) = sp
+                .parts()
+                .ok_or_else(|| IdpError::Signing("the SP's encryption certificate is unusable".into()))?;
+            assertion = crate::saml::encrypt_assertion(assertion.as_bytes(), &key, cipher)
+                .map_err(|e| IdpError::Signing(e.to_string()))?;
         }
 
         let status =
@@ -275,17 +286,19 @@ mod tests {
             tags: &tags,
         };
         let now = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap();
-        let issue = |sign_assertion| {
+        let issue_to = |sign_assertion, encryption: Option<&SpEncryption>| {
             idp.issue(
                 &subject,
                 "https://idb.test/saml/metadata",
                 "https://idb.test/saml/acs",
                 Some("_q\"1"),
                 sign_assertion,
+                encryption,
                 now,
             )
             .unwrap()
         };
+        let issue = |sign_assertion| issue_to(sign_assertion, None);
         let trusted = crate::saml::TrustedIdp {
             entity_id: idp.entity_id.clone(),
             signing_keys: vec![crate::saml::signing_key(&idp.keys().active_certificate).unwrap()],
@@ -323,5 +336,40 @@ mod tests {
         assert_eq!(verified.name_id(), "bob<&>");
         let forged = assertion_only.replace("bob&lt;&amp;&gt;", "admin");
         assert!(crate::saml::verify_response(&forged, &trusted, &sp, now).is_err());
+
+        // Encrypted to an SP (GCM by default, CBC for one that lists only
+        // it): no claim in clear, and the SP's key opens a signed Assertion.
+        let cert =
+            openssl::x509::X509::from_pem(include_bytes!("../../tests/keys/encryption/sp-a.crt")).unwrap();
+        let key = crate::saml::decryption_key(include_str!("../../tests/keys/encryption/sp-a.key")).unwrap();
+        let decrypting = crate::saml::TrustedIdp {
+            decryption: crate::saml::Decryption { keys: vec![key], required: true },
+            ..trusted
+        };
+        for (listed, method) in [
+            (vec![], "xmlenc11#aes256-gcm"),
+            (vec!["http://www.w3.org/2001/04/xmlenc#aes128-cbc"], "xmlenc#aes128-cbc"),
+        ] {
+            let encryption = SpEncryption::new(&cert.to_der().unwrap(), &listed).unwrap();
+            let sealed = issue_to(false, Some(&encryption));
+            assert!(
+                sealed.contains(method) && !sealed.contains("bob&lt;") && !sealed.contains("<saml:Assertion")
+            );
+            let verified = crate::saml::verify_response(&sealed, &decrypting, &sp, now).unwrap();
+            assert_eq!(verified.name_id(), "bob<&>");
+        }
+        // Only an RSA certificate can be encrypted to.
+        let (ec_key, _) = (
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap(),
+            )
+            .unwrap(),
+            (),
+        );
+        let ec_key = openssl::pkey::PKey::from_ec_key(ec_key).unwrap();
+        let mut builder = openssl::x509::X509::builder().unwrap();
+        builder.set_pubkey(&ec_key).unwrap();
+        builder.sign(&ec_key, openssl::hash::MessageDigest::sha256()).unwrap();
+        assert!(SpEncryption::new(&builder.build().to_der().unwrap(), &[]).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! Service providers registered by their metadata (AWS's, for example).
-use super::{Acs, ServiceProvider, SloEndpoint};
+use super::{Acs, ServiceProvider, SloEndpoint, SpEncryption};
 use crate::saml::{check_certificate, MetadataError};
 use samael::metadata::EntityDescriptor;
 
@@ -41,6 +41,26 @@ pub fn parse_sp_metadata(xml: &str) -> Result<ServiceProvider, MetadataError> {
         None
     };
     let sign_assertions = descriptors.iter().any(|d| d.want_assertions_signed == Some(true));
+    // Encrypted assertions only for an SP that says so: a KeyDescriptor
+    // without `use` serves signing too, and many SPs cannot decrypt.
+    let encryption = match descriptors
+        .iter()
+        .flat_map(|d| d.key_descriptors.iter().flatten())
+        .find(|k| k.key_use.as_deref() == Some("encryption"))
+    {
+        None => None,
+        Some(k) => {
+            let certificate = k.key_info.x509_data.iter().flat_map(|x| x.certificates.iter()).next().ok_or(
+                MetadataError::Malformed("an encryption KeyDescriptor without a certificate".into()),
+            )?;
+            let listed: Vec<&str> =
+                k.encryption_methods.iter().flatten().map(|m| m.algorithm.as_str()).collect();
+            Some(
+                SpEncryption::new(&check_certificate(certificate)?, &listed)
+                    .map_err(MetadataError::Malformed)?,
+            )
+        }
+    };
     // Single Logout: the Redirect binding when offered, else POST.
     let slo_services: Vec<_> =
         descriptors.iter().flat_map(|d| d.single_logout_services.iter().flatten()).collect();
@@ -52,7 +72,7 @@ pub fn parse_sp_metadata(xml: &str) -> Result<ServiceProvider, MetadataError> {
             post: *binding == POST_BINDING,
         })
     });
-    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions, slo })
+    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions, slo, encryption })
 }
 
 #[cfg(test)]
@@ -68,5 +88,31 @@ mod tests {
         assert!(m.signing_certificate.is_none());
         assert!(m.sign_assertions, "AWS's metadata asks for signed assertions");
         assert!(matches!(parse_sp_metadata("<!DOCTYPE x><x/>"), Err(MetadataError::Doctype)));
+        assert!(m.encryption.is_none(), "no KeyDescriptor use=\"encryption\": nothing is encrypted");
+    }
+
+    /// An SP with a `KeyDescriptor use="encryption"` gets encrypted
+    /// assertions, with the best content cipher it lists.
+    #[test]
+    fn an_encryption_key_descriptor_asks_for_encrypted_assertions() {
+        let pem = include_str!("../../tests/keys/encryption/sp-a.crt");
+        let cert: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let metadata = |methods: &str| {
+            format!(
+                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://sp.test">
+  <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>{methods}</md:KeyDescriptor>
+    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp.test/acs" index="0"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>"#
+            )
+        };
+        let method =
+            |methods: &str| parse_sp_metadata(&metadata(methods)).unwrap().encryption.unwrap().method;
+        assert_eq!(method(""), "http://www.w3.org/2009/xmlenc11#aes256-gcm");
+        let cbc_only = r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/><md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#;
+        assert_eq!(method(cbc_only), "http://www.w3.org/2001/04/xmlenc#aes256-cbc");
+        let both = r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm"/>"#;
+        assert_eq!(method(both), "http://www.w3.org/2009/xmlenc11#aes128-gcm");
     }
 }

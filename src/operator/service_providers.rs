@@ -4,7 +4,7 @@
 //! poll.
 use super::{OperatorApi, Output, RefreshFailure};
 use crate::iam::{Caller, IamError};
-use crate::idp::{parse_sp_metadata, to_stored, Acs, RegistryError, ServiceProvider};
+use crate::idp::{parse_sp_metadata, to_stored, Acs, RegistryError, ServiceProvider, SpEncryption};
 use crate::query::{text, Member, Node, Params};
 use crate::store::StoreError;
 
@@ -30,6 +30,16 @@ fn sign_assertions(p: &Params) -> Result<bool, IamError> {
         Some("true") => Ok(true),
         Some(other) => Err(IamError::InvalidInput(format!("SignAssertions `{other}` must be true or false"))),
     }
+}
+
+/// `EncryptionCertificate` (PEM): assertions for the SP are encrypted to it
+/// (AES-256-GCM), whatever its metadata says.
+fn encryption(p: &Params) -> Result<Option<SpEncryption>, IamError> {
+    let Some(pem) = p.get("EncryptionCertificate") else { return Ok(None) };
+    let der = openssl::x509::X509::from_pem(pem.as_bytes())
+        .and_then(|c| c.to_der())
+        .map_err(|_| IamError::InvalidInput("EncryptionCertificate must be one PEM certificate".into()))?;
+    SpEncryption::new(&der, &[]).map(Some).map_err(IamError::InvalidInput)
 }
 
 fn from_metadata(document: &str) -> Result<ServiceProvider, String> {
@@ -62,7 +72,14 @@ fn from_fields(p: &Params) -> Result<ServiceProvider, IamError> {
             })?)
         }
     };
-    Ok(ServiceProvider { entity_id, acs, signing_certificate, sign_assertions: false, slo: None })
+    Ok(ServiceProvider {
+        entity_id,
+        acs,
+        signing_certificate,
+        sign_assertions: false,
+        slo: None,
+        encryption: None,
+    })
 }
 
 impl OperatorApi {
@@ -72,6 +89,9 @@ impl OperatorApi {
         self.allow(caller, action).await?;
         let Registration { mut sp, metadata, url } = self.registration(p).await?;
         sp.sign_assertions |= sign_assertions(p)?;
+        if let Some(encryption) = encryption(p)? {
+            sp.encryption = Some(encryption);
+        }
         if self.idp.is_configured(&sp.entity_id) {
             return Err(RegistryError::Configured(sp.entity_id).into());
         }
@@ -207,6 +227,11 @@ impl OperatorApi {
                     text("SignAssertions", sp.sign_assertions.to_string()),
                     text("Source", if registered { "database" } else { "configuration" }),
                 ];
+                // Its assertions are encrypted: with what, to which certificate.
+                if let Some(e) = &sp.encryption {
+                    fields.push(text("EncryptionMethod", e.method.clone()));
+                    fields.push(text("EncryptionCertificateSHA256", e.fingerprint()));
+                }
                 // Registered by URL: where from, and how the last refresh went.
                 if let Some(row) =
                     stored.iter().find(|r| r.entity_id == sp.entity_id && r.metadata_url.is_some())

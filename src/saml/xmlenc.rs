@@ -262,7 +262,8 @@ fn decrypt_content(method: ContentCipher, key: &[u8], data: &[u8]) -> Result<Ope
 /// Encrypts `plaintext` (a signed Assertion, serialised with its own
 /// namespace declarations) to `recipient` as an `saml:EncryptedAssertion`:
 /// a fresh content key, wrapped with RSA-OAEP (MGF1 and digest SHA-1, the
-/// form every SP reads).
+/// form every SP reads). The text is in exclusive canonical form (the IdP
+/// signs the Response around it as written).
 pub fn seal(plaintext: &[u8], recipient: &PKey<Public>, method: ContentCipher) -> Result<String, SamlError> {
     let cipher = method.cipher();
     let mut key = vec![0; cipher.key_len()];
@@ -295,9 +296,10 @@ pub fn seal(plaintext: &[u8], recipient: &PKey<Public>, method: ContentCipher) -
         concat!(
             r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">"#,
             r#"<xenc:EncryptedData xmlns:xenc="{xenc}" Type="{element}">"#,
-            r#"<xenc:EncryptionMethod Algorithm="{method}"/>"#,
+            r#"<xenc:EncryptionMethod Algorithm="{method}"></xenc:EncryptionMethod>"#,
             r#"<ds:KeyInfo xmlns:ds="{ds}"><xenc:EncryptedKey>"#,
-            r#"<xenc:EncryptionMethod Algorithm="{transport}"><ds:DigestMethod Algorithm="{sha1}"/></xenc:EncryptionMethod>"#,
+            r#"<xenc:EncryptionMethod Algorithm="{transport}"><ds:DigestMethod Algorithm="{sha1}"></ds:DigestMethod>"#,
+            r#"</xenc:EncryptionMethod>"#,
             r#"<xenc:CipherData><xenc:CipherValue>{key}</xenc:CipherValue></xenc:CipherData>"#,
             r#"</xenc:EncryptedKey></ds:KeyInfo>"#,
             r#"<xenc:CipherData><xenc:CipherValue>{data}</xenc:CipherValue></xenc:CipherData>"#,

@@ -13,6 +13,8 @@ pub struct StoredServiceProvider {
     pub sign_assertions: bool,
     /// JSON of its SingleLogoutService, when it has one.
     pub slo: Option<String>,
+    /// JSON of the certificate and method its assertions are encrypted with.
+    pub encryption: Option<String>,
     /// The metadata document it was registered from, if any.
     pub metadata: Option<String>,
     /// Where that document is fetched again from, on a schedule.
@@ -31,6 +33,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<StoredServiceProvider> {
         signing_certificate: opt(r, "signing_certificate")?,
         sign_assertions: get::<i64>(r, "sign_assertions")? != 0,
         slo: opt(r, "slo")?,
+        encryption: opt(r, "encryption")?,
         metadata: opt(r, "metadata")?,
         metadata_url: opt(r, "metadata_url")?,
         refreshed_at: opt(r, "refreshed_at")?,
@@ -42,7 +45,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<StoredServiceProvider> {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Binds $1 to $8: the entity id, what the registration says, and its source.
+/// Binds $1 to $9: the entity id, what the registration says, and its source.
 fn bind_registration<'q>(q: AnyQuery<'q>, sp: &'q StoredServiceProvider) -> AnyQuery<'q> {
     q.bind(&sp.entity_id)
         .bind(&sp.acs)
@@ -52,6 +55,7 @@ fn bind_registration<'q>(q: AnyQuery<'q>, sp: &'q StoredServiceProvider) -> AnyQ
         .bind(&sp.metadata_url)
         .bind(sp.refreshed_at)
         .bind(&sp.slo)
+        .bind(&sp.encryption)
 }
 
 impl Store {
@@ -66,8 +70,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         bind_registration(sqlx::query(
             "INSERT INTO service_providers (entity_id, acs, signing_certificate, sign_assertions, metadata, metadata_url,
-                                            refreshed_at, slo, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                            refreshed_at, slo, encryption, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         ), sp)
         .bind(sp.created_at)
         .bind(sp.updated_at)
@@ -82,7 +86,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let r = bind_registration(sqlx::query(
             "UPDATE service_providers SET acs = $2, signing_certificate = $3, sign_assertions = $4, metadata = $5,
-                    metadata_url = $6, refreshed_at = $7, slo = $8, refresh_error = NULL, updated_at = $9
+                    metadata_url = $6, refreshed_at = $7, slo = $8, encryption = $9, refresh_error = NULL,
+                    updated_at = $10
                     WHERE entity_id = $1",
         ), sp)
         .bind(sp.updated_at)
