@@ -11,7 +11,7 @@ use crate::crypto::{MasterKey, Totp};
 use crate::directory::{Directory, DirectoryError, DirectoryUser, Refusal, MAX_INPUT_BYTES};
 use crate::idp::roles::{role_pairs, RoleRule};
 use crate::idp::second_factor::SecondFactor;
-use crate::idp::{IdentityProvider, NameIdFormat, SamlStatus, SsoRequest, Subject};
+use crate::idp::{Addressee, IdentityProvider, NameIdFormat, SamlStatus, SsoRequest, Subject};
 use crate::metrics::Metrics;
 use crate::store::StoreError;
 use base64::Engine;
@@ -420,15 +420,14 @@ impl DirectoryLogin {
                 roles: &user.roles,
                 tags: &user.tags,
             };
-            let signed = idp.issue(
-                &subject,
-                &request.sp_entity_id,
-                &request.acs_url,
-                request.request_id.as_deref(),
+            let to = Addressee {
+                audience: &request.sp_entity_id,
+                acs_url: &request.acs_url,
+                in_response_to: request.request_id.as_deref(),
                 sign_assertion,
-                encryption.as_ref(),
-                now,
-            );
+                encrypt_to: encryption.as_ref(),
+            };
+            let signed = idp.issue(&subject, &to, now);
             (user, request, signed)
         })
         .await

@@ -19,7 +19,7 @@ pub use logout::{
 pub use options::{AuthnRequirement, NameIdFormat, RequestOptions, SamlStatus};
 pub use registry::{to_stored, RegistryError};
 pub use request::{parse_post, parse_redirect, Sso, SsoRequest};
-pub use response::Subject;
+pub use response::{Addressee, Subject};
 pub use sp_metadata::parse_sp_metadata;
 
 use crate::crypto::{KeyError, Shared, SigningKey};

@@ -96,21 +96,28 @@ fn attribute(out: &mut String, name: &str, values: &[String]) {
     out.push_str("</saml:Attribute>");
 }
 
+/// Where an issued Response goes, and how its Assertion is protected.
+#[derive(Clone, Copy)]
+pub struct Addressee<'a> {
+    /// The SP's entity id (the Audience).
+    pub audience: &'a str,
+    pub acs_url: &'a str,
+    pub in_response_to: Option<&'a str>,
+    /// The Assertion carries a signature of its own too (for SPs that want it).
+    pub sign_assertion: bool,
+    /// The Assertion is signed, then encrypted to the SP.
+    pub encrypt_to: Option<&'a SpEncryption>,
+}
+
 impl IdentityProvider {
-    /// A signed Response for `subject`, for the SP `audience` at `acs_url`;
-    /// returns the XML text. With `sign_assertion`, the Assertion carries a
-    /// signature of its own too (for SPs that want it); with `encrypt_to`,
-    /// it is signed and then encrypted to the SP.
+    /// A signed Response for `subject`, for the SP `to`; returns the XML text.
     pub fn issue(
         &self,
         subject: &Subject<'_>,
-        audience: &str,
-        acs_url: &str,
-        in_response_to: Option<&str>,
-        sign_assertion: bool,
-        encrypt_to: Option<&SpEncryption>,
+        to: &Addressee<'_>,
         now: DateTime<Utc>,
     ) -> Result<String, IdpError> {
+        let Addressee { audience, acs_url, in_response_to, sign_assertion, encrypt_to } = *to;
         let (issued, until) = (instant(now), instant(now + Duration::seconds(LIFETIME_SECONDS)));
         let assertion_id = format!("_a{}", crate::crypto::random_token(20));
         let answers = in_response_to.map(|id| format!(r#" InResponseTo="{}""#, attr(id))).unwrap_or_default();
@@ -286,17 +293,15 @@ mod tests {
             tags: &tags,
         };
         let now = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap();
-        let issue_to = |sign_assertion, encryption: Option<&SpEncryption>| {
-            idp.issue(
-                &subject,
-                "https://idb.test/saml/metadata",
-                "https://idb.test/saml/acs",
-                Some("_q\"1"),
+        let issue_to = |sign_assertion, encrypt_to: Option<&SpEncryption>| {
+            let to = Addressee {
+                audience: "https://idb.test/saml/metadata",
+                acs_url: "https://idb.test/saml/acs",
+                in_response_to: Some("_q\"1"),
                 sign_assertion,
-                encryption,
-                now,
-            )
-            .unwrap()
+                encrypt_to,
+            };
+            idp.issue(&subject, &to, now).unwrap()
         };
         let issue = |sign_assertion| issue_to(sign_assertion, None);
         let trusted = crate::saml::TrustedIdp {
