@@ -205,23 +205,45 @@ fn spawn_sweeper(state: Arc<AppState>) {
     });
 }
 
-/// Fetches again, every `seconds`, the metadata of SPs registered by URL and
-/// of SAML providers tagged with a metadata URL; a refresh that cannot be
-/// used is counted, logged and audited, and the last good metadata stays in
-/// force. Providers' certificates ending within 30 days are measured and
-/// audited.
+/// Fetches again, every `seconds`, the metadata of SPs registered by URL,
+/// and that of SAML providers tagged with a metadata URL on the same
+/// schedule or sooner when their documents ask (`cacheDuration`,
+/// `validUntil`); a refresh that cannot be used is counted, logged and
+/// audited, and the last good metadata stays in force. Providers'
+/// certificates ending within 30 days are measured and audited.
 fn spawn_metadata_refresh(state: &Arc<AppState>, seconds: u64) {
+    const FIRST_REFRESH_SECONDS: i64 = 5;
     let state = Arc::downgrade(state);
+    let schedule = i64::try_from(seconds).unwrap_or(i64::MAX / 2);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(seconds));
-        tick.tick().await;
+        // Soon after start, then as due: each node has its own copy of when.
+        let mut wait = schedule.min(FIRST_REFRESH_SECONDS);
+        let mut service_providers_due = None;
         loop {
-            tick.tick().await;
+            tokio::time::sleep(std::time::Duration::from_secs(wait.max(1).unsigned_abs())).await;
             let Some(state) = state.upgrade() else { return };
             let operator = &state.operator;
+            let now = state.clock.now().timestamp();
+            let service_providers_due_now = service_providers_due.is_none_or(|due| now >= due);
+            let service_providers = if service_providers_due_now {
+                service_providers_due = Some(now + schedule);
+                operator.refresh_service_providers().await
+            } else {
+                Ok(Vec::new())
+            };
+            let identity_providers = match operator.refresh_identity_providers(schedule).await {
+                Ok((failures, next)) => {
+                    wait = next.min(service_providers_due.unwrap_or(next)) - now;
+                    Ok(failures)
+                }
+                Err(e) => {
+                    wait = schedule;
+                    Err(e)
+                }
+            };
             let refreshed = [
-                ("RefreshServiceProviderMetadata", operator.refresh_service_providers().await),
-                ("RefreshIdentityProviderMetadata", operator.refresh_identity_providers().await),
+                ("RefreshServiceProviderMetadata", service_providers),
+                ("RefreshIdentityProviderMetadata", identity_providers),
             ];
             let mut events = Vec::new();
             for (event_name, outcome) in refreshed {
@@ -246,7 +268,12 @@ fn spawn_metadata_refresh(state: &Arc<AppState>, seconds: u64) {
                     events.push(maintenance_event(&state, event_name, parameters, refusal));
                 }
             }
-            match operator.certificate_days_left().await {
+            let certificates = if service_providers_due_now {
+                operator.certificate_days_left().await
+            } else {
+                Ok(Vec::new())
+            };
+            match certificates {
                 Ok(all) => {
                     for c in all {
                         state
@@ -513,6 +540,7 @@ impl Application {
                 .filter_map(|a| AccountId::parse(a).ok())
                 .collect(),
             clock: clock.clone(),
+            refresh_due: Default::default(),
             fetcher: Arc::new(crate::fetch::Fetcher::new(&settings.server.fetch_ca_file)?),
         };
         let idp_logout = crate::console::idp_logout::IdpLogout {

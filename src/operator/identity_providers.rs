@@ -5,8 +5,28 @@
 //! two certificates, then the new one alone, needs no administrator); any
 //! other keeps the last good one. Certificates about to expire are counted.
 use super::{OperatorApi, RefreshFailure};
-use crate::saml::{validate_idp_metadata, verify_signed_metadata};
+use crate::saml::{validate_idp_metadata, verify_signed_metadata, IdpMetadata};
 use crate::store::StoreError;
+use chrono::{DateTime, Utc};
+
+/// No provider's metadata is fetched more often than this.
+const MIN_REFRESH_SECONDS: i64 = 1;
+
+/// When a provider's metadata is fetched again after `now`: on the schedule,
+/// or sooner when the document asks (`cacheDuration`) or would lapse (at half
+/// its remaining validity, so a failed fetch has time to be retried).
+pub fn next_refresh(schedule_seconds: i64, metadata: Option<&IdpMetadata>, now: DateTime<Utc>) -> i64 {
+    let mut wait = schedule_seconds;
+    if let Some(m) = metadata {
+        if let Some(cache) = m.cache_duration {
+            wait = wait.min(cache.num_seconds());
+        }
+        if let Some(until) = m.valid_until {
+            wait = wait.min((until - now).num_seconds() / 2);
+        }
+    }
+    now.timestamp() + wait.max(MIN_REFRESH_SECONDS)
+}
 
 /// Certificates this close to their end are reported.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -19,12 +39,22 @@ pub struct ExpiringCertificate {
 }
 
 impl OperatorApi {
-    /// Fetches again the metadata of every provider that names a URL.
-    pub async fn refresh_identity_providers(&self) -> Result<Vec<RefreshFailure>, StoreError> {
+    /// Fetches again the metadata of every provider that names a URL and is
+    /// due (`next_refresh`); returns the failures and when the next is due.
+    pub async fn refresh_identity_providers(
+        &self,
+        schedule_seconds: i64,
+    ) -> Result<(Vec<RefreshFailure>, i64), StoreError> {
         let mut failures = Vec::new();
+        let now = self.clock.now();
+        let mut soonest = now.timestamp() + schedule_seconds;
         for provider in self.store.external_saml_providers().await? {
             let Some(url) = provider.settings.metadata_url.clone() else { continue };
-            let now = self.clock.now();
+            let due = self.refresh_due.lock().map(|d| d.get(&provider.arn).copied()).unwrap_or_default();
+            if let Some(due) = due.filter(|d| *d > now.timestamp()) {
+                soonest = soonest.min(due);
+                continue;
+            }
             let pin = provider.settings.metadata_signing_certificate.clone();
             let fetched = match self.fetcher.text(&url).await {
                 // With a pinned signer, what is read is what its signature covers.
@@ -46,18 +76,29 @@ impl OperatorApi {
                     Ok((document, m))
                 }
             });
-            match checked {
-                Ok((document, _)) if document == provider.metadata => {}
+            let next = match checked {
                 Ok((document, m)) => {
-                    let valid_until = m.valid_until.map(|t| t.timestamp());
-                    self.store
-                        .update_saml_provider(&provider.arn, &document, &m.entity_id, valid_until)
-                        .await?;
+                    if document != provider.metadata {
+                        let valid_until = m.valid_until.map(|t| t.timestamp());
+                        self.store
+                            .update_saml_provider(&provider.arn, &document, &m.entity_id, valid_until)
+                            .await?;
+                    }
+                    next_refresh(schedule_seconds, Some(&m), now)
                 }
-                Err(error) => failures.push(RefreshFailure { subject: provider.arn, url, error }),
+                Err(error) => {
+                    // Tried again as the metadata in force asks.
+                    let kept = validate_idp_metadata(&provider.metadata, now).ok();
+                    failures.push(RefreshFailure { subject: provider.arn.clone(), url, error });
+                    next_refresh(schedule_seconds, kept.as_ref(), now)
+                }
+            };
+            soonest = soonest.min(next);
+            if let Ok(mut due) = self.refresh_due.lock() {
+                due.insert(provider.arn, next);
             }
         }
-        Ok(failures)
+        Ok((failures, soonest))
     }
 
     /// The days left of each external provider's first signing certificate
@@ -78,5 +119,37 @@ impl OperatorApi {
             }
         }
         Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::IdpMetadata;
+
+    fn metadata(cache: Option<i64>, valid_for: Option<i64>, now: DateTime<Utc>) -> IdpMetadata {
+        IdpMetadata {
+            entity_id: "https://idp.test".into(),
+            valid_until: valid_for.map(|s| now + chrono::Duration::seconds(s)),
+            cache_duration: cache.map(chrono::Duration::seconds),
+            signing_certificates: vec![],
+            signing_keys: vec![],
+            redirect_sso_url: None,
+        }
+    }
+
+    #[test]
+    fn metadata_is_fetched_again_as_its_document_asks() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let t = now.timestamp();
+        assert_eq!(next_refresh(3600, None, now), t + 3600);
+        assert_eq!(next_refresh(3600, Some(&metadata(None, None, now)), now), t + 3600);
+        // cacheDuration shorter than the schedule wins; longer does not.
+        assert_eq!(next_refresh(3600, Some(&metadata(Some(300), None, now)), now), t + 300);
+        assert_eq!(next_refresh(3600, Some(&metadata(Some(86_400), None, now)), now), t + 3600);
+        // Half the time left before validUntil, so a failure can be retried.
+        assert_eq!(next_refresh(3600, Some(&metadata(None, Some(1200), now)), now), t + 600);
+        // Never more often than once a second.
+        assert_eq!(next_refresh(3600, Some(&metadata(Some(0), Some(1), now)), now), t + 1);
     }
 }

@@ -39,6 +39,9 @@ pub struct OperatorApi {
     pub clock: SharedClock,
     /// Fetches SP metadata registered by URL.
     pub fetcher: Arc<crate::fetch::Fetcher>,
+    /// When each external provider's metadata is due to be fetched again
+    /// (unix seconds, by ARN); on this node only, as every node refreshes.
+    pub refresh_due: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 crate::query::action_table! {

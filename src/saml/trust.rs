@@ -36,6 +36,8 @@ pub enum MetadataError {
 pub struct IdpMetadata {
     pub entity_id: String,
     pub valid_until: Option<DateTime<Utc>>,
+    /// How long a copy may be kept before it is fetched again (`cacheDuration`).
+    pub cache_duration: Option<chrono::Duration>,
     /// DER of each signing certificate.
     pub signing_certificates: Vec<Vec<u8>>,
     /// Their public keys, decoded once (verification takes them from here).
@@ -117,6 +119,35 @@ const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redire
 
 const MIN_RSA_BITS: u32 = 2048;
 
+/// An `xs:duration` as metadata writes `cacheDuration` (`PT1H`, `P1D`,
+/// `P0Y0M0DT6H0M0.5S`): positive, months as 30 days and years as 365.
+fn xs_duration(text: &str) -> Option<chrono::Duration> {
+    let rest = text.strip_prefix('P')?;
+    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
+    let mut seconds = 0f64;
+    for (part, units) in [
+        (date, &[('Y', 31_536_000f64), ('M', 2_592_000.0), ('D', 86_400.0)][..]),
+        (time, &[('H', 3_600.0), ('M', 60.0), ('S', 1.0)][..]),
+    ] {
+        let mut number = String::new();
+        let mut allowed = units.iter();
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '.' {
+                number.push(c);
+                continue;
+            }
+            // Designators in order, each once, each after a number.
+            let (_, size) = allowed.by_ref().find(|(u, _)| *u == c)?;
+            seconds += number.parse::<f64>().ok()? * size;
+            number.clear();
+        }
+        if !number.is_empty() {
+            return None;
+        }
+    }
+    (1.0..1e10).contains(&seconds).then(|| chrono::Duration::seconds(seconds as i64))
+}
+
 pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadata, MetadataError> {
     if xml.starts_with('\u{feff}') {
         return Err(MetadataError::Encoding);
@@ -154,9 +185,12 @@ pub fn validate_idp_metadata(xml: &str, now: DateTime<Utc>) -> Result<IdpMetadat
         .map(|s| s.location.clone())
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
     let signing_keys = certificates.iter().map(|der| signing_key(der)).collect::<Result<_, _>>()?;
+    // A cacheDuration that does not read is ignored: the schedule applies.
+    let cache_duration = entity.cache_duration.as_deref().and_then(xs_duration);
     Ok(IdpMetadata {
         entity_id,
         valid_until,
+        cache_duration,
         signing_certificates: certificates,
         signing_keys,
         redirect_sso_url,
@@ -182,5 +216,23 @@ pub(crate) fn check_certificate(b64: &str) -> Result<Vec<u8>, MetadataError> {
         Id::RSA => Err(MetadataError::WeakKey(format!("RSA {} bits", key.bits()))),
         Id::EC => Ok(der),
         other => Err(MetadataError::WeakKey(format!("{other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xs_duration;
+
+    #[test]
+    fn cache_durations_read_as_metadata_writes_them() {
+        let seconds = |t: &str| xs_duration(t).map(|d| d.num_seconds());
+        assert_eq!(seconds("PT1H"), Some(3600));
+        assert_eq!(seconds("P1D"), Some(86_400));
+        assert_eq!(seconds("P0Y0M0DT6H0M0.5S"), Some(21_600));
+        assert_eq!(seconds("PT30M"), Some(1800));
+        assert_eq!(seconds("P1M"), Some(2_592_000));
+        for bad in ["", "P", "1H", "PT", "PT1", "PTH", "PT1H1H", "PT1S1M", "P1H", "-PT1H", "PT0S"] {
+            assert_eq!(seconds(bad), None, "{bad}");
+        }
     }
 }

@@ -137,3 +137,33 @@ def test_metadata_pinned_to_its_signer_is_taken_only_when_that_signer_signed_it(
         before = failures()
         assert until(lambda: failures() > before)
         assert certificates() == 4
+
+
+def test_a_short_cache_duration_brings_the_next_fetch_forward(tmp_path):
+    """The schedule is an hour; the IdP's metadata says cacheDuration="PT1S",
+    so its rollover is fetched within seconds, not within the hour."""
+    cert, key = tls_certificate(tmp_path)
+    server = MetadataServer(cert, key)
+    service = Service(config=f'[server]\nfetch_ca_file = "{cert}"\n[idp]\nmetadata_refresh_seconds = 3600\n')
+    try:
+        import json
+        admin = json.loads(service.init(ACCOUNT).stdout)
+        iam = boto3.client("iam", endpoint_url=service.url, region_name="us-east-1",
+                           aws_access_key_id=admin["AccessKeyId"], aws_secret_access_key=admin["SecretAccessKey"])
+        old, new = Idp(ENTITY), Idp(ENTITY)
+        cached = lambda document: document.replace(b"<md:EntityDescriptor ", b'<md:EntityDescriptor cacheDuration="PT1S" ', 1)
+        server.document = cached(metadata_with(old))
+        assert b'cacheDuration="PT1S"' in server.document
+        provider = iam.create_saml_provider(Name="Cached", SAMLMetadataDocument=old.metadata(),
+                                            Tags=[{"Key": "idbroker:MetadataURL", "Value": server.url}])["SAMLProviderArn"]
+        certificates = lambda: iam.get_saml_provider(SAMLProviderArn=provider)["SAMLMetadataDocument"].count(
+            "X509Certificate>")
+        # The first fetch comes a few seconds after start; from then on every second.
+        assert until(lambda: 'cacheDuration="PT1S"' in iam.get_saml_provider(SAMLProviderArn=provider)["SAMLMetadataDocument"])
+        server.document = cached(metadata_with(old, new))
+        assert until(lambda: certificates() == 4, seconds=10)
+        server.document = cached(metadata_with(new))
+        assert until(lambda: certificates() == 2, seconds=10)
+    finally:
+        server.httpd.shutdown()
+        assert service.stop() == 0
