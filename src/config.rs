@@ -25,6 +25,9 @@ pub struct AuditSettings {
     /// Events older than this many days are deleted (exported first when
     /// `export` is set). 0: kept for ever.
     pub retention_days: u32,
+    /// Refused SAML responses are kept this long, sealed, so the admin
+    /// console's debugger can open them from the sign-in history. 0: never.
+    pub keep_refused_assertions_seconds: u32,
     /// Empty (no export), `stdout`, or a file that events are appended to,
     /// as JSON lines, before retention deletes them.
     pub export: String,
@@ -237,6 +240,7 @@ impl Default for Settings {
             sts: StsSettings { sessions_per_principal_per_hour: 3600 },
             audit: AuditSettings {
                 retention_days: 400,
+                keep_refused_assertions_seconds: 3600,
                 export: String::new(),
                 export_max_bytes: 100 * 1024 * 1024,
                 skip_read_only: false,

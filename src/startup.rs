@@ -198,6 +198,9 @@ fn spawn_sweeper(state: Arc<AppState>) {
             if let Err(e) = state.store.purge_issuance_counts(now - 3600).await {
                 tracing::warn!(error = %e, "could not purge old issuance counts");
             }
+            if let Err(e) = state.store.purge_kept_assertions(now).await {
+                tracing::warn!(error = %e, "could not purge kept assertions");
+            }
             if let Err(e) = state.store.purge_cli_grants(now).await {
                 tracing::warn!(error = %e, "could not purge expired command-line sign-ins");
             }
@@ -471,6 +474,12 @@ impl Application {
             settings.idp.throttle_window_seconds as i64,
         );
         let sp = ServiceProviderUrls::new(&settings.server.public_url);
+        let kept = Arc::new(crate::console::KeptAssertions {
+            store: store.clone(),
+            master: master.clone(),
+            seconds: i64::from(settings.audit.keep_refused_assertions_seconds),
+            clock: clock.clone(),
+        });
         let login = DirectoryLogin {
             idp: idp.clone(),
             directory,
@@ -506,6 +515,7 @@ impl Application {
             idp: idp.clone(),
             sp: sp.clone(),
             metrics: metrics.clone(),
+            kept: kept.clone(),
         };
         let saml_signin = Arc::new(saml_signin);
         let cli = CliSignIn {
@@ -543,6 +553,15 @@ impl Application {
             refresh_due: Default::default(),
             fetcher: Arc::new(crate::fetch::Fetcher::new(&settings.server.fetch_ca_file)?),
         };
+        let operator = Arc::new(operator);
+        let admin = crate::console::admin::AdminConsole {
+            iam: iam.clone(),
+            operator: operator.clone(),
+            sts: sts.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            kept,
+        };
         let idp_logout = crate::console::idp_logout::IdpLogout {
             idp: idp.clone(),
             sessions: login.sessions.clone(),
@@ -552,6 +571,7 @@ impl Application {
         let state = Arc::new(AppState {
             idp_logout,
             operator,
+            admin,
             iam,
             sts,
             clock: clock.clone(),

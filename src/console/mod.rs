@@ -2,9 +2,11 @@
 //! database, so any node serves them and logout ends them everywhere),
 //! sign-in throttling (also shared through the database), CSRF tokens and same-origin redirect targets. Plain
 //! Rust: the web layer turns these into cookies and pages.
+pub mod admin;
 pub mod cli;
 pub mod idp_logout;
 mod idp_session;
+mod kept;
 pub mod login;
 pub mod saml_signin;
 mod sessions;
@@ -12,6 +14,7 @@ pub mod signin;
 mod throttle;
 
 pub use idp_session::{IdpCookie, IdpSessions};
+pub use kept::KeptAssertions;
 pub use sessions::{ConsoleSession, Opened, PendingRoles, Sessions, SignInMethod, WebSession, CLI_APPROVAL};
 pub use throttle::Throttle;
 

@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::saml::ServiceProviderUrls;
 use crate::store::{Store, StoreError};
 use crate::sts::{FirstUseRecorded, RoleSession, SamlClaims, SessionAsk, Sts, StsError};
+use base64::Engine;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct SamlSignIn {
     pub idp: Arc<IdentityProvider>,
     pub sp: ServiceProviderUrls,
     pub metrics: Metrics,
+    /// Refused responses, kept for the admin console's debugger.
+    pub kept: Arc<super::KeptAssertions>,
 }
 
 /// Where to send the browser for an SP-initiated sign-in, and the random
@@ -94,14 +97,29 @@ impl From<ConsoleError> for SamlSignInError {
 
 /// A refused Response: recorded with the check it failed.
 fn refused(audit: &mut dyn FlowAudit, check: &'static str, detail: String) -> SamlSignInError {
-    let details = json!({ "failedCheck": check });
-    let event = FlowEvent::refused(
+    refused_in(audit, check, detail, None)
+}
+
+/// A refused Response, recorded in the history of the account whose
+/// provider refused it, with the id it is kept under for the debugger.
+fn refused_in(
+    audit: &mut dyn FlowAudit,
+    check: &'static str,
+    detail: String,
+    kept: Option<(String, Option<String>)>,
+) -> SamlSignInError {
+    let mut details = json!({ "failedCheck": check });
+    if let Some(id) = kept.as_ref().and_then(|(_, id)| id.clone()) {
+        details["keptAssertion"] = json!(id);
+    }
+    let mut event = FlowEvent::refused(
         FlowEventName::ConsoleSAMLLogin,
         None,
         RefusalCode::InvalidIdentityToken,
         detail,
         details,
     );
+    event.account_id = kept.map(|(account, _)| account);
     audit.record(event);
     SamlSignInError::Refused(check)
 }
@@ -111,6 +129,26 @@ fn replayed(audit: &mut dyn FlowAudit) -> SamlSignInError {
 }
 
 impl SamlSignIn {
+    /// The account a refused response was meant for (the provider it was
+    /// posted to, or the one account whose providers have its issuer), and
+    /// the id it is kept under for that account's debugger.
+    async fn keep_refused(&self, post: &AcsPost<'_>) -> Option<(String, Option<String>)> {
+        let providers = match post.provider_uuid {
+            Some(uuid) => self.store.saml_provider_by_uuid(uuid).await.ok()?.into_iter().collect(),
+            None => {
+                let xml = base64::engine::general_purpose::STANDARD.decode(post.saml_response.trim()).ok()?;
+                let issuer = crate::saml::claimed_issuer(std::str::from_utf8(&xml).ok()?)?;
+                self.store.saml_providers_by_entity_id(&issuer).await.ok()?
+            }
+        };
+        let account = providers.first()?.account_id.to_string();
+        if providers.iter().any(|p| *p.account_id != *account) {
+            return None;
+        }
+        let id = self.kept.keep(&account, post.saml_response).await;
+        Some((account, id))
+    }
+
     /// An SP-initiated sign-in at `provider` (an ARN; the built-in IdP when
     /// `None`): a signed AuthnRequest whose id is kept, once, for this browser.
     pub async fn begin(
@@ -155,7 +193,10 @@ impl SamlSignIn {
             Ok(a) => a,
             Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
             Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),
-            Err(e) => return Err(refused(audit, e.failed_check().unwrap_or("assertion"), e.to_string())),
+            Err(e) => {
+                let kept = self.keep_refused(&post).await;
+                return Err(refused_in(audit, e.failed_check().unwrap_or("assertion"), e.to_string(), kept));
+            }
         };
         let now = self.clock.now().timestamp();
         match &accepted.in_response_to {

@@ -11,7 +11,9 @@ pub use password::{hash_password, verify_password, PasswordHash};
 pub use random::{access_key_id, random_chars, random_password, random_token, secret_access_key, unique_id};
 pub use seal::{MasterKey, SealError};
 pub use session_token::{generate_token_key_pem, TokenError, TokenKeys, TOKEN_ISSUER};
-pub use signing_key::{certificate_days_left, verify_sha256, verify_signature, KeyError, SigningKey};
+pub use signing_key::{
+    certificate_days_left, certificate_not_after, verify_sha256, verify_signature, KeyError, SigningKey,
+};
 pub use totp::{Totp, TotpError};
 
 use hmac::{Hmac, Mac};

@@ -88,6 +88,14 @@ pub fn certificate_days_left(certificate: &[u8], now: i64) -> Option<i64> {
     Some(i64::from(diff.days))
 }
 
+/// A certificate's notAfter, in unix seconds.
+pub fn certificate_not_after(certificate: &[u8]) -> Option<i64> {
+    let cert = openssl::x509::X509::from_der(certificate).ok()?;
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
+    let diff = epoch.diff(cert.not_after()).ok()?;
+    Some(i64::from(diff.days) * 86_400 + i64::from(diff.secs))
+}
+
 /// Verifies `signature` over `data` with the certificate's key and the XML
 /// DSig algorithm named `algorithm`: RSA (PKCS #1 v1.5) or ECDSA, with
 /// SHA-256, SHA-384 or SHA-512; the key's type must fit the algorithm. An

@@ -201,25 +201,30 @@ impl IamService {
         }
         let (claims, secret) = self.live_session(token, &auth.access_key_id)?;
         sigv4::verify_signature(req, auth, amz_date, &secret)?;
-        let user_id = match claims.kind {
-            SessionKind::AssumedRole => format!("{}:{}", claims.pid, claims.name),
-            SessionKind::FederatedUser => format!("{}:{}", claims.acct, claims.name),
-            SessionKind::UserSession | SessionKind::RootSession => claims.pid.clone(),
-        };
-        // Our own signed token: an account id that does not parse is no credential.
-        let account_id = AccountId::parse(&claims.acct).map_err(|_| AuthError::InvalidClientTokenId)?;
-        Ok(Caller {
-            account_id,
-            arn: claims.arn.clone(),
-            user_id,
-            access_key_id: claims.akid.clone(),
-            kind: CallerKind::Session(Box::new((*claims).clone())),
-            source_ip: origin.source_ip,
-            user_agent: origin.user_agent,
-            secure_transport: origin.secure_transport,
-            _verified: (),
-        })
+        session_caller(&claims, origin)
     }
+}
+
+/// The caller of a live session's claims.
+fn session_caller(claims: &SessionClaims, origin: Origin) -> Result<Caller, AuthError> {
+    let user_id = match claims.kind {
+        SessionKind::AssumedRole => format!("{}:{}", claims.pid, claims.name),
+        SessionKind::FederatedUser => format!("{}:{}", claims.acct, claims.name),
+        SessionKind::UserSession | SessionKind::RootSession => claims.pid.clone(),
+    };
+    // Our own signed token: an account id that does not parse is no credential.
+    let account_id = AccountId::parse(&claims.acct).map_err(|_| AuthError::InvalidClientTokenId)?;
+    Ok(Caller {
+        account_id,
+        arn: claims.arn.clone(),
+        user_id,
+        access_key_id: claims.akid.clone(),
+        kind: CallerKind::Session(Box::new(claims.clone())),
+        source_ip: origin.source_ip,
+        user_agent: origin.user_agent,
+        secure_transport: origin.secure_transport,
+        _verified: (),
+    })
 }
 
 impl IamService {
@@ -274,6 +279,31 @@ pub(super) fn access_key_context(access_key_id: &str) -> String {
 }
 
 impl IamService {
+    /// The caller a signed-in browser acts as, from the temporary credentials
+    /// its console session holds (server side, sealed), checked as a request
+    /// signed with them would be. An IAM user or the root user who signed in
+    /// with a password acts as that user, as in AWS's console (the rule that
+    /// IAM wants MFA with GetSessionToken credentials is for API clients);
+    /// a role session acts as the role session.
+    pub async fn console_caller(
+        &self,
+        access_key_id: &str,
+        session_token: &str,
+        origin: Origin,
+    ) -> Result<Caller, AuthError> {
+        let (claims, _) = self.live_session(session_token, access_key_id)?;
+        let mut caller = session_caller(&claims, origin)?;
+        match claims.kind {
+            SessionKind::UserSession => {
+                let user = self.store.get_principal_by_id(&claims.pid).await.map_err(AuthError::Backend)?;
+                caller.kind = CallerKind::User(user);
+            }
+            SessionKind::RootSession => caller.kind = CallerKind::Root,
+            SessionKind::AssumedRole | SessionKind::FederatedUser => {}
+        }
+        Ok(caller)
+    }
+
     /// Temporary credentials presented whole (the federation endpoint's
     /// `Session`): the token verifies, is current, goes with the key id, and
     /// the secret is the one sealed in it.

@@ -2,6 +2,7 @@
 //! `trust` checks identity-provider metadata; `xml` (the one parser), `c14n`,
 //! `dsig` and `response` turn a signed Response into a `VerifiedAssertion`.
 mod c14n;
+mod claimed;
 mod dsig;
 mod response;
 mod sp;
@@ -9,6 +10,7 @@ mod trust;
 pub mod xml;
 mod xmlenc;
 
+pub use claimed::{claimed_facts, ClaimedFacts};
 pub use response::{verify_response, Decryption, ServiceEndpoint, TrustedIdp, VerifiedAssertion};
 pub use sp::{claimed_identity, claimed_issuer, redirect_binding, ClaimedIdentity, ServiceProviderUrls};
 pub(crate) use trust::check_certificate;

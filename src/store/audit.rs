@@ -129,3 +129,121 @@ impl AuditSink for StoreAuditSink {
         self.store.queue_audit_event(event, ticket)
     }
 }
+
+/// One page of an account's events for the sign-in history, newest first.
+#[derive(Debug, Default)]
+pub struct AuditQuery<'a> {
+    pub account_id: &'a str,
+    pub request_id: Option<&'a str>,
+    /// The principal's name (user, root email, session name) or the SAML NameID.
+    pub user: Option<&'a str>,
+    pub event: Option<&'a str>,
+    /// `Some(true)`: succeeded; `Some(false)`: refused or failed.
+    pub succeeded: Option<bool>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Events older than this id (the page before).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// `value` for a LIKE pattern, its wildcards escaped (with `ESCAPE '\'`).
+fn like_literal(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+impl Store {
+    /// `(id, JSON)` of the events `q` selects, newest first.
+    pub async fn account_audit_events(&self, q: &AuditQuery<'_>) -> Result<Vec<(i64, String)>> {
+        let mut sql = String::from("SELECT id, body FROM audit_events WHERE account_id = $1");
+        let mut binds: Vec<String> = vec![q.account_id.to_owned()];
+        let mut ints: Vec<i64> = Vec::new();
+        let param = |sql: &mut String, clause: &str, value: String, binds: &mut Vec<String>| {
+            binds.push(value);
+            sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(r) = q.request_id {
+            param(&mut sql, " AND request_id = ?", r.to_owned(), &mut binds);
+        }
+        if let Some(e) = q.event {
+            param(&mut sql, " AND event_name = ?", e.to_owned(), &mut binds);
+        }
+        if let Some(u) = q.user {
+            // The name as the JSON body spells it (quoted, escaped).
+            let spelt = serde_json::Value::String(u.to_owned()).to_string();
+            let named = format!("%\"userName\":{}%", like_literal(&spelt));
+            param(&mut sql, " AND (body LIKE ? ESCAPE '\\'", named, &mut binds);
+            param(
+                &mut sql,
+                " OR principal_arn LIKE ? ESCAPE '\\')",
+                format!("%/{}", like_literal(u)),
+                &mut binds,
+            );
+        }
+        match q.succeeded {
+            Some(true) => sql.push_str(" AND error_code IS NULL"),
+            Some(false) => sql.push_str(" AND error_code IS NOT NULL"),
+            None => {}
+        }
+        let first_int = binds.len();
+        for (clause, value) in
+            [(" AND event_time >= ?", q.from), (" AND event_time <= ?", q.to), (" AND id < ?", q.before_id)]
+        {
+            if let Some(v) = value {
+                ints.push(v);
+                sql.push_str(&clause.replace('?', &format!("${}", first_int + ints.len())));
+            }
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", first_int + ints.len() + 1));
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        for i in &ints {
+            query = query.bind(*i);
+        }
+        let rows = query.bind(q.limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((super::get(r, "id")?, super::get(r, "body")?))).collect()
+    }
+
+    /// Keeps a refused assertion, sealed, until `expires_at`.
+    pub async fn keep_assertion(
+        &self,
+        id: &str,
+        account_id: &str,
+        sealed: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO kept_assertions (id, account_id, sealed, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(sealed)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A kept assertion of `account_id`, sealed, while it is kept.
+    pub async fn kept_assertion(&self, id: &str, account_id: &str, now: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT sealed FROM kept_assertions WHERE id = $1 AND account_id = $2 AND expires_at > $3",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Deletes the kept assertions whose time is over.
+    pub async fn purge_kept_assertions(&self, now: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM kept_assertions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+}

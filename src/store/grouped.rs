@@ -98,6 +98,21 @@ impl std::fmt::Debug for GroupedWriter {
 /// order, whether it was the first: an id new to the cache is inserted, one
 /// whose entry expired is taken again, a live one changes nothing (and is not
 /// returned); an id twice in the group is first only once.
+impl Store {
+    /// Whether an assertion's use is recorded and not yet expired; reads only.
+    pub async fn assertion_was_used(&self, issuer: &str, assertion_id: &str, now: i64) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT expires_at FROM saml_replay WHERE issuer = $1 AND assertion_id = $2 AND expires_at > $3",
+        )
+        .bind(issuer)
+        .bind(assertion_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+}
+
 async fn first_uses(tx: &mut WriteTx, uses: &[&AssertionUse]) -> std::result::Result<Vec<bool>, sqlx::Error> {
     if uses.is_empty() {
         return Ok(vec![]);

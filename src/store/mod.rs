@@ -22,12 +22,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
-pub use audit::StoreAuditSink;
+pub use audit::{AuditQuery, StoreAuditSink};
 pub use cli::CliGrantRow;
 pub use grouped::AssertionUse;
 pub use keys::StoredKey;
 pub use principals::PrincipalUpdate;
-pub use providers::{EncryptionChange, MAX_PROVIDER_KEYS};
+pub use providers::{EncryptionChange, ProviderUse, MAX_PROVIDER_KEYS};
 pub use retention::{apply_audit_retention, retention_turn, RetentionError};
 pub use service_providers::StoredServiceProvider;
 

@@ -56,6 +56,12 @@ pub struct EncryptionChange<'a> {
     pub remove_key: Option<&'a str>,
 }
 
+/// When a provider last verified a response, and last refused one (and why).
+pub struct ProviderUse {
+    pub last_success_at: Option<i64>,
+    pub last_failure: Option<(i64, String)>,
+}
+
 /// A provider never has more decryption keys than this (AWS's limit).
 pub const MAX_PROVIDER_KEYS: usize = 2;
 
@@ -140,6 +146,40 @@ impl Store {
     /// IdP's, which every account has (its keys are the key ring's).
     pub async fn external_saml_providers(&self) -> Result<Vec<SamlProvider>> {
         self.select_providers("p.name <> $1", crate::domain::BUILTIN_PROVIDER).await
+    }
+
+    /// Notes a response verified (`failed_check` None) or refused by a
+    /// provider. Not a change other nodes must read at once: no change count.
+    pub async fn note_provider_use(&self, arn: &str, failed_check: Option<&str>, now: i64) -> Result<()> {
+        let q = match failed_check {
+            None => sqlx::query("UPDATE saml_providers SET last_success_at = $2 WHERE arn = $1")
+                .bind(arn)
+                .bind(now),
+            Some(check) => sqlx::query(
+                "UPDATE saml_providers SET last_failure_at = $2, last_failure_check = $3 WHERE arn = $1",
+            )
+            .bind(arn)
+            .bind(now)
+            .bind(check),
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A provider's last use, read fresh (it is not a cached change).
+    pub async fn saml_provider_use(&self, arn: &str) -> Result<ProviderUse> {
+        let row = sqlx::query(
+            "SELECT last_success_at, last_failure_at, last_failure_check FROM saml_providers WHERE arn = $1",
+        )
+        .bind(arn)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("SAML provider"))?;
+        Ok(ProviderUse {
+            last_success_at: opt(&row, "last_success_at")?,
+            last_failure: opt::<i64>(&row, "last_failure_at")?
+                .zip(opt::<String>(&row, "last_failure_check")?),
+        })
     }
 
     /// The provider with this `SAMLProviderUUID` (its own ACS), if any.

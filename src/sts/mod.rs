@@ -7,11 +7,13 @@ mod session;
 mod trust;
 
 pub use actions::ACTIONS;
-pub use saml::{BrowserAssertion, FirstUseRecorded, RoleSession, SamlClaims, SessionAsk, TrustedRole};
+pub use saml::{
+    BrowserAssertion, FirstUseRecorded, RoleSession, SamlClaims, SessionAsk, TrustedRole, CLOCK_SKEW_SECONDS,
+};
 pub use session::{CredentialIssuer, Issued};
 
 use crate::clock::SharedClock;
-use crate::domain::PublicUrl;
+use crate::domain::{PublicUrl, SamlProvider};
 use crate::iam::{IamError, IamService};
 use crate::saml::{MetadataMemo, ServiceEndpoint};
 use crate::store::Store;
@@ -33,7 +35,12 @@ pub struct Sts {
     clock: SharedClock,
     /// `sts.sessions_per_principal_per_hour` (0: no limit).
     session_limit: u32,
+    /// When this node last noted each provider's use, by (ARN, verified).
+    use_noted: std::sync::Mutex<std::collections::HashMap<(String, bool), i64>>,
 }
+
+/// A provider's last use is written at most this often per outcome and node.
+const USE_NOTE_SECONDS: i64 = 60;
 
 /// Distinct metadata documents kept checked in memory.
 const METADATA_MEMO_LIMIT: usize = 4096;
@@ -56,6 +63,29 @@ impl Sts {
             metadata: MetadataMemo::new(METADATA_MEMO_LIMIT),
             clock,
             session_limit,
+            use_noted: Default::default(),
+        }
+    }
+
+    /// Notes that a response verified with `provider`, or failed `check`
+    /// (for the admin console's "last use"); a failure to write is logged.
+    pub(crate) async fn note_provider_use(&self, provider: &SamlProvider, check: Option<&str>) {
+        let now = self.clock.now().timestamp();
+        let key = (provider.arn.clone(), check.is_none());
+        let due = match self.use_noted.lock() {
+            Ok(mut noted) => match noted.get(&key) {
+                Some(t) if now - t < USE_NOTE_SECONDS => false,
+                _ => {
+                    noted.insert(key, now);
+                    true
+                }
+            },
+            Err(_) => false,
+        };
+        if due {
+            if let Err(e) = self.store.note_provider_use(&provider.arn, check, now).await {
+                tracing::warn!(error = %e, provider = %provider.arn, "could not note the provider's use");
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ use base64::Engine;
 const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
 /// AWS's limit on `SAMLAssertion`, in characters.
 const MAX_ASSERTION_CHARS: usize = 100_000;
-const CLOCK_SKEW_SECONDS: i64 = 120;
+pub const CLOCK_SKEW_SECONDS: i64 = 120;
 const NAMEID_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
 
 fn rejected(e: SamlError) -> StsError {
@@ -270,7 +270,9 @@ async fn exchange_assertion(sts: &Sts, p: &Params) -> Result<(Vec<Node>, SamlCla
         }
         Err(e) => return Err(e.into()),
     };
-    let assertion = verify_with(sts, &xml, &provider)?;
+    let verified = verify_with(sts, &xml, &provider);
+    sts.note_provider_use(&provider, verified.as_ref().err().and_then(StsError::failed_check)).await;
+    let assertion = verified?;
     let claims = SamlClaims::of(&assertion)?;
     let ask =
         SessionAsk { duration: p.get("DurationSeconds").is_some().then_some(requested), policy, policy_arns };
@@ -303,6 +305,32 @@ pub struct BrowserAssertion {
 }
 
 impl Sts {
+    /// Verifies a response with one provider, as the ACS and
+    /// AssumeRoleWithSAML would, and records nothing: the assertion debugger.
+    pub fn verify_without_use(
+        &self,
+        xml: &str,
+        provider: &SamlProvider,
+    ) -> Result<VerifiedAssertion, StsError> {
+        verify_with(self, xml, provider)
+    }
+
+    /// Whether this assertion's use is recorded already (nothing is written).
+    pub async fn was_used(&self, assertion: &VerifiedAssertion) -> Result<bool, StsError> {
+        let now = self.clock.now().timestamp();
+        Ok(self.store.assertion_was_used(assertion.issuer(), assertion.assertion_id(), now).await?)
+    }
+
+    /// The ACS URLs a provider's responses may name (shared, and its own).
+    pub fn acs_urls(&self, provider: &SamlProvider) -> Vec<String> {
+        vec![self.public_url.acs(), self.public_url.provider_acs(&provider.uuid)]
+    }
+
+    /// The audience responses must name.
+    pub fn sp_entity_id(&self) -> String {
+        self.public_url.sp_entity_id()
+    }
+
     /// Records an assertion's first use; refused (`replay`) when it was used before.
     pub async fn record_first_use(&self, first_use: AssertionUse) -> Result<FirstUseRecorded, StsError> {
         let (issuer, assertion_id) = (first_use.issuer.clone(), first_use.assertion_id.clone());
@@ -493,6 +521,7 @@ impl Sts {
                 continue;
             }
             let outcome = verify_with(self, &xml, &provider);
+            self.note_provider_use(&provider, outcome.as_ref().err().and_then(StsError::failed_check)).await;
             tried.push((decides, outcome.is_ok()));
             match outcome {
                 Ok(a) => {

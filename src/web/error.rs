@@ -215,6 +215,21 @@ impl From<crate::console::login::LoginError> for PageFailure {
     }
 }
 
+/// The admin console's failures, as pages.
+impl From<crate::console::admin::AdminError> for PageFailure {
+    fn from(e: crate::console::admin::AdminError) -> Self {
+        use crate::console::admin::AdminError as E;
+        match e {
+            E::SignedOut => PageFailure::signed_out(),
+            E::Refused("AccessDenied", message) => PageFailure::new(403, "Not allowed", message),
+            E::Refused("NoSuchEntity", message) => PageFailure::new(404, "Not found", message),
+            E::Refused(_, message) => PageFailure::bad_request(message),
+            E::Store(e) => e.into(),
+            E::Internal(cause) => PageFailure::internal(cause),
+        }
+    }
+}
+
 /// The SAML sign-in's failures, as pages.
 impl From<crate::console::saml_signin::SamlSignInError> for PageFailure {
     fn from(e: crate::console::saml_signin::SamlSignInError) -> Self {

@@ -1,6 +1,7 @@
 //! HTTP: the only module that knows actix-web. Handlers are thin; they turn
 //! requests into calls on the services and results into responses, and
 //! `error.rs` is the one place that turns failures into responses.
+mod admin;
 mod api;
 mod audit_room;
 mod cli;
@@ -56,7 +57,8 @@ pub struct AppState {
     /// The signing keys, read again when another node changes them.
     pub keys: Arc<crate::keys::KeyRing>,
     /// The operators' actions: key rollover, the IdP's service providers.
-    pub operator: crate::operator::OperatorApi,
+    pub operator: Arc<crate::operator::OperatorApi>,
+    pub admin: crate::console::admin::AdminConsole,
     pub csrf_key: [u8; 32],
 }
 
@@ -171,6 +173,7 @@ async fn static_file(path: web::Path<String>) -> HttpResponse {
         "style.css" => (include_str!("../../static/style.css"), "text/css; charset=utf-8"),
         "autopost.js" => (include_str!("../../static/autopost.js"), "text/javascript; charset=utf-8"),
         "console.js" => (include_str!("../../static/console.js"), "text/javascript; charset=utf-8"),
+        "admin.js" => (include_str!("../../static/admin.js"), "text/javascript; charset=utf-8"),
         _ => return HttpResponse::NotFound().finish(),
     };
     HttpResponse::Ok()
@@ -231,6 +234,17 @@ impl HttpServer {
                 .route("/metrics", web::get().to(health::metrics))
                 .route("/.well-known/jwks.json", web::get().to(health::jwks))
                 .route("/static/{file}", web::get().to(static_file))
+                .route("/admin", web::get().to(admin::overview))
+                .route("/admin/providers", web::get().to(admin::providers))
+                .route("/admin/providers/new", web::get().to(admin::new_provider_form))
+                .route("/admin/providers/new", web::post().to(admin::new_provider))
+                .route("/admin/providers/{name}", web::get().to(admin::provider))
+                .route("/admin/providers/{name}/settings", web::post().to(admin::provider_settings))
+                .route("/admin/providers/{name}/delete", web::get().to(admin::delete_provider_form))
+                .route("/admin/providers/{name}/delete", web::post().to(admin::delete_provider))
+                .route("/admin/debugger", web::get().to(admin::debugger_form))
+                .route("/admin/debugger", web::post().to(admin::debugger))
+                .route("/admin/events", web::get().to(admin::events))
                 // A GET that names an Action is a Query API call (presigned); else the home page.
                 .route("/", web::get().guard(guard::fn_guard(names_an_action)).to(api::query))
                 .route("/", web::get().to(console::home))

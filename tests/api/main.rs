@@ -10,6 +10,7 @@ mod pages;
 mod test_idp;
 
 mod active_directory;
+mod admin;
 mod audit_trail;
 mod authentication;
 mod authorization;

@@ -8,8 +8,8 @@ use samael::attribute::Attribute;
 use samael::schema::{Response, Status, StatusCode};
 use samael::signature::Signature;
 
-const PROVIDER: &str = "arn:aws:iam::111122223333:saml-provider/Corp";
-const ROLE: &str = "arn:aws:iam::111122223333:role/SamlDev";
+pub(crate) const PROVIDER: &str = "arn:aws:iam::111122223333:saml-provider/Corp";
+pub(crate) const ROLE: &str = "arn:aws:iam::111122223333:role/SamlDev";
 const ACS: &str = "http://127.0.0.1:8080/saml/acs";
 const SP_ENTITY: &str = "http://127.0.0.1:8080/saml/metadata";
 pub(crate) const TO: Addressing<'static> =
@@ -63,7 +63,7 @@ pub(crate) async fn setup() -> (TestApp, TestIdp) {
 }
 
 /// Metadata must be at least 1000 characters, as on AWS.
-fn pad(metadata: &str) -> String {
+pub(crate) fn pad(metadata: &str) -> String {
     metadata.replacen("><md:IDPSSODescriptor", &format!(" {}><md:IDPSSODescriptor", " ".repeat(1000)), 1)
 }
 

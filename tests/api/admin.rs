@@ -1,0 +1,195 @@
+//! The admin console (`/admin`), as an administrator uses it: every page and
+//! form authorised by the signed-in principal's policies with the IAM action
+//! it mirrors, CSRF-protected, and each change audited as that API call.
+use crate::browser::*;
+use crate::helpers::*;
+use crate::saml::{pad, setup, PROVIDER, ROLE, TO};
+use crate::test_idp::TestIdp;
+use base64::Engine;
+
+const ADMIN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*SAMLProvider*","iam:ListRoles","idbroker:*"],"Resource":"*"}]}"#;
+
+/// A browser signed in at `/signin` as a new IAM user with `policy`.
+async fn signed_in(app: &TestApp, user: &str, policy: Option<&str>) -> Browser {
+    let password = "Admin-Pass-123!";
+    app.admin(&[("Action", "CreateUser"), ("UserName", user)]).await.ok();
+    app.admin(&[("Action", "CreateLoginProfile"), ("UserName", user), ("Password", password)]).await.ok();
+    if let Some(document) = policy {
+        app.admin(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", user),
+            ("PolicyName", "admin"),
+            ("PolicyDocument", document),
+        ])
+        .await
+        .ok();
+    }
+    let b = Browser::new(app);
+    let form = b.get("/signin").await;
+    let csrf = form.field("csrf").unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("account", ACCOUNT),
+        ("username", user),
+        ("password", password),
+        ("mfa", ""),
+    ];
+    let console = b.follow(b.post("/signin", &fields).await).await;
+    assert_eq!(console.status, 200, "{}", console.body);
+    b
+}
+
+/// A form's page, then the form posted with its CSRF token and `fields`.
+async fn submit(b: &Browser, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let form = b.get(page).await;
+    let csrf = form.field("csrf").expect("a form with a CSRF token");
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    b.follow(b.post(action, &all).await).await
+}
+
+fn encoded(xml: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(xml)
+}
+
+#[tokio::test]
+async fn an_administrator_registers_configures_debugs_and_finds_the_event() {
+    let (app, idp) = setup().await;
+    let b = signed_in(&app, "ada", Some(ADMIN_POLICY)).await;
+    let overview = b.get("/admin").await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert!(overview.body.contains(">Corp</a>"));
+    assert!(overview.header("content-security-policy").contains("script-src 'self'"));
+    assert_eq!(overview.header("cache-control"), "no-store");
+
+    // Register a provider by pasting its metadata.
+    let other = TestIdp::new("https://idp.other.test/saml");
+    let page = submit(
+        &b,
+        "/admin/providers/new",
+        "/admin/providers/new",
+        &[("name", "Other"), ("metadata", &pad(&other.metadata()))],
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.by_id("entity-id").as_deref(), Some("https://idp.other.test/saml"));
+    assert!(page.body.contains(&idbroker::crypto::sha256_hex(other.cert().der_data())));
+    let refused = submit(
+        &b,
+        "/admin/providers/new",
+        "/admin/providers/new",
+        &[("name", "Broken"), ("metadata", "<x/>")],
+    )
+    .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.by_id("form-error").is_some(), "{}", refused.body);
+
+    // A provider's page: its certificate, and the role that trusts it.
+    let corp = b.get("/admin/providers/Corp").await;
+    assert!(corp.body.contains(&idbroker::crypto::sha256_hex(idp.cert().der_data())));
+    assert!(corp.body.contains(ROLE), "{}", corp.body);
+    // The switches are settings, kept as the idbroker: tags AWS clients see.
+    let saved = submit(
+        &b,
+        "/admin/providers/Corp",
+        "/admin/providers/Corp/settings",
+        &[("require_sp_initiated", "true")],
+    )
+    .await;
+    assert!(saved.body.contains("Settings saved."), "{}", saved.body);
+    let tags = app.admin(&[("Action", "ListSAMLProviderTags"), ("SAMLProviderArn", PROVIDER)]).await;
+    assert_eq!(tags.all("Key"), vec!["idbroker:RequireSPInitiated"]);
+    submit(&b, "/admin/providers/Corp", "/admin/providers/Corp/settings", &[]).await;
+    let tags = app.admin(&[("Action", "ListSAMLProviderTags"), ("SAMLProviderArn", PROVIDER)]).await;
+    assert!(tags.all("Key").is_empty());
+
+    // The debugger: a response signed by a key that is not in the metadata.
+    let stranger = TestIdp::new("https://idp.corp.test/saml");
+    let forged = stranger.response(&TO, app.clock_now(), |_| {});
+    let report =
+        submit(&b, "/admin/debugger", "/admin/debugger", &[("SAMLResponse", &encoded(&forged))]).await;
+    assert_eq!(report.by_id("failed-check").as_deref(), Some("signature"), "{}", report.body);
+    let advice = report.by_id("advice").unwrap();
+    assert!(advice.contains(&idbroker::crypto::sha256_hex(stranger.cert().der_data())), "{advice}");
+    assert!(
+        advice.contains(&format!("expected one of {}", idbroker::crypto::sha256_hex(idp.cert().der_data())))
+    );
+    // A genuine one passes every check, and its role is trusted; pasted as
+    // XML too. It is not used up: AssumeRoleWithSAML takes it afterwards.
+    let genuine = idp.response(&TO, app.clock_now(), |_| {});
+    for pasted in [encoded(&genuine), genuine.clone()] {
+        let report = submit(&b, "/admin/debugger", "/admin/debugger", &[("SAMLResponse", &pasted)]).await;
+        assert!(report.by_id("failed-check").is_none(), "{}", report.body);
+        assert!(report.body.contains("Every check passed"));
+        assert!(report.body.contains("trusted: a sign-in would get this role"));
+    }
+    crate::saml::exchange_with(&app, &genuine, ROLE, PROVIDER, &[]).await.ok();
+    // Used now: the debugger says so.
+    let report =
+        submit(&b, "/admin/debugger", "/admin/debugger", &[("SAMLResponse", &encoded(&genuine))]).await;
+    assert_eq!(report.by_id("failed-check").as_deref(), Some("replay"));
+    // Another audience: which side to change, and to what.
+    let elsewhere = idp.response(&TO, app.clock_now(), |r| {
+        let c = r.assertion.as_mut().unwrap().conditions.as_mut().unwrap();
+        c.audience_restrictions.as_mut().unwrap()[0].audience = vec!["https://elsewhere.test".into()];
+    });
+    let report =
+        submit(&b, "/admin/debugger", "/admin/debugger", &[("SAMLResponse", &encoded(&elsewhere))]).await;
+    assert_eq!(report.by_id("failed-check").as_deref(), Some("audience"));
+    assert!(report.by_id("advice").unwrap().contains("http://127.0.0.1:8080/saml/metadata"));
+
+    // The history: the registration, found by its event name and by its request id.
+    let events = b.get("/admin/events?event=CreateSAMLProvider").await;
+    assert_eq!(events.status, 200);
+    assert!(events.body.contains("CreateSAMLProvider") && events.body.contains("ada"), "{}", events.body);
+    let event = app.audit_event(|e| e["eventName"] == "CreateSAMLProvider" && e["errorCode"].is_null()).await;
+    let request_id = event["requestID"].as_str().unwrap();
+    let found = b.get(&format!("/admin/events?request_id={request_id}")).await;
+    assert!(found.body.contains(request_id));
+    assert!(b.get("/admin/events?request_id=nothing-like-it").await.by_id("no-events").is_some());
+    assert_eq!(b.get("/admin/events?from=yesterday").await.status, 400);
+
+    // Deleting asks first, naming the roles that would lose the provider.
+    let confirm = b.get("/admin/providers/Corp/delete").await;
+    assert!(confirm.body.contains(ROLE));
+    let deleted = submit(&b, "/admin/providers/Corp/delete", "/admin/providers/Corp/delete", &[]).await;
+    assert_eq!(deleted.status, 200);
+    app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", PROVIDER)]).await.err(404, "NoSuchEntity");
+}
+
+#[tokio::test]
+async fn a_user_without_permissions_gets_none_of_it() {
+    let (app, _) = setup().await;
+    // Not signed in: the sign-in page.
+    let anonymous = Browser::new(&app);
+    let page = anonymous.get("/admin/providers").await;
+    assert_eq!((page.status, page.header("location").as_str()), (303, "/"));
+
+    let b = signed_in(&app, "nobody", None).await;
+    let overview = b.get("/admin").await;
+    assert_eq!(overview.status, 200);
+    assert!(!overview.body.contains("Corp") && overview.body.contains("not authorized"), "{}", overview.body);
+    for path in ["/admin/providers", "/admin/providers/Corp", "/admin/providers/Corp/delete", "/admin/events"]
+    {
+        let p = b.get(path).await;
+        assert_eq!(p.status, 403, "{path}: {}", p.body);
+        assert!(!p.body.contains("idp.corp.test"), "{path}");
+    }
+    let registered = submit(
+        &b,
+        "/admin/debugger",
+        "/admin/providers/new",
+        &[("name", "Mine"), ("metadata", &pad(&TestIdp::new("https://x.test").metadata()))],
+    )
+    .await;
+    assert_eq!(registered.status, 403);
+    let r = app.admin(&[("Action", "ListSAMLProviders")]).await;
+    assert!(!r.body.contains("saml-provider/Mine"));
+    let debugged = submit(&b, "/admin/debugger", "/admin/debugger", &[("SAMLResponse", "PHg+")]).await;
+    assert_eq!(debugged.status, 403);
+    // A form without its token changes nothing, whoever posts it.
+    let admin = signed_in(&app, "ada", Some(ADMIN_POLICY)).await;
+    let p = admin.post("/admin/providers/Corp/delete", &[]).await;
+    assert_eq!(p.status, 403);
+    app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", PROVIDER)]).await.ok();
+}
