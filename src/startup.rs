@@ -151,9 +151,54 @@ fn spawn_change_watch(state: &Arc<AppState>) {
                 if let Err(e) = state.login.idp.reload_service_providers(&state.store).await {
                     tracing::error!(error = %e, "service providers could not be read; the ones in force stay");
                 }
+                match role_rules(&state.store).await {
+                    Ok(rules) => state.login.rules.set(rules),
+                    Err(e) => {
+                        tracing::error!(error = %e, "role rules could not be read; the ones in force stay")
+                    }
+                }
             }
         }
     });
+}
+
+/// The configuration's `idp.role_mappings`, copied into the database the
+/// first time any node starts with this set of them; from then on the
+/// database's rules (edited in the admin console) are the ones in force, and
+/// a rule deleted there stays deleted until the configured set changes.
+async fn seed_role_mappings(
+    store: &Store,
+    configured: &[crate::config::RoleMappingSettings],
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut seed = Vec::new();
+    for m in configured {
+        let account = crate::domain::Arn::parse(&m.role_arn)
+            .filter(|a| a.service == "iam" && a.resource.starts_with("role/"))
+            .map(|a| a.account)
+            .with_context(|| format!("idp.role_mappings: `{}` is not a role ARN", m.role_arn))?;
+        seed.push(crate::store::StoredMapping {
+            group_dn: m.group_dn.clone(),
+            role_arn: m.role_arn.clone(),
+            account_id: account,
+            created_at: now,
+        });
+    }
+    let mut spelt: Vec<String> = seed.iter().map(|m| format!("{}\n{}", m.group_dn, m.role_arn)).collect();
+    spelt.sort();
+    let name = format!("idp.role_mappings:{}", crate::crypto::sha256_hex(spelt.join("\n\n").as_bytes()));
+    store.seed_role_mappings(&name, &seed).await?;
+    Ok(())
+}
+
+/// The group -> role rules in force: the database's.
+async fn role_rules(store: &Store) -> Result<Vec<RoleRule>, crate::store::StoreError> {
+    Ok(store
+        .role_mappings()
+        .await?
+        .into_iter()
+        .map(|m| RoleRule { group_dn: m.group_dn, role_arn: m.role_arn })
+        .collect())
 }
 
 /// This node's clock against the database server's, for `/metrics`: a node
@@ -474,6 +519,8 @@ impl Application {
             settings.idp.throttle_window_seconds as i64,
         );
         let sp = ServiceProviderUrls::new(&settings.server.public_url);
+        seed_role_mappings(&store, &settings.idp.role_mappings, now).await?;
+        let rules = Arc::new(crate::crypto::Shared::new(role_rules(&store).await?));
         let kept = Arc::new(crate::console::KeptAssertions {
             store: store.clone(),
             master: master.clone(),
@@ -490,12 +537,7 @@ impl Application {
                 clock.clone(),
                 settings.idp.mfa_groups.clone(),
             ),
-            rules: settings
-                .idp
-                .role_mappings
-                .iter()
-                .map(|m| RoleRule { group_dn: m.group_dn.clone(), role_arn: m.role_arn.clone() })
-                .collect(),
+            rules: rules.clone(),
             master: master.clone(),
             clock: clock.clone(),
             metrics: metrics.clone(),
@@ -561,6 +603,7 @@ impl Application {
             store: store.clone(),
             clock: clock.clone(),
             kept,
+            directory: login.directory.clone(),
         };
         let idp_logout = crate::console::idp_logout::IdpLogout {
             idp: idp.clone(),

@@ -31,7 +31,8 @@ pub struct DirectoryLogin {
     pub directory: Option<Arc<dyn Directory>>,
     pub throttle: Throttle,
     pub second_factor: SecondFactor,
-    pub rules: Vec<RoleRule>,
+    /// The group -> role rules in force (the database's, read again on change).
+    pub rules: Arc<crate::crypto::Shared<Vec<RoleRule>>>,
     pub master: MasterKey,
     pub clock: SharedClock,
     pub metrics: Metrics,
@@ -272,7 +273,7 @@ impl DirectoryLogin {
 
     /// The user with the roles their groups map to; `None` (recorded) when none.
     fn signed_in(&self, user: &DirectoryUser, audit: &mut dyn FlowAudit) -> Option<SignedIn> {
-        let roles = role_pairs(&user.groups, &self.rules);
+        let roles = role_pairs(&user.groups, &self.rules.get());
         if roles.is_empty() {
             let details = json!({ "userDn": user.dn });
             audit.record(event(

@@ -356,6 +356,11 @@ impl LdapDirectory {
         if let Some(refusal) = self.account_state(&entry) {
             return Err(DirectoryError::Refused(refusal));
         }
+        self.directory_user(entry).await
+    }
+
+    /// Who a found entry is, with every group it is in.
+    async fn directory_user(&self, entry: SearchEntry) -> Result<DirectoryUser, DirectoryError> {
         let name_attribute =
             if self.settings.kind == DirectoryKind::ActiveDirectory { "sAMAccountName" } else { "uid" };
         let username = first(&entry, name_attribute).unwrap_or_else(|| rdn_value(&entry.dn)).to_owned();
@@ -369,6 +374,17 @@ impl LdapDirectory {
             .collect();
         let groups = self.groups_of(&entry.dn).await?;
         Ok(DirectoryUser { dn: entry.dn, username, display_name, email, groups, attributes })
+    }
+
+    /// A user found as the service account, without a password.
+    async fn look_up(&self, username: &str) -> Result<DirectoryUser, DirectoryError> {
+        if username.trim().is_empty() || username.len() > super::MAX_INPUT_BYTES {
+            return Err(DirectoryError::Refused(Refusal::UnknownUser));
+        }
+        match self.find_user(username).await? {
+            Ok(entry) => self.directory_user(entry).await,
+            Err(refusal) => Err(DirectoryError::Refused(refusal)),
+        }
     }
 }
 
@@ -400,6 +416,10 @@ impl Directory for LdapDirectory {
         password: &'a str,
     ) -> BoxFuture<'a, Result<DirectoryUser, DirectoryError>> {
         Box::pin(self.sign_in(username, password))
+    }
+
+    fn lookup<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<DirectoryUser, DirectoryError>> {
+        Box::pin(self.look_up(username))
     }
 
     fn reachable(&self) -> BoxFuture<'_, Result<(), DirectoryError>> {

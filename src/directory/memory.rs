@@ -47,4 +47,11 @@ impl Directory for MemoryDirectory {
             }
         })
     }
+
+    fn lookup<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<DirectoryUser, DirectoryError>> {
+        Box::pin(async move {
+            let found = self.users.iter().find(|(u, _, _)| u.username == username);
+            found.map(|(u, _, _)| u.clone()).ok_or(DirectoryError::Refused(Refusal::UnknownUser))
+        })
+    }
 }

@@ -88,6 +88,11 @@ pub trait Directory: Send + Sync {
         password: &'a str,
     ) -> BoxFuture<'a, Result<DirectoryUser, DirectoryError>>;
 
+    /// Who `username` is and every group they are in, looked up as the
+    /// service account without their password: the admin console's preview
+    /// of the role rules. Nothing here signs anyone in.
+    fn lookup<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<DirectoryUser, DirectoryError>>;
+
     /// Whether the directory answers now (readiness): one round trip as the
     /// service account.
     fn reachable(&self) -> BoxFuture<'_, Result<(), DirectoryError>> {

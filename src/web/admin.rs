@@ -7,7 +7,8 @@ use super::pages::{self, checked_form, SESSION_COOKIE};
 use super::{see_other, AppState, PageFailure};
 use crate::audit::AuditEvent;
 use crate::console::admin::{
-    AdminError, DebugReport, EventFilter, EventRow, ProviderDetail, ProviderRow, ProviderSwitches,
+    AdminError, DebugReport, EventFilter, EventRow, MappingPreview, MappingRow, ProviderDetail, ProviderRow,
+    ProviderSwitches,
 };
 use crate::console::{csrf_token, WebSession};
 use crate::iam::{Caller, Origin};
@@ -421,4 +422,113 @@ pub async fn events(
     let older_link = format!("/admin/events?{}", link.finish());
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page(&state, status, &EventsPage { who: a.who, f, rows, error, older, older_link })
+}
+
+#[derive(Template)]
+#[template(path = "admin_mappings.html")]
+struct MappingsPage {
+    who: String,
+    csrf: String,
+    account: String,
+    rows: Vec<MappingRow>,
+    group_dn: String,
+    role_arn: String,
+    username: String,
+    preview: Option<MappingPreview>,
+    message: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct MappingsQuery {
+    saved: Option<String>,
+    removed: Option<String>,
+}
+
+async fn mappings_page(
+    state: &AppState,
+    a: Admin,
+    form: (String, String, String),
+    preview: Option<MappingPreview>,
+    message: Option<&'static str>,
+    error: Option<String>,
+) -> Result<HttpResponse, PageFailure> {
+    let rows = state.admin.mappings(&a.caller).await?;
+    let csrf = csrf_token(&state.csrf_key, ADMIN_CSRF, &a.cookie);
+    let (group_dn, role_arn, username) = form;
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let account = a.caller.account_id.to_string();
+    let body = MappingsPage {
+        who: a.who,
+        csrf,
+        account,
+        rows,
+        group_dn,
+        role_arn,
+        username,
+        preview,
+        message,
+        error,
+    };
+    page(state, status, &body)
+}
+
+/// `GET /admin/mappings`: the rules for this account's roles.
+pub async fn mappings(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<MappingsQuery>,
+) -> Result<HttpResponse, PageFailure> {
+    let a = signed_in!(req, state);
+    let message = match (&query.saved, &query.removed) {
+        (Some(_), _) => Some("Rule saved: it applies to the next sign-in, on every node."),
+        (_, Some(_)) => Some("Rule removed."),
+        _ => None,
+    };
+    mappings_page(&state, a, Default::default(), None, message, None).await
+}
+
+/// `POST /admin/mappings`: `group_dn`, `role_arn`, `username`; `do` is
+/// `preview`, `save` or `delete`.
+pub async fn change_mappings(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageFailure> {
+    let a = signed_in!(req, state);
+    let (form, _) = checked_form(&req, &state, payload, ADMIN_FORM_LIMIT, SESSION_COOKIE, ADMIN_CSRF).await?;
+    let fields = (
+        form.text("group_dn")?.to_owned(),
+        form.text("role_arn")?.to_owned(),
+        form.text("username")?.to_owned(),
+    );
+    let outcome = match form.text("do")? {
+        "preview" => {
+            let proposed = (!fields.0.trim().is_empty() && !fields.1.trim().is_empty())
+                .then_some((fields.0.as_str(), fields.1.as_str()));
+            match state.admin.preview_mapping(&a.caller, &fields.2, proposed).await {
+                Ok(p) => return mappings_page(&state, a, fields, Some(p), None, None).await,
+                Err(e) => Err(e),
+            }
+        }
+        how @ ("save" | "delete") => {
+            let (outcome, event) =
+                state.admin.change_mapping(&a.caller, &fields.0, &fields.1, how == "save").await;
+            record(&state, &req, vec![event]);
+            match outcome {
+                Ok(()) if how == "save" => return Ok(see_other("/admin/mappings?saved=1")),
+                Ok(()) => return Ok(see_other("/admin/mappings?removed=1")),
+                Err(e) => Err(e),
+            }
+        }
+        _ => return Err(PageFailure::bad_request("Choose Preview, Save or Remove.")),
+    };
+    match outcome {
+        Err(e) if e.is_access_denied() => Err(e.into()),
+        Err(AdminError::Refused(_, message)) => {
+            mappings_page(&state, a, fields, None, None, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(see_other("/admin/mappings")),
+    }
 }

@@ -245,6 +245,8 @@ impl HttpServer {
                 .route("/admin/debugger", web::get().to(admin::debugger_form))
                 .route("/admin/debugger", web::post().to(admin::debugger))
                 .route("/admin/events", web::get().to(admin::events))
+                .route("/admin/mappings", web::get().to(admin::mappings))
+                .route("/admin/mappings", web::post().to(admin::change_mappings))
                 // A GET that names an Action is a Query API call (presigned); else the home page.
                 .route("/", web::get().guard(guard::fn_guard(names_an_action)).to(api::query))
                 .route("/", web::get().to(console::home))

@@ -193,3 +193,80 @@ async fn a_user_without_permissions_gets_none_of_it() {
     assert_eq!(p.status, 403);
     app.admin(&[("Action", "GetSAMLProvider"), ("SAMLProviderArn", PROVIDER)]).await.ok();
 }
+
+/// The roles dave's sign-in at the built-in IdP (at `base`) is offered.
+async fn offered_to_dave(base: &str) -> String {
+    let b = Browser::at(base);
+    let page = b.submit_login(&b.login_form().await, "dave", "Delta-Pass-4").await;
+    let response = page.field("SAMLResponse").unwrap_or_default();
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(response).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+#[ignore = "needs the test directories: scripts/test.sh runs it"]
+async fn a_role_rule_previewed_and_saved_applies_on_every_node() {
+    let app = directory_app("", "").await;
+    let (other, _dir) = crate::keys::node_in_an_empty_folder(&app).await;
+    let ops = "arn:aws:iam::111122223333:role/Ops";
+    app.admin(&[("Action", "CreateRole"), ("RoleName", "Ops"), ("AssumeRolePolicyDocument", TRUST_IDBROKER)])
+        .await
+        .ok();
+    let cycle = "cn=cycle-a,ou=groups,dc=example,dc=org";
+    assert!(!offered_to_dave(&other).await.contains(ops));
+
+    let b = signed_in(&app, "ada", Some(ADMIN_POLICY)).await;
+    // The preview: dave's groups through the cycle, his role now, and the one the rule adds.
+    let fields = [("group_dn", cycle), ("role_arn", ops), ("username", "dave"), ("do", "preview")];
+    let preview = submit(&b, "/admin/mappings", "/admin/mappings", &fields).await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let groups = preview.body[preview.body.find("id=\"preview-groups\"").unwrap()..].to_owned();
+    assert!(groups.contains("cycle-a") && groups.contains("cycle-b"), "{}", preview.body);
+    assert!(preview.body.contains("arn:aws:iam::111122223333:role/Dev"));
+    assert!(preview.body.contains(&format!("<code>{ops}</code> <strong>(with the rule above)")));
+    // Nothing is saved by a preview.
+    assert!(!offered_to_dave(&app.base).await.contains(ops));
+
+    let saved = submit(
+        &b,
+        "/admin/mappings",
+        "/admin/mappings",
+        &[("group_dn", cycle), ("role_arn", ops), ("do", "save")],
+    )
+    .await;
+    assert!(saved.by_id("mapping-message").is_some(), "{}", saved.body);
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = offered_to_dave(&other).await;
+        if seen.contains(ops) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(seen.contains(ops), "the other node offers the new role: {seen}");
+    // A role of another account cannot be mapped; the change is audited.
+    let foreign = submit(
+        &b,
+        "/admin/mappings",
+        "/admin/mappings",
+        &[("group_dn", cycle), ("role_arn", "arn:aws:iam::999999999999:role/Ops"), ("do", "save")],
+    )
+    .await;
+    assert_eq!(foreign.status, 403);
+    let event = app.audit_event(|e| e["eventName"] == "CreateRoleMapping" && e["errorCode"].is_null()).await;
+    assert_eq!(event["requestParameters"]["GroupDN"], cycle);
+
+    // Removed: gone from the next sign-in.
+    let removed = submit(
+        &b,
+        "/admin/mappings",
+        "/admin/mappings",
+        &[("group_dn", cycle), ("role_arn", ops), ("do", "delete")],
+    )
+    .await;
+    assert!(removed.body.contains("Rule removed."), "{}", removed.body);
+    assert!(!offered_to_dave(&app.base).await.contains(ops));
+    // Someone without the permission sees no rule and changes none.
+    let nobody = signed_in(&app, "nobody", None).await;
+    assert_eq!(nobody.get("/admin/mappings").await.status, 403);
+}

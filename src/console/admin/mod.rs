@@ -6,10 +6,12 @@
 //! debugger) are authorised with an `idbroker:` action.
 mod debugger;
 mod events;
+mod mappings;
 mod providers;
 
 pub use debugger::{CheckOutcome, CheckRow, DebugReport, RoleRow};
 pub use events::{EventFilter, EventPage, EventRow};
+pub use mappings::{MappingPreview, MappingRow};
 pub use providers::{CertificateRow, ProviderDetail, ProviderRow, ProviderSwitches};
 
 use crate::audit::{redacted_parameters, AuditEvent};
@@ -48,6 +50,15 @@ impl From<IamError> for AdminError {
 }
 
 impl AdminError {
+    /// The AWS-style code the audit record keeps.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdminError::SignedOut => "ExpiredToken",
+            AdminError::Refused(code, _) => code,
+            AdminError::Store(_) | AdminError::Internal(_) => "ServiceFailure",
+        }
+    }
+
     /// Refused by the policy engine (the page says so, and shows nothing).
     pub fn is_access_denied(&self) -> bool {
         matches!(self, AdminError::Refused("AccessDenied", _))
@@ -62,6 +73,8 @@ pub struct AdminConsole {
     pub(crate) store: Store,
     pub(crate) clock: SharedClock,
     pub(crate) kept: Arc<super::KeptAssertions>,
+    /// For the role rules' preview.
+    pub(crate) directory: Option<Arc<dyn crate::directory::Directory>>,
 }
 
 /// An API answer, read by name.
@@ -133,7 +146,12 @@ impl AdminConsole {
             crate::iam::handle(&self.iam, caller, action, &p).await
         };
         let failure = outcome.as_ref().err().map(|e| (e.code().0.to_owned(), e.to_string()));
-        let event = self.audit_event(caller, action, &p, failure);
+        let source = if crate::operator::ACTIONS.contains(&action) {
+            "idbroker.operator"
+        } else {
+            "iam.amazonaws.com"
+        };
+        let event = self.audit_event(caller, source, action, &p, failure);
         (outcome.map(|nodes| Reply(nodes.unwrap_or_default())).map_err(AdminError::from), event)
     }
 
@@ -160,6 +178,7 @@ impl AdminConsole {
     fn audit_event(
         &self,
         caller: &Caller,
+        source: &str,
         action: &str,
         p: &Params,
         failure: Option<(String, String)>,
@@ -168,11 +187,7 @@ impl AdminConsole {
         AuditEvent {
             event_time: self.clock.now(),
             event_name: action.to_owned(),
-            event_source: if crate::operator::ACTIONS.contains(&action) {
-                "idbroker.operator".into()
-            } else {
-                "iam.amazonaws.com".into()
-            },
+            event_source: source.to_owned(),
             account_id: Some(caller.account_id.to_string()),
             principal_arn: Some(caller.arn.clone()),
             user_identity: caller.audit_identity(),
@@ -183,7 +198,7 @@ impl AdminConsole {
             error_message,
             request_id: uuid::Uuid::new_v4().to_string(),
             additional: serde_json::Value::Null,
-            read_only: crate::audit::is_read_only("iam.amazonaws.com", action),
+            read_only: crate::audit::is_read_only(source, action),
         }
     }
 }
