@@ -532,3 +532,101 @@ pub async fn change_mappings(
         Ok(()) => Ok(see_other("/admin/mappings")),
     }
 }
+
+/// One signing key as the keys page shows it.
+struct KeyRow {
+    id: String,
+    purpose: String,
+    state: String,
+    created: String,
+}
+
+impl KeyRow {
+    /// The steps a key can take: a published key (the next one, or the
+    /// one that signed before) is activated or retired.
+    fn next_steps(&self) -> &'static [(&'static str, &'static str)] {
+        match self.state.as_str() {
+            "published" => &[("activate", "Activate"), ("retire", "Retire")],
+            _ => &[],
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_keys.html")]
+struct KeysPage {
+    who: String,
+    csrf: String,
+    purposes: [(&'static str, &'static str); 2],
+    keys: Vec<KeyRow>,
+    message: Option<&'static str>,
+    error: Option<String>,
+}
+
+const KEY_PURPOSES: [(&str, &str); 2] = [("idp", "IdP signing"), ("token", "Session token")];
+
+async fn keys_page(
+    req: &HttpRequest,
+    state: &AppState,
+    a: Admin,
+    message: Option<&'static str>,
+    error: Option<String>,
+) -> Result<HttpResponse, PageFailure> {
+    let (listed, event) = state.admin.call(&a.caller, "ListSigningKeys", &[]).await;
+    record(state, req, vec![event]);
+    let reply = listed?;
+    let keys = reply
+        .structs("SigningKeys")
+        .into_iter()
+        .map(|k| {
+            let field = |name| crate::console::admin::text_in(k, name).unwrap_or_default().to_owned();
+            KeyRow {
+                id: field("KeyId"),
+                purpose: field("Purpose"),
+                state: field("State"),
+                created: field("CreateDate"),
+            }
+        })
+        .collect();
+    let csrf = csrf_token(&state.csrf_key, ADMIN_CSRF, &a.cookie);
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(state, status, &KeysPage { who: a.who, csrf, purposes: KEY_PURPOSES, keys, message, error })
+}
+
+/// `GET /admin/keys`: the IdP's and the session tokens' keys (operator accounts only).
+pub async fn keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageFailure> {
+    let a = signed_in!(req, state);
+    keys_page(&req, &state, a, None, None).await
+}
+
+/// `POST /admin/keys`: `do` is `publish` (with `purpose`), `activate` or `retire` (with `key_id`).
+pub async fn key_step(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageFailure> {
+    let a = signed_in!(req, state);
+    let (form, _) = checked_form(&req, &state, payload, ADMIN_FORM_LIMIT, SESSION_COOKIE, ADMIN_CSRF).await?;
+    let (action, params, done) = match form.text("do")? {
+        "publish" => (
+            "PublishSigningKey",
+            ("Purpose", form.text("purpose")?),
+            "Published: it is in the metadata now; activate it once relying parties have loaded it.",
+        ),
+        "activate" => {
+            ("ActivateSigningKey", ("KeyId", form.text("key_id")?), "Activated: it signs from now on.")
+        }
+        "retire" => {
+            ("RetireSigningKey", ("KeyId", form.text("key_id")?), "Retired: it is no longer published.")
+        }
+        _ => return Err(PageFailure::bad_request("Choose a step.")),
+    };
+    let (outcome, event) = state.admin.call(&a.caller, action, &[params]).await;
+    record(&state, &req, vec![event]);
+    match outcome {
+        Ok(_) => keys_page(&req, &state, a, Some(done), None).await,
+        Err(e) if e.is_access_denied() => Err(e.into()),
+        Err(AdminError::Refused(_, message)) => keys_page(&req, &state, a, None, Some(message)).await,
+        Err(e) => Err(e.into()),
+    }
+}

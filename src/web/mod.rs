@@ -247,6 +247,8 @@ impl HttpServer {
                 .route("/admin/events", web::get().to(admin::events))
                 .route("/admin/mappings", web::get().to(admin::mappings))
                 .route("/admin/mappings", web::post().to(admin::change_mappings))
+                .route("/admin/keys", web::get().to(admin::keys))
+                .route("/admin/keys", web::post().to(admin::key_step))
                 // A GET that names an Action is a Query API call (presigned); else the home page.
                 .route("/", web::get().guard(guard::fn_guard(names_an_action)).to(api::query))
                 .route("/", web::get().to(console::home))

@@ -270,3 +270,58 @@ async fn a_role_rule_previewed_and_saved_applies_on_every_node() {
     let nobody = signed_in(&app, "nobody", None).await;
     assert_eq!(nobody.get("/admin/mappings").await.status, 403);
 }
+
+/// The keys' states on the keys page, in table order: (key id, state).
+fn key_states(page: &Page, purpose: &str) -> Vec<(String, String)> {
+    let table = &page.body[page.body.find(&format!("id=\"keys-{purpose}\"")).unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table
+        .split("<tr><td><code>")
+        .skip(1)
+        .map(|row| {
+            let id = row[..row.find('<').unwrap()].to_owned();
+            let state =
+                row[row.find("class=\"state\">").unwrap() + 14..].split('<').next().unwrap().to_owned();
+            (id, state)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_operator_rolls_a_key_over_in_three_steps() {
+    let app = spawn_app_with("[server]\noperator_accounts = [\"111122223333\"]\n").await;
+    let b = signed_in(&app, "ada", Some(ADMIN_POLICY)).await;
+    let page = b.get("/admin/keys").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let before = key_states(&page, "idp");
+    assert_eq!(before.iter().filter(|(_, s)| s == "active").count(), 1, "{before:?}");
+    let old = before.iter().find(|(_, s)| s == "active").unwrap().0.clone();
+
+    let published = submit(&b, "/admin/keys", "/admin/keys", &[("do", "publish"), ("purpose", "idp")]).await;
+    assert!(published.by_id("keys-message").is_some(), "{}", published.body);
+    let new =
+        key_states(&published, "idp").into_iter().find(|(id, s)| s == "published" && *id != old).unwrap().0;
+    // Published: both certificates in the IdP metadata; the old key still signs.
+    let metadata = app.get("/idp/metadata").await.body;
+    assert_eq!(metadata.matches("<ds:X509Certificate>").count(), 2, "{metadata}");
+    let activated = submit(&b, "/admin/keys", "/admin/keys", &[("do", "activate"), ("key_id", &new)]).await;
+    let states = key_states(&activated, "idp");
+    assert!(
+        states.contains(&(new.clone(), "active".into()))
+            && states.contains(&(old.clone(), "published".into())),
+        "{states:?}"
+    );
+    let retired = submit(&b, "/admin/keys", "/admin/keys", &[("do", "retire"), ("key_id", &old)]).await;
+    assert!(!key_states(&retired, "idp").iter().any(|(id, s)| *id == old && s != "retired"));
+    // The active key cannot be retired: a clear refusal, nothing changed.
+    let refused = submit(&b, "/admin/keys", "/admin/keys", &[("do", "retire"), ("key_id", &new)]).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(key_states(&refused, "idp").contains(&(new, "active".into())));
+    app.audit_event(|e| e["eventName"] == "ActivateSigningKey" && e["eventSource"] == "idbroker.operator")
+        .await;
+
+    // Outside an operator account: none of it.
+    let elsewhere = spawn_app().await;
+    let b = signed_in(&elsewhere, "ada", Some(ADMIN_POLICY)).await;
+    assert_eq!(b.get("/admin/keys").await.status, 403);
+}

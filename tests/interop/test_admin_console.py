@@ -374,17 +374,19 @@ def test_without_permissions_or_signed_out_the_console_shows_nothing(world, chro
     paste = hidden.response(url, f"arn:aws:iam::{ACCOUNT}:role/X", f"arn:aws:iam::{ACCOUNT}:saml-provider/Hidden")
     chrome.get(url + "/admin/debugger")
     chrome.find_element(By.ID, "SAMLResponse").send_keys(paste[:200])
-    chrome.find_element(By.CSS_SELECTOR, "form[action='/admin/debugger'] button[type=submit]").click()
+    button = chrome.find_element(By.CSS_SELECTOR, "form[action='/admin/debugger'] button[type=submit]")
+    button.click()
     wait = WebDriverWait(chrome, 15)
-    wait.until(lambda d: heading(d) != "Assertion debugger")
+    wait.until(EC.staleness_of(button))
     shot(chrome, "admin-23-debugger-not-allowed")
     assert heading(chrome) == "Not allowed" and not ids(chrome, "report")
     # Nor can it register a provider with the form.
     chrome.get(url + "/admin/providers/new")
     chrome.find_element(By.ID, "name").send_keys("Mine")
     chrome.find_element(By.ID, "metadata").send_keys(Idp("https://mine.test/saml").metadata())
-    chrome.find_element(By.CSS_SELECTOR, "form[action='/admin/providers/new'] button[type=submit]").click()
-    wait.until(lambda d: heading(d) != "Register an identity provider")
+    button = chrome.find_element(By.CSS_SELECTOR, "form[action='/admin/providers/new'] button[type=submit]")
+    button.click()
+    wait.until(EC.staleness_of(button))
     assert heading(chrome) == "Not allowed"
     assert not any(p["Arn"].endswith("/Mine") for p in iam.list_saml_providers()["SAMLProviderList"])
 
@@ -408,7 +410,7 @@ def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(
     wait = WebDriverWait(chrome, 15)
     # A provider with long values (metadata URL, ARN), and refused sign-ins in its history.
     phone = Idp("https://a-rather-long-entity-identifier.phone-idp.test/saml/metadata/entity")
-    long_url = "https://metadata.phone-idp.test/federationmetadata/2007-06/federationmetadata.xml?appid=" + "a" * 40
+    long_url = "https://metadata.phone-idp.test/federationmetadata/2007-06/" + "a" * 60 + "/federationmetadata.xml"
     provider_arn = iam.create_saml_provider(Name="PhoneIdpWithAVeryLongProviderNameForLayout",
                                             SAMLMetadataDocument=phone.metadata(),
                                             Tags=[{"Key": "idbroker:MetadataURL", "Value": long_url}])["SAMLProviderArn"]
@@ -432,10 +434,21 @@ def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(
         chrome.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
         scroll, inner = chrome.execute_script(
             "return [document.documentElement.scrollWidth, window.innerWidth]")
+        # What sticks out: the text that runs past the right edge (a box may fit while its text does not).
         wide = chrome.execute_script("""
-            return [...document.querySelectorAll('main *')]
-              .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-              .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right))""")
+            const out = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            while (walk.nextNode()) {
+              const node = walk.currentNode, range = document.createRange();
+              if (!node.textContent.trim()) continue;
+              range.selectNodeContents(node);
+              const right = range.getBoundingClientRect().right;
+              if (right > window.innerWidth + 0.5) {
+                const e = node.parentElement;
+                out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + Math.round(right) + 'px: '
+                         + node.textContent.trim().slice(0, 50));
+              }
+            }
+            return out.slice(0, 6)""")
         return scroll <= inner, f"{page}: scrollWidth {scroll} > innerWidth {inner}: {wide}"
 
     def unlabelled():
