@@ -52,6 +52,15 @@ fn record(state: &AppState, req: &HttpRequest, events: Vec<AuditEvent>) {
     }
 }
 
+/// A refusal the page shows beside its form (bad input, a rule that exists
+/// already); anything else (not allowed, signed out, a failure) is an error page.
+fn shown_on_page(e: AdminError) -> Result<String, PageFailure> {
+    match e {
+        AdminError::Refused(code, message) if code != "AccessDenied" => Ok(message),
+        other => Err(other.into()),
+    }
+}
+
 fn page(state: &AppState, status: StatusCode, t: &impl Template) -> Result<HttpResponse, PageFailure> {
     Ok(pages::page_builder(status, None, state.https).body(pages::render(t)?))
 }
@@ -166,12 +175,12 @@ pub async fn new_provider(
     record(&state, &req, events);
     match outcome {
         Ok(()) => Ok(see_other(&format!("/admin/providers/{}?registered=1", encode(&name)))),
-        Err(AdminError::Refused(code, message)) if code != "AccessDenied" => {
+        Err(e) => {
+            let error = Some(shown_on_page(e)?);
             let csrf = csrf_token(&state.csrf_key, ADMIN_CSRF, &a.cookie);
-            let again = NewProviderPage { who: a.who, csrf, error: Some(message), name, metadata_url: url };
+            let again = NewProviderPage { who: a.who, csrf, error, name, metadata_url: url };
             page(&state, StatusCode::BAD_REQUEST, &again)
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -247,10 +256,7 @@ pub async fn provider_settings(
     record(&state, &req, events);
     match outcome {
         Ok(()) => Ok(see_other(&format!("/admin/providers/{}?saved=1", encode(&name)))),
-        Err(AdminError::Refused(code, message)) if code != "AccessDenied" => {
-            provider_page(&req, &state, a, &name, None, Some(message)).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => provider_page(&req, &state, a, &name, None, Some(shown_on_page(e)?)).await,
     }
 }
 
@@ -327,9 +333,7 @@ pub async fn debugger_form(
                 None,
                 Some("That response is no longer kept (refused responses are kept for a short time).".into()),
             ),
-            Err(e) if e.is_access_denied() => return Err(e.into()),
-            Err(AdminError::Refused(_, m)) => (String::new(), None, Some(m)),
-            Err(e) => return Err(e.into()),
+            Err(e) => (String::new(), None, Some(shown_on_page(e)?)),
         },
     };
     record(&state, &req, events);
@@ -350,9 +354,7 @@ pub async fn debugger(
     record(&state, &req, events);
     let (report, error) = match outcome {
         Ok(r) => (Some(r), None),
-        Err(e) if e.is_access_denied() => return Err(e.into()),
-        Err(AdminError::Refused(_, m)) => (None, Some(m)),
-        Err(e) => return Err(e.into()),
+        Err(e) => (None, Some(shown_on_page(e)?)),
     };
     let csrf = csrf_token(&state.csrf_key, ADMIN_CSRF, &a.cookie);
     page(&state, StatusCode::OK, &DebuggerPage { who: a.who, csrf, pasted, error, report })
@@ -399,9 +401,7 @@ pub async fn events(
     };
     let (rows, older, error) = match state.admin.events(&a.caller, &f).await {
         Ok(page) => (page.rows, page.older, None),
-        Err(e) if e.is_access_denied() => return Err(e.into()),
-        Err(AdminError::Refused(_, m)) => (Vec::new(), None, Some(m)),
-        Err(e) => return Err(e.into()),
+        Err(e) => (Vec::new(), None, Some(shown_on_page(e)?)),
     };
     let mut link = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
@@ -524,11 +524,7 @@ pub async fn change_mappings(
         _ => return Err(PageFailure::bad_request("Choose Preview, Save or Remove.")),
     };
     match outcome {
-        Err(e) if e.is_access_denied() => Err(e.into()),
-        Err(AdminError::Refused(_, message)) => {
-            mappings_page(&state, a, fields, None, None, Some(message)).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => mappings_page(&state, a, fields, None, None, Some(shown_on_page(e)?)).await,
         Ok(()) => Ok(see_other("/admin/mappings")),
     }
 }
@@ -557,10 +553,16 @@ impl KeyRow {
 struct KeysPage {
     who: String,
     csrf: String,
-    purposes: [(&'static str, &'static str); 2],
-    keys: Vec<KeyRow>,
+    sections: Vec<KeySection>,
     message: Option<&'static str>,
     error: Option<String>,
+}
+
+/// The keys of one purpose.
+struct KeySection {
+    purpose: &'static str,
+    label: &'static str,
+    keys: Vec<KeyRow>,
 }
 
 const KEY_PURPOSES: [(&str, &str); 2] = [("idp", "IdP signing"), ("token", "Session token")];
@@ -575,7 +577,7 @@ async fn keys_page(
     let (listed, event) = state.admin.call(&a.caller, "ListSigningKeys", &[]).await;
     record(state, req, vec![event]);
     let reply = listed?;
-    let keys = reply
+    let keys: Vec<KeyRow> = reply
         .structs("SigningKeys")
         .into_iter()
         .map(|k| {
@@ -590,7 +592,14 @@ async fn keys_page(
         .collect();
     let csrf = csrf_token(&state.csrf_key, ADMIN_CSRF, &a.cookie);
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(state, status, &KeysPage { who: a.who, csrf, purposes: KEY_PURPOSES, keys, message, error })
+    let mut sections: Vec<KeySection> =
+        KEY_PURPOSES.iter().map(|(purpose, label)| KeySection { purpose, label, keys: Vec::new() }).collect();
+    for key in keys {
+        if let Some(section) = sections.iter_mut().find(|s| s.purpose == key.purpose) {
+            section.keys.push(key);
+        }
+    }
+    page(state, status, &KeysPage { who: a.who, csrf, sections, message, error })
 }
 
 /// `GET /admin/keys`: the IdP's and the session tokens' keys (operator accounts only).
@@ -625,8 +634,6 @@ pub async fn key_step(
     record(&state, &req, vec![event]);
     match outcome {
         Ok(_) => keys_page(&req, &state, a, Some(done), None).await,
-        Err(e) if e.is_access_denied() => Err(e.into()),
-        Err(AdminError::Refused(_, message)) => keys_page(&req, &state, a, None, Some(message)).await,
-        Err(e) => Err(e.into()),
+        Err(e) => keys_page(&req, &state, a, None, Some(shown_on_page(e)?)).await,
     }
 }
