@@ -282,6 +282,8 @@ def test_an_administrator_registers_an_idp_debugs_a_refused_sign_in_and_deletes_
     assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/PartnerDev/interop"
     paste_and_check(chrome, url, genuine)
     assert text(chrome, "failed-check") == "replay"
+    chrome.get(url + "/admin/providers/Partner")
+    assert text(chrome, "last-success") != "never", text(chrome, "last-success")
 
     # 4. "Only sign-ins that idbroker started": saved as the tag AWS clients see,
     # and an IdP-initiated response is refused from then on.
@@ -301,6 +303,7 @@ def test_an_administrator_registers_an_idp_debugs_a_refused_sign_in_and_deletes_
     chrome.get(poster.posting(url + "/saml/acs", idp.response(url, role_arn, provider_arn)))
     wait.until(EC.url_to_be(url + "/saml/acs"))
     assert "failed check: unsolicited" in chrome.find_element(By.CSS_SELECTOR, "p[role=alert]").text
+    shot(chrome, "admin-13-refused-unsolicited")
 
     # 5. A second provider, registered from a file chosen in the form (the
     # page's script reads it into the text box), then deleted after the
@@ -312,7 +315,7 @@ def test_an_administrator_registers_an_idp_debugs_a_refused_sign_in_and_deletes_
     chrome.find_element(By.ID, "name").send_keys("Uploaded")
     chrome.find_element(By.ID, "metadata_file").send_keys(str(document))
     assert until(lambda: chrome.find_element(By.ID, "metadata").get_attribute("value") == uploaded.metadata(), 5)
-    shot(chrome, "admin-13-register-from-file")
+    shot(chrome, "admin-14-register-from-file")
     chrome.find_element(By.CSS_SELECTOR, "form[action='/admin/providers/new'] button[type=submit]").click()
     wait.until(EC.url_contains("/admin/providers/Uploaded"))
     assert text(chrome, "entity-id") == "https://uploaded-idp.test/saml"
@@ -322,16 +325,16 @@ def test_an_administrator_registers_an_idp_debugs_a_refused_sign_in_and_deletes_
     chrome.get(url + "/admin/providers")
     names = [r.find_element(By.TAG_NAME, "a").text for r in chrome.find_elements(By.CSS_SELECTOR, "table#providers tbody tr")]
     assert sorted(names) == ["Partner", "Uploaded"]
-    shot(chrome, "admin-14-providers")
+    shot(chrome, "admin-15-providers")
     chrome.find_element(By.LINK_TEXT, "Uploaded").click()
     chrome.find_element(By.LINK_TEXT, "Delete this provider…").click()
     wait.until(EC.url_contains("/admin/providers/Uploaded/delete"))
-    shot(chrome, "admin-15-delete-confirmation")
+    shot(chrome, "admin-16-delete-confirmation")
     assert [li.text for li in chrome.find_elements(By.CSS_SELECTOR, "ul#losing-roles li")] == [uploaded_role]
     assert heading(chrome) == "Delete Uploaded?"
     chrome.find_element(By.XPATH, "//button[text()='Delete the provider']").click()
     wait.until(EC.url_to_be(url + "/admin/providers"))
-    shot(chrome, "admin-16-providers-after-delete")
+    shot(chrome, "admin-17-providers-after-delete")
     names = [a.text for a in chrome.find_elements(By.CSS_SELECTOR, "table#providers tbody tr td:first-child a")]
     assert names == ["Partner"]
     with pytest.raises(iam.exceptions.NoSuchEntityException):
@@ -362,7 +365,7 @@ def test_without_permissions_or_signed_out_the_console_shows_nothing(world, chro
     assert ids(chrome, "overview-providers") == [] and ids(chrome, "recent-failures") == []
     assert "not authorized" in chrome.find_element(By.CSS_SELECTOR, "main").text
     for path in ["/admin/providers", "/admin/providers/Hidden", "/admin/providers/Hidden/delete", "/admin/events",
-                 "/admin/events?event=CreateSAMLProvider"]:
+                 "/admin/events?event=CreateSAMLProvider", "/admin/debugger?kept=anything"]:
         chrome.get(url + path)
         assert heading(chrome) == "Not allowed", (path, chrome.page_source[-2000:])
         # (A page asked for by the provider's name may repeat the name asked for; nothing more.)
@@ -404,18 +407,72 @@ def test_without_permissions_or_signed_out_the_console_shows_nothing(world, chro
         assert not re.search(r"\son[a-z]+=", r.text), path
 
 
-def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(world, chrome):
-    service, iam, sts = world["service"], world["iam"], world["sts"]
+@pytest.mark.xfail(strict=True, reason=(
+    "idbroker defect: a browser sign-in refused after its signature verified (failed check unsolicited, "
+    "replay, in-response-to) is audited with no account (audit_events.account_id NULL: "
+    "console/saml_signin.rs calls refused(), not refused_in() with the provider's account, for these), so "
+    "the 'find it in the sign-in history' link on its error page finds 'No event matches.'"))
+def test_a_sign_in_refused_after_its_signature_verified_is_in_the_accounts_history(world, chrome):
+    service, iam, poster = world["service"], world["iam"], world["poster"]
     url = service.url
     wait = WebDriverWait(chrome, 15)
-    # A provider with long values (metadata URL, ARN), and refused sign-ins in its history.
-    phone = Idp("https://a-rather-long-entity-identifier.phone-idp.test/saml/metadata/entity")
-    long_url = "https://metadata.phone-idp.test/federationmetadata/2007-06/" + "a" * 60 + "/federationmetadata.xml"
-    provider_arn = iam.create_saml_provider(Name="PhoneIdpWithAVeryLongProviderNameForLayout",
-                                            SAMLMetadataDocument=phone.metadata(),
-                                            Tags=[{"Key": "idbroker:MetadataURL", "Value": long_url}])["SAMLProviderArn"]
-    role_arn = iam.create_role(RoleName="PhoneRoleWithAQuiteLongNameToo",
-                               AssumeRolePolicyDocument=trust(provider_arn))["Role"]["Arn"]
+    strict, loose = Idp("https://strict-idp.test/saml"), Idp("https://loose-idp.test/saml")
+    strict_arn = iam.create_saml_provider(Name="Strict", SAMLMetadataDocument=strict.metadata(), Tags=[
+        {"Key": "idbroker:RequireSPInitiated", "Value": "true"}])["SAMLProviderArn"]
+    loose_arn = iam.create_saml_provider(Name="Loose", SAMLMetadataDocument=loose.metadata())["SAMLProviderArn"]
+    strict_role = iam.create_role(RoleName="StrictDev", AssumeRolePolicyDocument=trust(strict_arn))["Role"]["Arn"]
+    loose_role = iam.create_role(RoleName="LooseDev", AssumeRolePolicyDocument=trust(loose_arn))["Role"]["Arn"]
+    iam_user(iam, "hopper", ADMIN_POLICY)
+    sign_in(chrome, url, "hopper")
+    # IdP-initiated at a provider that takes SP-initiated sign-ins only; an
+    # assertion used already (by AssumeRoleWithSAML).
+    used = loose.response(url, loose_role, loose_arn)
+    anonymous = boto3.client("sts", endpoint_url=url, region_name="us-east-1",
+                             config=botocore.config.Config(signature_version=botocore.UNSIGNED))
+    anonymous.assume_role_with_saml(RoleArn=loose_role, PrincipalArn=loose_arn, SAMLAssertion=used)
+    missing = []
+    for check, response in [("unsolicited", strict.response(url, strict_role, strict_arn)), ("replay", used)]:
+        chrome.get(poster.posting(url + "/saml/acs", response))
+        wait.until(EC.url_to_be(url + "/saml/acs"))
+        assert f"failed check: {check}" in chrome.find_element(By.CSS_SELECTOR, "p[role=alert]").text
+        request_id = chrome.find_element(By.CSS_SELECTOR, "p.reference code").text.strip()
+        chrome.find_element(By.LINK_TEXT, "find it in the sign-in history").click()
+        wait.until(EC.url_contains("/admin/events"))
+        found = until(lambda: chrome.find_elements(By.CSS_SELECTOR, "ol#events summary") or chrome.refresh(), 5)
+        shot(chrome, f"admin-18-history-{check}")
+        if not (found and f"({check})" in found[0].text and request_id in found[0].text):
+            missing.append(f"{check} ({request_id}): " + chrome.find_element(By.TAG_NAME, "main").text[-200:])
+    assert not missing, missing
+
+
+class Overflow(AssertionError):
+    """A page wider than the window: it scrolls sideways."""
+
+
+PHONE_PROVIDER = "AzureAD-Contoso-Production"
+# The kind of name AWS IAM Identity Center gives the roles it makes.
+PHONE_ROLE = "AWSReservedSSO_AdministratorAccess_0123456789abcdef"
+
+
+@pytest.mark.xfail(strict=True, raises=Overflow, reason=(
+    "idbroker defect: at 390 px admin pages scroll sideways, because long unbroken values do not wrap "
+    "(style.css gives overflow-wrap to dd, td, pre, summary and code.long only): the provider page and the "
+    "delete confirmation (a trusting role's ARN in ul#trusting-roles / ul#losing-roles li code, e.g. "
+    "arn:aws:iam::111122223333:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef: scrollWidth 846), the "
+    "debugger's advice (span#advice, 64-hex fingerprints: 668), and the overview's p.warning and the 'Not "
+    "allowed' page (the 'Encoded authorization failure message' token, which overflows even at 1000 px)"))
+def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(world, chrome):
+    service, iam = world["service"], world["iam"]
+    url = service.url
+    wait = WebDriverWait(chrome, 15)
+    # A provider as a real one is named, with a metadata URL and a role of a
+    # realistic name, and a refused sign-in in its history.
+    phone = Idp("https://sts.windows.net/0b5d2e5c-3f39-4a0e-9a43-8f2b1e7c9d10/")
+    metadata_url = ("https://login.microsoftonline.com/0b5d2e5c-3f39-4a0e-9a43-8f2b1e7c9d10/federationmetadata/"
+                    "2007-06/federationmetadata.xml")
+    provider_arn = iam.create_saml_provider(Name=PHONE_PROVIDER, SAMLMetadataDocument=phone.metadata(),
+                                            Tags=[{"Key": "idbroker:MetadataURL", "Value": metadata_url}])["SAMLProviderArn"]
+    role_arn = iam.create_role(RoleName=PHONE_ROLE, AssumeRolePolicyDocument=trust(provider_arn))["Role"]["Arn"]
     forged = Idp(phone.entity_id).response(url, role_arn, provider_arn)
     chrome.get(world["poster"].posting(url + "/saml/acs", forged))
     wait.until(EC.url_to_be(url + "/saml/acs"))
@@ -423,18 +480,19 @@ def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(
     sign_in(chrome, url, "grace")
     chrome.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ZONE})
     chrome.set_window_size(390, 844)
-    width = chrome.execute_script("return window.innerWidth")
-    if width != 390:
+    if chrome.execute_script("return window.innerWidth") != 390:
         chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
     assert chrome.execute_script("return window.innerWidth") == 390
 
-    def fits(page):
-        # Every <details> open, as an administrator reading the records would have them.
+    def overflow():
+        """None when the page fits the window, else what sticks out (the text
+        that runs past the right edge: a box may fit while its text does not)."""
+        # Every <details> open, as an administrator reading the records has them.
         chrome.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
-        scroll, inner = chrome.execute_script(
-            "return [document.documentElement.scrollWidth, window.innerWidth]")
-        # What sticks out: the text that runs past the right edge (a box may fit while its text does not).
+        scroll, inner = chrome.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if scroll <= inner:
+            return None
         wide = chrome.execute_script("""
             const out = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
             while (walk.nextNode()) {
@@ -445,11 +503,11 @@ def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(
               if (right > window.innerWidth + 0.5) {
                 const e = node.parentElement;
                 out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + Math.round(right) + 'px: '
-                         + node.textContent.trim().slice(0, 50));
+                         + node.textContent.trim().slice(0, 60));
               }
             }
             return out.slice(0, 6)""")
-        return scroll <= inner, f"{page}: scrollWidth {scroll} > innerWidth {inner}: {wide}"
+        return f"scrollWidth {scroll} > innerWidth {inner}: {wide}"
 
     def unlabelled():
         return chrome.execute_script("""
@@ -458,27 +516,25 @@ def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(
               .filter(e => !e.id || !document.querySelector('label[for="' + e.id + '"]'))
               .map(e => e.outerHTML.slice(0, 120))""")
 
-    problems = []
-    name = "PhoneIdpWithAVeryLongProviderNameForLayout"
-    pages = [("provider", f"/admin/providers/{name}"), ("events", "/admin/events"),
-             ("overview", "/admin"), ("providers", "/admin/providers"), ("new", "/admin/providers/new"),
-             ("delete", f"/admin/providers/{name}/delete"), ("debugger", "/admin/debugger")]
-    for label, path in pages:
+    # Every admin page at 390 px: each field labelled; what scrolls sideways noted.
+    wider = {}
+    pages = [("provider", f"/admin/providers/{PHONE_PROVIDER}"), ("events", "/admin/events"), ("overview", "/admin"),
+             ("providers", "/admin/providers"), ("new", "/admin/providers/new"),
+             ("delete", f"/admin/providers/{PHONE_PROVIDER}/delete"), ("debugger", "/admin/debugger")]
+    for number, (label, path) in enumerate(pages):
         chrome.get(url + path)
         if label == "events":
             assert until(lambda: chrome.find_elements(By.CSS_SELECTOR, "ol#events li") or chrome.refresh(), 10)
-        ok, why = fits(label)
-        if not ok:
-            problems.append(why)
-        missing = unlabelled()
-        assert not missing, (label, missing)
+        if label == "provider":
+            assert [li.text for li in chrome.find_elements(By.CSS_SELECTOR, "ul#trusting-roles li")] == [role_arn]
+        wider[label] = overflow()
+        assert not unlabelled(), (label, unlabelled())
         chrome.execute_script("window.scrollTo(0, 0)")
-        shot(chrome, f"admin-3{pages.index((label, path))}-phone-{label}")
-    # The debugger's report too, with a refused response in it.
+        shot(chrome, f"admin-3{number}-phone-{label}")
     paste_and_check(chrome, url, forged)
-    ok, why = fits("debugger report")
-    if not ok:
-        problems.append(why)
+    assert text(chrome, "failed-check") == "signature"
+    wider["debugger report"] = overflow()
+    assert not unlabelled()
     shot(chrome, "admin-37-phone-debugger-report")
 
     # Times in the browser's zone, with the UTC value on hover.
@@ -491,7 +547,20 @@ def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(
         local = datetime.datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(zoneinfo.ZoneInfo(ZONE))
         clock = {f"{h}:{local.minute:02d}:{local.second:02d}" for h in (local.hour, f"{local.hour:02d}", local.hour % 12 or 12)}
         assert t.text != utc and any(c in t.text for c in clock), (t.text, utc, clock)
-    # The history's filters, used from the form: refused ConsoleSAMLLogin events only.
+    # Pages of 50, newest first; "Older events" goes on where the page ended
+    # (boto3's calls are in the history too: 50 of them make a second page).
+    for _ in range(50):
+        iam.list_saml_providers()
+    request_ids = lambda: [c.text for c in chrome.find_elements(By.CSS_SELECTOR, "ol#events code.request-id")]
+    assert until(lambda: ids(chrome, "older") or chrome.refresh(), 10), len(request_ids())
+    first = request_ids()
+    assert len(first) == 50, len(first)
+    chrome.find_element(By.ID, "older").click()
+    wait.until(EC.url_contains("before="))
+    second = request_ids()
+    assert second and not set(second) & set(first)
+    # The filters, used from the form: refused ConsoleSAMLLogin events only.
+    chrome.get(url + "/admin/events")
     chrome.find_element(By.ID, "event").send_keys("ConsoleSAMLLogin")
     Select(chrome.find_element(By.ID, "outcome")).select_by_value("failure")
     chrome.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
@@ -500,4 +569,20 @@ def test_at_a_phones_width_nothing_scrolls_sideways_and_every_field_is_labelled(
     assert summaries and all("ConsoleSAMLLogin" in s and "(signature)" in s for s in summaries), summaries
     chrome.get(url + "/admin/events?user=nobody-at-all")
     assert ids(chrome, "no-events") and not ids(chrome, "older")
-    assert problems == [], problems
+    chrome.get(url + "/admin/events?from=yesterday")
+    assert chrome.find_element(By.CSS_SELECTOR, "p.error").text and ids(chrome, "no-events")
+
+    # What one without permissions sees: the overview's warnings and a "Not allowed" page.
+    iam_user(iam, "mallory")
+    sign_in(chrome, url, "mallory")
+    for number, (label, path) in enumerate([("overview refused", "/admin"), ("not allowed", "/admin/events")]):
+        chrome.get(url + path)
+        assert "not authorized" in chrome.find_element(By.CSS_SELECTOR, "main").text
+        wider[label] = overflow()
+        shot(chrome, f"admin-3{8 + number}-phone-{label.replace(' ', '-')}")
+
+    # Last, the widths: no admin page may scroll sideways.
+    wider = {k: v for k, v in wider.items() if v}
+    print("pages wider than 390 px:", wider)
+    if wider:
+        raise Overflow(wider)
