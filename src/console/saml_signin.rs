@@ -95,18 +95,15 @@ impl From<ConsoleError> for SamlSignInError {
     }
 }
 
-/// A refused Response: recorded with the check it failed.
-fn refused(audit: &mut dyn FlowAudit, check: &'static str, detail: String) -> SamlSignInError {
-    refused_in(audit, check, detail, None)
-}
-
-/// A refused Response, recorded in the history of the account whose
-/// provider refused it, with the id it is kept under for the debugger.
-fn refused_in(
+/// A refused Response, recorded with the check it failed, in the history of
+/// the account whose provider refused it (when one did), with the id it is
+/// kept under for the debugger.
+fn refused(
     audit: &mut dyn FlowAudit,
     check: &'static str,
     detail: String,
     kept: Option<(String, Option<String>)>,
+    user: Option<&str>,
 ) -> SamlSignInError {
     let mut details = json!({ "failedCheck": check });
     if let Some(id) = kept.as_ref().and_then(|(_, id)| id.clone()) {
@@ -114,7 +111,7 @@ fn refused_in(
     }
     let mut event = FlowEvent::refused(
         FlowEventName::ConsoleSAMLLogin,
-        None,
+        user,
         RefusalCode::InvalidIdentityToken,
         detail,
         details,
@@ -124,11 +121,33 @@ fn refused_in(
     SamlSignInError::Refused(check)
 }
 
-fn replayed(audit: &mut dyn FlowAudit) -> SamlSignInError {
-    refused(audit, "replay", "Invalid SAML assertion: assertion was already used".into())
-}
-
 impl SamlSignIn {
+    /// A response whose signature verified but that is refused all the same
+    /// (replayed, unsolicited, not answering this browser's request): in the
+    /// history of the account whose provider's roles it offers, under the
+    /// verified NameID, and kept for the debugger.
+    async fn refused_verified(
+        &self,
+        audit: &mut dyn FlowAudit,
+        post: &AcsPost<'_>,
+        accepted: &crate::sts::BrowserAssertion,
+        check: &'static str,
+        detail: String,
+    ) -> SamlSignInError {
+        let mut accounts: Vec<String> = accepted
+            .providers
+            .iter()
+            .filter(|p| accepted.claims.roles.iter().any(|(_, arn)| *arn == p.arn))
+            .map(|p| p.account_id.to_string())
+            .collect();
+        accounts.dedup();
+        let kept = match accounts.as_slice() {
+            [account] => Some((account.clone(), self.kept.keep(account, post.saml_response).await)),
+            _ => None,
+        };
+        refused(audit, check, detail, kept, Some(&accepted.claims.name_id))
+    }
+
     /// The account a refused response was meant for (the provider it was
     /// posted to, or the one account whose providers have its issuer), and
     /// the id it is kept under for that account's debugger.
@@ -195,7 +214,13 @@ impl SamlSignIn {
             Err(StsError::Internal(e)) => return Err(SamlSignInError::Internal(e)),
             Err(e) => {
                 let kept = self.keep_refused(&post).await;
-                return Err(refused_in(audit, e.failed_check().unwrap_or("assertion"), e.to_string(), kept));
+                return Err(refused(
+                    audit,
+                    e.failed_check().unwrap_or("assertion"),
+                    e.to_string(),
+                    kept,
+                    None,
+                ));
             }
         };
         let now = self.clock.now().timestamp();
@@ -206,7 +231,9 @@ impl SamlSignIn {
                 let asked = self.store.take_authn_request(id, &browser, now).await?;
                 if asked.as_deref() != Some(accepted.claims.issuer.as_str()) {
                     let detail = "the response answers no pending request of this browser".into();
-                    return Err(refused(audit, "in-response-to", detail));
+                    return Err(self
+                        .refused_verified(audit, &post, &accepted, "in-response-to", detail)
+                        .await);
                 }
             }
             None => {
@@ -218,15 +245,18 @@ impl SamlSignIn {
                     .filter(|p| accepted.claims.roles.iter().any(|(_, arn)| *arn == p.arn));
                 if offering.any(|p| p.settings.require_sp_initiated) {
                     let detail = "the provider requires SP-initiated sign-in".into();
-                    return Err(refused(audit, "unsolicited", detail));
+                    return Err(self.refused_verified(audit, &post, &accepted, "unsolicited", detail).await);
                 }
             }
         }
         // The assertion is used up here, before anything is issued for it.
-        let recorded = match self.sts.record_first_use(accepted.first_use).await {
+        let recorded = match self.sts.record_first_use(accepted.first_use.clone()).await {
             Ok(recorded) => recorded,
             Err(StsError::Iam(e)) => return Err(SamlSignInError::Internal(e.to_string())),
-            Err(_) => return Err(replayed(audit)),
+            Err(_) => {
+                let detail = "Invalid SAML assertion: assertion was already used".into();
+                return Err(self.refused_verified(audit, &post, &accepted, "replay", detail).await);
+            }
         };
         let claims = accepted.claims;
         if claims.roles.is_empty() {

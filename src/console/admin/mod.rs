@@ -44,6 +44,11 @@ impl From<IamError> for AdminError {
         match e {
             IamError::Store(s) => AdminError::Store(s),
             IamError::Internal(m) => AdminError::Internal(m),
+            // A page shows why; the encoded message is for API clients.
+            IamError::AccessDenied(m) => {
+                let why = m.split(" Encoded authorization failure message").next().unwrap_or_default();
+                AdminError::Refused("AccessDenied", why.to_owned())
+            }
             other => AdminError::Refused(other.code().0, other.to_string()),
         }
     }
