@@ -59,7 +59,7 @@ USERS = {"alice": "Alpha-Pass-1", "bob": "Bravo-Pass-2", "carol": "Charlie-Pass-
 
 # ---- pysaml2 ----
 
-def pysaml2_config(entity, key, idp_metadata=None):
+def pysaml2_config(entity, key, idp_metadata=None, allow_unsolicited=False):
     conf = {
         "entityid": entity,
         "key_file": str(KEYS / f"{key}.key"),
@@ -70,7 +70,7 @@ def pysaml2_config(entity, key, idp_metadata=None):
                           "single_logout_service": [(SLO[entity], BINDING_HTTP_REDIRECT)]},
             "authn_requests_signed": True,
             "want_response_signed": True,
-            "allow_unsolicited": False,
+            "allow_unsolicited": allow_unsolicited,
         }},
         "allow_unknown_attributes": True,
     }
@@ -446,6 +446,24 @@ def test_authentication_contexts_ask_for_a_second_factor_or_are_refused(idp):
             "exact", "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard"))
     _, auth = onelogin_sign_in(idp, authn_context=[MFA], comparison="better")
     refused_with(idp, auth, "NoAuthnContext")
+
+
+def test_pysaml2_and_python3_saml_take_an_idp_initiated_sign_in(idp):
+    """IdP-initiated (AD FS's loginToRp): /idp/login?sp=ENTITY, the password,
+    and each SP library takes the unsolicited Response as its own."""
+    login = lambda entity: f"{idp['service'].url}/idp/login?sp={urllib.parse.quote(entity, safe='')}"
+    action, response, relay = Browser(idp).redirect(login(PYSAML2), "alice")
+    assert action == ACS[PYSAML2][0] and not relay
+    client = Saml2Client(pysaml2_config(PYSAML2, "rsa2048-a", idp["metadata"], allow_unsolicited=True))
+    parsed = client.parse_authn_request_response(response, BINDING_HTTP_POST)
+    assert parsed.name_id.text == "alice" and parsed.in_response_to is None
+    assert "https://aws.amazon.com/SAML/Attributes/Role" in parsed.ava
+    settings = onelogin_settings(idp)
+    action, response, relay = Browser(idp).redirect(login(ONELOGIN), "bob")
+    assert action == ACS[ONELOGIN][0]
+    auth = OneLogin_Saml2_Auth(onelogin_request_data({"SAMLResponse": response}), settings)
+    auth.process_response()
+    assert onelogin_ok(auth).get_nameid() == "bob"
 
 
 def test_scoping_is_refused_cleanly(idp):
