@@ -75,3 +75,27 @@ def test_doctor_says_what_is_in_order_and_what_is_not(service, tmp_path):
                            capture_output=True, text=True)
     assert wrong.returncode == 1
     assert "does not open with this master key" in wrong.stdout, wrong.stdout
+
+
+def test_cli_sets_a_providers_assertion_encryption(aws, unique, tmp_path):
+    """AWS's 2025 parameters, as the pinned AWS CLI spells them."""
+    from test_saml_boto3 import Idp
+    keys = Path(__file__).resolve().parents[1] / "keys" / "encryption"
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text(Idp(f"https://cli-enc-{unique}.test/saml").metadata())
+    arn = json.loads(aws("iam", "create-saml-provider", "--name", f"cli-enc-{unique}",
+                         "--saml-metadata-document", f"file://{metadata}",
+                         "--assertion-encryption-mode", "Required",
+                         "--add-private-key", f"file://{keys / 'sp-a.key'}").stdout)["SAMLProviderArn"]
+    got = json.loads(aws("iam", "get-saml-provider", "--saml-provider-arn", arn).stdout)
+    assert got["AssertionEncryptionMode"] == "Required" and got["SAMLProviderUUID"]
+    [first] = got["PrivateKeyList"]
+    assert "PRIVATE KEY" not in json.dumps(got)
+    aws("iam", "update-saml-provider", "--saml-provider-arn", arn, "--add-private-key", f"file://{keys / 'sp-b.key'}")
+    aws("iam", "update-saml-provider", "--saml-provider-arn", arn, "--remove-private-key", first["KeyId"],
+        "--assertion-encryption-mode", "Allowed")
+    got = json.loads(aws("iam", "get-saml-provider", "--saml-provider-arn", arn).stdout)
+    assert got["AssertionEncryptionMode"] == "Allowed"
+    assert [k["KeyId"] for k in got["PrivateKeyList"]] != [first["KeyId"]] and len(got["PrivateKeyList"]) == 1
+    out = aws("iam", "update-saml-provider", "--saml-provider-arn", arn, "--assertion-encryption-mode", "Sometimes", check=False)
+    assert out.returncode != 0
