@@ -35,12 +35,17 @@ pub struct Sts {
     clock: SharedClock,
     /// `sts.sessions_per_principal_per_hour` (0: no limit).
     session_limit: u32,
+    /// Providers' decryption keys, opened and parsed once (by key id).
+    decryption_keys: crate::memo::Memo<String, openssl::pkey::PKey<openssl::pkey::Private>>,
     /// When this node last noted each provider's use, by (ARN, verified).
     use_noted: std::sync::Mutex<std::collections::HashMap<(String, bool), i64>>,
 }
 
 /// A provider's last use is written at most this often per outcome and node.
 const USE_NOTE_SECONDS: i64 = 60;
+
+/// Providers' private keys kept parsed in memory (two per provider at most).
+const DECRYPTION_KEY_MEMO_LIMIT: usize = 1024;
 
 /// Distinct metadata documents kept checked in memory.
 const METADATA_MEMO_LIMIT: usize = 4096;
@@ -63,6 +68,7 @@ impl Sts {
             metadata: MetadataMemo::new(METADATA_MEMO_LIMIT),
             clock,
             session_limit,
+            decryption_keys: crate::memo::Memo::new(DECRYPTION_KEY_MEMO_LIMIT),
             use_noted: Default::default(),
         }
     }

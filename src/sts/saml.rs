@@ -183,18 +183,21 @@ fn verify_with(sts: &Sts, xml: &str, provider: &SamlProvider) -> Result<Verified
 }
 
 /// A provider's encryption mode and its private keys, opened with the master
-/// key. A key that does not open (another master key) is left out and said.
+/// key and parsed once per node. A key that does not open (another master
+/// key) is left out and said.
 fn decryption(sts: &Sts, provider: &SamlProvider) -> Decryption {
     let keys = provider
         .private_keys
         .iter()
         .filter_map(|k| {
-            let pem = sts.issuer.master.open(&k.sealed, &ProviderKey::seal_context(&k.key_id)).ok();
-            let key = pem.and_then(|pem| crate::saml::decryption_key(std::str::from_utf8(&pem).ok()?).ok());
-            if key.is_none() {
+            let opened = sts.decryption_keys.get_or_try(k.key_id.clone(), || {
+                let pem = sts.issuer.master.open(&k.sealed, &ProviderKey::seal_context(&k.key_id)).ok();
+                pem.and_then(|pem| crate::saml::decryption_key(std::str::from_utf8(&pem).ok()?).ok()).ok_or(())
+            });
+            if opened.is_err() {
                 tracing::warn!(provider = %provider.arn, key_id = %k.key_id, "a private key does not open with this master key");
             }
-            key
+            opened.ok().map(|key| (*key).clone())
         })
         .collect();
     Decryption { keys, required: provider.encryption_mode == AssertionEncryptionMode::Required }
