@@ -74,5 +74,70 @@ fn validation(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, validation);
+/// Encrypted assertions: the cost of opening one, and of each way a
+/// ciphertext fails. The failures should cost alike (no timing oracle):
+/// bad CBC padding, a changed earlier block, a forged GCM tag, another key.
+fn decryption(c: &mut Criterion) {
+    use base64::Engine;
+    use idbroker::saml::{decryption_key, encrypt_assertion, ContentCipher, Decryption};
+    let idp = TestIdp::new("https://idp.corp.test/saml");
+    let now = SystemClock.now();
+    let signed = idp.response(&TO, now, |r| {
+        r.signature = None;
+        let a = r.assertion.as_mut().unwrap();
+        a.signature = Some(samael::signature::Signature::template(&a.id, &idp.cert()));
+    });
+    let cert = openssl::x509::X509::from_pem(include_bytes!("../tests/keys/encryption/sp-a.crt")).unwrap();
+    let sealed = |method| {
+        let (start, end) =
+            (signed.find("<saml2:Assertion").unwrap(), signed.find("</saml2:Assertion>").unwrap() + 18);
+        let enc =
+            encrypt_assertion(&signed.as_bytes()[start..end], &cert.public_key().unwrap(), method).unwrap();
+        format!("{}{enc}{}", &signed[..start], &signed[end..])
+    };
+    let flipped = |xml: &str, at: fn(usize) -> usize| {
+        let marker = "</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>";
+        let start = xml.find(marker).unwrap() + marker.len();
+        let end = start + xml[start..].find('<').unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut bytes = b64.decode(&xml[start..end]).unwrap();
+        let i = at(bytes.len());
+        bytes[i] ^= 1;
+        format!("{}{}{}", &xml[..start], b64.encode(bytes), &xml[end..])
+    };
+    let metadata = idbroker::saml::validate_idp_metadata(&idp.metadata(), now).unwrap();
+    let key = |pem: &str| decryption_key(pem).unwrap();
+    let trusted = |pem: &str| TrustedIdp {
+        entity_id: metadata.entity_id.clone(),
+        signing_keys: metadata.signing_keys.clone(),
+        allows_sha1: false,
+        decryption: Decryption { keys: vec![key(pem)], required: true },
+    };
+    let ours = trusted(include_str!("../tests/keys/encryption/sp-a.key"));
+    let other = trusted(include_str!("../tests/keys/encryption/sp-b.key"));
+    let sp = ServiceEndpoint {
+        audiences: vec![TO.sp_entity.into()],
+        recipients: vec![TO.acs.into()],
+        max_bytes: 100_000,
+        clock_skew: chrono::Duration::seconds(120),
+    };
+    let (gcm, cbc) = (sealed(ContentCipher::Aes256Gcm), sealed(ContentCipher::Aes256Cbc));
+    verify_response(&gcm, &ours, &sp, now).unwrap();
+    let cases = [
+        ("open_gcm", gcm.clone(), &ours),
+        ("open_cbc", cbc.clone(), &ours),
+        ("fail_cbc_bad_padding", flipped(&cbc, |n| n - 1), &ours),
+        ("fail_cbc_garbage_block", flipped(&cbc, |_| 20), &ours),
+        ("fail_gcm_forged_tag", flipped(&gcm, |n| n - 1), &ours),
+        ("fail_cbc_another_key", cbc.clone(), &other),
+    ];
+    let mut g = c.benchmark_group("saml_encrypted");
+    g.throughput(Throughput::Elements(1));
+    for (name, xml, idp) in &cases {
+        g.bench_function(*name, |b| b.iter(|| verify_response(black_box(xml), idp, &sp, now).is_ok()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, validation, decryption);
 criterion_main!(benches);
