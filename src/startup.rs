@@ -11,7 +11,6 @@ use crate::crypto::{MasterKey, Shared};
 use crate::directory::{Directory, LdapDirectory};
 use crate::domain::{AccountId, SamlProvider, BUILTIN_PROVIDER};
 use crate::iam::IamService;
-use crate::idp::roles::RoleRule;
 use crate::idp::{Acs, IdentityProvider, IdpKeys, ServiceProvider, SpEncryption};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
@@ -151,11 +150,8 @@ fn spawn_change_watch(state: &Arc<AppState>) {
                 if let Err(e) = state.login.idp.reload_service_providers(&state.store).await {
                     tracing::error!(error = %e, "service providers could not be read; the ones in force stay");
                 }
-                match role_rules(&state.store).await {
-                    Ok(rules) => state.login.rules.set(rules),
-                    Err(e) => {
-                        tracing::error!(error = %e, "role rules could not be read; the ones in force stay")
-                    }
+                if let Err(e) = state.login.rules.reload(&state.store).await {
+                    tracing::error!(error = %e, "role rules could not be read; the ones in force stay");
                 }
             }
         }
@@ -189,16 +185,6 @@ async fn seed_role_mappings(
     let name = format!("idp.role_mappings:{}", crate::crypto::sha256_hex(spelt.join("\n\n").as_bytes()));
     store.seed_role_mappings(&name, &seed).await?;
     Ok(())
-}
-
-/// The group -> role rules in force: the database's.
-async fn role_rules(store: &Store) -> Result<Vec<RoleRule>, crate::store::StoreError> {
-    Ok(store
-        .role_mappings()
-        .await?
-        .into_iter()
-        .map(|m| RoleRule { group_dn: m.group_dn, role_arn: m.role_arn })
-        .collect())
 }
 
 /// This node's clock against the database server's, for `/metrics`: a node
@@ -520,7 +506,7 @@ impl Application {
         );
         let sp = ServiceProviderUrls::new(&settings.server.public_url);
         seed_role_mappings(&store, &settings.idp.role_mappings, now).await?;
-        let rules = Arc::new(crate::crypto::Shared::new(role_rules(&store).await?));
+        let rules = Arc::new(crate::idp::roles::RoleRules::load(&store).await?);
         let kept = Arc::new(crate::console::KeptAssertions {
             store: store.clone(),
             master: master.clone(),
@@ -604,6 +590,7 @@ impl Application {
             clock: clock.clone(),
             kept,
             directory: login.directory.clone(),
+            rules: rules.clone(),
         };
         let idp_logout = crate::console::idp_logout::IdpLogout {
             idp: idp.clone(),

@@ -9,7 +9,7 @@ use crate::audit::{FlowAudit, FlowEvent, FlowEventName, RefusalCode};
 use crate::clock::SharedClock;
 use crate::crypto::{MasterKey, Totp};
 use crate::directory::{Directory, DirectoryError, DirectoryUser, Refusal, MAX_INPUT_BYTES};
-use crate::idp::roles::{role_pairs, RoleRule};
+use crate::idp::roles::{role_pairs, RoleRules};
 use crate::idp::second_factor::SecondFactor;
 use crate::idp::{Addressee, IdentityProvider, NameIdFormat, SamlStatus, SsoRequest, Subject};
 use crate::metrics::Metrics;
@@ -32,7 +32,7 @@ pub struct DirectoryLogin {
     pub throttle: Throttle,
     pub second_factor: SecondFactor,
     /// The group -> role rules in force (the database's, read again on change).
-    pub rules: Arc<crate::crypto::Shared<Vec<RoleRule>>>,
+    pub rules: Arc<RoleRules>,
     pub master: MasterKey,
     pub clock: SharedClock,
     pub metrics: Metrics,

@@ -57,7 +57,7 @@ async fn fixture() -> Fixture {
         directory: Some(Arc::new(directory)),
         throttle: Throttle::new(store.clone(), 3, 20, 300),
         second_factor: SecondFactor::new(store.clone(), master.clone(), shared.clone(), vec!["mfa".into()]),
-        rules: Arc::new(crate::crypto::Shared::new(vec![])),
+        rules: Arc::new(crate::idp::roles::RoleRules::fixed(vec![])),
         sessions: super::super::IdpSessions {
             store: store.clone(),
             master: master.clone(),

@@ -5,7 +5,37 @@
 use crate::directory::Group;
 use crate::domain::{Arn, BUILTIN_PROVIDER};
 
-/// An explicit rule from configuration.
+/// The explicit rules in force on this node: the database's (the admin
+/// console edits them), read again whenever they change.
+pub struct RoleRules(crate::crypto::Shared<Vec<RoleRule>>);
+
+impl RoleRules {
+    /// Rules that are only these (tests, before the database is read).
+    pub fn fixed(rules: Vec<RoleRule>) -> RoleRules {
+        RoleRules(crate::crypto::Shared::new(rules))
+    }
+
+    pub async fn load(store: &crate::store::Store) -> Result<RoleRules, crate::store::StoreError> {
+        let rules = RoleRules::fixed(Vec::new());
+        rules.reload(store).await?;
+        Ok(rules)
+    }
+
+    /// Reads the rules again (a change here or on another node).
+    pub async fn reload(&self, store: &crate::store::Store) -> Result<(), crate::store::StoreError> {
+        let rules = store.role_mappings().await?;
+        self.0.set(
+            rules.into_iter().map(|m| RoleRule { group_dn: m.group_dn, role_arn: m.role_arn }).collect(),
+        );
+        Ok(())
+    }
+
+    pub fn get(&self) -> std::sync::Arc<Vec<RoleRule>> {
+        self.0.get()
+    }
+}
+
+/// An explicit rule: members of the group (transitively) get the role.
 #[derive(Debug, Clone)]
 pub struct RoleRule {
     pub group_dn: String,

@@ -116,7 +116,8 @@ impl AdminConsole {
             Err(StoreError::NotFound(_)) => {
                 Err(AdminError::Refused("NoSuchEntity", "There is no such rule.".into()))
             }
-            r => Ok(r?),
+            // This node applies it at once; the others when they see the change.
+            r => Ok(r.and(self.rules.reload(&self.store).await)?),
         }
     }
 

@@ -80,6 +80,8 @@ pub struct AdminConsole {
     pub(crate) kept: Arc<super::KeptAssertions>,
     /// For the role rules' preview.
     pub(crate) directory: Option<Arc<dyn crate::directory::Directory>>,
+    /// The rules this node applies: read again at once after a change here.
+    pub(crate) rules: Arc<crate::idp::roles::RoleRules>,
 }
 
 /// An API answer, read by name.
