@@ -43,7 +43,7 @@ fn role_of(account: &str, role_arn: &str) -> Result<(), AdminError> {
         Some(a) if a.service == "iam" && a.resource.starts_with("role/") => {
             Err(AdminError::Refused("AccessDenied", format!("{role_arn} is a role of another account.")))
         }
-        _ => Err(refused(format!("`{role_arn}` is not a role ARN (arn:aws:iam::{account}:role/NAME)."))),
+        _ => Err(refused(format!("`{role_arn}` is not a role ARN ({}).", Arn::role(account, "NAME")))),
     }
 }
 
@@ -145,11 +145,10 @@ impl AdminConsole {
             .map(|m| RoleRule { group_dn: m.group_dn, role_arn: m.role_arn })
             .collect();
         let ours = |pairs: Vec<String>| -> Vec<String> {
-            let prefix = format!("arn:aws:iam::{}:role/", caller.account_id);
             pairs
                 .into_iter()
                 .filter_map(|p| p.split(',').next().map(str::to_owned))
-                .filter(|r| r.starts_with(&prefix))
+                .filter(|r| role_of(&caller.account_id, r).is_ok())
                 .collect()
         };
         let roles = ours(role_pairs(&user.groups, &rules));
