@@ -45,8 +45,14 @@ def respond(r: dict) -> str:
     import lasso
 
     server = lasso.Server.newFromBuffers(r["idp_metadata"], r["key_pem"], None, r["cert_pem"])
-    server.signatureMethod = getattr(lasso, "SIGNATURE_METHOD_" + r["signature_method"])
+    server.signatureMethod = getattr(lasso, "SIGNATURE_METHOD_" + r.get("signature_method", "RSA_SHA256"))
     server.addProviderFromBuffer(lasso.PROVIDER_ROLE_SP, r["sp_metadata"])
+    if r.get("sym_key"):
+        # The Assertion encrypted to the SP metadata's encryption certificate (lasso_encrypt.py).
+        sp = server.getProvider(r["sp_entity_id"])
+        sp.setEncryptionMode(lasso.ENCRYPTION_MODE_ASSERTION)
+        sp.setEncryptionSymKeyType(getattr(lasso, "ENCRYPTION_SYM_KEY_TYPE_" + r["sym_key"]))
+        sp.setKeyEncryptionMethod(getattr(lasso, "KEY_ENCRYPTION_METHOD_" + r["key_encryption"]))
     login = lasso.Login(server)
     login.initIdpInitiatedAuthnRequest(r["sp_entity_id"])
     login.request.nameIdPolicy.format = r["name_id_format"]
