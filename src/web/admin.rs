@@ -97,11 +97,12 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     match state.admin.providers(&a.caller, &mut events).await {
         Ok(rows) => {
             for row in rows {
-                let certificates = match state.admin.provider(&a.caller, &row.name, &mut events).await {
-                    Ok(p) => p.certificates,
-                    Err(e) if e.is_access_denied() => Vec::new(),
-                    Err(e) => return Err(e.into()),
-                };
+                let certificates =
+                    match state.admin.provider_certificates(&a.caller, &row.name, &mut events).await {
+                        Ok(certificates) => certificates,
+                        Err(e) if e.is_access_denied() => Vec::new(),
+                        Err(e) => return Err(e.into()),
+                    };
                 providers.push(OverviewProvider { name: row.name, certificates });
             }
         }

@@ -103,31 +103,7 @@ impl AdminConsole {
     ) -> Result<ProviderDetail, AdminError> {
         let arn = arn_of(caller, name);
         let reply = self.read(caller, "GetSAMLProvider", &[("SAMLProviderArn", &arn)], events).await?;
-        let now = self.clock.now();
-        let metadata = reply.text("SAMLMetadataDocument").unwrap_or_default();
-        let (entity_id, certificates, metadata_problem) =
-            match crate::saml::validate_idp_metadata(metadata, now) {
-                Ok(m) => {
-                    let rows = m
-                        .signing_certificates
-                        .iter()
-                        .map(|der| {
-                            let days_left =
-                                crate::crypto::certificate_days_left(der, now.timestamp()).unwrap_or(0);
-                            CertificateRow {
-                                fingerprint: crate::crypto::sha256_hex(der),
-                                not_after: crate::crypto::certificate_not_after(der)
-                                    .map(crate::domain::iso_time)
-                                    .unwrap_or_default(),
-                                days_left,
-                                warning: days_left <= WARNING_DAYS,
-                            }
-                        })
-                        .collect();
-                    (m.entity_id, rows, None)
-                }
-                Err(e) => (String::new(), Vec::new(), Some(e.to_string())),
-            };
+        let (entity_id, certificates, metadata_problem) = self.certificates_of(&reply);
         let tags: Vec<(String, String)> = structs_in(&reply.0, "Tags")
             .into_iter()
             .filter_map(|t| Some((text_in(t, "Key")?.to_owned(), text_in(t, "Value")?.to_owned())))
@@ -156,6 +132,47 @@ impl AdminConsole {
             last_failure: used.last_failure.map(|(t, check)| (crate::domain::iso_time(t), check)),
             arn,
         })
+    }
+
+    /// A provider's signing certificates only (`GetSAMLProvider`), for the overview.
+    pub async fn provider_certificates(
+        &self,
+        caller: &Caller,
+        name: &str,
+        events: &mut Vec<AuditEvent>,
+    ) -> Result<Vec<CertificateRow>, AdminError> {
+        let arn = arn_of(caller, name);
+        let reply = self.read(caller, "GetSAMLProvider", &[("SAMLProviderArn", &arn)], events).await?;
+        Ok(self.certificates_of(&reply).1)
+    }
+
+    /// The entity id and certificates of a `GetSAMLProvider` answer's
+    /// metadata, or why it no longer validates.
+    fn certificates_of(&self, reply: &Reply) -> (String, Vec<CertificateRow>, Option<String>) {
+        let now = self.clock.now();
+        let metadata = reply.text("SAMLMetadataDocument").unwrap_or_default();
+        match crate::saml::validate_idp_metadata(metadata, now) {
+            Ok(m) => {
+                let rows = m
+                    .signing_certificates
+                    .iter()
+                    .map(|der| {
+                        let days_left =
+                            crate::crypto::certificate_days_left(der, now.timestamp()).unwrap_or(0);
+                        CertificateRow {
+                            fingerprint: crate::crypto::sha256_hex(der),
+                            not_after: crate::crypto::certificate_not_after(der)
+                                .map(crate::domain::iso_time)
+                                .unwrap_or_default(),
+                            days_left,
+                            warning: days_left <= WARNING_DAYS,
+                        }
+                    })
+                    .collect();
+                (m.entity_id, rows, None)
+            }
+            Err(e) => (String::new(), Vec::new(), Some(e.to_string())),
+        }
     }
 
     /// The ARNs of the account's roles whose trust policy names `provider`.
