@@ -58,6 +58,16 @@ crate::query::action_table! {
 }
 
 impl OperatorApi {
+    /// An action of the IAM Query API: the deployment's own (operator
+    /// actions) or IAM's. The API endpoint and the admin console call this.
+    pub async fn handle_iam(&self, caller: &Caller, action: &str, p: &Params) -> Output {
+        if ACTIONS.contains(&action) {
+            self.handle(caller, action, p).await
+        } else {
+            crate::iam::handle(&self.iam, caller, action, p).await
+        }
+    }
+
     pub async fn handle(&self, caller: &Caller, action: &str, p: &Params) -> Output {
         dispatch(self, caller, p, action).await
     }

@@ -203,6 +203,15 @@ fn decryption(sts: &Sts, provider: &SamlProvider) -> Decryption {
     Decryption { keys, required: provider.encryption_mode == AssertionEncryptionMode::Required }
 }
 
+/// Providers registered with the same metadata, switches and keys verify a
+/// response alike.
+fn verify_alike(a: &SamlProvider, b: &SamlProvider) -> bool {
+    a.metadata == b.metadata
+        && a.settings.allow_sha1_signatures == b.settings.allow_sha1_signatures
+        && a.encryption_mode == b.encryption_mode
+        && a.private_keys.iter().map(|k| &k.key_id).eq(b.private_keys.iter().map(|k| &k.key_id))
+}
+
 /// The assertion's use, kept by the replay cache until the assertion's end
 /// (plus the clock skew): accepted once, on every node and every endpoint.
 fn first_use(sts: &Sts, assertion: &VerifiedAssertion) -> AssertionUse {
@@ -503,39 +512,30 @@ impl Sts {
         if candidates.is_empty() {
             return Err(claim_error("No SAML provider is registered for this issuer", "issuer"));
         }
-        let mut verified: Vec<SamlProvider> = Vec::new();
         let mut assertion = None;
         let mut failure = None;
-        // Providers registered with the same metadata, switches and keys
-        // share one verification: (what decides it, verified).
-        let mut tried: Vec<(String, bool)> = Vec::new();
-        for provider in candidates {
-            let decides = format!(
-                "{}|{}|{:?}|{}",
-                provider.settings.allow_sha1_signatures,
-                provider.encryption_mode.as_str(),
-                provider.private_keys.iter().map(|k| &k.key_id).collect::<Vec<_>>(),
-                provider.metadata
-            );
-            if let Some((_, ok)) = tried.iter().find(|(d, _)| *d == decides) {
-                if *ok {
-                    verified.push(provider);
-                }
+        // Whether each candidate verified it; providers that verify alike
+        // share one verification.
+        let mut verifies: Vec<bool> = Vec::with_capacity(candidates.len());
+        for (i, provider) in candidates.iter().enumerate() {
+            if let Some(earlier) = candidates[..i].iter().position(|p| verify_alike(p, provider)) {
+                verifies.push(verifies[earlier]);
                 continue;
             }
-            let outcome = verify_with(self, &xml, &provider);
-            self.note_provider_use(&provider, outcome.as_ref().err().and_then(StsError::failed_check)).await;
-            tried.push((decides, outcome.is_ok()));
+            let outcome = verify_with(self, &xml, provider);
+            self.note_provider_use(provider, outcome.as_ref().err().and_then(StsError::failed_check)).await;
+            verifies.push(outcome.is_ok());
             match outcome {
                 Ok(a) => {
                     assertion.get_or_insert(a);
-                    verified.push(provider);
                 }
                 Err(e) => {
                     failure.get_or_insert(e);
                 }
             }
         }
+        let verified: Vec<SamlProvider> =
+            candidates.into_iter().zip(verifies).filter_map(|(p, ok)| ok.then_some(p)).collect();
         let Some(assertion) = assertion else {
             return Err(failure.unwrap_or_else(|| rejected(SamlError::Signature)));
         };

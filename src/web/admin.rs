@@ -47,8 +47,7 @@ async fn admin(req: &HttpRequest, state: &AppState) -> Result<Result<Admin, Http
 /// Stores the audit events a page's calls made.
 fn record(state: &AppState, req: &HttpRequest, events: Vec<AuditEvent>) {
     for event in events {
-        let receipt = state.audit.record(event, super::audit_room::ticket(req));
-        super::audit_room::keep_receipt(req, receipt);
+        super::audit_room::record(state, req, event);
     }
 }
 
@@ -372,34 +371,15 @@ struct EventsPage {
     older_link: String,
 }
 
-#[derive(serde::Deserialize)]
-pub struct EventsQuery {
-    request_id: Option<String>,
-    user: Option<String>,
-    event: Option<String>,
-    outcome: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    before: Option<i64>,
-}
-
 /// `GET /admin/events`: filters `request_id`, `user`, `event`, `outcome`, `from`, `to`; `before` pages.
 pub async fn events(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<EventsQuery>,
+    query: web::Query<EventFilter>,
 ) -> Result<HttpResponse, PageFailure> {
     let a = signed_in!(req, state);
-    let q = query.into_inner();
-    let f = EventFilter {
-        request_id: q.request_id,
-        user: q.user,
-        event: q.event,
-        outcome: q.outcome.filter(|o| !o.is_empty()),
-        from: q.from,
-        to: q.to,
-        before: q.before,
-    };
+    let mut f = query.into_inner();
+    f.outcome = f.outcome.filter(|o| !o.is_empty());
     let (rows, older, error) = match state.admin.events(&a.caller, &f).await {
         Ok(page) => (page.rows, page.older, None),
         Err(e) => (Vec::new(), None, Some(shown_on_page(e)?)),

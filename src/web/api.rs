@@ -197,10 +197,7 @@ async fn run(
         ));
     }
     match service {
-        Service::Iam if crate::operator::ACTIONS.contains(&action) => {
-            Ok(state.operator.handle(caller, action, params).await?)
-        }
-        Service::Iam => Ok(iam::handle(&state.iam, caller, action, params).await?),
+        Service::Iam => Ok(state.operator.handle_iam(caller, action, params).await?),
         Service::Sts => Ok(state.sts.handle(caller, action, params).await?),
     }
 }
@@ -241,6 +238,5 @@ fn audit(
         },
         read_only,
     };
-    let receipt = state.audit.record(event, audit_room::ticket(req));
-    audit_room::keep_receipt(req, receipt);
+    audit_room::record(state, req, event);
 }

@@ -74,15 +74,22 @@ pub async fn take_room<B: MessageBody>(
 
 /// The room this request took, for its first event; later events of the same
 /// request (rare) are stored without it.
-pub fn ticket(req: &HttpRequest) -> AuditTicket {
+fn ticket(req: &HttpRequest) -> AuditTicket {
     req.extensions_mut().remove::<AuditTicket>().unwrap_or_else(AuditTicket::unreserved)
+}
+
+/// Records one of this request's audit events, in the room the request took,
+/// and keeps its receipt for the answer to wait on.
+pub fn record(state: &AppState, req: &HttpRequest, event: crate::audit::AuditEvent) {
+    let receipt = state.audit.record(event, ticket(req));
+    keep_receipt(req, receipt);
 }
 
 /// The receipts of the events a request recorded, awaited before it is answered.
 struct Receipts(Vec<AuditReceipt>);
 
 /// Keeps a receipt for the answer to wait on.
-pub fn keep_receipt(req: &HttpRequest, receipt: AuditReceipt) {
+fn keep_receipt(req: &HttpRequest, receipt: AuditReceipt) {
     let mut extensions = req.extensions_mut();
     match extensions.get_mut::<Receipts>() {
         Some(kept) => kept.0.push(receipt),

@@ -120,8 +120,7 @@ impl FlowAudit for Recorder<'_> {
         };
         // The page can show it: the same id finds this event.
         self.request_id = Some(audit_event.request_id.clone());
-        let receipt = state.audit.record(audit_event, audit_room::ticket(req));
-        audit_room::keep_receipt(req, receipt);
+        audit_room::record(state, req, audit_event);
     }
 }
 

@@ -9,7 +9,7 @@ use crate::store::AuditQuery;
 const PAGE: i64 = 50;
 
 /// The filters of the events page, as its form gives them.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct EventFilter {
     pub request_id: Option<String>,
     pub user: Option<String>,

@@ -147,11 +147,7 @@ impl AdminConsole {
         let mut pairs: Vec<(String, String)> = vec![("Action".into(), action.into())];
         pairs.extend(params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let p = Params::from_pairs(pairs);
-        let outcome = if crate::operator::ACTIONS.contains(&action) {
-            self.operator.handle(caller, action, &p).await
-        } else {
-            crate::iam::handle(&self.iam, caller, action, &p).await
-        };
+        let outcome = self.operator.handle_iam(caller, action, &p).await;
         let failure = outcome.as_ref().err().map(|e| (e.code().0.to_owned(), e.to_string()));
         let source = if crate::operator::ACTIONS.contains(&action) {
             "idbroker.operator"

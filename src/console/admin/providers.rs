@@ -55,18 +55,11 @@ fn arn_of(caller: &Caller, name: &str) -> String {
     crate::domain::Arn::saml_provider(&caller.account_id, name)
 }
 
-/// Whether `document` (a trust policy) names `provider` as a Federated principal.
+/// Whether `document` (a trust policy) allows `provider` as a Federated principal.
 fn trusts(document: &str, provider: &str) -> bool {
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(document) else { return false };
-    let statements = match &doc["Statement"] {
-        serde_json::Value::Array(a) => a.clone(),
-        one => vec![one.clone()],
-    };
-    statements.iter().filter(|s| s["Effect"] == "Allow").any(|s| match &s["Principal"]["Federated"] {
-        serde_json::Value::String(f) => f == provider,
-        serde_json::Value::Array(a) => a.iter().any(|f| f == provider),
-        _ => false,
-    })
+    use crate::iam::policy::{Policy, PolicyKind, PrincipalType};
+    Policy::parse(document, PolicyKind::Resource)
+        .is_ok_and(|p| p.statements.iter().any(|s| s.allows_named(PrincipalType::Federated, provider)))
 }
 
 impl AdminConsole {

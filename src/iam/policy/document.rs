@@ -48,6 +48,18 @@ pub struct Policy {
     pub statements: Vec<Statement>,
 }
 
+impl Statement {
+    /// Whether this statement allows and names `value` as a principal of
+    /// `kind` (a trust policy naming a SAML provider, say).
+    pub fn allows_named(&self, kind: PrincipalType, value: &str) -> bool {
+        let named = match &self.principal {
+            Some((PrincipalSpec::Of(list), false)) => list.iter().any(|(k, v)| *k == kind && v == value),
+            _ => false,
+        };
+        self.effect == Effect::Allow && named
+    }
+}
+
 const MAX_POLICY_CHARS: usize = 131_072;
 
 impl Policy {
